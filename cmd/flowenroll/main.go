@@ -1,0 +1,55 @@
+// Command flowenroll enrolls CRM prospects from a CSV into Gong Engage flows.
+// See README.md and `flowenroll --help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at link time (-X main.version=...): the one package-level
+// variable, since the linker can set nothing else.
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// After the first signal the run drains; a second one ends it at
+		// once. The ledger is fsync'd line by line, so it stays consistent.
+		<-ctx.Done()
+		stop()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		fmt.Fprintln(os.Stderr, "flowenroll: second signal, exiting now; run the same command to continue")
+		os.Exit(exitStoppedEarly)
+	}()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode maps run's error to the contract's exit code, in one place.
+func exitCode(err error, stderr *os.File) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, errHelp):
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "flowenroll: %v\n", err)
+		fmt.Fprintln(stderr, "run 'flowenroll --help' for usage")
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "flowenroll: %v\n", err)
+	return exitFatal
+}

@@ -1,0 +1,116 @@
+// Package chunk groups prospects into assign requests: one flow and one owner
+// per request, at most a fixed number of distinct CRM IDs each. It is a plain
+// type with no goroutines; the same rows in the same order always give the
+// same chunks.
+package chunk
+
+import "strings"
+
+// Row is one valid input row on its way to Gong.
+type Row struct {
+	Line          int
+	CRMProspectID string
+	FlowID        string
+	OwnerEmail    string
+}
+
+// Chunk is the rows of one assign request: one flow, one owner, distinct IDs.
+type Chunk struct {
+	// Seq numbers chunks in the order they leave the chunker, from 1.
+	Seq        int
+	FlowID     string
+	OwnerEmail string // as written in the group's first row
+	Rows       []Row
+}
+
+// IDs returns the chunk's CRM IDs in row order.
+func (c Chunk) IDs() []string {
+	ids := make([]string, len(c.Rows))
+	for i, r := range c.Rows {
+		ids[i] = r.CRMProspectID
+	}
+	return ids
+}
+
+// GroupKey identifies a (flow, owner) group; owners compare case-insensitively.
+func GroupKey(flowID, owner string) string {
+	return flowID + "\x00" + strings.ToLower(owner)
+}
+
+// Chunker collects rows into per-group chunks. Memory is bounded by the
+// number of open groups times the chunk size, not by the number of rows.
+type Chunker struct {
+	size  int
+	seq   int
+	open  map[string]*Chunk
+	order []string // group keys in order of first appearance, for a stable Flush
+}
+
+// New returns a chunker that lets a chunk leave at size rows (1 to 200).
+func New(size int) *Chunker {
+	if size < 1 {
+		size = 1
+	}
+	return &Chunker{size: size, open: make(map[string]*Chunk)}
+}
+
+// Add adds a row and returns the group's chunk if the row filled it.
+// The caller has removed duplicates (see Dedup), so IDs in a chunk are distinct.
+func (c *Chunker) Add(r Row) *Chunk {
+	k := GroupKey(r.FlowID, r.OwnerEmail)
+	ch, ok := c.open[k]
+	if !ok {
+		ch = &Chunk{FlowID: r.FlowID, OwnerEmail: r.OwnerEmail, Rows: make([]Row, 0, c.size)}
+		c.open[k] = ch
+		c.order = append(c.order, k)
+	}
+	ch.Rows = append(ch.Rows, r)
+	if len(ch.Rows) < c.size {
+		return nil
+	}
+	delete(c.open, k)
+	c.seq++
+	ch.Seq = c.seq
+	return ch
+}
+
+// Open is the number of groups holding rows that have not left yet.
+func (c *Chunker) Open() int { return len(c.open) }
+
+// Flush returns the partly filled chunks, in order of their group's first
+// appearance, and empties the chunker.
+func (c *Chunker) Flush() []Chunk {
+	var out []Chunk
+	for _, k := range c.order {
+		ch, ok := c.open[k]
+		if !ok {
+			continue
+		}
+		c.seq++
+		ch.Seq = c.seq
+		out = append(out, *ch)
+		delete(c.open, k)
+	}
+	c.order = c.order[:0]
+	return out
+}
+
+// Dedup remembers every (CRM ID, flow, owner) seen, so that a repeated row is
+// not sent twice.
+type Dedup struct {
+	first map[string]int
+}
+
+// NewDedup returns an empty Dedup.
+func NewDedup() *Dedup { return &Dedup{first: make(map[string]int)} }
+
+// Seen records r and returns the line of an earlier row with the same CRM ID,
+// flow and owner (compared case-insensitively), or 0 if r is the first.
+func (d *Dedup) Seen(r Row) int {
+	k := GroupKey(r.FlowID, r.OwnerEmail) + "\x00" + r.CRMProspectID
+	if line, ok := d.first[k]; ok {
+		return line
+	}
+	d.first[k] = r.Line
+	return 0
+}

@@ -1,0 +1,597 @@
+// Package emulator is a local stand-in for Gong's Engage flow API, for demos
+// and tests of flowenroll. It serves the three endpoints flowenroll uses:
+//
+//	POST /v2/flows/prospects/assign   assign prospects to a flow
+//	POST /v2/flows/prospects          read back open flow instances
+//	GET  /v2/flows                    list the flows a user can see
+//
+// It answers the way Gong's published spec and help pages say Gong answers
+// (see shared/gong-api): the same status codes, bodies, auth schemes, scopes,
+// company-wide limits and per-prospect failures. It is never made lenient to
+// suit a client. Where Gong's behaviour is not published, the choice is a
+// Config field, and the default is documented on that field or here.
+//
+// Every request goes through one pipeline, in this order:
+//
+//  1. routing: an unknown path is 404, a wrong method 405 (neither needs
+//     credentials nor counts against the limits);
+//  2. the request body is read, at most MaxBodyBytes;
+//  3. Config.Latency passes, without holding any lock; a request whose
+//     context ends meanwhile is abandoned: not answered, admitted or applied;
+//  4. authentication (401) and, for Bearer tokens only, the scope (403);
+//  5. the company-wide limits (429): daily quota first, then the per-second
+//     window. Only requests that pass 1 and 4 count, whatever their outcome
+//     after: Gong counts calls per company, a 401 names no company, and a
+//     403 is left out with it (what Gong counts is unknown);
+//  6. Config.Hook, if set, may answer instead (fault injection);
+//  7. the request is validated (400) and, for assign, applied in one place
+//     (Server.applyAssign) under the server's mutex;
+//  8. the answer is written (Server.write) and counted in Stats.
+//
+// Further faults (5xx at a rate, resets before or after applying, truncated
+// bodies) belong between steps 6 and 8.
+//
+// Choices where Gong's behaviour is unknown, beyond those on Config:
+//   - unknown top-level request fields are ignored (Gong's spec asks clients to
+//     tolerate new fields; the request side is unpublished);
+//   - a body over MaxBodyBytes is a 400, the only client error the spec lists;
+//   - Content-Type is not checked;
+//   - user emails match case-insensitively; an instance keeps the owner email
+//     as the request spelled it;
+//   - read-back with both crmProspectsIds and flowInstanceIds, or a repeated
+//     ID, is a 400; an unknown or malformed ID is simply not listed;
+//   - read-back takes any number of IDs;
+//   - GET /v2/flows for an email that is no Gong user is a 400;
+//   - flowInstanceCreateDate is written in UTC with milliseconds.
+package emulator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/gong"
+)
+
+// MaxBodyBytes bounds a request body; a larger one is a 400.
+const MaxBodyBytes = 1 << 20
+
+// Operations, as Config.Hook and the log name them; they match the op names
+// of gong.APIError.
+const (
+	OpAssign    = "assign"
+	OpReadBack  = "read-back"
+	OpListFlows = "list flows"
+)
+
+// OAuth scopes checked on Bearer tokens.
+const (
+	ScopeFlowsRead  = "api:flows:read"
+	ScopeFlowsWrite = "api:flows:write"
+)
+
+// Values of Config.UnknownOwner.
+const (
+	// UnknownOwnerRequest refuses the whole assign request with HTTP 400.
+	UnknownOwnerRequest = "request"
+	// UnknownOwnerProspect answers 200 and fails each prospect with
+	// InvalidArgument.
+	UnknownOwnerProspect = "prospect"
+)
+
+// Values of Config.NumericFlowID.
+const (
+	// NumericFlowIDReject answers a flowId sent as a JSON number with 400: the
+	// spec types flowId as a string.
+	NumericFlowIDReject = "reject"
+	// NumericFlowIDLossy reads a numeric flowId as a float64: a 19-digit ID
+	// loses precision and the flow is then usually "not found" (404), which
+	// is what public clients report. Whether the precision is lost in Gong's
+	// parser or in those clients' encoders is unknown.
+	NumericFlowIDLossy = "lossy"
+)
+
+// Config configures a Server. The zero value of every field but Fixture
+// means its documented default.
+type Config struct {
+	// Fixture is the company: users, flows, and instances open before the run.
+	Fixture Fixture
+
+	// AccessKey and AccessKeySecret are the one accepted Basic credential.
+	// BearerTokens maps each accepted OAuth token to its scopes.
+	//
+	// If AccessKey, AccessKeySecret and BearerTokens are all empty, the
+	// server is open: any well-formed Basic header (non-empty key and secret)
+	// or Bearer header is accepted, and a Bearer token has every scope.
+	// Otherwise only the configured credentials are accepted: with only a key
+	// pair, every Bearer header is a 401, and with only tokens, every Basic
+	// header.
+	AccessKey, AccessKeySecret string
+	BearerTokens               map[string][]string
+
+	// MaxIDs is the most crmProspectsIds one assign may carry. Default 200,
+	// per Gong's help page; the newer OpenAPI spec says 100.
+	MaxIDs int
+
+	// RatePerSecond is the company-wide number of calls admitted per
+	// clock-aligned second (time.Truncate(time.Second)), over all endpoints
+	// and credentials. Default 3; negative means unlimited.
+	RatePerSecond int
+	// DailyLimit is the company-wide number of calls admitted per UTC day.
+	// Default 10000; negative means unlimited.
+	DailyLimit int
+	// CountRejected makes calls refused with 429 count against both limits.
+	// Default false: whether Gong counts them is unknown.
+	CountRejected bool
+
+	// Latency is spent before each request is handled, holding no lock; if
+	// the request's context ends first, the request is abandoned unanswered.
+	Latency time.Duration
+
+	// PageSize is the number of flows per page of GET /v2/flows. Default 100.
+	PageSize int
+
+	// ProspectIDPattern matches a well-formed CRM ID; an assign for any other
+	// ID fails that prospect with InvalidArgument "Invalid crmId <id>".
+	// Default ^[A-Za-z0-9]{1,64}$ (Salesforce 15/18-character IDs, HubSpot
+	// numeric IDs); CRMs with other shapes, such as GUIDs, need their own.
+	ProspectIDPattern *regexp.Regexp
+
+	// UnknownOwner says what assign does when flowInstanceOwnerEmail is no
+	// fixture user: UnknownOwnerRequest (the default: HTTP 400 "<email> is
+	// not a Gong user") or UnknownOwnerProspect. Gong's answer is unknown.
+	UnknownOwner string
+
+	// NumericFlowID says what assign does with a flowId sent as a JSON
+	// number: NumericFlowIDReject (the default) or NumericFlowIDLossy.
+	NumericFlowID string
+
+	// Now is the clock for the limits and creation dates. Default time.Now.
+	// It is called with the server's mutex held and must not call the Server.
+	Now func() time.Time
+
+	// Seed seeds the generator of requestIds and flowInstanceIds: the same
+	// seed and the same sequence of requests give the same IDs.
+	Seed int64
+
+	// Hook, if set, sees every admitted request (after auth and limits,
+	// before validation) with its operation and body. If it returns handled,
+	// the server answers that status with an error body and does nothing
+	// else; a 429 also carries "Retry-After: 1". It is called with no lock
+	// held, may call the Server, and must be safe for concurrent calls.
+	Hook func(op string, body []byte) (status int, handled bool)
+
+	// Logger, if set, gets one debug line per request. The Authorization
+	// header, bodies and query strings are never logged.
+	Logger *zap.Logger
+}
+
+// Instance is one flow instance the server holds.
+type Instance struct {
+	gong.AssignedFlow
+	// Preexisting marks instances from Fixture.Existing.
+	Preexisting bool
+}
+
+// Stats counts what the server has seen.
+type Stats struct {
+	// Requests counts every request, answered or abandoned.
+	Requests int
+	// Assign, ReadBack and ListFlows count the requests routed to each
+	// endpoint, whatever their answer.
+	Assign, ReadBack, ListFlows int
+	// RateLimited counts 429s for the per-second window; QuotaExceeded 429s
+	// for the daily limit.
+	RateLimited, QuotaExceeded int
+	// ClientErrors and ServerErrors count 4xx (429 included) and 5xx answers
+	// by status.
+	ClientErrors, ServerErrors map[int]int
+	// Abandoned counts requests whose context ended before they were
+	// answered (see Config.Latency), or whose body could not be read.
+	Abandoned int
+	// Created counts instances created by assign.
+	Created int
+	// MaxInWindow is the most requests admitted in any one 1-second window.
+	MaxInWindow int
+}
+
+// Server is the emulated Gong API; it is an http.Handler safe for
+// concurrent requests.
+type Server struct {
+	cfg      Config // with defaults filled in
+	users    map[string]User
+	flows    map[string]FlowDef
+	order    []FlowDef // fixture order: the order of GET /v2/flows
+	log      *zap.Logger
+	openAuth bool // no credentials configured: any well-formed one passes
+
+	mu         sync.Mutex
+	ids        *idSource
+	limits     limiter
+	instances  []*Instance // creation order, Existing first
+	byID       map[string]*Instance
+	byProspect map[string][]*Instance
+	created    []gong.AssignedFlow
+	stats      Stats
+}
+
+// New checks the configuration and returns a server holding the fixture.
+func New(cfg Config) (*Server, error) {
+	cfg.Fixture = cfg.Fixture.clone() // the caller may reuse its slices
+	var errs []error
+	if (cfg.AccessKey == "") != (cfg.AccessKeySecret == "") {
+		errs = append(errs, errors.New("AccessKey and AccessKeySecret must be set together"))
+	}
+	if strings.Contains(cfg.AccessKey, ":") {
+		errs = append(errs, errors.New("AccessKey must not contain a colon"))
+	}
+	for tok := range cfg.BearerTokens {
+		if tok == "" || strings.ContainsAny(tok, " \t\r\n") {
+			errs = append(errs, errors.New("BearerTokens: a token is empty or contains white space"))
+		}
+	}
+	switch {
+	case cfg.MaxIDs < 0:
+		errs = append(errs, fmt.Errorf("MaxIDs %d is negative", cfg.MaxIDs))
+	case cfg.MaxIDs == 0:
+		cfg.MaxIDs = 200
+	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond = 3
+	}
+	if cfg.DailyLimit == 0 {
+		cfg.DailyLimit = 10000
+	}
+	if cfg.Latency < 0 {
+		errs = append(errs, fmt.Errorf("Latency %v is negative", cfg.Latency))
+	}
+	switch {
+	case cfg.PageSize < 0:
+		errs = append(errs, fmt.Errorf("PageSize %d is negative", cfg.PageSize))
+	case cfg.PageSize == 0:
+		cfg.PageSize = 100
+	}
+	if cfg.ProspectIDPattern == nil {
+		cfg.ProspectIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
+	}
+	switch cfg.UnknownOwner {
+	case "":
+		cfg.UnknownOwner = UnknownOwnerRequest
+	case UnknownOwnerRequest, UnknownOwnerProspect:
+	default:
+		errs = append(errs, fmt.Errorf("UnknownOwner %q: want %q or %q", cfg.UnknownOwner, UnknownOwnerRequest, UnknownOwnerProspect))
+	}
+	switch cfg.NumericFlowID {
+	case "":
+		cfg.NumericFlowID = NumericFlowIDReject
+	case NumericFlowIDReject, NumericFlowIDLossy:
+	default:
+		errs = append(errs, fmt.Errorf("NumericFlowID %q: want %q or %q", cfg.NumericFlowID, NumericFlowIDReject, NumericFlowIDLossy))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := cfg.Fixture.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("fixture: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("emulator config: %w", err)
+	}
+
+	s := &Server{
+		cfg:        cfg,
+		users:      make(map[string]User, len(cfg.Fixture.Users)),
+		flows:      make(map[string]FlowDef, len(cfg.Fixture.Flows)),
+		order:      cfg.Fixture.Flows,
+		log:        cfg.Logger,
+		openAuth:   cfg.AccessKey == "" && len(cfg.BearerTokens) == 0,
+		ids:        newIDSource(cfg.Seed),
+		limits:     limiter{perSecond: cfg.RatePerSecond, perDay: cfg.DailyLimit, countRejected: cfg.CountRejected},
+		byID:       make(map[string]*Instance),
+		byProspect: make(map[string][]*Instance),
+		stats:      Stats{ClientErrors: map[int]int{}, ServerErrors: map[int]int{}},
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	for _, u := range cfg.Fixture.Users {
+		s.users[strings.ToLower(u.Email)] = u
+	}
+	for _, f := range cfg.Fixture.Flows {
+		s.flows[f.ID] = f
+	}
+	for _, in := range cfg.Fixture.Existing {
+		fl := s.flows[in.FlowID]
+		in.FlowName, in.WorkspaceID, in.Exclusive = fl.Name, fl.WorkspaceID, fl.Exclusive
+		if in.FlowInstanceOwnerFullName == "" {
+			in.FlowInstanceOwnerFullName = s.users[strings.ToLower(in.FlowInstanceOwnerEmail)].FullName
+		}
+		if in.FlowInstanceStatus == "" {
+			in.FlowInstanceStatus = StatusRunning
+		}
+		s.add(&Instance{AssignedFlow: in, Preexisting: true})
+	}
+	// Generated IDs come second, so that none collides with a given one.
+	for _, in := range s.instances {
+		if in.FlowInstanceID == "" {
+			in.FlowInstanceID = s.newInstanceID()
+			s.byID[in.FlowInstanceID] = in
+		}
+	}
+	return s, nil
+}
+
+// add records an instance; the caller holds s.mu or owns s.
+func (s *Server) add(in *Instance) {
+	s.instances = append(s.instances, in)
+	if in.FlowInstanceID != "" {
+		s.byID[in.FlowInstanceID] = in
+	}
+	s.byProspect[in.CRMProspectID] = append(s.byProspect[in.CRMProspectID], in)
+}
+
+// newInstanceID returns an unused flowInstanceId; the caller holds s.mu.
+func (s *Server) newInstanceID() string {
+	for {
+		id := s.ids.instanceID()
+		if _, used := s.byID[id]; !used {
+			return id
+		}
+	}
+}
+
+// Created returns the instances created by assign calls, in creation order.
+func (s *Server) Created() []gong.AssignedFlow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]gong.AssignedFlow{}, s.created...)
+}
+
+// Instances returns every instance the server holds, Existing first, then
+// those created, in creation order.
+func (s *Server) Instances() []Instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Instance, len(s.instances))
+	for i, in := range s.instances {
+		out[i] = *in
+	}
+	return out
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.ClientErrors = maps.Clone(s.stats.ClientErrors)
+	st.ServerErrors = maps.Clone(s.stats.ServerErrors)
+	st.MaxInWindow = s.limits.maxInWindow
+	return st
+}
+
+// endpoint is what routing found for a request.
+type endpoint struct {
+	op     string // "" for an unknown path
+	method string // the one method the path takes
+	scope  string // the Bearer scope it needs
+}
+
+func route(path string) endpoint {
+	switch path {
+	case gong.PathAssign:
+		return endpoint{op: OpAssign, method: http.MethodPost, scope: ScopeFlowsWrite}
+	case gong.PathProspectsFlows:
+		return endpoint{op: OpReadBack, method: http.MethodPost, scope: ScopeFlowsRead}
+	case gong.PathFlows:
+		return endpoint{op: OpListFlows, method: http.MethodGet, scope: ScopeFlowsRead}
+	}
+	return endpoint{}
+}
+
+// answer is one response, before it is written.
+type answer struct {
+	status     int
+	retryAfter time.Duration // 429 only: whole seconds
+	allow      string        // 405 only
+	body       any
+}
+
+func errorAnswer(reqID string, status int, msgs ...string) answer {
+	return answer{status: status, body: gong.ErrorResponse{RequestID: reqID, Errors: msgs}}
+}
+
+// ServeHTTP answers one request; see the package comment for the order of
+// the steps.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ep := route(r.URL.Path)
+	s.mu.Lock()
+	s.stats.Requests++
+	switch ep.op {
+	case OpAssign:
+		s.stats.Assign++
+	case OpReadBack:
+		s.stats.ReadBack++
+	case OpListFlows:
+		s.stats.ListFlows++
+	}
+	s.mu.Unlock()
+
+	var body []byte
+	tooLarge := false
+	if ep.op != "" && r.Method == ep.method && r.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+		if err != nil {
+			s.abandon(r, ep, "reading body: "+err.Error())
+			return
+		}
+		if len(b) > MaxBodyBytes {
+			tooLarge = true
+		} else {
+			body = b
+		}
+	}
+	if !s.wait(r.Context()) {
+		s.abandon(r, ep, "context ended during latency")
+		return
+	}
+	s.write(w, r, ep, s.answer(r, ep, body, tooLarge))
+}
+
+// wait spends Config.Latency; it reports false if ctx ended first.
+func (s *Server) wait(ctx context.Context) bool {
+	if s.cfg.Latency <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(s.cfg.Latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *Server) abandon(r *http.Request, ep endpoint, why string) {
+	s.mu.Lock()
+	s.stats.Abandoned++
+	s.mu.Unlock()
+	s.log.Debug("emulator request abandoned", zap.String("op", ep.op), zap.String("method", r.Method),
+		zap.String("path", r.URL.Path), zap.String("reason", why))
+}
+
+// answer computes the response to a routed request.
+func (s *Server) answer(r *http.Request, ep endpoint, body []byte, tooLarge bool) answer {
+	s.mu.Lock()
+	reqID := s.ids.requestID()
+	if rejected, ok := s.admit(r, ep, reqID); !ok {
+		s.mu.Unlock()
+		return rejected
+	}
+	s.mu.Unlock()
+
+	if s.cfg.Hook != nil {
+		if status, handled := s.cfg.Hook(ep.op, body); handled {
+			a := errorAnswer(reqID, status, "emulator hook: "+http.StatusText(status))
+			if status == http.StatusTooManyRequests {
+				a.retryAfter = time.Second
+			}
+			return a
+		}
+	}
+	if tooLarge {
+		return errorAnswer(reqID, http.StatusBadRequest, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes))
+	}
+	switch ep.op {
+	case OpAssign:
+		call, errs := s.decodeAssign(body)
+		if len(errs) > 0 {
+			return errorAnswer(reqID, http.StatusBadRequest, errs...)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.applyAssign(reqID, call)
+	case OpReadBack:
+		q, errs := decodeReadBack(body)
+		if len(errs) > 0 {
+			return errorAnswer(reqID, http.StatusBadRequest, errs...)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.readBack(reqID, q)
+	default:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.listFlows(reqID, r.URL.Query())
+	}
+}
+
+// admit runs routing, authentication and the limits; the caller holds s.mu.
+// It returns the refusal and false, or true if the request may proceed.
+func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool) {
+	if ep.op == "" {
+		return errorAnswer(reqID, http.StatusNotFound, "no such endpoint: "+r.URL.Path), false
+	}
+	if r.Method != ep.method {
+		a := errorAnswer(reqID, http.StatusMethodNotAllowed,
+			fmt.Sprintf("method %s not allowed on %s; use %s", r.Method, r.URL.Path, ep.method))
+		a.allow = ep.method
+		return a, false
+	}
+	if status, msg := s.authenticate(r.Header.Values("Authorization"), ep.scope); status != 0 {
+		return errorAnswer(reqID, status, msg), false
+	}
+	switch v, wait := s.limits.admit(s.cfg.Now()); v {
+	case quotaExceeded:
+		s.stats.QuotaExceeded++
+		a := errorAnswer(reqID, http.StatusTooManyRequests,
+			fmt.Sprintf("API daily limit of %d calls exceeded", s.cfg.DailyLimit))
+		a.retryAfter = wait
+		return a, false
+	case rateLimited:
+		s.stats.RateLimited++
+		a := errorAnswer(reqID, http.StatusTooManyRequests,
+			fmt.Sprintf("API rate limit of %d calls per second exceeded", s.cfg.RatePerSecond))
+		a.retryAfter = wait
+		return a, false
+	}
+	return answer{}, true
+}
+
+// write sends the answer and counts it. Every answer is JSON.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a answer) {
+	b, err := json.Marshal(a.body)
+	if err != nil { // only our own types reach here
+		a = errorAnswer("", http.StatusInternalServerError, "emulator: encoding the answer: "+err.Error())
+		b, _ = json.Marshal(a.body)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if a.status == http.StatusTooManyRequests {
+		h.Set("Retry-After", strconv.FormatInt(int64(a.retryAfter/time.Second), 10))
+	}
+	if a.allow != "" {
+		h.Set("Allow", a.allow)
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(b)
+
+	s.mu.Lock()
+	switch {
+	case a.status >= 500:
+		s.stats.ServerErrors[a.status]++
+	case a.status >= 400:
+		s.stats.ClientErrors[a.status]++
+	}
+	s.mu.Unlock()
+	if ce := s.log.Check(zap.DebugLevel, "emulator request"); ce != nil {
+		ce.Write(zap.String("op", ep.op), zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("status", a.status), zap.String("requestId", requestIDOf(a.body)), zap.Int("bytes", len(b)))
+	}
+}
+
+func requestIDOf(body any) string {
+	switch b := body.(type) {
+	case gong.ErrorResponse:
+		return b.RequestID
+	case gong.AssignResponse:
+		return b.RequestID
+	case gong.ProspectsFlowsResponse:
+		return b.RequestID
+	case gong.FlowsResponse:
+		return b.RequestID
+	}
+	return ""
+}

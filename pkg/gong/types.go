@@ -1,0 +1,102 @@
+// Package gong is a typed client for Gong's Engage flow API: the request and
+// response shapes of ../shared/gong-api/engage-flows.openapi.json, credentials,
+// the base URL, and the one classifier that decides whether a failed call is
+// worth another attempt.
+package gong
+
+// AssignRequest is AssignFlowRequestV2, the body of POST /v2/flows/prospects/assign.
+// IDs are strings: 19-digit flow IDs do not survive a float.
+type AssignRequest struct {
+	CRMProspectsIDs         []string `json:"crmProspectsIds"`
+	FlowID                  string   `json:"flowId"`
+	FlowInstanceOwnerEmail  string   `json:"flowInstanceOwnerEmail"`
+	FlowInstanceDescription string   `json:"flowInstanceDescription,omitempty"`
+}
+
+// AssignedFlow is PublicApiAssignedFlow: one open (or finished) flow instance.
+type AssignedFlow struct {
+	FlowID                    string `json:"flowId"`
+	FlowName                  string `json:"flowName"`
+	CRMProspectID             string `json:"crmProspectId"`
+	FlowInstanceID            string `json:"flowInstanceId"`
+	FlowInstanceOwnerEmail    string `json:"flowInstanceOwnerEmail"`
+	FlowInstanceOwnerFullName string `json:"flowInstanceOwnerFullName"`
+	FlowInstanceCreateDate    string `json:"flowInstanceCreateDate"`
+	FlowInstanceStatus        string `json:"flowInstanceStatus"`
+	WorkspaceID               string `json:"workspaceId"`
+	Exclusive                 bool   `json:"exclusive"`
+}
+
+// AssignFailure is AssignedFlowFailure: a prospect Gong did not assign.
+type AssignFailure struct {
+	FlowID        string `json:"flowId"`
+	CRMProspectID string `json:"crmProspectId"`
+	ErrorCode     string `json:"errorCode"`
+	ErrorMessage  string `json:"errorMessage"`
+}
+
+// Failure codes Gong puts in AssignFailure.ErrorCode.
+const (
+	CodeInvalidArgument = "InvalidArgument"
+	CodeInvalidState    = "InvalidState"
+	CodeUnexpectedError = "UnexpectedError"
+)
+
+// AssignResponse is AssignFlowResponse, the 200 answer of assign.
+type AssignResponse struct {
+	RequestID            string          `json:"requestId"`
+	ProspectsAssigned    []AssignedFlow  `json:"prospectsAssigned"`
+	ProspectsNotAssigned []AssignFailure `json:"prospectsNotAssigned"`
+}
+
+// ErrorResponse is the body of every non-200 answer.
+type ErrorResponse struct {
+	RequestID string   `json:"requestId"`
+	Errors    []string `json:"errors"`
+}
+
+// ProspectsFlowsRequest is ProspectsAssignedFlowsRequestV2, the body of
+// POST /v2/flows/prospects: the read-back of open flow instances by CRM ID.
+type ProspectsFlowsRequest struct {
+	CRMProspectsIDs []string `json:"crmProspectsIds,omitempty"`
+	FlowInstanceIDs []string `json:"flowInstanceIds,omitempty"`
+}
+
+// ProspectsFlowsResponse is the answer of POST /v2/flows/prospects.
+type ProspectsFlowsResponse struct {
+	RequestID         string         `json:"requestId"`
+	ProspectsAssigned []AssignedFlow `json:"prospectsAssigned"`
+}
+
+// Flow is PublicApiFlow, one entry of GET /v2/flows.
+type Flow struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	FolderID     string `json:"folderId"`
+	FolderName   string `json:"folderName"`
+	Visibility   string `json:"visibility"`
+	CreationDate string `json:"creationDate"`
+	Exclusive    bool   `json:"exclusive"`
+}
+
+// Records is the paging block of a list answer; Cursor is empty on the last page.
+type Records struct {
+	TotalRecords      int    `json:"totalRecords"`
+	CurrentPageSize   int    `json:"currentPageSize"`
+	CurrentPageNumber int    `json:"currentPageNumber"`
+	Cursor            string `json:"cursor,omitempty"`
+}
+
+// FlowsResponse is the answer of GET /v2/flows.
+type FlowsResponse struct {
+	RequestID string  `json:"requestId"`
+	Records   Records `json:"records"`
+	Flows     []Flow  `json:"flows"`
+}
+
+// API paths.
+const (
+	PathAssign         = "/v2/flows/prospects/assign"
+	PathProspectsFlows = "/v2/flows/prospects"
+	PathFlows          = "/v2/flows"
+)

@@ -1,0 +1,578 @@
+package report_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowenroll/flowenroll/pkg/report"
+)
+
+// The columns of contract.md, "Outputs", in order.
+var (
+	assignedColumns    = strings.Split("line, crmProspectId, flowId, flowInstanceOwnerEmail, flowName, flowInstanceId, flowInstanceOwnerFullName, flowInstanceCreateDate, flowInstanceStatus, workspaceId, exclusive, requestId", ", ")
+	failedColumns      = strings.Split("line, crmProspectId, flowId, flowInstanceOwnerEmail, stage, errorCode, errorMessage, httpStatus, requestId", ", ")
+	unprocessedColumns = strings.Split("line, crmProspectId, flowId, flowInstanceOwnerEmail, reason", ", ")
+)
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return recs
+}
+
+func mode(t *testing.T, path string) fs.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// maskTemp replaces the random part of a temporary file name that follows
+// prefix with *, up to the next space or colon.
+func maskTemp(s, prefix string) string {
+	i := strings.Index(s, prefix)
+	if i < 0 {
+		return s
+	}
+	i += len(prefix)
+	j := strings.IndexAny(s[i:], " :")
+	if j < 0 {
+		j = len(s) - i
+	}
+	return s[:i] + "*" + s[i+j:]
+}
+
+func TestNeutralise(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"plain", "plain"},
+		{"0031000001", "0031000001"},
+		{"=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"},
+		{"+1 555", "'+1 555"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\t=1", "'\t=1"},
+		{"\r=1", "'\r=1"},
+		{"a=b", "a=b"},
+		{" =1", " =1"},
+		{"'=1", "'=1"},
+		{"ava+tag@example.com", "ava+tag@example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := report.Neutralise(tt.in); got != tt.want {
+				t.Errorf("Neutralise(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if got, err := report.Cell(tt.in).MarshalCSV(); got != tt.want || err != nil {
+				t.Errorf("Cell(%q).MarshalCSV() = %q, %v, want %q, nil", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusMarshalCSV(t *testing.T) {
+	tests := []struct {
+		in   report.Status
+		want string
+	}{{0, ""}, {400, "400"}, {429, "429"}, {503, "503"}}
+	for _, tt := range tests {
+		if got, err := tt.in.MarshalCSV(); got != tt.want || err != nil {
+			t.Errorf("Status(%d).MarshalCSV() = %q, %v, want %q, nil", int(tt.in), got, err, tt.want)
+		}
+	}
+}
+
+// Every string column is written neutralised, in the contract's order.
+func TestWriterFormulaNeutralisedColumns(t *testing.T) {
+	dir := t.TempDir()
+	w, err := report.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Assigned(report.AssignedRecord{
+		Line:                      2,
+		CRMProspectID:             "=crm",
+		FlowID:                    "+flow",
+		FlowInstanceOwnerEmail:    "-owner",
+		FlowName:                  "@name",
+		FlowInstanceID:            "\tinstance",
+		FlowInstanceOwnerFullName: "\rfull",
+		FlowInstanceCreateDate:    "=date",
+		FlowInstanceStatus:        "+status",
+		WorkspaceID:               "-workspace",
+		Exclusive:                 true,
+		RequestID:                 "@request",
+	}, report.AssignedRecord{
+		Line:                      3,
+		CRMProspectID:             "0031",
+		FlowID:                    "1695493301223590792",
+		FlowInstanceOwnerEmail:    "ava@example.com",
+		FlowName:                  "SDR, \"outbound\"",
+		FlowInstanceID:            "8f1",
+		FlowInstanceOwnerFullName: "Ava Reyes",
+		FlowInstanceCreateDate:    "2026-03-10T12:00:00Z",
+		FlowInstanceStatus:        "Running",
+		WorkspaceID:               "623457276584334",
+		RequestID:                 "r-1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Failed(report.FailedRecord{
+		Line:                   4,
+		CRMProspectID:          "=crm",
+		FlowID:                 "+flow",
+		FlowInstanceOwnerEmail: "-owner",
+		Stage:                  "@stage",
+		ErrorCode:              "\tcode",
+		ErrorMessage:           "\rmessage",
+		HTTPStatus:             429,
+		RequestID:              "=request",
+	}, report.FailedRecord{
+		Line:                   5,
+		CRMProspectID:          "0032",
+		FlowID:                 "1695493301223590792",
+		FlowInstanceOwnerEmail: "ava@example.com",
+		Stage:                  "api",
+		ErrorCode:              "InvalidState",
+		ErrorMessage:           "already in flow,\nline two",
+		RequestID:              "r-2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Unprocessed(report.UnprocessedRecord{
+		Line:                   6,
+		CRMProspectID:          "=crm",
+		FlowID:                 "+flow",
+		FlowInstanceOwnerEmail: "-owner",
+		Reason:                 "@reason",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		file string
+		want [][]string
+	}{
+		{report.AssignedFile, [][]string{
+			assignedColumns,
+			{"2", "'=crm", "'+flow", "'-owner", "'@name", "'\tinstance", "'\rfull", "'=date", "'+status", "'-workspace", "true", "'@request"},
+			{"3", "0031", "1695493301223590792", "ava@example.com", "SDR, \"outbound\"", "8f1", "Ava Reyes", "2026-03-10T12:00:00Z", "Running", "623457276584334", "false", "r-1"},
+		}},
+		{report.FailedFile, [][]string{
+			failedColumns,
+			{"4", "'=crm", "'+flow", "'-owner", "'@stage", "'\tcode", "'\rmessage", "429", "'=request"},
+			{"5", "0032", "1695493301223590792", "ava@example.com", "api", "InvalidState", "already in flow,\nline two", "", "r-2"},
+		}},
+		{report.UnprocessedFile, [][]string{
+			unprocessedColumns,
+			{"6", "'=crm", "'+flow", "'-owner", "'@reason"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, readCSV(t, filepath.Join(dir, tt.file))); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.file, diff)
+			}
+		})
+	}
+}
+
+func TestCreateWritesHeadersOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out", "nested")
+	w, err := report.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][][]string{
+		report.AssignedFile:    {assignedColumns},
+		report.FailedFile:      {failedColumns},
+		report.UnprocessedFile: {unprocessedColumns},
+	}
+	got := map[string][][]string{}
+	for name := range want {
+		got[name] = readCSV(t, filepath.Join(dir, name))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{report.AssignedFile, report.FailedFile, report.UnprocessedFile}, dirNames(t, dir)); diff != "" {
+		t.Errorf("directory (-want +got):\n%s", diff)
+	}
+	if got := mode(t, dir); got != 0o700 {
+		t.Errorf("output directory mode %v, want %v", got, fs.FileMode(0o700))
+	}
+}
+
+func TestFileModes(t *testing.T) {
+	for _, existed := range []bool{false, true} {
+		name := "new files"
+		if existed {
+			name = "files that existed with mode 0644"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := []string{report.AssignedFile, report.FailedFile, report.UnprocessedFile, report.SummaryFile}
+			if existed {
+				for _, f := range files {
+					p := filepath.Join(dir, f)
+					if err := os.WriteFile(p, []byte("old content that must go\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Chmod(p, 0o644); err != nil { // whatever the umask
+						t.Fatal(err)
+					}
+				}
+			}
+			w, err := report.Create(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := report.WriteSummary(dir, report.Summary{}); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]fs.FileMode{}
+			got := map[string]fs.FileMode{}
+			for _, f := range files {
+				want[f] = 0o600
+				got[f] = mode(t, filepath.Join(dir, f))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("modes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([][]string{failedColumns}, readCSV(t, filepath.Join(dir, report.FailedFile))); diff != "" {
+				t.Errorf("failed.csv not truncated (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCreateFailedModeOfExistingFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, report.FailedFile)
+	if err := os.WriteFile(p, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := report.CreateFailed(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mode(t, p); got != 0o600 {
+		t.Errorf("mode %v, want %v", got, fs.FileMode(0o600))
+	}
+}
+
+func TestCounts(t *testing.T) {
+	dir := t.TempDir()
+	w, err := report.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if diff := cmp.Diff(report.Counts{FailedByStage: map[string]map[string]int{}, UnprocessedByReason: map[string]int{}}, w.Counts()); diff != "" {
+		t.Errorf("Counts of a new writer (-want +got):\n%s", diff)
+	}
+	steps := []error{
+		w.Assigned(report.AssignedRecord{Line: 2}, report.AssignedRecord{Line: 3}),
+		w.Assigned(),
+		w.Failed(
+			report.FailedRecord{Line: 4, Stage: "input", ErrorCode: "MissingFlowId"},
+			report.FailedRecord{Line: 5, Stage: "api", ErrorCode: "InvalidState"},
+			report.FailedRecord{Line: 6, Stage: "api", ErrorCode: "InvalidState"},
+		),
+		w.Failed(report.FailedRecord{Line: 7, Stage: "api", ErrorCode: "InvalidArgument"}),
+		w.Failed(report.FailedRecord{Line: 8, Stage: "request", ErrorCode: "", HTTPStatus: 404}),
+		w.Failed(),
+		w.Unprocessed(report.UnprocessedRecord{Line: 9, Reason: "interrupted"}, report.UnprocessedRecord{Line: 10, Reason: "interrupted"}),
+		w.Unprocessed(report.UnprocessedRecord{Line: 11, Reason: "request-cap"}),
+		w.Unprocessed(),
+	}
+	for i, err := range steps {
+		if err != nil {
+			t.Errorf("step %d: %v", i, err)
+		}
+	}
+	want := report.Counts{
+		Assigned: 2,
+		Failed:   5,
+		FailedByStage: map[string]map[string]int{
+			"input":   {"MissingFlowId": 1},
+			"api":     {"InvalidState": 2, "InvalidArgument": 1},
+			"request": {"": 1},
+		},
+		Unprocessed:         3,
+		UnprocessedByReason: map[string]int{"interrupted": 2, "request-cap": 1},
+	}
+	if diff := cmp.Diff(want, w.Counts()); diff != "" {
+		t.Errorf("Counts (-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteSummaryRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	want := report.Summary{
+		Input:           "prospects.csv",
+		InputSHA256:     strings.Repeat("ab", 32),
+		StartedAt:       "2026-03-10T12:00:00Z",
+		FinishedAt:      "2026-03-10T12:01:30Z",
+		WallTimeSeconds: 90.5,
+		RowsRead:        12,
+		Counts: report.Counts{
+			Assigned:            5,
+			Failed:              4,
+			FailedByStage:       map[string]map[string]int{"input": {"BadEmail": 1}, "api": {"InvalidState": 3}},
+			Unprocessed:         3,
+			UnprocessedByReason: map[string]int{"interrupted": 3},
+		},
+		Requests:    7,
+		Retries:     2,
+		RateLimited: 1,
+		ReadBacks:   1,
+		Resumed:     true,
+		StopReason:  "interrupted",
+		ExitCode:    4,
+	}
+	if err := report.WriteSummary(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, report.SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got report.Summary
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	// The counts sit at the top level beside the run's figures.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	var gotKeys []string
+	for k := range keys {
+		gotKeys = append(gotKeys, k)
+	}
+	slices.Sort(gotKeys)
+	wantKeys := []string{
+		"assigned", "exitCode", "failed", "failedByStage", "finishedAt", "input", "inputSha256",
+		"rateLimited", "readBacks", "requests", "resumed", "retries", "rowsRead", "startedAt",
+		"stopReason", "unprocessed", "unprocessedByReason", "wallTimeSeconds",
+	}
+	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {
+		t.Errorf("summary.json keys (-want +got):\n%s", diff)
+	}
+	if !strings.HasSuffix(string(b), "}\n") {
+		t.Errorf("summary.json does not end in a newline: %q", b[max(0, len(b)-10):])
+	}
+	if diff := cmp.Diff([]string{report.SummaryFile}, dirNames(t, dir)); diff != "" {
+		t.Errorf("directory (-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	tests := []struct {
+		name      string
+		prepare   func(t *testing.T, path string)
+		data      string
+		wantErr   string // with the directory replaced by DIR
+		wantData  string
+		wantNames []string
+	}{
+		{
+			name:      "new file",
+			data:      "hello\n",
+			wantData:  "hello\n",
+			wantNames: []string{"target"},
+		},
+		{
+			name: "replaces an existing file",
+			prepare: func(t *testing.T, path string) {
+				if err := os.WriteFile(path, []byte("a much longer old content\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			data:      "new\n",
+			wantData:  "new\n",
+			wantNames: []string{"target"},
+		},
+		{
+			name:      "empty data",
+			data:      "",
+			wantData:  "",
+			wantNames: []string{"target"},
+		},
+		{
+			name: "rename fails: the temporary file is removed",
+			prepare: func(t *testing.T, path string) {
+				// A non-empty directory cannot be replaced by a file.
+				if err := os.MkdirAll(filepath.Join(path, "inside"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			},
+			data:      "x",
+			wantErr:   "rename DIR/.target.* DIR/target: file exists",
+			wantNames: []string{"target"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "target")
+			if tt.prepare != nil {
+				tt.prepare(t, path)
+			}
+			err := report.WriteFileAtomic(path, []byte(tt.data))
+			gotErr := strings.ReplaceAll(errString(err), dir, "DIR")
+			gotErr = maskTemp(gotErr, "/.target.")
+			if gotErr != tt.wantErr {
+				t.Errorf("error %q, want %q", gotErr, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.wantNames, dirNames(t, dir)); diff != "" {
+				t.Errorf("directory (-want +got):\n%s", diff)
+			}
+			if tt.wantErr != "" {
+				return
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.wantData {
+				t.Errorf("content %q, want %q", b, tt.wantData)
+			}
+			if got := mode(t, path); got != 0o600 {
+				t.Errorf("mode %v, want %v", got, fs.FileMode(0o600))
+			}
+		})
+	}
+}
+
+func TestWriteFileAtomicMissingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	err := report.WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"))
+	want := "open " + filepath.Join(dir, "missing") + "/.f.*: no such file or directory"
+	if got := maskTemp(errString(err), "/.f."); got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+}
+
+func TestCreateFailed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "plan")
+	f, err := report.CreateFailed(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []report.FailedRecord{
+		{Line: 2, CRMProspectID: "0031", FlowID: "abc", FlowInstanceOwnerEmail: "ava@example.com", Stage: "input", ErrorCode: "BadFlowId", ErrorMessage: "flowId is not digits: abc"},
+		{Line: 3, CRMProspectID: "=1+1", FlowID: "1695493301223590792", FlowInstanceOwnerEmail: "@ben", Stage: "input", ErrorCode: "BadEmail", ErrorMessage: "-not an email"},
+	}
+	if err := f.Write(recs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(recs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	want := [][]string{
+		failedColumns,
+		{"2", "0031", "abc", "ava@example.com", "input", "BadFlowId", "flowId is not digits: abc", "", ""},
+		{"3", "'=1+1", "1695493301223590792", "'@ben", "input", "BadEmail", "'-not an email", "", ""},
+	}
+	if diff := cmp.Diff(want, readCSV(t, filepath.Join(dir, report.FailedFile))); diff != "" {
+		t.Errorf("failed.csv (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{report.FailedFile}, dirNames(t, dir)); diff != "" {
+		t.Errorf("directory (-want +got):\n%s", diff)
+	}
+	if got := mode(t, filepath.Join(dir, report.FailedFile)); got != 0o600 {
+		t.Errorf("mode %v, want %v", got, fs.FileMode(0o600))
+	}
+}
+
+func TestCreateUnwritableDirectory(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		create func(string) error
+	}{
+		{"Create", func(d string) error { _, err := report.Create(d); return err }},
+		{"CreateFailed", func(d string) error { _, err := report.CreateFailed(d); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := "output directory: mkdir " + blocker + ": not a directory"
+			if got := errString(tt.create(blocker)); got != want {
+				t.Errorf("error %q, want %q", got, want)
+			}
+		})
+	}
+}

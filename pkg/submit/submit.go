@@ -1,0 +1,498 @@
+// Package submit sends chunks to Gong's assign endpoint: every attempt waits
+// on one shared rate limiter, failures are retried with jittered exponential
+// backoff that honours Retry-After, and each answer is split into a result
+// per row so that no row of a chunk goes unaccounted.
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+)
+
+// Client is the part of the Gong client the submitter uses.
+type Client interface {
+	Assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
+	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
+}
+
+// Reasons a row ends in unprocessed.csv.
+const (
+	ReasonInterrupted   = "Interrupted"
+	ReasonUnauthorized  = "Unauthorized"
+	ReasonRequestBudget = "RequestBudget"
+	ReasonRateLimited   = "RateLimited"
+	ReasonInDoubt       = "InDoubt"
+)
+
+// Stages and codes of failed.csv that this package decides.
+const (
+	StageAPI     = "api"
+	StageRequest = "request"
+
+	CodeMissingFromResponse = "MissingFromResponse"
+	CodeRetriesExhausted    = "RetriesExhausted"
+	CodeBadRequest          = "BadRequest"
+	CodeForbidden           = "Forbidden"
+	CodeFlowNotFound        = "FlowNotFound"
+)
+
+// Limiter paces requests; every attempt, retries and read-backs included,
+// waits on the one shared Limiter.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Config is what a Submitter needs; the limiter, logger and clocks are built
+// by the caller and shared.
+type Config struct {
+	Client  Client
+	Limiter Limiter
+	Log     *zap.Logger
+	// MaxRetryTime bounds the time spent retrying one chunk.
+	MaxRetryTime time.Duration
+	// MaxWait is the longest Retry-After the run will sleep through; a longer
+	// one (a daily quota) stops dispatching with ReasonRateLimited.
+	MaxWait time.Duration
+	// MaxRequests caps the attempts of the whole run; 0 means no cap.
+	MaxRequests int64
+	// Timer and Clock drive backoff; nil means real time.
+	Timer backoff.Timer
+	Clock backoff.Clock
+	// InitialInterval is the first retry delay (default 500ms).
+	InitialInterval time.Duration
+	// Now is the clock for send times; nil means time.Now.
+	Now func() time.Time
+	// BeforeSend is called once per chunk before its first request, to
+	// journal that its rows may be in Gong from now on.
+	BeforeSend func(c chunk.Chunk, at time.Time) error
+	// Doubt tells whether an earlier run sent the row on this line without
+	// recording the answer, and when.
+	Doubt func(line int) (time.Time, bool)
+}
+
+// Assigned is a row Gong assigned.
+type Assigned struct {
+	Row       chunk.Row
+	Instance  gong.AssignedFlow
+	RequestID string
+}
+
+// Failed is a row that will not be assigned by this run.
+type Failed struct {
+	Row        chunk.Row
+	Stage      string
+	Code       string
+	Message    string
+	HTTPStatus int
+	RequestID  string
+}
+
+// Unprocessed is a row that was not settled: the same command continues it.
+type Unprocessed struct {
+	Row    chunk.Row
+	Reason string
+}
+
+// Settlement is the outcome of one chunk: every row of the chunk is in
+// exactly one of its lists.
+type Settlement struct {
+	Chunk       chunk.Chunk
+	Assigned    []Assigned
+	Failed      []Failed
+	Unprocessed []Unprocessed
+}
+
+// Stats are the run's request figures.
+type Stats struct {
+	Requests    int64 // every request, read-backs included
+	Retries     int64
+	RateLimited int64 // 429 answers
+	ReadBacks   int64
+}
+
+// Submitter sends chunks; it is safe for use by many workers.
+type Submitter struct {
+	cfg         Config
+	requests    atomic.Int64
+	retries     atomic.Int64
+	rateLimited atomic.Int64
+	readBacks   atomic.Int64
+
+	mu     sync.Mutex
+	reason string // why dispatching stopped; "" while it goes on
+}
+
+// New returns a Submitter.
+func New(cfg Config) *Submitter {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = noPacing{}
+	}
+	if cfg.MaxRetryTime <= 0 {
+		cfg.MaxRetryTime = 10 * time.Minute
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 5 * time.Minute
+	}
+	if cfg.InitialInterval <= 0 {
+		cfg.InitialInterval = 500 * time.Millisecond
+	}
+	return &Submitter{cfg: cfg}
+}
+
+// Stats returns the figures so far.
+func (s *Submitter) Stats() Stats {
+	return Stats{Requests: s.requests.Load(), Retries: s.retries.Load(), RateLimited: s.rateLimited.Load(), ReadBacks: s.readBacks.Load()}
+}
+
+func (s *Submitter) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Stopped returns why the run must stop dispatching, or "".
+func (s *Submitter) Stopped() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reason
+}
+
+// Stop makes every later attempt end with reason; the first reason wins.
+func (s *Submitter) Stop(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reason == "" {
+		s.reason = reason
+	}
+}
+
+type noPacing struct{}
+
+func (noPacing) Wait(ctx context.Context) error { return ctx.Err() }
+
+// reserve takes one request from the budget.
+func (s *Submitter) reserve() bool {
+	n := s.requests.Add(1)
+	if s.cfg.MaxRequests > 0 && n > s.cfg.MaxRequests {
+		s.requests.Add(-1)
+		s.Stop(ReasonRequestBudget)
+		return false
+	}
+	return true
+}
+
+// stopError ends a chunk's attempts because the run stops dispatching.
+type stopError struct{ reason string }
+
+func (e *stopError) Error() string { return "stopped: " + e.reason }
+
+// retryAfter is a BackOff that waits at least as long as the server asked.
+type retryAfter struct {
+	backoff.BackOff
+	next time.Duration
+}
+
+func (b *retryAfter) NextBackOff() time.Duration {
+	d := b.BackOff.NextBackOff()
+	if d == backoff.Stop {
+		return d
+	}
+	if b.next > d {
+		d = b.next
+	}
+	b.next = 0
+	return d
+}
+
+// Submit sends one chunk, retrying as needed, and accounts for each of its
+// rows. ctx bounds the requests themselves: when it ends, rows not yet
+// answered are Unprocessed with ReasonInterrupted. An error is returned only
+// when the journal could not be written; the settlement is then empty.
+//
+// A row is in doubt when a request carrying it may have reached Gong without
+// an answer (a dropped connection, a timeout, a 5xx), or when an earlier run
+// sent it and never recorded the answer (Config.Doubt). Before such a row is
+// sent again, its open flow instances are read back: an instance in this
+// flow created since the row was first sent is this tool's doing and the row
+// is assigned; an older one is not claimed, and the row is sent so that Gong
+// gives its own answer for it.
+func (s *Submitter) Submit(ctx context.Context, c chunk.Chunk) (Settlement, error) {
+	log := s.cfg.Log.With(zap.Int("chunk", c.Seq), zap.String("flowId", c.FlowID), zap.Int("ids", len(c.Rows)))
+	a := &attempts{s: s, c: c, log: log, set: Settlement{Chunk: c}, pending: c.Rows, doubt: map[string]time.Time{}}
+	if s.cfg.Doubt != nil {
+		for _, r := range c.Rows {
+			if at, ok := s.cfg.Doubt(r.Line); ok {
+				a.doubt[r.CRMProspectID] = at
+			}
+		}
+	}
+	if s.cfg.BeforeSend != nil {
+		if err := s.cfg.BeforeSend(c, s.now()); err != nil {
+			return Settlement{}, err
+		}
+	}
+
+	expo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(s.cfg.InitialInterval),
+		backoff.WithMaxInterval(time.Minute),
+		backoff.WithMaxElapsedTime(s.cfg.MaxRetryTime),
+	)
+	if s.cfg.Clock != nil {
+		expo.Clock = s.cfg.Clock
+		expo.Reset()
+	}
+	a.ra = &retryAfter{BackOff: expo}
+	notify := func(err error, wait time.Duration) {
+		s.retries.Add(1)
+		log.Info("retrying", zap.Int("attempt", a.n), zap.Duration("wait", wait), zap.Error(err))
+	}
+	err := backoff.RetryNotifyWithTimer(func() error { return a.once(ctx) }, backoff.WithContext(a.ra, ctx), notify, s.cfg.Timer)
+	if err == nil {
+		return a.set, nil
+	}
+	return s.settleError(ctx, a, err), nil
+}
+
+// attempts is the state of one chunk across its attempts.
+type attempts struct {
+	s       *Submitter
+	c       chunk.Chunk
+	log     *zap.Logger
+	ra      *retryAfter
+	n       int
+	set     Settlement           // rows settled so far
+	pending []chunk.Row          // rows still to be answered
+	doubt   map[string]time.Time // CRM ID -> earliest time Gong may have applied it
+}
+
+// call makes one request: it checks the stop flag, spends one request of the
+// budget and waits its turn on the limiter.
+func (a *attempts) call(ctx context.Context, fn func() error) error {
+	s := a.s
+	if reason := s.Stopped(); reason != "" {
+		return backoff.Permanent(&stopError{reason})
+	}
+	if err := ctx.Err(); err != nil {
+		return backoff.Permanent(err)
+	}
+	if !s.reserve() {
+		return backoff.Permanent(&stopError{ReasonRequestBudget})
+	}
+	if err := s.cfg.Limiter.Wait(ctx); err != nil {
+		s.requests.Add(-1) // never sent
+		return backoff.Permanent(err)
+	}
+	a.n++
+	err := fn()
+	if err == nil {
+		return nil
+	}
+	var api *gong.APIError
+	if errors.As(err, &api) {
+		switch api.StatusCode {
+		case http.StatusTooManyRequests:
+			s.rateLimited.Add(1)
+			if api.RetryAfter > s.cfg.MaxWait {
+				a.log.Warn("Gong asks to wait longer than --max-wait; stopping", zap.Duration("retryAfter", api.RetryAfter), zap.Duration("maxWait", s.cfg.MaxWait))
+				s.Stop(ReasonRateLimited)
+				return backoff.Permanent(&stopError{ReasonRateLimited})
+			}
+			a.ra.next = api.RetryAfter
+		case http.StatusUnauthorized:
+			a.log.Error("Gong refused the credentials (401); stopping", zap.String("requestId", api.RequestID))
+			s.Stop(ReasonUnauthorized)
+			return backoff.Permanent(&stopError{ReasonUnauthorized})
+		}
+	}
+	if ctx.Err() != nil {
+		return backoff.Permanent(ctx.Err())
+	}
+	if !gong.Retryable(err) {
+		return backoff.Permanent(err)
+	}
+	return err
+}
+
+// once is one attempt: a read-back if rows are in doubt, then an assign of
+// the rows still pending.
+func (a *attempts) once(ctx context.Context) error {
+	if len(a.doubt) > 0 {
+		if err := a.call(ctx, func() error { return a.readBack(ctx) }); err != nil {
+			return err
+		}
+		if len(a.pending) == 0 {
+			return nil
+		}
+	}
+	ids := make([]string, len(a.pending))
+	for i, r := range a.pending {
+		ids[i] = r.CRMProspectID
+	}
+	req := gong.AssignRequest{CRMProspectsIDs: ids, FlowID: a.c.FlowID, FlowInstanceOwnerEmail: a.c.OwnerEmail}
+	var sentAt time.Time
+	return a.call(ctx, func() error {
+		sentAt = a.s.now()
+		resp, err := a.s.cfg.Client.Assign(ctx, req)
+		if err != nil {
+			if mayHaveApplied(err) {
+				for _, r := range a.pending {
+					if _, ok := a.doubt[r.CRMProspectID]; !ok {
+						a.doubt[r.CRMProspectID] = sentAt
+					}
+				}
+			}
+			return err
+		}
+		a.settle(resp)
+		return nil
+	})
+}
+
+// mayHaveApplied reports whether Gong may have acted on a request that
+// failed: the request went out and no clear refusal came back.
+func mayHaveApplied(err error) bool {
+	var te *gong.TransportError
+	if errors.As(err, &te) {
+		return te.Sent
+	}
+	return gong.StatusOf(err) >= 500 && gong.Retryable(err) // not 501: nothing was done
+}
+
+// readBack resolves the rows in doubt from their open flow instances.
+func (a *attempts) readBack(ctx context.Context) error {
+	ids := make([]string, 0, len(a.doubt))
+	for _, r := range a.pending {
+		if _, ok := a.doubt[r.CRMProspectID]; ok {
+			ids = append(ids, r.CRMProspectID)
+		}
+	}
+	a.s.readBacks.Add(1)
+	resp, err := a.s.cfg.Client.ProspectsFlows(ctx, ids)
+	if err != nil {
+		return err
+	}
+	ours := map[string]gong.AssignedFlow{}
+	for _, inst := range resp.ProspectsAssigned {
+		since, ok := a.doubt[inst.CRMProspectID]
+		if !ok || inst.FlowID != a.c.FlowID {
+			continue
+		}
+		created, perr := time.Parse(time.RFC3339Nano, inst.FlowInstanceCreateDate)
+		if perr != nil || created.Before(since.Add(-ClockSkew)) {
+			continue // there before we sent it: not ours to claim
+		}
+		ours[inst.CRMProspectID] = inst
+	}
+	rest := a.pending[:0:0]
+	for _, r := range a.pending {
+		if inst, ok := ours[r.CRMProspectID]; ok {
+			a.set.Assigned = append(a.set.Assigned, Assigned{Row: r, Instance: inst, RequestID: resp.RequestID})
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	a.log.Info("read back rows in doubt", zap.Int("inDoubt", len(ids)), zap.Int("foundAssigned", len(ours)), zap.String("requestId", resp.RequestID))
+	a.pending = rest
+	clear(a.doubt)
+	return nil
+}
+
+// ClockSkew is how much earlier than this machine's send time Gong's clock
+// may date an instance this tool created.
+const ClockSkew = time.Minute
+
+// settle matches Gong's answer to the pending rows by CRM ID. An ID the
+// answer names in neither list is a failure, never a silent loss.
+func (a *attempts) settle(resp *gong.AssignResponse) {
+	assigned := make(map[string]gong.AssignedFlow, len(resp.ProspectsAssigned))
+	for _, x := range resp.ProspectsAssigned {
+		assigned[x.CRMProspectID] = x
+	}
+	failed := make(map[string]gong.AssignFailure, len(resp.ProspectsNotAssigned))
+	for _, f := range resp.ProspectsNotAssigned {
+		failed[f.CRMProspectID] = f
+	}
+	for _, r := range a.pending {
+		if x, ok := assigned[r.CRMProspectID]; ok {
+			a.set.Assigned = append(a.set.Assigned, Assigned{Row: r, Instance: x, RequestID: resp.RequestID})
+			continue
+		}
+		if f, ok := failed[r.CRMProspectID]; ok {
+			a.set.Failed = append(a.set.Failed, Failed{Row: r, Stage: StageAPI, Code: f.ErrorCode, Message: f.ErrorMessage, HTTPStatus: http.StatusOK, RequestID: resp.RequestID})
+			continue
+		}
+		a.set.Failed = append(a.set.Failed, Failed{
+			Row: r, Stage: StageAPI, Code: CodeMissingFromResponse, HTTPStatus: http.StatusOK, RequestID: resp.RequestID,
+			Message: fmt.Sprintf("Gong's answer named %s in neither prospectsAssigned nor prospectsNotAssigned", r.CRMProspectID),
+		})
+	}
+	a.pending = nil
+	clear(a.doubt)
+}
+
+func (s *Submitter) settleError(ctx context.Context, a *attempts, err error) Settlement {
+	set := a.set
+	unprocessed := func(reason string) Settlement {
+		for _, r := range a.pending {
+			set.Unprocessed = append(set.Unprocessed, Unprocessed{Row: r, Reason: reason})
+		}
+		return set
+	}
+	var stop *stopError
+	if errors.As(err, &stop) {
+		return unprocessed(stop.reason)
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return unprocessed(ReasonInterrupted)
+	}
+	if len(a.doubt) > 0 {
+		// Gong may have assigned these; saying "failed" could be false.
+		// The next run reads them back before sending again.
+		a.log.Warn("giving up with rows in doubt; they are left unprocessed for the next run", zap.Int("rows", len(a.pending)), zap.Error(err))
+		return unprocessed(ReasonInDoubt)
+	}
+	f := Failed{Stage: StageRequest, Message: err.Error()}
+	var api *gong.APIError
+	if errors.As(err, &api) {
+		f.HTTPStatus, f.RequestID, f.Message = api.StatusCode, api.RequestID, api.Message()
+		switch {
+		case gong.Retryable(err):
+			f.Code = CodeRetriesExhausted
+			f.Message = "gave up after retrying: " + f.Message
+		case api.StatusCode == http.StatusBadRequest:
+			f.Code = CodeBadRequest
+		case api.StatusCode == http.StatusForbidden:
+			f.Code = CodeForbidden
+		case api.StatusCode == http.StatusNotFound:
+			f.Code = CodeFlowNotFound
+		default:
+			f.Code = "HTTP" + strconv.Itoa(api.StatusCode)
+		}
+	} else {
+		f.Code = CodeRetriesExhausted
+		f.Message = "gave up after retrying: " + err.Error()
+	}
+	a.log.Warn("chunk failed", zap.String("code", f.Code), zap.Int("httpStatus", f.HTTPStatus), zap.String("requestId", f.RequestID))
+	for _, r := range a.pending {
+		g := f
+		g.Row = r
+		set.Failed = append(set.Failed, g)
+	}
+	return set
+}

@@ -1,0 +1,369 @@
+package submit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeTimer fires at once and records every wait it was asked for.
+type fakeTimer struct {
+	mu    sync.Mutex
+	waits []time.Duration
+	c     chan time.Time
+}
+
+func newFakeTimer() *fakeTimer { return &fakeTimer{c: make(chan time.Time, 1)} }
+
+func (t *fakeTimer) Start(d time.Duration) {
+	t.mu.Lock()
+	t.waits = append(t.waits, d)
+	t.mu.Unlock()
+	t.c <- time.Time{}
+}
+func (t *fakeTimer) Stop()               {}
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+func (t *fakeTimer) Waits() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]time.Duration(nil), t.waits...)
+}
+
+// step is one scripted answer of the fake Gong.
+type step struct {
+	status     int
+	retryAfter string
+	body       any  // JSON; nil means an ErrorResponse for non-200
+	drop       bool // close the connection without answering
+}
+
+// script is a fake Gong that answers assign and read-back from lists.
+type script struct {
+	t        *testing.T
+	mu       sync.Mutex
+	assign   []step
+	readBack []step
+	calls    []string // "assign:N ids" or "read-back:N ids"
+}
+
+func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	var ids struct {
+		IDs []string `json:"crmProspectsIds"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&ids)
+	var st step
+	var list *[]step
+	switch r.URL.Path {
+	case gong.PathAssign:
+		list = &s.assign
+	case gong.PathProspectsFlows:
+		list = &s.readBack
+	default:
+		s.mu.Unlock()
+		http.NotFound(w, r)
+		return
+	}
+	name := map[string]string{gong.PathAssign: "assign", gong.PathProspectsFlows: "read-back"}[r.URL.Path]
+	s.calls = append(s.calls, fmt.Sprintf("%s:%s", name, strings.Join(ids.IDs, ",")))
+	if len(*list) == 0 {
+		s.mu.Unlock()
+		s.t.Errorf("unexpected %s call", name)
+		w.WriteHeader(http.StatusTeapot)
+		return
+	}
+	st, *list = (*list)[0], (*list)[1:]
+	s.mu.Unlock()
+	if st.drop {
+		hj, _ := w.(http.Hijacker)
+		conn, _, _ := hj.Hijack()
+		conn.Close()
+		return
+	}
+	if st.retryAfter != "" {
+		w.Header().Set("Retry-After", st.retryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(st.status)
+	body := st.body
+	if body == nil {
+		body = gong.ErrorResponse{RequestID: fmt.Sprintf("req%d", st.status), Errors: []string{http.StatusText(st.status)}}
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (s *script) Calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.calls...)
+}
+
+const flow = "1695493301223590792"
+
+func rows(ids ...string) []chunk.Row {
+	var out []chunk.Row
+	for i, id := range ids {
+		out = append(out, chunk.Row{Line: i + 2, CRMProspectID: id, FlowID: flow, OwnerEmail: "ava@example.com"})
+	}
+	return out
+}
+
+func instance(id, created string) gong.AssignedFlow {
+	return gong.AssignedFlow{FlowID: flow, FlowName: "SDR", CRMProspectID: id, FlowInstanceID: "9" + id, FlowInstanceOwnerEmail: "ava@example.com",
+		FlowInstanceOwnerFullName: "Ava", FlowInstanceCreateDate: created, FlowInstanceStatus: "Running", WorkspaceID: "1"}
+}
+
+func ok(ids ...string) step {
+	resp := gong.AssignResponse{RequestID: "ok1", ProspectsNotAssigned: []gong.AssignFailure{}}
+	for _, id := range ids {
+		resp.ProspectsAssigned = append(resp.ProspectsAssigned, instance(id, "2026-01-01T00:00:00.000Z"))
+	}
+	return step{status: 200, body: resp}
+}
+
+type fixture struct {
+	sub   *Submitter
+	gong  *script
+	timer *fakeTimer
+}
+
+func newFixture(t *testing.T, s *script, mod func(*Config)) fixture {
+	t.Helper()
+	s.t = t
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	base, err := gong.ParseBaseURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := zaptest.NewLogger(t)
+	timer := newFakeTimer()
+	cfg := Config{
+		Client: gong.NewClient(base, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}, srv.Client(), log),
+		Log:    log, Timer: timer,
+		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	return fixture{sub: New(cfg), gong: s, timer: timer}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	f := newFixture(t, &script{assign: []step{{status: 429, retryAfter: "2"}, ok("a")}}, nil)
+	set, err := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := f.timer.Waits()
+	if len(waits) != 1 || waits[0] < 2*time.Second {
+		t.Errorf("waits before the next attempt = %v, want one of at least 2s", waits)
+	}
+	if len(set.Assigned) != 1 {
+		t.Errorf("assigned = %+v, want the row", set)
+	}
+	if got, want := f.sub.Stats(), (Stats{Requests: 2, Retries: 1, RateLimited: 1}); got != want {
+		t.Errorf("stats = %+v, want %+v", got, want)
+	}
+}
+
+func TestServerErrorsThenSuccess(t *testing.T) {
+	// A 500 may have been applied in part, so each is followed by a read-back
+	// of the chunk's IDs before the next assign.
+	empty := step{status: 200, body: gong.ProspectsFlowsResponse{RequestID: "rb"}}
+	f := newFixture(t, &script{
+		assign:   []step{{status: 500}, {status: 500}, ok("a", "b")},
+		readBack: []step{empty, empty},
+	}, nil)
+	set, err := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"assign:a,b", "read-back:a,b", "assign:a,b", "read-back:a,b", "assign:a,b"}
+	if diff := cmp.Diff(want, f.gong.Calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if len(set.Assigned) != 2 || len(set.Failed)+len(set.Unprocessed) != 0 {
+		t.Errorf("settlement = %+v, want both assigned", set)
+	}
+	if got := f.sub.Stats(); got.Retries != 2 || got.Requests != 5 || got.ReadBacks != 2 {
+		t.Errorf("stats = %+v, want 2 retries, 5 requests, 2 read-backs", got)
+	}
+}
+
+func TestPermanentErrorsAreTriedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		code   string
+	}{
+		{400, CodeBadRequest},
+		{403, CodeForbidden},
+		{404, CodeFlowNotFound},
+		{501, "HTTP501"},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			f := newFixture(t, &script{assign: []step{{status: tc.status}}}, nil)
+			c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")}
+			set, err := f.sub.Submit(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []Failed
+			for _, r := range c.Rows {
+				want = append(want, Failed{Row: r, Stage: StageRequest, Code: tc.code, Message: http.StatusText(tc.status),
+					HTTPStatus: tc.status, RequestID: fmt.Sprintf("req%d", tc.status)})
+			}
+			if diff := cmp.Diff(Settlement{Chunk: c, Failed: want}, set); diff != "" {
+				t.Errorf("settlement (-want +got):\n%s", diff)
+			}
+			if n := len(f.gong.Calls()); n != 1 {
+				t.Errorf("%d calls, want 1", n)
+			}
+		})
+	}
+}
+
+func TestUnauthorizedStopsTheRun(t *testing.T) {
+	f := newFixture(t, &script{assign: []step{{status: 401}}}, nil)
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
+	set, err := f.sub.Submit(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Settlement{Chunk: c, Unprocessed: []Unprocessed{{Row: c.Rows[0], Reason: ReasonUnauthorized}}}, set); diff != "" {
+		t.Errorf("settlement (-want +got):\n%s", diff)
+	}
+	if got := f.sub.Stopped(); got != ReasonUnauthorized {
+		t.Errorf("Stopped() = %q, want %q", got, ReasonUnauthorized)
+	}
+	// Later chunks are not sent at all.
+	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("b")}
+	set2, _ := f.sub.Submit(context.Background(), c2)
+	if len(set2.Unprocessed) != 1 || len(f.gong.Calls()) != 1 {
+		t.Errorf("after 401: settlement %+v with %d calls, want unprocessed and no new call", set2, len(f.gong.Calls()))
+	}
+}
+
+func TestMissingFromResponse(t *testing.T) {
+	resp := gong.AssignResponse{RequestID: "r1",
+		ProspectsAssigned:    []gong.AssignedFlow{instance("a", "2026-01-01T00:00:00Z")},
+		ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flow, CRMProspectID: "b", ErrorCode: "InvalidState", ErrorMessage: "already in flow"}},
+	}
+	f := newFixture(t, &script{assign: []step{{status: 200, body: resp}}}, nil)
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c")}
+	set, err := f.sub.Submit(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settlement{Chunk: c,
+		Assigned: []Assigned{{Row: c.Rows[0], Instance: resp.ProspectsAssigned[0], RequestID: "r1"}},
+		Failed: []Failed{
+			{Row: c.Rows[1], Stage: StageAPI, Code: "InvalidState", Message: "already in flow", HTTPStatus: 200, RequestID: "r1"},
+			{Row: c.Rows[2], Stage: StageAPI, Code: CodeMissingFromResponse, HTTPStatus: 200, RequestID: "r1",
+				Message: "Gong's answer named c in neither prospectsAssigned nor prospectsNotAssigned"},
+		},
+	}
+	if diff := cmp.Diff(want, set); diff != "" {
+		t.Errorf("settlement (-want +got):\n%s", diff)
+	}
+}
+
+func TestLongRetryAfterStopsWithRateLimited(t *testing.T) {
+	f := newFixture(t, &script{assign: []step{{status: 429, retryAfter: "3600"}}}, func(c *Config) { c.MaxWait = time.Minute })
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
+	set, _ := f.sub.Submit(context.Background(), c)
+	if diff := cmp.Diff([]Unprocessed{{Row: c.Rows[0], Reason: ReasonRateLimited}}, set.Unprocessed); diff != "" {
+		t.Errorf("unprocessed (-want +got):\n%s", diff)
+	}
+	if len(f.timer.Waits()) != 0 {
+		t.Errorf("slept %v, want no wait", f.timer.Waits())
+	}
+}
+
+func TestRequestBudget(t *testing.T) {
+	f := newFixture(t, &script{assign: []step{ok("a")}}, func(c *Config) { c.MaxRequests = 1 })
+	s1, _ := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
+	s2, _ := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("b")})
+	if len(s1.Assigned) != 1 || len(s2.Unprocessed) != 1 || s2.Unprocessed[0].Reason != ReasonRequestBudget {
+		t.Errorf("got %+v and %+v, want the first assigned and the second left for the budget", s1, s2)
+	}
+	if got := f.sub.Stats().Requests; got != 1 {
+		t.Errorf("requests = %d, want 1", got)
+	}
+}
+
+func TestDroppedAnswerIsReadBackNotResent(t *testing.T) {
+	// The first assign is applied by Gong but the connection drops. The
+	// read-back shows "a" created after the send (ours) and "b" in the flow
+	// since long before (not ours): only "b" is sent again, and Gong's own
+	// answer for it is reported.
+	rb := gong.ProspectsFlowsResponse{RequestID: "rb1", ProspectsAssigned: []gong.AssignedFlow{
+		instance("a", "2026-01-01T00:00:01.000Z"),
+		instance("b", "2025-06-01T00:00:00.000Z"),
+	}}
+	again := gong.AssignResponse{RequestID: "r2", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flow, CRMProspectID: "b", ErrorCode: "InvalidState", ErrorMessage: "Prospect b is already in flow"}}}
+	f := newFixture(t, &script{
+		assign:   []step{{drop: true}, {status: 200, body: again}},
+		readBack: []step{{status: 200, body: rb}},
+	}, nil)
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")}
+	set, err := f.sub.Submit(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"assign:a,b", "read-back:a,b", "assign:b"}, f.gong.Calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	want := Settlement{Chunk: c,
+		Assigned: []Assigned{{Row: c.Rows[0], Instance: rb.ProspectsAssigned[0], RequestID: "rb1"}},
+		Failed:   []Failed{{Row: c.Rows[1], Stage: StageAPI, Code: "InvalidState", Message: "Prospect b is already in flow", HTTPStatus: 200, RequestID: "r2"}},
+	}
+	if diff := cmp.Diff(want, set); diff != "" {
+		t.Errorf("settlement (-want +got):\n%s", diff)
+	}
+}
+
+func TestEarlierRunsDoubtIsReadBackFirst(t *testing.T) {
+	rb := gong.ProspectsFlowsResponse{RequestID: "rb1", ProspectsAssigned: []gong.AssignedFlow{instance("a", "2026-01-01T00:00:00.500Z")}}
+	f := newFixture(t, &script{assign: []step{ok("b")}, readBack: []step{{status: 200, body: rb}}}, func(c *Config) {
+		sent := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		c.Doubt = func(line int) (time.Time, bool) { return sent, line == 2 } // row "a"
+	})
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")}
+	set, _ := f.sub.Submit(context.Background(), c)
+	if diff := cmp.Diff([]string{"read-back:a", "assign:b"}, f.gong.Calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if len(set.Assigned) != 2 {
+		t.Errorf("settlement = %+v, want both assigned", set)
+	}
+}
+
+func TestGivingUpInDoubtLeavesRowsUnprocessed(t *testing.T) {
+	// Retries run out while Gong may have applied the request: saying
+	// "failed" could be false, so the rows wait for the next run.
+	f := newFixture(t, &script{
+		assign:   []step{{status: 503}},
+		readBack: []step{{status: 500}},
+	}, func(c *Config) { c.MaxRetryTime = time.Nanosecond })
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
+	set, _ := f.sub.Submit(context.Background(), c)
+	if diff := cmp.Diff([]Unprocessed{{Row: c.Rows[0], Reason: ReasonInDoubt}}, set.Unprocessed); diff != "" {
+		t.Errorf("unprocessed (-want +got):\n%s", diff)
+	}
+}
