@@ -40,10 +40,21 @@ func GroupKey(flowID, owner string) string {
 // Chunker collects rows into per-group chunks. Memory is bounded by the
 // number of open groups times the chunk size, not by the number of rows.
 type Chunker struct {
-	size  int
-	seq   int
-	open  map[string]*Chunk
-	order []string // group keys in order of first appearance, for a stable Flush
+	size   int
+	seq    int
+	opened int // counts group openings, to tell a reopened group from its past
+	open   map[string]*openGroup
+	order  []opening // openings in order, for a stable Flush; compacted as chunks leave
+}
+
+type openGroup struct {
+	chunk  *Chunk
+	opened int
+}
+
+type opening struct {
+	key    string
+	opened int
 }
 
 // New returns a chunker that lets a chunk leave at size rows (1 to 200).
@@ -51,45 +62,68 @@ func New(size int) *Chunker {
 	if size < 1 {
 		size = 1
 	}
-	return &Chunker{size: size, open: make(map[string]*Chunk)}
+	return &Chunker{size: size, open: make(map[string]*openGroup)}
 }
 
 // Add adds a row and returns the group's chunk if the row filled it.
 // The caller has removed duplicates (see Dedup), so IDs in a chunk are distinct.
 func (c *Chunker) Add(r Row) *Chunk {
 	k := GroupKey(r.FlowID, r.OwnerEmail)
-	ch, ok := c.open[k]
+	g, ok := c.open[k]
 	if !ok {
-		ch = &Chunk{FlowID: r.FlowID, OwnerEmail: r.OwnerEmail, Rows: make([]Row, 0, c.size)}
-		c.open[k] = ch
-		c.order = append(c.order, k)
+		c.opened++
+		g = &openGroup{chunk: &Chunk{FlowID: r.FlowID, OwnerEmail: r.OwnerEmail, Rows: make([]Row, 0, c.size)}, opened: c.opened}
+		c.open[k] = g
+		c.order = append(c.order, opening{k, c.opened})
 	}
+	ch := g.chunk
 	ch.Rows = append(ch.Rows, r)
 	if len(ch.Rows) < c.size {
 		return nil
 	}
 	delete(c.open, k)
+	if len(c.order) > 2*len(c.open)+64 {
+		c.compact()
+	}
 	c.seq++
 	ch.Seq = c.seq
 	return ch
 }
 
+// compact drops the openings of groups that have left, so that the order
+// kept for Flush is bounded by the open groups, not by the chunks.
+func (c *Chunker) compact() {
+	live := c.order[:0]
+	for _, o := range c.order {
+		if c.current(o) {
+			live = append(live, o)
+		}
+	}
+	clear(c.order[len(live):])
+	c.order = live
+}
+
+func (c *Chunker) current(o opening) bool {
+	g, ok := c.open[o.key]
+	return ok && g.opened == o.opened
+}
+
 // Open is the number of groups holding rows that have not left yet.
 func (c *Chunker) Open() int { return len(c.open) }
 
-// Flush returns the partly filled chunks, in order of their group's first
-// appearance, and empties the chunker.
+// Flush returns the partly filled chunks, in the order their groups were
+// (last) opened, and empties the chunker.
 func (c *Chunker) Flush() []Chunk {
 	var out []Chunk
-	for _, k := range c.order {
-		ch, ok := c.open[k]
-		if !ok {
+	for _, o := range c.order {
+		if !c.current(o) {
 			continue
 		}
+		ch := c.open[o.key].chunk
 		c.seq++
 		ch.Seq = c.seq
 		out = append(out, *ch)
-		delete(c.open, k)
+		delete(c.open, o.key)
 	}
 	c.order = c.order[:0]
 	return out

@@ -202,7 +202,8 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	sum.Retries = st.Retries + state.Runs.Retries
 	sum.RateLimited = st.RateLimited + state.Runs.RateLimited
 	sum.ReadBacks = st.ReadBacks + state.Runs.ReadBacks
-	if lerr := led.Run(ledger.RunStats{Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited, ReadBacks: st.ReadBacks}); lerr != nil && err == nil {
+	sum.Splits = st.Splits + state.Runs.Splits
+	if lerr := led.Run(ledger.RunStats{Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited, ReadBacks: st.ReadBacks, Splits: st.Splits}); lerr != nil && err == nil {
 		err = lerr
 	}
 	if cerr := w.Close(); cerr != nil && err == nil {

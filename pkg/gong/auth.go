@@ -2,10 +2,12 @@ package gong
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -121,11 +123,28 @@ func (c Credentials) String() string { return "gong.Credentials{" + c.Kind() + "
 // GoString hides the secrets from %#v too.
 func (c Credentials) GoString() string { return c.String() }
 
+// Format hides the secrets from every fmt verb.
+func (c Credentials) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		_, _ = f.Write([]byte(strconv.Quote(c.String())))
+		return
+	}
+	_, _ = f.Write([]byte(c.String()))
+}
+
+// MarshalJSON hides the secrets from JSON, and so from zap.Any.
+func (c Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
 // ParseBaseURL checks a base URL: absolute, no query or fragment, and https
 // unless the host is loopback (the emulator). A trailing slash is dropped.
 func ParseBaseURL(s string) (*url.URL, error) {
 	if s == "" {
 		s = DefaultBaseURL
+	}
+	// Refused first, so that later messages may quote the value: with no @
+	// it carries no password.
+	if strings.Contains(s, "@") {
+		return nil, fmt.Errorf("%s: credentials in the URL are not accepted; use the GONG_* variables", EnvBaseURL)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
@@ -133,9 +152,6 @@ func ParseBaseURL(s string) (*url.URL, error) {
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("%s: want https://host, got %q", EnvBaseURL, s)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("%s: credentials in the URL are not accepted; use the GONG_* variables", EnvBaseURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%s: a base URL has no query or fragment: %q", EnvBaseURL, s)

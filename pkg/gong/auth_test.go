@@ -360,23 +360,21 @@ func TestCredentialsDoNotLeak(t *testing.T) {
 		{
 			name: "fmt %d of Credentials",
 			render: func() (string, error) {
-				return fmt.Sprintf("%d", basicCreds()), nil
+				verb := "%d" // a variable, so vet lets the wrong verb through as a caller's mistake would
+				return fmt.Sprintf(verb, basicCreds()), nil
 			},
-			bug: "BUG: Credentials (pkg/gong/auth.go:17-22) implements String and GoString but not fmt.Formatter, so any verb other than v, s, q, x, X (%d, %t, %o, ...) prints the struct fields, secret included: {%!d(string=AKEY-4711) %!d(string=s3cr3t-...) ...}. A Format method covering every verb would close it.",
 		},
 		{
 			name: "json.Marshal of Credentials (zap.Any of a struct holding them)",
 			render: func() (string, error) {
 				return encodeZap(zap.Any("config", struct{ Creds gong.Credentials }{basicCreds()}))
 			},
-			bug: "BUG: Credentials (pkg/gong/auth.go:17-22) has exported secret fields and no MarshalJSON, so zap.Any/zap.Reflect of any struct that holds them (a config logged at start-up) writes AccessKeySecret or BearerToken in clear through the JSON encoder. A MarshalJSON returning the redacted String would close it.",
 		},
 		{
 			name: "fmt %+v of *Client",
 			render: func() (string, error) {
 				return fmt.Sprintf("%+v", gong.NewClient(base, basicCreds(), nil, nil)), nil
 			},
-			bug: "BUG: Client keeps the Credentials in an unexported field (pkg/gong/client.go:27); fmt cannot call String on unexported fields, so fmt %v/%+v/%#v of a *Client (a debug print, an error wrapping the client) prints {creds:{AccessKey:... AccessKeySecret:s3cr3t...}}. Keeping a *Credentials (printed as an address) or only the Authorization value behind a func would close it.",
 		},
 	}
 	for _, tt := range tests {
@@ -460,7 +458,6 @@ func TestParseBaseURL(t *testing.T) {
 
 // A URL refused for another reason must not echo a password it carries.
 func TestParseBaseURLDoesNotEchoPassword(t *testing.T) {
-	t.Skip("BUG: ParseBaseURL checks the scheme and parses (pkg/gong/auth.go:130-136) before it looks for userinfo (auth.go:137), and those errors quote the whole input with %q: GONG_BASE_URL=htps://key:SECRET@host, ftp://key:SECRET@host or a URL with a bad escape print the password to stderr and logs. The errors should not quote the raw input (quote url.URL.Redacted(), or just the host), and the userinfo check should come before the scheme check.")
 	for _, in := range []string{
 		"htps://key:" + testSecret + "@api.gong.io",
 		"api.gong.io://key:" + testSecret + "@x",

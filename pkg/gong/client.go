@@ -23,11 +23,13 @@ const MaxBodyBytes = 10 << 20
 // Client calls Gong's Engage flow API. It makes one attempt per call; pacing
 // and retries belong to the caller.
 type Client struct {
-	base  *url.URL
-	creds Credentials
-	http  *http.Client
-	log   *zap.Logger
-	now   func() time.Time
+	base *url.URL
+	// auth returns the Authorization header. A func, not the Credentials, so
+	// that fmt of a Client shows an address, never a secret.
+	auth func() string
+	http *http.Client
+	log  *zap.Logger
+	now  func() time.Time
 	// UserAgent is sent with every request.
 	UserAgent string
 }
@@ -38,7 +40,8 @@ func NewClient(base *url.URL, creds Credentials, hc *http.Client, log *zap.Logge
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Client{base: base, creds: creds, http: hc, log: log, now: time.Now, UserAgent: "flowenroll"}
+	header := creds.Header()
+	return &Client{base: base, auth: func() string { return header }, http: hc, log: log, now: time.Now, UserAgent: "flowenroll"}
 }
 
 // Assign sends one assign request.
@@ -96,7 +99,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	if err != nil {
 		return fmt.Errorf("gong %s: %w", op, err)
 	}
-	req.Header.Set("Authorization", c.creds.Header())
+	req.Header.Set("Authorization", c.auth())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.UserAgent)
 	if body != nil {

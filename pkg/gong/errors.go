@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -48,9 +49,12 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-") {
+		switch {
+		case n < 0:
 			return 0
+		case n > int64(math.MaxInt64/time.Second):
+			return math.MaxInt64 // saturate: a wait this long is "not today"
 		}
 		return time.Duration(n) * time.Second
 	}

@@ -59,6 +59,7 @@ type RunStats struct {
 	Retries     int64 `json:"retries"`
 	RateLimited int64 `json:"rateLimited"`
 	ReadBacks   int64 `json:"readBacks"`
+	Splits      int64 `json:"splits"`
 }
 
 type entry struct {
@@ -123,6 +124,12 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 		f, err := os.OpenFile(path, os.O_RDWR, 0o600)
 		switch {
 		case err == nil:
+			// The journal holds emails and CRM IDs: 0600 also if it was copied
+			// or restored with another mode.
+			if err := f.Chmod(0o600); err != nil {
+				f.Close()
+				return nil, State{}, fmt.Errorf("ledger: %w", err)
+			}
 			good, hdr, err := load(f, &st, nil)
 			if err != nil {
 				f.Close()
@@ -153,6 +160,10 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
+		return nil, State{}, fmt.Errorf("ledger: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil { // O_CREATE's mode applies to new files only
+		f.Close()
 		return nil, State{}, fmt.Errorf("ledger: %w", err)
 	}
 	l := &Ledger{f: f, w: bufio.NewWriter(f)}
@@ -195,9 +206,12 @@ func load(f io.Reader, st *State, replay func(Settled) error) (int64, *Header, e
 		}
 		var e entry
 		if jerr := json.Unmarshal(line, &e); jerr != nil {
-			// A whole but unreadable line can only be the last write torn
-			// by a crash and followed by nothing else that matters; stop.
-			return off, hdr, nil
+			// A crash can tear only the last write. An unreadable line with
+			// more after it is damage that dropping would hide: refuse.
+			if _, err := r.ReadBytes('\n'); err == io.EOF {
+				return off, hdr, nil
+			}
+			return 0, nil, fmt.Errorf("line %d is unreadable and lines follow it: the journal is damaged; keep it for inspection and use --restart or another --out", n)
 		}
 		off += int64(len(line))
 		switch {
@@ -226,6 +240,7 @@ func load(f io.Reader, st *State, replay func(Settled) error) (int64, *Header, e
 			st.Runs.Retries += e.Run.Retries
 			st.Runs.RateLimited += e.Run.RateLimited
 			st.Runs.ReadBacks += e.Run.ReadBacks
+			st.Runs.Splits += e.Run.Splits
 		}
 	}
 }

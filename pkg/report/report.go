@@ -242,6 +242,7 @@ type Summary struct {
 	Retries     int64  `json:"retries"`
 	RateLimited int64  `json:"rateLimited"`
 	ReadBacks   int64  `json:"readBacks"`
+	Splits      int64  `json:"splitRequests"`
 	Resumed     bool   `json:"resumed"`
 	StopReason  string `json:"stopReason,omitempty"`
 	ExitCode    int    `json:"exitCode"`

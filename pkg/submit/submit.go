@@ -120,6 +120,9 @@ type Stats struct {
 	Retries     int64
 	RateLimited int64 // 429 answers
 	ReadBacks   int64
+	// Splits counts requests refused with 400 and split in halves; each
+	// costs the requests of its halves on top.
+	Splits int64
 }
 
 // Submitter sends chunks; it is safe for use by many workers.
@@ -129,6 +132,9 @@ type Submitter struct {
 	retries     atomic.Int64
 	rateLimited atomic.Int64
 	readBacks   atomic.Int64
+	splits      atomic.Int64
+	chunkCap    atomic.Int64 // 0: no cap learnt
+	notFound    sync.Map     // group key -> Failed, for flows Gong answered 404
 
 	mu     sync.Mutex
 	reason string // why dispatching stopped; "" while it goes on
@@ -156,7 +162,7 @@ func New(cfg Config) *Submitter {
 
 // Stats returns the figures so far.
 func (s *Submitter) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Retries: s.retries.Load(), RateLimited: s.rateLimited.Load(), ReadBacks: s.readBacks.Load()}
+	return Stats{Requests: s.requests.Load(), Retries: s.retries.Load(), RateLimited: s.rateLimited.Load(), ReadBacks: s.readBacks.Load(), Splits: s.splits.Load()}
 }
 
 func (s *Submitter) now() time.Time {
@@ -234,20 +240,55 @@ func (b *retryAfter) NextBackOff() time.Duration {
 // gives its own answer for it.
 func (s *Submitter) Submit(ctx context.Context, c chunk.Chunk) (Settlement, error) {
 	log := s.cfg.Log.With(zap.Int("chunk", c.Seq), zap.String("flowId", c.FlowID), zap.Int("ids", len(c.Rows)))
-	a := &attempts{s: s, c: c, log: log, set: Settlement{Chunk: c}, pending: c.Rows, doubt: map[string]time.Time{}}
-	if s.cfg.Doubt != nil {
+	set := Settlement{Chunk: c}
+	if nf, ok := s.notFound.Load(chunk.GroupKey(c.FlowID, c.OwnerEmail)); ok {
+		// Gong said 404 for this flow and owner already: spend no request.
+		f := nf.(Failed)
 		for _, r := range c.Rows {
-			if at, ok := s.cfg.Doubt(r.Line); ok {
-				a.doubt[r.CRMProspectID] = at
-			}
+			g := f
+			g.Row = r
+			set.Failed = append(set.Failed, g)
 		}
+		return set, nil
 	}
 	if s.cfg.BeforeSend != nil {
 		if err := s.cfg.BeforeSend(c, s.now()); err != nil {
 			return Settlement{}, err
 		}
 	}
+	// A chunk larger than what Gong has been seen to take is cut up front.
+	size := s.ChunkCap(len(c.Rows))
+	for start := 0; start < len(c.Rows); start += size {
+		s.sendPart(ctx, c, c.Rows[start:min(start+size, len(c.Rows))], &set, log)
+	}
+	return set, nil
+}
 
+// ChunkCap is the largest request that Gong has not refused for its size,
+// at most n.
+func (s *Submitter) ChunkCap(n int) int {
+	if c := int(s.chunkCap.Load()); c > 0 && c < n {
+		return c
+	}
+	return max(n, 1)
+}
+
+// sendPart sends rows of c (with retries) and adds their results to set. It
+// reports whether Gong refused the request as malformed (400). Such a
+// request is split in halves, and halves again, until the rows that cause the
+// refusal are isolated, so that one bad ID does not fail 199 good ones. When
+// both halves of a refused request are accepted, the refusal was about its
+// size, and later requests are cut to the half's size: the help page says
+// 200 IDs a request, the newer spec 100.
+func (s *Submitter) sendPart(ctx context.Context, c chunk.Chunk, rows []chunk.Row, set *Settlement, log *zap.Logger) bool {
+	a := &attempts{s: s, c: c, log: log, set: Settlement{Chunk: c}, pending: rows, doubt: map[string]time.Time{}}
+	if s.cfg.Doubt != nil {
+		for _, r := range rows {
+			if at, ok := s.cfg.Doubt(r.Line); ok {
+				a.doubt[r.CRMProspectID] = at
+			}
+		}
+	}
 	expo := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(s.cfg.InitialInterval),
 		backoff.WithMaxInterval(time.Minute),
@@ -263,10 +304,52 @@ func (s *Submitter) Submit(ctx context.Context, c chunk.Chunk) (Settlement, erro
 		log.Info("retrying", zap.Int("attempt", a.n), zap.Duration("wait", wait), zap.Error(err))
 	}
 	err := backoff.RetryNotifyWithTimer(func() error { return a.once(ctx) }, backoff.WithContext(a.ra, ctx), notify, s.cfg.Timer)
-	if err == nil {
-		return a.set, nil
+	merge := func(part Settlement) {
+		set.Assigned = append(set.Assigned, part.Assigned...)
+		set.Failed = append(set.Failed, part.Failed...)
+		set.Unprocessed = append(set.Unprocessed, part.Unprocessed...)
 	}
-	return s.settleError(ctx, a, err), nil
+	if err == nil {
+		merge(a.set)
+		return false
+	}
+	refused := gong.StatusOf(err) == http.StatusBadRequest
+	if refused && len(a.pending) > 1 && len(a.doubt) == 0 {
+		merge(a.set) // rows a read-back settled before the refusal
+		half := len(a.pending) / 2
+		s.splits.Add(1)
+		log.Info("Gong refused the request (400); splitting it to isolate the rows at fault", zap.Int("rows", len(a.pending)), zap.Error(err))
+		rest := append([]chunk.Row(nil), a.pending[half:]...)
+		r1 := s.sendPart(ctx, c, a.pending[:half], set, log)
+		r2 := s.sendPart(ctx, c, rest, set, log)
+		if !r1 && !r2 {
+			s.lowerCap(half, log)
+		}
+		return true
+	}
+	if gong.StatusOf(err) == http.StatusNotFound {
+		var api *gong.APIError
+		errors.As(err, &api)
+		s.notFound.LoadOrStore(chunk.GroupKey(c.FlowID, c.OwnerEmail), Failed{
+			Stage: StageRequest, Code: CodeFlowNotFound, HTTPStatus: http.StatusNotFound, RequestID: api.RequestID,
+			Message: api.Message() + " (not sent: Gong answered 404 for an earlier request for this flow and owner)",
+		})
+	}
+	merge(s.settleError(ctx, a, err))
+	return refused
+}
+
+func (s *Submitter) lowerCap(n int, log *zap.Logger) {
+	for {
+		cur := s.chunkCap.Load()
+		if cur > 0 && cur <= int64(n) {
+			return
+		}
+		if s.chunkCap.CompareAndSwap(cur, int64(n)) {
+			log.Warn("Gong refused a request its halves passed: sending at most this many IDs a request from now on", zap.Int("chunkSize", n))
+			return
+		}
+	}
 }
 
 // attempts is the state of one chunk across its attempts.

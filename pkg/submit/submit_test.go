@@ -218,7 +218,7 @@ func TestPermanentErrorsAreTriedOnce(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			f := newFixture(t, &script{assign: []step{{status: tc.status}}}, nil)
-			c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")}
+			c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
 			set, err := f.sub.Submit(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
@@ -365,5 +365,102 @@ func TestGivingUpInDoubtLeavesRowsUnprocessed(t *testing.T) {
 	set, _ := f.sub.Submit(context.Background(), c)
 	if diff := cmp.Diff([]Unprocessed{{Row: c.Rows[0], Reason: ReasonInDoubt}}, set.Unprocessed); diff != "" {
 		t.Errorf("unprocessed (-want +got):\n%s", diff)
+	}
+}
+
+// poisonGong answers 400 to any assign carrying a poison ID or more than
+// maxIDs IDs, and assigns everything else.
+type poisonGong struct {
+	mu     sync.Mutex
+	poison map[string]bool
+	maxIDs int
+	calls  []int // sizes of assign requests
+}
+
+func (p *poisonGong) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req gong.AssignRequest
+	_ = json.NewDecoder(r.Body).Decode(&req)
+	p.mu.Lock()
+	p.calls = append(p.calls, len(req.CRMProspectsIDs))
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	for _, id := range req.CRMProspectsIDs {
+		if p.poison[id] {
+			w.WriteHeader(400)
+			_ = json.NewEncoder(w).Encode(gong.ErrorResponse{RequestID: "bad", Errors: []string{"Invalid crmProspectsIds: " + id}})
+			return
+		}
+	}
+	if len(req.CRMProspectsIDs) > p.maxIDs {
+		w.WriteHeader(400)
+		_ = json.NewEncoder(w).Encode(gong.ErrorResponse{RequestID: "big", Errors: []string{"too many crmProspectsIds"}})
+		return
+	}
+	resp := gong.AssignResponse{RequestID: "ok"}
+	for _, id := range req.CRMProspectsIDs {
+		resp.ProspectsAssigned = append(resp.ProspectsAssigned, instance(id, "2026-01-01T00:00:00Z"))
+	}
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+func newPoisonSubmitter(t *testing.T, p *poisonGong) *Submitter {
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	base, _ := gong.ParseBaseURL(srv.URL)
+	log := zaptest.NewLogger(t)
+	return New(Config{Client: gong.NewClient(base, gong.Credentials{BearerToken: "t"}, srv.Client(), log), Log: log, Timer: newFakeTimer()})
+}
+
+func TestPoisonRowIsIsolated(t *testing.T) {
+	p := &poisonGong{poison: map[string]bool{"c": true}, maxIDs: 100}
+	sub := newPoisonSubmitter(t, p)
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c", "d", "e", "f", "g", "h")}
+	set, err := sub.Submit(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Failed{{Row: c.Rows[2], Stage: StageRequest, Code: CodeBadRequest, Message: "Invalid crmProspectsIds: c", HTTPStatus: 400, RequestID: "bad"}}
+	if diff := cmp.Diff(want, set.Failed); diff != "" {
+		t.Errorf("failed (-want +got):\n%s", diff)
+	}
+	if len(set.Assigned) != 7 || len(set.Unprocessed) != 0 {
+		t.Errorf("assigned %d, unprocessed %d; want 7 and 0", len(set.Assigned), len(set.Unprocessed))
+	}
+	// 8 -> 4 (bad): 2 ok, 2 (bad): 1 (bad), 1 ok; then the other 4 ok.
+	if diff := cmp.Diff([]int{8, 4, 2, 2, 1, 1, 4}, p.calls); diff != "" {
+		t.Errorf("request sizes (-want +got):\n%s", diff)
+	}
+	if got := sub.Stats(); got.Splits != 3 || got.Requests != 7 {
+		t.Errorf("stats = %+v, want 3 splits in 7 requests", got)
+	}
+	if got := sub.ChunkCap(8); got != 8 {
+		t.Errorf("chunk cap = %d after a poison row, want 8 (unchanged)", got)
+	}
+}
+
+func TestRefusedSizeLowersTheCap(t *testing.T) {
+	p := &poisonGong{maxIDs: 2}
+	sub := newPoisonSubmitter(t, p)
+	c1 := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c", "d")}
+	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("e", "f", "g", "h")}
+	s1, _ := sub.Submit(context.Background(), c1)
+	s2, _ := sub.Submit(context.Background(), c2)
+	if len(s1.Assigned)+len(s2.Assigned) != 8 {
+		t.Errorf("assigned %d + %d, want 8", len(s1.Assigned), len(s2.Assigned))
+	}
+	// The first chunk learns the size (4 refused, 2 + 2 pass); the second is cut up front.
+	if diff := cmp.Diff([]int{4, 2, 2, 2, 2}, p.calls); diff != "" {
+		t.Errorf("request sizes (-want +got):\n%s", diff)
+	}
+}
+
+func TestNotFoundFlowSpendsNoMoreRequests(t *testing.T) {
+	f := newFixture(t, &script{assign: []step{{status: 404}}}, nil)
+	c1 := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
+	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "AVA@example.com", Rows: rows("b")}
+	f.sub.Submit(context.Background(), c1)
+	s2, _ := f.sub.Submit(context.Background(), c2)
+	if len(f.gong.Calls()) != 1 || len(s2.Failed) != 1 || s2.Failed[0].Code != CodeFlowNotFound || s2.Failed[0].HTTPStatus != 404 {
+		t.Errorf("calls %v, second chunk %+v; want one call and the second chunk failed FlowNotFound without a request", f.gong.Calls(), s2)
 	}
 }
