@@ -16,20 +16,21 @@ import (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// One channel for both signals, registered once: the first cancels the
+	// run, which drains; the second ends it at once. The ledger is fsync'd
+	// line by line, so it stays consistent either way.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// After the first signal the run drains; a second one ends it at
-		// once. The ledger is fsync'd line by line, so it stays consistent.
-		<-ctx.Done()
-		stop()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
+		<-sigs
+		cancel()
+		<-sigs
 		fmt.Fprintln(os.Stderr, "flowenroll: second signal, exiting now; run the same command to continue")
 		os.Exit(exitStoppedEarly)
 	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	cancel()
 	os.Exit(exitCode(err, os.Stderr))
 }
 

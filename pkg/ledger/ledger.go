@@ -55,11 +55,12 @@ type Settled struct {
 
 // RunStats are one run's request figures.
 type RunStats struct {
-	Requests    int64 `json:"requests"`
-	Retries     int64 `json:"retries"`
-	RateLimited int64 `json:"rateLimited"`
-	ReadBacks   int64 `json:"readBacks"`
-	Splits      int64 `json:"splits"`
+	Requests     int64 `json:"requests"`
+	Retries      int64 `json:"retries"`
+	RateLimited  int64 `json:"rateLimited"`
+	ReadBacks    int64 `json:"readBacks"`
+	Splits       int64 `json:"splits"`
+	FlowListings int64 `json:"flowListings"`
 }
 
 type entry struct {
@@ -217,7 +218,10 @@ func load(f io.Reader, st *State, replay func(Settled) error) (int64, *Header, e
 		switch {
 		case e.Sent != nil:
 			for _, ln := range e.Sent.Lines {
-				if !st.Settled.Has(ln) {
+				// The first send counts: a row sent again by a later run may
+				// have been applied by the first, and a read-back must still
+				// own an instance created since then.
+				if _, seen := st.InDoubt[ln]; !seen && !st.Settled.Has(ln) {
 					st.InDoubt[ln] = Doubt{FlowID: e.Sent.FlowID, SentAt: e.Sent.At}
 				}
 			}
@@ -241,6 +245,7 @@ func load(f io.Reader, st *State, replay func(Settled) error) (int64, *Header, e
 			st.Runs.RateLimited += e.Run.RateLimited
 			st.Runs.ReadBacks += e.Run.ReadBacks
 			st.Runs.Splits += e.Run.Splits
+			st.Runs.FlowListings += e.Run.FlowListings
 		}
 	}
 }

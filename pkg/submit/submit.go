@@ -54,6 +54,13 @@ type Limiter interface {
 	Wait(ctx context.Context) error
 }
 
+// Feedback is what a Limiter may want to hear of the answers, to slow down
+// after a 429 pacing did not prevent and creep back up after.
+type Feedback interface {
+	RateLimited(retryAfter time.Duration)
+	Answered()
+}
+
 // Config is what a Submitter needs; the limiter, logger and clocks are built
 // by the caller and shared.
 type Config struct {
@@ -74,8 +81,9 @@ type Config struct {
 	InitialInterval time.Duration
 	// Now is the clock for send times; nil means time.Now.
 	Now func() time.Time
-	// BeforeSend is called once per chunk before its first request, to
-	// journal that its rows may be in Gong from now on.
+	// BeforeSend is called once per request's rows, just before the first
+	// assign carrying them goes out, to journal that they may be in Gong
+	// from now on. An error ends the run.
 	BeforeSend func(c chunk.Chunk, at time.Time) error
 	// Doubt tells whether an earlier run sent the row on this line without
 	// recording the answer, and when.
@@ -123,6 +131,8 @@ type Stats struct {
 	// Splits counts requests refused with 400 and split in halves; each
 	// costs the requests of its halves on top.
 	Splits int64
+	// FlowListings counts GET /v2/flows requests (also in Requests).
+	FlowListings int64
 }
 
 // Submitter sends chunks; it is safe for use by many workers.
@@ -133,6 +143,7 @@ type Submitter struct {
 	rateLimited atomic.Int64
 	readBacks   atomic.Int64
 	splits      atomic.Int64
+	listings    atomic.Int64
 	chunkCap    atomic.Int64 // 0: no cap learnt
 	notFound    sync.Map     // group key -> Failed, for flows Gong answered 404
 
@@ -162,7 +173,7 @@ func New(cfg Config) *Submitter {
 
 // Stats returns the figures so far.
 func (s *Submitter) Stats() Stats {
-	return Stats{Requests: s.requests.Load(), Retries: s.retries.Load(), RateLimited: s.rateLimited.Load(), ReadBacks: s.readBacks.Load(), Splits: s.splits.Load()}
+	return Stats{Requests: s.requests.Load(), Retries: s.retries.Load(), RateLimited: s.rateLimited.Load(), ReadBacks: s.readBacks.Load(), Splits: s.splits.Load(), FlowListings: s.listings.Load()}
 }
 
 func (s *Submitter) now() time.Time {
@@ -251,15 +262,12 @@ func (s *Submitter) Submit(ctx context.Context, c chunk.Chunk) (Settlement, erro
 		}
 		return set, nil
 	}
-	if s.cfg.BeforeSend != nil {
-		if err := s.cfg.BeforeSend(c, s.now()); err != nil {
-			return Settlement{}, err
-		}
-	}
 	// A chunk larger than what Gong has been seen to take is cut up front.
 	size := s.ChunkCap(len(c.Rows))
 	for start := 0; start < len(c.Rows); start += size {
-		s.sendPart(ctx, c, c.Rows[start:min(start+size, len(c.Rows))], &set, log)
+		if err := s.sendPart(ctx, c, c.Rows[start:min(start+size, len(c.Rows))], &set, log); err != nil {
+			return Settlement{}, err
+		}
 	}
 	return set, nil
 }
@@ -280,7 +288,13 @@ func (s *Submitter) ChunkCap(n int) int {
 // both halves of a refused request are accepted, the refusal was about its
 // size, and later requests are cut to the half's size: the help page says
 // 200 IDs a request, the newer spec 100.
-func (s *Submitter) sendPart(ctx context.Context, c chunk.Chunk, rows []chunk.Row, set *Settlement, log *zap.Logger) bool {
+func (s *Submitter) sendPart(ctx context.Context, c chunk.Chunk, rows []chunk.Row, set *Settlement, log *zap.Logger) (journalErr error) {
+	_, err := s.sendRows(ctx, c, rows, set, log)
+	return err
+}
+
+// sendRows is sendPart; refused reports a 400 for the rows as a whole.
+func (s *Submitter) sendRows(ctx context.Context, c chunk.Chunk, rows []chunk.Row, set *Settlement, log *zap.Logger) (refused bool, journalErr error) {
 	a := &attempts{s: s, c: c, log: log, set: Settlement{Chunk: c}, pending: rows, doubt: map[string]time.Time{}}
 	if s.cfg.Doubt != nil {
 		for _, r := range rows {
@@ -289,6 +303,55 @@ func (s *Submitter) sendPart(ctx context.Context, c chunk.Chunk, rows []chunk.Ro
 			}
 		}
 	}
+	err := s.retry(ctx, a, func() error { return a.once(ctx) })
+	merge := func(part Settlement) {
+		set.Assigned = append(set.Assigned, part.Assigned...)
+		set.Failed = append(set.Failed, part.Failed...)
+		set.Unprocessed = append(set.Unprocessed, part.Unprocessed...)
+	}
+	if a.journalErr != nil {
+		return false, a.journalErr
+	}
+	if err == nil {
+		merge(a.set)
+		return false, nil
+	}
+	refused = gong.StatusOf(err) == http.StatusBadRequest
+	if refused && len(a.pending) > 1 && len(a.doubt) == 0 {
+		merge(a.set) // rows a read-back settled before the refusal
+		half := len(a.pending) / 2
+		s.splits.Add(1)
+		log.Info("Gong refused the request (400); splitting it to isolate the rows at fault", zap.Int("rows", len(a.pending)), zap.Error(err))
+		rest := append([]chunk.Row(nil), a.pending[half:]...)
+		r1, jerr := s.sendRows(ctx, c, a.pending[:half], set, log)
+		if jerr != nil {
+			return false, jerr
+		}
+		r2, jerr := s.sendRows(ctx, c, rest, set, log)
+		if jerr != nil {
+			return false, jerr
+		}
+		if !r1 && !r2 {
+			s.lowerCap(half, log)
+		}
+		return true, nil
+	}
+	if gong.StatusOf(err) == http.StatusNotFound {
+		var api *gong.APIError
+		errors.As(err, &api)
+		s.notFound.LoadOrStore(chunk.GroupKey(c.FlowID, c.OwnerEmail), Failed{
+			Stage: StageRequest, Code: CodeFlowNotFound, HTTPStatus: http.StatusNotFound, RequestID: api.RequestID,
+			Message: api.Message() + " (not sent: Gong answered 404 for an earlier request for this flow and owner)",
+		})
+	}
+	merge(s.settleError(ctx, a, err))
+	return refused, nil
+}
+
+// retry runs op under the one retry policy: jittered exponential backoff
+// from InitialInterval, at most a minute apart, for at most MaxRetryTime,
+// and never sooner than a 429's Retry-After.
+func (s *Submitter) retry(ctx context.Context, a *attempts, op func() error) error {
 	expo := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(s.cfg.InitialInterval),
 		backoff.WithMaxInterval(time.Minute),
@@ -301,42 +364,31 @@ func (s *Submitter) sendPart(ctx context.Context, c chunk.Chunk, rows []chunk.Ro
 	a.ra = &retryAfter{BackOff: expo}
 	notify := func(err error, wait time.Duration) {
 		s.retries.Add(1)
-		log.Info("retrying", zap.Int("attempt", a.n), zap.Duration("wait", wait), zap.Error(err))
+		a.log.Info("retrying", zap.Int("attempt", a.n), zap.Duration("wait", wait), zap.Error(err))
 	}
-	err := backoff.RetryNotifyWithTimer(func() error { return a.once(ctx) }, backoff.WithContext(a.ra, ctx), notify, s.cfg.Timer)
-	merge := func(part Settlement) {
-		set.Assigned = append(set.Assigned, part.Assigned...)
-		set.Failed = append(set.Failed, part.Failed...)
-		set.Unprocessed = append(set.Unprocessed, part.Unprocessed...)
-	}
-	if err == nil {
-		merge(a.set)
-		return false
-	}
-	refused := gong.StatusOf(err) == http.StatusBadRequest
-	if refused && len(a.pending) > 1 && len(a.doubt) == 0 {
-		merge(a.set) // rows a read-back settled before the refusal
-		half := len(a.pending) / 2
-		s.splits.Add(1)
-		log.Info("Gong refused the request (400); splitting it to isolate the rows at fault", zap.Int("rows", len(a.pending)), zap.Error(err))
-		rest := append([]chunk.Row(nil), a.pending[half:]...)
-		r1 := s.sendPart(ctx, c, a.pending[:half], set, log)
-		r2 := s.sendPart(ctx, c, rest, set, log)
-		if !r1 && !r2 {
-			s.lowerCap(half, log)
-		}
-		return true
-	}
-	if gong.StatusOf(err) == http.StatusNotFound {
-		var api *gong.APIError
-		errors.As(err, &api)
-		s.notFound.LoadOrStore(chunk.GroupKey(c.FlowID, c.OwnerEmail), Failed{
-			Stage: StageRequest, Code: CodeFlowNotFound, HTTPStatus: http.StatusNotFound, RequestID: api.RequestID,
-			Message: api.Message() + " (not sent: Gong answered 404 for an earlier request for this flow and owner)",
+	return backoff.RetryNotifyWithTimer(op, backoff.WithContext(a.ra, ctx), notify, s.cfg.Timer)
+}
+
+// Do makes a request other than assign (a flow listing) under the same
+// pacing, request budget, retries and stop rules. A stop comes back as an
+// error for which StopReason reports the reason.
+func (s *Submitter) Do(ctx context.Context, what string, fn func(context.Context) error) error {
+	a := &attempts{s: s, log: s.cfg.Log.With(zap.String("op", what))}
+	return s.retry(ctx, a, func() error {
+		return a.call(ctx, func() error {
+			s.listings.Add(1)
+			return fn(ctx)
 		})
+	})
+}
+
+// StopReason reports whether err is the run stopping dispatch, and why.
+func StopReason(err error) (string, bool) {
+	var stop *stopError
+	if errors.As(err, &stop) {
+		return stop.reason, true
 	}
-	merge(s.settleError(ctx, a, err))
-	return refused
+	return "", false
 }
 
 func (s *Submitter) lowerCap(n int, log *zap.Logger) {
@@ -362,6 +414,9 @@ type attempts struct {
 	set     Settlement           // rows settled so far
 	pending []chunk.Row          // rows still to be answered
 	doubt   map[string]time.Time // CRM ID -> earliest time Gong may have applied it
+
+	journaled  bool  // BeforeSend was called for these rows
+	journalErr error // BeforeSend failed: the run cannot go on
 }
 
 // call makes one request: it checks the stop flag, spends one request of the
@@ -383,6 +438,16 @@ func (a *attempts) call(ctx context.Context, fn func() error) error {
 	}
 	a.n++
 	err := fn()
+	fb, _ := s.cfg.Limiter.(Feedback)
+	if fb != nil {
+		if gong.StatusOf(err) == http.StatusTooManyRequests {
+			var api *gong.APIError
+			errors.As(err, &api)
+			fb.RateLimited(api.RetryAfter)
+		} else if err == nil || gong.StatusOf(err) != 0 {
+			fb.Answered()
+		}
+	}
 	if err == nil {
 		return nil
 	}
@@ -431,6 +496,17 @@ func (a *attempts) once(ctx context.Context) error {
 	var sentAt time.Time
 	return a.call(ctx, func() error {
 		sentAt = a.s.now()
+		if !a.journaled && a.s.cfg.BeforeSend != nil {
+			// Journaled after the budget and the pacer let the request go,
+			// so rows a stop keeps from being sent are not left in doubt.
+			part := a.c
+			part.Rows = a.pending
+			if err := a.s.cfg.BeforeSend(part, sentAt); err != nil {
+				a.journalErr = err
+				return backoff.Permanent(err)
+			}
+			a.journaled = true
+		}
 		resp, err := a.s.cfg.Client.Assign(ctx, req)
 		if err != nil {
 			if mayHaveApplied(err) {

@@ -1,0 +1,2 @@
+// Package e2e runs the flowenroll binary against the emulator: kills, signals and resumes.
+package e2e
