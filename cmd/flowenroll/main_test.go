@@ -120,11 +120,14 @@ func TestMissingColumnsFailAtOnce(t *testing.T) {
 }
 
 // TestSandboxSample is `make demo`: the sample against the in-process
-// emulator ends with exit 3, and every data line is in exactly one file.
+// emulator (Gong's 3 requests per second) at the default --rate 3 ends with
+// exit 3 and every data line is in exactly one file. (Whether a request went
+// over the limit depends on scheduling under a loaded test machine: see
+// pkg/enroll's TestNoRequestOverTheLimitAtRate3 and make bench.)
 func TestSandboxSample(t *testing.T) {
 	out := t.TempDir()
 	in := filepath.Join("..", "..", "samples", "prospects.csv")
-	r := invoke(t, nil, "run", "--sandbox", "--input", in, "--out", out, "--rate", "50")
+	r := invoke(t, nil, "run", "--sandbox", "--input", in, "--out", out)
 	if r.code() != 3 {
 		t.Fatalf("exit %d (%v), want 3; stderr:\n%s", r.code(), r.err, r.stderr)
 	}
@@ -160,7 +163,7 @@ func TestSandboxSample(t *testing.T) {
 	if err := json.Unmarshal(b, &sum); err != nil {
 		t.Fatal(err)
 	}
-	if sum.ExitCode != 3 || sum.RowsRead != len(recs)-1 || sum.FailedByStage["request"]["FlowNotFound"] == 0 {
+	if sum.ExitCode != 3 || sum.RowsRead != len(recs)-1 || sum.FailedByStage["input"]["FlowNotVisible"] == 0 {
 		t.Errorf("summary.json = %+v", sum)
 	}
 	if !strings.Contains(r.stdout, "assigned") || !strings.Contains(r.stdout, out) {

@@ -65,6 +65,7 @@ type common struct {
 	maps      stringList
 	logFormat string
 	logLevel  string
+	preflight bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -74,6 +75,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.Var(&c.maps, "map", "canonical=Header: read a column from a header the aliases do not know (repeatable)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "auto, json or console; auto is console on a terminal, JSON otherwise")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.preflight, "preflight", true, "before sending, check through GET /v2/flows that each flow is visible to its owner")
 }
 
 func (c *common) check() (map[string]string, error) {
@@ -160,7 +162,7 @@ EXIT CODES
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	runCmd := newRunCommand(getenv, stdin, stdout, stderr)
-	planCmd := newPlanCommand(stdin, stdout, stderr)
+	planCmd := newPlanCommand(getenv, stdin, stdout, stderr)
 	emuCmd := newEmulatorCommand(getenv, stdout, stderr)
 	rootFS := flag.NewFlagSet("flowenroll", flag.ContinueOnError)
 	rootFS.SetOutput(stderr)
@@ -270,7 +272,7 @@ Examples:
 				InputPath: c.input, Stdin: stdin, OutDir: c.out, Restart: *restart, Map: m,
 				ChunkSize: c.chunkSize, Concurrency: *concurrency, Client: client, Limiter: limiter,
 				MaxRequests: *maxRequests, MaxRetryTime: *maxRetry, MaxWait: *maxWait, DrainTimeout: *drain,
-				Log: log,
+				Preflight: c.preflight, Log: log,
 			})
 			if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {
 				printSummary(stdout, c.out, sum)
@@ -350,7 +352,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func newPlanCommand(stdin io.Reader, stdout, stderr io.Writer) *ffcli.Command {
+func newPlanCommand(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) *ffcli.Command {
 	fs := flag.NewFlagSet("flowenroll plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
@@ -361,7 +363,10 @@ func newPlanCommand(stdin io.Reader, stdout, stderr io.Writer) *ffcli.Command {
 		ShortHelp:  "dry run: validate the CSV and print the request plan; sends nothing",
 		LongHelp: `Dry run: the same reading and validation as run. Prints the requests it would
 send per flow and owner, and the rejected rows grouped by reason. With --out it
-writes the rejected rows to failed.csv. Sends nothing and needs no credentials.
+writes the rejected rows to failed.csv. Sends no assign request and needs no
+credentials; with credentials (GONG_* as for run) it also resolves flow names
+and checks each flow is visible to its owner (GET /v2/flows), and says
+clearly when it did not.
 
 Example:
   flowenroll plan --input prospects.csv --out check/`,
@@ -375,7 +380,25 @@ Example:
 			if err != nil {
 				return err
 			}
-			p, err := enroll.MakePlan(ctx, enroll.PlanConfig{InputPath: c.input, Stdin: stdin, OutDir: c.out, Map: m, ChunkSize: c.chunkSize})
+			log := newLogger(c.logFormat, c.logLevel, stderr)
+			defer log.Sync() //nolint:errcheck
+			pc := enroll.PlanConfig{InputPath: c.input, Stdin: stdin, OutDir: c.out, Map: m, ChunkSize: c.chunkSize, Preflight: c.preflight, Log: log}
+			// Credentials are optional for plan: with them it resolves flow
+			// names and runs the preflight; without, it says it did not.
+			creds, err := gong.CredentialsFromEnv(getenv, os.ReadFile)
+			switch {
+			case errors.Is(err, gong.ErrNoCredentials):
+			case err != nil:
+				return err
+			default:
+				baseURL, err := gong.ParseBaseURL(getenv(gong.EnvBaseURL))
+				if err != nil {
+					return err
+				}
+				pc.Client = gong.NewClient(baseURL, creds, &http.Client{Timeout: 30 * time.Second}, log)
+				pc.Limiter = pace.New(3, pace.DefaultMargin)
+			}
+			p, err := enroll.MakePlan(ctx, pc)
 			if err != nil {
 				return err
 			}
@@ -403,5 +426,11 @@ func printPlan(w io.Writer, p enroll.Plan) {
 	if p.FailedCSV != "" {
 		fmt.Fprintf(w, "\nrejected rows written to %s\n", p.FailedCSV)
 	}
-	fmt.Fprintln(w, "\nnothing was sent (plan is a dry run)")
+	if p.Note != "" {
+		fmt.Fprintf(w, "\nnote: %s\n", p.Note)
+	}
+	if p.FlowListings > 0 {
+		fmt.Fprintf(w, "flow listings: %d requests (GET /v2/flows)\n", p.FlowListings)
+	}
+	fmt.Fprintln(w, "\nnothing was assigned (plan is a dry run)")
 }

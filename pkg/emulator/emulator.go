@@ -23,13 +23,14 @@
 //     window. Only requests that pass 1 and 4 count, whatever their outcome
 //     after: Gong counts calls per company, a 401 names no company, and a
 //     403 is left out with it (what Gong counts is unknown);
-//  6. Config.Hook, if set, may answer instead (fault injection);
-//  7. the request is validated (400) and, for assign, applied in one place
-//     (Server.applyAssign) under the server's mutex;
-//  8. the answer is written (Server.write) and counted in Stats.
-//
-// Further faults (5xx at a rate, resets before or after applying, truncated
-// bodies) belong between steps 6 and 8.
+//  6. Config.Hook, if set, may answer instead;
+//  7. Config.Faults draws at most one fault for the request; a fault that
+//     fails before applying (5xx, a 429 storm, a reset) answers now;
+//  8. the request is validated (400, Config.PoisonIDs included) and, for
+//     assign, applied in one place (Server.applyAssign) under the server's
+//     mutex;
+//  9. the answer is written (Server.write) and counted in Stats, unless a
+//     fault drops, delays, truncates or replaces it (Server.deliver).
 //
 // Choices where Gong's behaviour is unknown, beyond those on Config:
 //   - unknown top-level request fields are ignored (Gong's spec asks clients to
@@ -46,7 +47,6 @@
 package emulator
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,6 +165,20 @@ type Config struct {
 	// seed and the same sequence of requests give the same IDs.
 	Seed int64
 
+	// Faults are the failures injected; the zero value injects none. See
+	// Faults, and Server.SetFaults to change them between runs.
+	Faults Faults
+
+	// PoisonIDs are CRM IDs that make a whole assign fail: a request carrying
+	// any of them is answered 400 with one "Invalid crmProspectsIds: <id>"
+	// per such ID, in request order, no per-prospect answer, and nothing
+	// applied. It models the spec's "400 Malformed request" for rows that
+	// poison their request, to test how a client finds them; which IDs make
+	// Gong do this, and its message, are unknown. Off by default (nil). Only
+	// a request that passes the other checks reaches this one; read-back is
+	// not affected. Refusals count in Stats.Faults.Poisoned.
+	PoisonIDs map[string]bool
+
 	// Hook, if set, sees every admitted request (after auth and limits,
 	// before validation) with its operation and body. If it returns handled,
 	// the server answers that status with an error body and does nothing
@@ -204,6 +218,8 @@ type Stats struct {
 	Created int
 	// MaxInWindow is the most requests admitted in any one 1-second window.
 	MaxInWindow int
+	// Faults counts the faults injected (Config.Faults, Config.PoisonIDs).
+	Faults FaultCounts
 }
 
 // Server is the emulated Gong API; it is an http.Handler safe for
@@ -224,6 +240,7 @@ type Server struct {
 	byProspect map[string][]*Instance
 	created    []gong.AssignedFlow
 	stats      Stats
+	faults     faultState
 }
 
 // New checks the configuration and returns a server holding the fixture.
@@ -282,6 +299,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	faults, err := cfg.Faults.normalize()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.Faults = faults
+	cfg.PoisonIDs = maps.Clone(cfg.PoisonIDs)
 	if err := cfg.Fixture.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("fixture: %w", err))
 	}
@@ -301,6 +324,7 @@ func New(cfg Config) (*Server, error) {
 		byID:       make(map[string]*Instance),
 		byProspect: make(map[string][]*Instance),
 		stats:      Stats{ClientErrors: map[int]int{}, ServerErrors: map[int]int{}},
+		faults:     newFaultState(cfg.Faults),
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()
@@ -406,6 +430,7 @@ type answer struct {
 	retryAfter time.Duration // 429 only: whole seconds
 	allow      string        // 405 only
 	body       any
+	fault      injection // how Server.deliver spoils it, if at all
 }
 
 func errorAnswer(reqID string, status int, msgs ...string) answer {
@@ -442,26 +467,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body = b
 		}
 	}
-	if !s.wait(r.Context()) {
+	if !sleep(r.Context(), s.cfg.Latency) {
 		s.abandon(r, ep, "context ended during latency")
 		return
 	}
-	s.write(w, r, ep, s.answer(r, ep, body, tooLarge))
+	s.deliver(w, r, ep, s.answer(r, ep, body, tooLarge))
 }
 
-// wait spends Config.Latency; it reports false if ctx ended first.
-func (s *Server) wait(ctx context.Context) bool {
-	if s.cfg.Latency <= 0 {
-		return ctx.Err() == nil
+// deliver sends the answer, or fails to as its fault says.
+func (s *Server) deliver(w http.ResponseWriter, r *http.Request, ep endpoint, a answer) {
+	switch a.fault.kind {
+	case faultResetBefore, faultDropAfterApply:
+		s.log.Debug("emulator connection dropped", zap.String("op", ep.op), zap.String("method", r.Method),
+			zap.String("path", r.URL.Path), zap.Stringer("fault", a.fault.kind), zap.String("requestId", requestIDOf(a.body)))
+		hangUp(w, true)
+		return
+	case faultSlowAnswer:
+		s.log.Debug("emulator answer delayed", zap.String("op", ep.op), zap.String("method", r.Method),
+			zap.String("path", r.URL.Path), zap.Duration("delay", a.fault.delay), zap.String("requestId", requestIDOf(a.body)))
+		if !sleep(r.Context(), a.fault.delay) {
+			s.abandon(r, ep, "context ended during a slow answer")
+			return
+		}
 	}
-	t := time.NewTimer(s.cfg.Latency)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	s.write(w, r, ep, a)
 }
 
 func (s *Server) abandon(r *http.Request, ep endpoint, why string) {
@@ -491,6 +520,28 @@ func (s *Server) answer(r *http.Request, ep endpoint, body []byte, tooLarge bool
 			return a
 		}
 	}
+
+	s.mu.Lock()
+	f := s.drawFault(ep.op)
+	s.mu.Unlock()
+	var a answer
+	switch f.kind {
+	case faultServerError:
+		a = errorAnswer(reqID, f.status, "emulator fault: "+http.StatusText(f.status))
+	case faultStorm:
+		a = errorAnswer(reqID, http.StatusTooManyRequests, "emulator fault: API rate limit exceeded")
+		a.retryAfter = f.retryAfter
+	case faultResetBefore:
+		a = answer{body: gong.ErrorResponse{RequestID: reqID}} // never sent
+	default:
+		a = s.handle(r, ep, reqID, body, tooLarge)
+	}
+	a.fault = f
+	return a
+}
+
+// handle validates and carries out an admitted request.
+func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte, tooLarge bool) answer {
 	if tooLarge {
 		return errorAnswer(reqID, http.StatusBadRequest, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes))
 	}
@@ -499,6 +550,12 @@ func (s *Server) answer(r *http.Request, ep endpoint, body []byte, tooLarge bool
 		call, errs := s.decodeAssign(body)
 		if len(errs) > 0 {
 			return errorAnswer(reqID, http.StatusBadRequest, errs...)
+		}
+		if msgs := s.poisoned(call.ids); len(msgs) > 0 {
+			s.mu.Lock()
+			s.stats.Faults.Poisoned++
+			s.mu.Unlock()
+			return errorAnswer(reqID, http.StatusBadRequest, msgs...)
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -550,7 +607,8 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 	return answer{}, true
 }
 
-// write sends the answer and counts it. Every answer is JSON.
+// write sends the answer and counts it. Every answer is JSON, but for the
+// faults TruncatedBody (half of it) and InvalidJSON (HTML).
 func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a answer) {
 	b, err := json.Marshal(a.body)
 	if err != nil { // only our own types reach here
@@ -565,6 +623,14 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a an
 	if a.allow != "" {
 		h.Set("Allow", a.allow)
 	}
+	switch a.fault.kind {
+	case faultTruncatedBody:
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		b = b[:len(b)/2]
+	case faultInvalidJSON:
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		b = []byte(htmlErrorPage)
+	}
 	w.WriteHeader(a.status)
 	_, _ = w.Write(b)
 
@@ -577,8 +643,17 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a an
 	}
 	s.mu.Unlock()
 	if ce := s.log.Check(zap.DebugLevel, "emulator request"); ce != nil {
-		ce.Write(zap.String("op", ep.op), zap.String("method", r.Method), zap.String("path", r.URL.Path),
-			zap.Int("status", a.status), zap.String("requestId", requestIDOf(a.body)), zap.Int("bytes", len(b)))
+		fields := []zap.Field{zap.String("op", ep.op), zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("status", a.status), zap.String("requestId", requestIDOf(a.body)), zap.Int("bytes", len(b))}
+		if a.fault.kind != noFault {
+			fields = append(fields, zap.Stringer("fault", a.fault.kind))
+		}
+		ce.Write(fields...)
+	}
+	if a.fault.kind == faultTruncatedBody {
+		// Hijack sends what the handler has written but not a buffered body.
+		_ = http.NewResponseController(w).Flush()
+		hangUp(w, false)
 	}
 }
 

@@ -59,6 +59,9 @@ type Config struct {
 	MaxWait      time.Duration
 	// DrainTimeout is how long requests in flight may finish after ctx ends.
 	DrainTimeout time.Duration
+	// Preflight checks, through the flow listing, that each row's flow is
+	// visible to its owner before a request is spent on it.
+	Preflight bool
 
 	Log   *zap.Logger
 	Now   func() time.Time
@@ -203,7 +206,8 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	sum.RateLimited = st.RateLimited + state.Runs.RateLimited
 	sum.ReadBacks = st.ReadBacks + state.Runs.ReadBacks
 	sum.Splits = st.Splits + state.Runs.Splits
-	if lerr := led.Run(ledger.RunStats{Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited, ReadBacks: st.ReadBacks, Splits: st.Splits}); lerr != nil && err == nil {
+	sum.FlowListings = st.FlowListings + state.Runs.FlowListings
+	if lerr := led.Run(ledger.RunStats{Requests: st.Requests, Retries: st.Retries, RateLimited: st.RateLimited, ReadBacks: st.ReadBacks, Splits: st.Splits, FlowListings: st.FlowListings}); lerr != nil && err == nil {
 		err = lerr
 	}
 	if cerr := w.Close(); cerr != nil && err == nil {
@@ -309,6 +313,7 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 		}
 		chunker := chunk.New(cfg.ChunkSize)
 		dedup := chunk.NewDedup()
+		sc := &screen{name: name, log: log, dedup: dedup, catalog: newCatalog(sub, cfg.Client), preflight: cfg.Preflight}
 		for {
 			p, rej, err := rd.Next()
 			if errors.Is(err, io.EOF) {
@@ -318,27 +323,25 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 				return err
 			}
 			rowsRead++
-			if rej != nil {
-				if err := emit(event{failed: []report.FailedRecord{rejectionRecord(rej)}}); err != nil {
+			if rej == nil && settled.Has(p.Line) {
+				// Settled by an earlier run, whose result was replayed; the
+				// row still counts for duplicates.
+				dedup.Seen(chunk.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, OwnerEmail: p.OwnerEmail})
+				continue
+			}
+			v := sc.check(reqCtx, p, rej)
+			if v.fail != nil {
+				if err := emit(event{failed: []report.FailedRecord{*v.fail}}); err != nil {
 					return err
 				}
 				continue
 			}
-			if p.FlowID == "" {
-				if err := emit(event{failed: []report.FailedRecord{flowNameRecord(name, p)}}); err != nil {
+			row := v.row
+			if v.leave != "" {
+				if err := leave([]chunk.Row{{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, OwnerEmail: p.OwnerEmail}}, v.leave); err != nil {
 					return err
 				}
 				continue
-			}
-			row := chunk.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, OwnerEmail: p.OwnerEmail}
-			if first := dedup.Seen(row); first != 0 {
-				if err := emit(event{failed: []report.FailedRecord{duplicateRecord(name, row, first)}}); err != nil {
-					return err
-				}
-				continue
-			}
-			if settled.Has(row.Line) {
-				continue // settled by an earlier run; its result was replayed
 			}
 			if reason := stopped(); reason != "" {
 				if err := leave([]chunk.Row{row}, reason); err != nil {
@@ -469,19 +472,6 @@ func duplicateRecord(name string, r chunk.Row, first int) report.FailedRecord {
 		Line: r.Line, CRMProspectID: report.Cell(r.CRMProspectID), FlowID: report.Cell(r.FlowID),
 		FlowInstanceOwnerEmail: report.Cell(r.OwnerEmail), Stage: StageInput, ErrorCode: CodeDuplicate,
 		ErrorMessage: report.Cell(fmt.Sprintf("%s:%d: the same crmProspectId, flowId and flowInstanceOwnerEmail as line %d, which is sent instead", name, r.Line, first)),
-	}
-}
-
-// CodeFlowNameNotResolved marks a row that names its flow only by name.
-const CodeFlowNameNotResolved = "FlowNameNotResolved"
-
-// flowNameRecord fails a row that names its flow by name alone: resolving
-// names through GET /v2/flows is not built yet, and guessing is not an option.
-func flowNameRecord(name string, p input.Prospect) report.FailedRecord {
-	return report.FailedRecord{
-		Line: p.Line, CRMProspectID: report.Cell(p.CRMProspectID), FlowInstanceOwnerEmail: report.Cell(p.OwnerEmail),
-		Stage: StageInput, ErrorCode: CodeFlowNameNotResolved,
-		ErrorMessage: report.Cell(fmt.Sprintf("%s:%d: column flowId: empty, and flow names (%q) are not resolved by this version; give the flow's ID", name, p.Line, p.FlowName)),
 	}
 }
 

@@ -2,16 +2,20 @@ package enroll
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"go.uber.org/zap"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
 	"github.com/flowenroll/flowenroll/pkg/report"
+	"github.com/flowenroll/flowenroll/pkg/submit"
 )
 
 // PlanConfig is a dry run.
@@ -21,6 +25,13 @@ type PlanConfig struct {
 	OutDir    string // optional: failed.csv with the rejected rows goes here
 	Map       map[string]string
 	ChunkSize int
+	// Client, if set (credentials present), resolves flow names and, with
+	// Preflight, checks each flow is visible to its owner. Listing requests
+	// are paced by Limiter.
+	Client    submit.Client
+	Limiter   submit.Limiter
+	Preflight bool
+	Log       *zap.Logger
 }
 
 // Group is the plan of one (flow, owner).
@@ -47,6 +58,11 @@ type Plan struct {
 	Groups         []Group // in order of first appearance
 	RejectedByCode map[string]Rejected
 	FailedCSV      string // where the rejected rows were written, if anywhere
+	// Checked says whether flow names were resolved and flows checked
+	// against Gong's listing; Note says why not.
+	Checked      bool
+	Note         string
+	FlowListings int64
 }
 
 // MakePlan reads and validates the input exactly as Run does and counts the
@@ -76,10 +92,25 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 		}
 		defer failed.Close()
 	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
 	p := Plan{Input: name, RejectedByCode: map[string]Rejected{}}
 	groups := map[string]int{}
 	distinct := map[string]int{} // group -> distinct IDs
-	dedup := chunk.NewDedup()
+	sc := &screen{name: name, log: cfg.Log, dedup: chunk.NewDedup(), preflight: cfg.Preflight, keepNames: cfg.Client == nil}
+	var sub *submit.Submitter
+	if cfg.Client != nil {
+		// A dry run should not sit for long on an unreachable Gong.
+		sub = submit.New(submit.Config{Client: cfg.Client, Limiter: cfg.Limiter, Log: cfg.Log, MaxRetryTime: time.Minute})
+		sc.catalog = newCatalog(sub, cfg.Client)
+		p.Checked = true
+		if !cfg.Preflight {
+			p.Note = "flow names resolved; preflight off (--preflight=false)"
+		}
+	} else {
+		p.Note = "no Gong credentials: flow names were not resolved and flows were not checked against Gong (preflight off)"
+	}
 	reject := func(rec report.FailedRecord) error {
 		p.Rejected++
 		r := p.RejectedByCode[string(rec.ErrorCode)]
@@ -105,25 +136,17 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 			return p, &FatalError{err}
 		}
 		p.RowsRead++
-		if rej != nil {
-			if err := reject(rejectionRecord(rej)); err != nil {
+		v := sc.check(ctx, pr, rej)
+		if v.leave != "" {
+			return p, &FatalError{fmt.Errorf("plan stopped listing flows: %s", v.leave)}
+		}
+		if v.fail != nil {
+			if err := reject(*v.fail); err != nil {
 				return p, &FatalError{err}
 			}
 			continue
 		}
-		if pr.FlowID == "" {
-			if err := reject(flowNameRecord(name, pr)); err != nil {
-				return p, &FatalError{err}
-			}
-			continue
-		}
-		row := chunk.Row{Line: pr.Line, CRMProspectID: pr.CRMProspectID, FlowID: pr.FlowID, OwnerEmail: pr.OwnerEmail}
-		if first := dedup.Seen(row); first != 0 {
-			if err := reject(duplicateRecord(name, row, first)); err != nil {
-				return p, &FatalError{err}
-			}
-			continue
-		}
+		row := v.row
 		p.Valid++
 		k := chunk.GroupKey(row.FlowID, row.OwnerEmail)
 		i, ok := groups[k]
@@ -138,6 +161,12 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 	for k, i := range groups {
 		p.Groups[i].Requests = (distinct[k] + cfg.ChunkSize - 1) / cfg.ChunkSize
 		p.Requests += p.Groups[i].Requests
+	}
+	if sc.catalog != nil && !sc.preflight && cfg.Preflight {
+		p.Note = "Gong refused the flow listing: preflight was turned off, flow names not resolved"
+	}
+	if sub != nil {
+		p.FlowListings = sub.Stats().FlowListings
 	}
 	if failed != nil {
 		if err := failed.Close(); err != nil {

@@ -1,94 +1,238 @@
 package input
 
 import (
-	"encoding/csv"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 const fuzzHeader = "crmProspectId,flowId,flowInstanceOwnerEmail,flowName\n"
 
-// csvRecords counts the data records encoding/csv sees in data on its own:
-// each record with a non-blank cell, and each malformed one. ok is false
-// when the header row itself cannot be read.
-func csvRecords(data string) (n int, ok bool) {
-	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(data, "\ufeff")))
-	cr.FieldsPerRecord = -1
-	if _, err := cr.Read(); err != nil {
-		return 0, false
+var (
+	fuzzEncodings  = []string{EncodingAuto, EncodingUTF8, EncodingUTF16LE, EncodingUTF16BE, EncodingWindows1252}
+	fuzzDelimiters = []string{DelimiterAuto, DelimiterComma, DelimiterSemicolon, DelimiterTab, DelimiterPipe}
+)
+
+// fuzzRow is what Next returned for one row, and the lines it took.
+type fuzzRow struct {
+	start, end int
+	code       string // "" for a Prospect
+}
+
+// fuzzRead reads data to the end and checks each row on the way.
+func fuzzRead(t *testing.T, data []byte, opts Options) (rows []fuzzRow, rd *Reader, err error) {
+	t.Helper()
+	rd, err = NewReader(bytes.NewReader(data), opts)
+	if err != nil {
+		return nil, nil, err
 	}
+	last := rd.lastEnd
 	for {
-		rec, err := cr.Read()
-		switch {
-		case err == io.EOF:
-			return n, true
-		case err != nil:
-			n++ // a malformed row is a Rejection
-		case strings.TrimSpace(strings.Join(rec, "")) != "":
-			n++
+		p, rej, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return rows, rd, nil
 		}
+		if err != nil {
+			return rows, rd, err
+		}
+		row := fuzzRow{start: p.Line, end: rd.lastEnd}
+		if rej != nil {
+			row.start, row.code = rej.Line, rej.Code
+			checkRejection(t, rej)
+		} else {
+			checkProspect(t, p, opts.CRM)
+		}
+		if row.start <= last || row.end < row.start {
+			t.Fatalf("row at lines %d-%d after line %d", row.start, row.end, last)
+		}
+		last = row.end
+		rows = append(rows, row)
 	}
 }
 
-// FuzzReader checks that whatever the input, the Reader does not panic and
-// accounts for every data record exactly once, in line order.
+// splitLines splits text as a person's editor does: at "\n", "\r\n" and a
+// lone "\r".
+func splitLines(text string) []string {
+	var lines []string
+	for text != "" {
+		i := strings.IndexAny(text, "\r\n")
+		if i < 0 {
+			return append(lines, text)
+		}
+		lines = append(lines, text[:i])
+		if text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n' {
+			i++
+		}
+		text = text[i+1:]
+	}
+	return lines
+}
+
+// FuzzReader checks that whatever the bytes and options, the Reader does
+// not panic and accounts for every row: each line of the decoded text is
+// the header, part of a row it returned (in line order), or blank; a Survey
+// changes no row but by the two codes it turns on.
 func FuzzReader(f *testing.F) {
-	f.Add("crmProspectId,flowId,flowInstanceOwnerEmail\n1,2,a@example.com\n", false)
-	f.Add("\ufeffCRM ID,Flow,Owner\n  x , y ,'=z@a.b\n", false)
-	f.Add("1,2,a@example.com,\n\"x\ny\",3,\"b@example.com\"\n\n,,,\n", true)
-	f.Add("1,2,a@example.com,\n\"2,3,b@example.com\n", true)
-	f.Add("a\"b,1,c@d.ef\n\"a\"x,2,\n4\n5,x,y,z,w\n", true)
-	f.Add("Contact ID,Lead ID,Flow ID,Owner\n1,2,3,a@b.co\n", false)
-	f.Fuzz(func(t *testing.T, data string, withHeader bool) {
+	f.Add([]byte("crmProspectId,flowId,flowInstanceOwnerEmail\n1,2,a@example.com\n"), false, uint8(0), uint8(0), false)
+	f.Add([]byte("\ufeffCRM ID,Flow,Owner\n  x , y ,'=z@a.b\n"), false, uint8(0), uint8(0), false)
+	f.Add([]byte("1,2,a@example.com,\n\"x\ny\",3,\"b@example.com\"\n\n,,,\n"), true, uint8(0), uint8(0), false)
+	f.Add([]byte("1,2,a@example.com,\n\"2,3,b@example.com\n3,4,c@example.com,\"x\"\n"), true, uint8(0), uint8(0), false)
+	f.Add([]byte("a\"b,1,c@d.ef\n\"a\"x,2,\n4\n5,x,y,z,w\n"), true, uint8(0), uint8(0), false)
+	f.Add([]byte("Contact ID,Lead ID,Flow ID,Owner\n1,2,3,a@b.co\n"), false, uint8(0), uint8(0), false)
+	f.Add([]byte("00123,1695493301223590792,a@b.co,\r123,1695493301223590000,a@b.co,\r1.2E+5,1,a@b.co\r12.0,1,a@b.co\r"), true, uint8(0), uint8(0), false)
+	f.Add([]byte("Contact ID;Flow ID;Owner Email\n0035g00000AbCdE;1;a@b.co\n0035G00000ABCDEAAV;1;a@b.co\n"), false, uint8(0), uint8(2), true)
+	f.Add([]byte("Contact ID|Flow ID|Owner Email\n1|2|a@b.co\n1|2\x00|a@b.co\n"), false, uint8(0), uint8(0), false)
+	f.Add([]byte("\xff\xfeC\x00 \x00I\x00D\x00\t\x00F\x00l\x00o\x00w\x00 \x00I\x00D\x00\t\x00O\x00w\x00n\x00e\x00r\x00\r\x00\n\x001\x00\t\x002\x00\t\x00a\x00@\x00b\x00.\x00c\x00o\x00"), false, uint8(0), uint8(0), false)
+	f.Add([]byte("Contact ID,Flow ID,Owner\n1,2,a@b.co\n\n\"Report\"\n\"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.\"\n"), false, uint8(0), uint8(0), false)
+	f.Add([]byte("Contact ID,Flow ID,Owner\nJos\xe9,2,a@b.co\n"), false, uint8(4), uint8(1), false)
+	if files, err := filepath.Glob(filepath.Join("testdata", "*.*")); err == nil {
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil && !strings.HasSuffix(file, ".md") {
+				f.Add(b, false, uint8(0), uint8(0), strings.Contains(file, "salesforce") || strings.Contains(file, "unicode"))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, withHeader bool, enc, delim uint8, salesforce bool) {
 		if withHeader {
-			data = fuzzHeader + data
+			data = append([]byte(fuzzHeader), data...)
 		}
-		if len(data) >= DefaultMaxRowBytes {
-			t.Skip("longer than a row may be")
+		if len(data) > 1<<16 {
+			t.Skip("longer than the fuzzer needs")
 		}
-		want, headerOK := csvRecords(data)
-		rd, err := NewReader(strings.NewReader(data), Options{Name: "fuzz.csv"})
-		if err != nil {
+		opts := Options{
+			Name:        "fuzz.csv",
+			Encoding:    fuzzEncodings[int(enc)%len(fuzzEncodings)],
+			Delimiter:   fuzzDelimiters[int(delim)%len(fuzzDelimiters)],
+			MaxRowBytes: 512, // small, so that the fuzzer reaches the limit
+		}
+		if salesforce {
+			opts.CRM = CRMSalesforce
+		}
+
+		rows, rd, err := fuzzRead(t, data, opts)
+		if rd == nil {
+			// NewReader refused the input: nothing to account for.
+			if _, serr := NewSurvey(bytes.NewReader(data), opts); errString(serr) != errString(err) {
+				t.Fatalf("NewReader: %v, but NewSurvey: %v", err, serr)
+			}
 			return
 		}
-		if !headerOK {
-			t.Fatalf("NewReader accepted a header encoding/csv cannot read")
+		fatal := err != nil && !errors.Is(err, ErrNoRows)
+		if errors.Is(err, ErrNoRows) && len(rows) > 0 {
+			t.Fatalf("ErrNoRows after %d rows", len(rows))
 		}
-		got, last := 0, 1
-		for {
-			p, rej, err := rd.Next()
-			if err == io.EOF {
-				break
+		checkLines(t, data, opts, rd, rows, fatal)
+
+		// The same with a Survey: the same rows, only RoundedFlowId and
+		// LeadingZerosLost added, a report footer left out.
+		s, serr := NewSurvey(bytes.NewReader(data), opts)
+		if serr != nil {
+			if errString(serr) != errString(err) && !(s == nil && errors.Is(serr, ErrNoRows)) {
+				t.Fatalf("Next: %v, but NewSurvey: %v", err, serr)
 			}
-			if err != nil {
-				t.Fatalf("Next: %v", err)
-			}
-			got++
-			line := p.Line
-			if rej != nil {
-				line = rej.Line
-				checkRejection(t, rej)
-			} else {
-				checkProspect(t, p)
-			}
-			if line <= last {
-				t.Fatalf("row %d at line %d, after line %d", got, line, last)
-			}
-			last = line
+			return
 		}
-		if got != want {
-			t.Fatalf("Reader reported %d rows, encoding/csv sees %d records", got, want)
+		if err != nil {
+			t.Fatalf("Next: %v, but NewSurvey succeeded", err)
+		}
+		opts.Survey = s
+		surveyed, _, err := fuzzRead(t, data, opts)
+		if err != nil {
+			t.Fatalf("with a Survey: %v", err)
+		}
+		if len(surveyed) != s.Rows {
+			t.Fatalf("Survey.Rows = %d, read %d", s.Rows, len(surveyed))
+		}
+		kept := rows
+		if s.Footer > 0 {
+			kept = nil
+			for _, r := range rows {
+				if r.start < s.Footer {
+					kept = append(kept, r)
+				}
+			}
+		}
+		if len(kept) != len(surveyed) {
+			t.Fatalf("%d rows without a Survey (footer at %d), %d with", len(rows), s.Footer, len(surveyed))
+		}
+		for i, r := range surveyed {
+			if r.start != kept[i].start || r.end != kept[i].end {
+				t.Fatalf("row %d at lines %d-%d with a Survey, %d-%d without", i, r.start, r.end, kept[i].start, kept[i].end)
+			}
+			if r.code != kept[i].code && r.code != CodeRoundedFlowID && r.code != CodeLeadingZerosLost {
+				t.Fatalf("row at line %d: %q with a Survey, %q without", r.start, r.code, kept[i].code)
+			}
 		}
 	})
 }
 
-func checkProspect(t *testing.T, p Prospect) {
+// checkLines checks that every line of the decoded text up to where reading
+// stopped is the header, part of a row, or blank.
+func checkLines(t *testing.T, data []byte, opts Options, rd *Reader, rows []fuzzRow, fatal bool) {
+	t.Helper()
+	enc, _ := ParseEncoding(opts.Encoding)
+	text, _, err := decode("fuzz.csv", bytes.NewReader(data), enc)
+	if err != nil {
+		t.Fatalf("decode: %v, after NewReader read it", err)
+	}
+	b, err := io.ReadAll(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := splitLines(string(b))
+	covered := make([]bool, len(lines)+2)
+	for l := 1; l <= rd.headerLine; l++ {
+		covered[l] = true // the header, and the empty lines before it
+	}
+	quotes := strings.Contains(string(b), `"`)
+	for _, r := range rows {
+		if r.end > len(lines) {
+			t.Fatalf("row at lines %d-%d of %d", r.start, r.end, len(lines))
+		}
+		if !quotes && r.end != r.start {
+			t.Fatalf("row at lines %d-%d in a text without quotes", r.start, r.end)
+		}
+		for l := r.start; l <= r.end; l++ {
+			covered[l] = true
+		}
+	}
+	upto := len(lines)
+	if fatal {
+		upto = rd.lastEnd
+	}
+	delim := delimiterByte(rd.format.Delimiter)
+	for l := 1; l <= upto; l++ {
+		if covered[l] {
+			continue
+		}
+		blank := strings.IndexFunc(lines[l-1], func(r rune) bool {
+			return !unicode.IsSpace(r) && r != '"' && r != rune(delim)
+		}) < 0
+		if !blank {
+			t.Fatalf("line %d (%q) is in no row and not blank", l, lines[l-1])
+		}
+	}
+}
+
+func checkProspect(t *testing.T, p Prospect, crm string) {
 	t.Helper()
 	if p.CRMProspectID == "" || !isEmail(p.OwnerEmail) ||
 		(p.FlowID == "" && p.FlowName == "") || (p.FlowID != "" && !isFlowID(p.FlowID)) {
 		t.Fatalf("invalid prospect passed: %+v", p)
+	}
+	if crm == CRMSalesforce {
+		if id := p.CRMProspectID; len(id) != 18 || salesforceSuffix(id[:15]) != id[15:] {
+			t.Fatalf("prospect with a bad Salesforce ID passed: %+v", p)
+		}
+	}
+	if _, ok := scientific(p.CRMProspectID); ok {
+		t.Fatalf("prospect with an ID in scientific notation passed: %+v", p)
 	}
 }
 
@@ -99,7 +243,8 @@ func checkRejection(t *testing.T, r *Rejection) {
 		if r.Column != "" {
 			t.Fatalf("malformed row names column %q", r.Column)
 		}
-	case CodeMissingValue, CodeInvalidFlowID, CodeInvalidEmail:
+	case CodeMissingValue, CodeInvalidFlowID, CodeInvalidEmail, CodeScientificNotation, CodeTrailingDecimal,
+		CodeRoundedFlowID, CodeSalesforceChecksum, CodeInvalidProspectID, CodeLeadingZerosLost:
 		if r.Column == "" {
 			t.Fatalf("rejection %s names no column", r.Code)
 		}
@@ -108,5 +253,8 @@ func checkRejection(t *testing.T, r *Rejection) {
 	}
 	if prefix := fmt.Sprintf("fuzz.csv:%d: ", r.Line); !strings.HasPrefix(r.Message, prefix) {
 		t.Fatalf("message %q does not start with %q", r.Message, prefix)
+	}
+	if strings.IndexByte(r.CRMProspectID+r.FlowID+r.FlowName+r.OwnerEmail, 0) >= 0 {
+		t.Fatalf("rejection keeps a NUL byte: %+v", r)
 	}
 }

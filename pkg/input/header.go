@@ -73,10 +73,11 @@ func normalize(h string) string {
 // worse, misassign every row.
 func Aliases() map[string][]string {
 	return map[string][]string{
-		ColCRMProspectID: {"crmProspectId", "CRM ID", "Prospect ID", "Contact ID", "Lead ID", "Record ID", "Salesforce ID", "SFDC ID", "HubSpot ID"},
-		ColFlowID:        {"flowId", "Flow ID", "Sequence ID", "Engage Flow ID", "Gong Flow ID"},
-		ColFlowName:      {"flowName", "Flow Name", "Flow", "Sequence", "Sequence Name", "Engage Flow Name", "Gong Flow Name"},
-		ColOwnerEmail:    {"flowInstanceOwnerEmail", "Flow Instance Owner Email", "Flow Instance Owner", "Owner Email", "Owner", "Flow Owner", "Flow Owner Email", "Sequence Owner", "Sequence Owner Email"},
+		ColCRMProspectID: {"crmProspectId", "CRM ID", "CRM Record ID", "Prospect ID", "Contact ID", "Lead ID", "Record ID", "Contact Record ID", "Lead Record ID",
+			"Salesforce ID", "Salesforce Contact ID", "Salesforce Lead ID", "SFDC ID", "Case Safe ID", "Contact ID (18)", "Lead ID (18)", "HubSpot ID"},
+		ColFlowID:     {"flowId", "Flow ID", "Sequence ID", "Engage Flow ID", "Gong Flow ID", "Gong Engage Flow ID"},
+		ColFlowName:   {"flowName", "Flow Name", "Flow", "Sequence", "Sequence Name", "Engage Flow Name", "Gong Flow Name"},
+		ColOwnerEmail: {"flowInstanceOwnerEmail", "Flow Instance Owner Email", "Flow Instance Owner", "Owner Email", "Owner", "Flow Owner", "Flow Owner Email", "Sequence Owner", "Sequence Owner Email", "Contact Owner Email", "Lead Owner Email", "Record Owner Email", "Gong User Email"},
 	}
 }
 

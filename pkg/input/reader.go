@@ -1,14 +1,20 @@
 // Package input reads the prospects CSV of flowenroll one row at a time: it
-// finds the canonical columns in the header row (aliases, --map), validates
-// each row and reports it as a Prospect to enroll or a Rejection for
-// failed.csv, each with the input line where the row starts.
+// decodes the bytes (UTF-8, UTF-16, Windows-1252), finds the delimiter and
+// the canonical columns in the header row (aliases, --map), validates each
+// row and reports it as a Prospect to enroll or a Rejection for failed.csv,
+// each with the input line where the row starts.
 //
-// Memory does not grow with the number of rows: rows are streamed with
-// encoding/csv and a Prospect keeps only its own four values, not the row.
+// It reads what spreadsheets and CRM reports really export, and says when a
+// spreadsheet has already damaged an ID (1.69549E+18, 12345.0, a rounded
+// flow ID, a Salesforce ID whose case changed, lost leading zeros), and how
+// to export the file again.
+//
+// Memory does not grow with the number of rows: rows are streamed, a
+// Prospect keeps only its own values, not the row, and a Survey keeps at
+// most a bounded set of IDs.
 package input
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"net/mail"
@@ -20,7 +26,26 @@ const (
 	CodeMissingValue  = "MissingValue"
 	CodeInvalidFlowID = "InvalidFlowId"
 	CodeInvalidEmail  = "InvalidEmail"
-	CodeMalformedRow  = "MalformedRow"
+	// CodeMalformedRow is a row that breaks the CSV rules: a stray or
+	// unclosed quote, more or fewer cells than the header, a NUL byte.
+	CodeMalformedRow = "MalformedRow"
+	// CodeScientificNotation is an ID a spreadsheet wrote as 1.69549E+18.
+	CodeScientificNotation = "ScientificNotation"
+	// CodeTrailingDecimal is an ID written as a decimal number: 12345.0.
+	CodeTrailingDecimal = "TrailingDecimal"
+	// CodeRoundedFlowID is a flow ID a spreadsheet rounded to 15 digits,
+	// where the file shows the exact ID elsewhere (needs a Survey).
+	CodeRoundedFlowID = "RoundedFlowId"
+	// CodeSalesforceChecksum is an 18-character Salesforce ID whose case
+	// does not match its checksum (with Options.CRM "salesforce").
+	CodeSalesforceChecksum = "SalesforceChecksum"
+	// CodeInvalidProspectID is a crmProspectId that is not an ID of the
+	// CRM given in Options.CRM.
+	CodeInvalidProspectID = "InvalidProspectId"
+	// CodeLeadingZerosLost is an ID a spreadsheet stripped of its leading
+	// zeros, where the file shows the padded form elsewhere (needs a
+	// Survey).
+	CodeLeadingZerosLost = "LeadingZerosLost"
 )
 
 // maxFlowIDDigits bounds a flow ID: Gong's IDs are 64-bit, at most 20 digits.
@@ -28,7 +53,9 @@ const maxFlowIDDigits = 20
 
 // Prospect is a valid row: one prospect to enroll in one flow.
 type Prospect struct {
-	Line          int // input line where the row starts; the header is line 1
+	Line int // input line where the row starts; the header is line 1
+	// CRMProspectID is the ID as written, or with Options.CRM "salesforce"
+	// always the 18-character form.
 	CRMProspectID string
 	// FlowID is digits, kept as a string (19-digit IDs do not survive a
 	// float); "" when the row names the flow by FlowName only. When both are
@@ -60,27 +87,49 @@ type Options struct {
 	// Map maps canonical column names to headers in the file (the --map flag,
 	// see ParseMap). It overrides the aliases.
 	Map map[string]string
-	// MaxRowBytes bounds one row; 0 means DefaultMaxRowBytes. A longer row
-	// is a fatal error.
+	// MaxRowBytes bounds one row; 0 means DefaultMaxRowBytes. A longer line
+	// is a fatal error; a quoted cell open for longer is a malformed row.
 	MaxRowBytes int
+	// Encoding is the --encoding flag, see ParseEncoding: "" or "auto"
+	// (detected), "utf-8", "utf-16le", "utf-16be" or "windows-1252".
+	Encoding string
+	// Delimiter is the --delimiter flag, see ParseDelimiter: "" or "auto"
+	// (sniffed from the header line), ",", ";", "tab" or "|".
+	Delimiter string
+	// CRM is the --crm flag, see ParseCRM: "" or "salesforce", which checks
+	// crmProspectId as a Salesforce ID and extends 15-character IDs to 18.
+	CRM string
+	// Survey, from NewSurvey over the same input with the same Options,
+	// turns on the checks that compare a row with the rest of the file.
+	Survey *Survey
 }
 
 // Reader reads prospects from a CSV stream. It is not safe for concurrent
 // use.
 type Reader struct {
-	name    string
-	csv     *csv.Reader
-	limit   *rowLimiter
-	header  []string        // header cells, trimmed
-	idx     [numColumns]int // cell index of each column, -1 if absent
-	lastEnd int             // line where the last record read ends
-	owners  map[string]bool // owner cell -> isEmail, see ownerOK
-	err     error           // sticky: io.EOF or the fatal error
+	name       string
+	scan       *scanner
+	format     Format
+	crm        string
+	survey     *Survey
+	header     []string        // header cells, trimmed
+	headerLine int             // where the header row starts
+	idx        [numColumns]int // cell index of each column, -1 if absent
+	lastEnd    int             // line where the last record read ends
+	rows       int             // rows returned
+	owners     map[string]bool // owner cell -> isEmail, see ownerOK
+	// observe, set by NewSurvey, takes each well-formed row instead of
+	// validation.
+	observe    func(line int, v cells)
+	noteRecord func(rec *record, headerCells int)
+	err        error // sticky: io.EOF or the fatal error
 }
 
 // NewReader returns a Reader over r. It reads the header row now: an empty
-// input is an error, and a header that lacks a required column or names one
-// ambiguously is a *HeaderError.
+// input, or one that is not CSV text (*NotCSVError), is an error, and a
+// header that lacks a required column or names one ambiguously is a
+// *HeaderError. Bad Options values are errors too; the Parse functions
+// check them earlier, as flags.
 func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	name := opts.Name
 	if name == "" {
@@ -89,37 +138,65 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if err := checkMap(opts.Map); err != nil {
 		return nil, err
 	}
+	enc, err := ParseEncoding(opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	delim, err := ParseDelimiter(opts.Delimiter)
+	if err != nil {
+		return nil, err
+	}
+	crm, err := ParseCRM(opts.CRM)
+	if err != nil {
+		return nil, err
+	}
 	maxRow := opts.MaxRowBytes
 	if maxRow <= 0 {
 		maxRow = DefaultMaxRowBytes
 	}
-	cr, lim, err := newCSVReader(r, maxRow)
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading the header row: %w", name, err)
-	}
-	lim.startRow()
-	rec, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: the file is empty: it needs a header row", name)
-	}
-	if err != nil {
-		if pe, ok := recoverable(err); ok {
-			return nil, fmt.Errorf("%s:%d: malformed header row (line %d, byte %d): %w", name, pe.StartLine, pe.Line, pe.Column, pe.Err)
-		}
-		return nil, fmt.Errorf("%s: reading the header row: %w", name, err)
-	}
-	line, _ := cr.FieldPos(0)
-	header := make([]string, len(rec))
-	for i, h := range rec {
-		header[i] = strings.TrimSpace(h)
-	}
-	idx, err := matchHeader(name, line, header, opts.Map)
+	text, format, err := decode(name, r, enc)
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{name: name, csv: cr, limit: lim, header: header, idx: idx}
-	rd.noteEnd(rec)
+	var comma byte
+	if delim != DelimiterAuto {
+		comma = delimiterByte(delim)
+	}
+	sc := newScanner(text, comma, maxRow)
+	rec, err := sc.next()
+	switch {
+	case err == io.EOF:
+		return nil, fmt.Errorf("%s: the file is empty: it needs a header row", name)
+	case err != nil:
+		return nil, fmt.Errorf("%s: reading the header row: %w", name, err)
+	}
+	format.Delimiter = delimiterString(sc.comma)
+	if rec.nul > 0 || rec.ctl*8 >= rec.size && rec.ctl > 0 {
+		return nil, &NotCSVError{Name: name, Line: rec.start, Found: "binary data: " + controls(rec) + " in the header row"}
+	}
+	rd := &Reader{name: name, scan: sc, format: format, crm: crm, survey: opts.Survey, headerLine: rec.start, lastEnd: rec.end}
+	if rec.syntax != nil {
+		return nil, fmt.Errorf("%s:%d: malformed header row: %s", name, rec.start, rd.syntaxDetail(rec))
+	}
+	rd.header = make([]string, len(rec.fields))
+	for i, h := range rec.fields {
+		rd.header[i] = strings.TrimSpace(h)
+	}
+	if rd.idx, err = matchHeader(name, rec.start, rd.header, opts.Map); err != nil {
+		return nil, err
+	}
 	return rd, nil
+}
+
+// controls describes the control bytes of a record that is not text.
+func controls(rec *record) string {
+	switch {
+	case rec.nul > 0 && rec.ctl > 0:
+		return fmt.Sprintf("%d zero bytes and %d other control characters", rec.nul, rec.ctl)
+	case rec.nul > 0:
+		return fmt.Sprintf("%d zero bytes", rec.nul)
+	}
+	return fmt.Sprintf("%d control characters", rec.ctl)
 }
 
 // Columns returns the header used for each canonical column found
@@ -134,53 +211,78 @@ func (r *Reader) Columns() map[string]string {
 	return m
 }
 
+// Format returns the encoding and delimiter the Reader reads the file
+// with.
+func (r *Reader) Format() Format { return r.format }
+
 // Next returns the next row: a valid Prospect (with a nil Rejection and a
 // nil error), or a Rejection (with a nil error), or an error: io.EOF after
 // the last row, or a fatal error that names the file and line, after which
 // the Reader is done. Rows whose cells are all blank are skipped, as blank
-// lines are.
+// lines are. A file with no row after its header ends with a fatal error
+// wrapping ErrNoRows; one that turns out not to be text, with a
+// *NotCSVError.
 func (r *Reader) Next() (Prospect, *Rejection, error) {
 	if r.err != nil {
 		return Prospect{}, nil, r.err
 	}
 	for {
-		r.limit.startRow()
-		rec, err := r.csv.Read()
+		rec, err := r.scan.next()
 		if err == io.EOF {
 			r.err = io.EOF
+			if r.rows == 0 {
+				r.err = r.noRows()
+			}
 			return Prospect{}, nil, r.err
 		}
 		if err != nil {
-			if pe, ok := recoverable(err); ok {
-				r.lastEnd = pe.Line
-				return Prospect{}, r.malformed(rec, pe), nil
-			}
-			if len(rec) > 0 {
-				line, _ := r.csv.FieldPos(0)
-				r.err = fmt.Errorf("%s:%d: %w", r.name, line, err)
-			} else {
-				// Not one field of the row was read, so encoding/csv
-				// cannot say where it starts (blank lines may precede it).
-				r.err = fmt.Errorf("%s: after line %d: %w", r.name, r.lastEnd, err)
-			}
+			r.err = fmt.Errorf("%s:%d: %w", r.name, r.scan.errLine, err)
 			return Prospect{}, nil, r.err
 		}
-		line, _ := r.csv.FieldPos(0)
-		r.noteEnd(rec)
-		if blank(rec) {
+		if n := rec.nul + rec.ctl; n >= 8 && n*4 >= rec.size {
+			r.err = &NotCSVError{Name: r.name, Line: rec.start, Found: "binary data: " + controls(rec) + " on this line; the file is damaged or was not copied whole"}
+			return Prospect{}, nil, r.err
+		}
+		r.lastEnd = rec.end
+		if r.survey != nil && r.survey.Footer > 0 && rec.start >= r.survey.Footer {
 			continue
 		}
-		p, rej := r.check(line, rec)
+		if r.noteRecord != nil && !blank(rec.fields) {
+			r.noteRecord(rec, len(r.header))
+		}
+		if rec.syntax != nil {
+			r.rows++
+			return Prospect{}, r.malformed(rec, r.syntaxDetail(rec)), nil
+		}
+		if blank(rec.fields) {
+			continue
+		}
+		if rec.nul > 0 {
+			r.rows++
+			return Prospect{}, r.malformed(rec, r.nulDetail(rec)), nil
+		}
+		if detail := r.ragged(rec); detail != "" {
+			if rec.multiLine() {
+				r.scan.splitBack()
+				r.lastEnd = rec.end
+				detail += fmt.Sprintf("; only line %d is rejected, the lines after it are read as rows", rec.start)
+			}
+			r.rows++
+			return Prospect{}, r.malformed(rec, detail), nil
+		}
+		r.rows++
+		v := r.cells(rec.fields)
+		if r.observe != nil {
+			r.observe(rec.start, v)
+			return Prospect{Line: rec.start}, nil, nil
+		}
+		p, rej := r.check(rec.start, v)
 		return p, rej, nil
 	}
 }
 
-// noteEnd records the line where rec, just read, ends: the line of its last
-// field plus the line breaks inside that field.
-func (r *Reader) noteEnd(rec []string) {
-	last := len(rec) - 1
-	line, _ := r.csv.FieldPos(last)
-	r.lastEnd = line + strings.Count(rec[last], "\n")
+func (r *Reader) noRows() error {
+	return fmt.Errorf("%s: %w: the header row is line %d and no row follows it", r.name, ErrNoRows, r.headerLine)
 }
 
 func blank(rec []string) bool {
@@ -239,8 +341,7 @@ func (v cells) detach() cells {
 	return v
 }
 
-func (r *Reader) check(line int, rec []string) (Prospect, *Rejection) {
-	v := r.cells(rec)
+func (r *Reader) check(line int, v cells) (Prospect, *Rejection) {
 	reject := func(c column, code, detail string) *Rejection {
 		return &Rejection{
 			Line:          line,
@@ -253,43 +354,74 @@ func (r *Reader) check(line int, rec []string) (Prospect, *Rejection) {
 			Message:       fmt.Sprintf("%s:%d: %s: %s", r.name, line, r.describe(c), detail),
 		}
 	}
-	missing := func(c column) string {
-		if i := r.idx[c]; i >= len(rec) {
-			return fmt.Sprintf("missing value (the row has %d cells, the header %d)", len(rec), len(r.header))
+
+	id := v[colID]
+	if id == "" {
+		return Prospect{}, reject(colID, CodeMissingValue, "missing value")
+	}
+	if code, detail := numberDamage(id); code != "" {
+		return Prospect{}, reject(colID, code, detail)
+	}
+	if padded, at, ok := r.survey.paddedForm(id); ok {
+		return Prospect{}, reject(colID, CodeLeadingZerosLost, fmt.Sprintf("%q lost its leading zeros: line %d has the same ID as %q; a spreadsheet read the column as numbers; %s", id, at, padded, reexport))
+	}
+	if r.crm == CRMSalesforce {
+		full, code, detail := salesforceID(id)
+		if code != "" {
+			return Prospect{}, reject(colID, code, detail)
 		}
-		return "missing value"
+		id = full
 	}
 
-	if v[colID] == "" {
-		return Prospect{}, reject(colID, CodeMissingValue, missing(colID))
-	}
-	switch {
-	case v[colFlowID] == "" && v[colFlowName] == "":
+	flow := v[colFlowID]
+	if flow == "" && v[colFlowName] == "" {
 		c := colFlowID
 		if r.idx[colFlowID] < 0 {
 			c = colFlowName
 		}
-		rej := reject(c, CodeMissingValue, missing(c))
+		rej := reject(c, CodeMissingValue, "missing value")
 		if r.idx[colFlowID] >= 0 && r.idx[colFlowName] >= 0 {
-			rej.Message = fmt.Sprintf("%s:%d: %s or %s: %s", r.name, line, r.describe(colFlowID), r.describe(colFlowName), missing(c))
+			rej.Message = fmt.Sprintf("%s:%d: %s or %s: missing value", r.name, line, r.describe(colFlowID), r.describe(colFlowName))
 		}
 		return Prospect{}, rej
-	case v[colFlowID] != "" && !isFlowID(v[colFlowID]):
-		return Prospect{}, reject(colFlowID, CodeInvalidFlowID, flowIDProblem(v[colFlowID]))
 	}
-	switch {
-	case v[colOwner] == "":
-		return Prospect{}, reject(colOwner, CodeMissingValue, missing(colOwner))
-	case !r.ownerOK(v[colOwner]):
-		return Prospect{}, reject(colOwner, CodeInvalidEmail, fmt.Sprintf("%q is not an email address", v[colOwner]))
+	if flow != "" {
+		if code, detail := numberDamage(flow); code != "" {
+			return Prospect{}, reject(colFlowID, code, detail)
+		}
+		if !isFlowID(flow) {
+			return Prospect{}, reject(colFlowID, CodeInvalidFlowID, flowIDProblem(flow))
+		}
+		if exact := r.survey.roundedFrom(flow); len(exact) > 0 {
+			return Prospect{}, reject(colFlowID, CodeRoundedFlowID, r.roundedDetail(flow, exact))
+		}
+	}
+
+	switch owner := v[colOwner]; {
+	case owner == "":
+		return Prospect{}, reject(colOwner, CodeMissingValue, "missing value")
+	case !r.ownerOK(owner):
+		return Prospect{}, reject(colOwner, CodeInvalidEmail, fmt.Sprintf("%q is not an email address", owner))
 	}
 	return Prospect{
 		Line:          line,
-		CRMProspectID: v[colID],
-		FlowID:        v[colFlowID],
+		CRMProspectID: id,
+		FlowID:        flow,
 		FlowName:      v[colFlowName],
 		OwnerEmail:    v[colOwner],
 	}, nil
+}
+
+func (r *Reader) roundedDetail(flow string, exact []string) string {
+	names := make([]string, len(exact))
+	for i, e := range exact {
+		names[i] = fmt.Sprintf("%s (line %d)", e, r.survey.firstLine(e))
+	}
+	which := "flow " + names[0]
+	if len(names) > 1 {
+		which = "one of the flows " + strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%q is %s rounded to %d digits: a spreadsheet stored the flow ID as a number; write the exact ID in this cell, or %s", flow, which, significantDigits, reexport)
 }
 
 // describe names a column for a message: `column flowId ("Flow ID")`, or
@@ -302,24 +434,104 @@ func (r *Reader) describe(c column) string {
 	return fmt.Sprintf("column %s (%q)", c, h)
 }
 
-func (r *Reader) malformed(rec []string, pe *csv.ParseError) *Rejection {
-	v := r.cells(rec)
-	hint := ""
-	switch pe.Err {
-	case csv.ErrBareQuote:
-		hint = `; a cell with a " in it must be quoted, the " doubled: "5"" screen"`
-	case csv.ErrQuote:
-		hint = `; a quoted cell must end with " followed by a comma or the end of the line`
+// cellName names the i-th cell of a row for a message: `cell 4 ("Notes")`.
+func (r *Reader) cellName(i int) string {
+	if i < len(r.header) && r.header[i] != "" {
+		return fmt.Sprintf("cell %d (%q)", i+1, r.header[i])
+	}
+	return fmt.Sprintf("cell %d", i+1)
+}
+
+func (r *Reader) malformed(rec *record, detail string) *Rejection {
+	v := r.cells(rec.fields)
+	if rec.nul > 0 {
+		// Kept, a NUL would break failed.csv for the tools that open it.
+		for c := range v {
+			v[c] = strings.ReplaceAll(v[c], "\x00", "")
+		}
 	}
 	return &Rejection{
-		Line:          pe.StartLine,
+		Line:          rec.start,
 		CRMProspectID: v[colID],
 		FlowID:        v[colFlowID],
 		FlowName:      v[colFlowName],
 		OwnerEmail:    v[colOwner],
 		Code:          CodeMalformedRow,
-		Message:       fmt.Sprintf("%s:%d: malformed CSV (line %d, byte %d): %v%s", r.name, pe.StartLine, pe.Line, pe.Column, pe.Err, hint),
+		Message:       fmt.Sprintf("%s:%d: %s", r.name, rec.start, detail),
 	}
+}
+
+// syntaxDetail says how a record breaks the CSV rules.
+func (r *Reader) syntaxDetail(rec *record) string {
+	e := rec.syntax
+	cell := r.cellName(e.cell)
+	rest := ""
+	if rec.split {
+		rest = fmt.Sprintf("; only line %d is rejected, the lines after it are read as rows", rec.start)
+	}
+	switch e.kind {
+	case bareQuote:
+		return fmt.Sprintf(`malformed CSV on line %d, %s: a " inside a cell that does not start with one; a cell with a " in it must be quoted and the " doubled, as in "5"" screen"`, e.line, cell)
+	case badQuote:
+		if e.opened == e.line {
+			return fmt.Sprintf(`malformed CSV on line %d, %s: a quoted cell must end with " followed by the delimiter (%s) or the end of the line`, e.line, cell, delimiterName(delimiterString(r.scan.comma)))
+		}
+		return fmt.Sprintf(`malformed CSV: the quoted %s opened on line %d does not end with " followed by the delimiter (%s) or the end of a line; its next " is on line %d%s`, cell, e.opened, delimiterName(delimiterString(r.scan.comma)), e.line, rest)
+	case unclosed:
+		return fmt.Sprintf(`malformed CSV: the quote that opens %s on line %d is never closed%s`, cell, e.opened, rest)
+	case tooLong:
+		return fmt.Sprintf(`malformed CSV: the quote that opens %s on line %d is still open after %d bytes%s`, cell, e.opened, r.scan.max, rest)
+	}
+	return "malformed CSV"
+}
+
+func (r *Reader) nulDetail(rec *record) string {
+	for i, f := range rec.fields {
+		if strings.IndexByte(f, 0) >= 0 {
+			return fmt.Sprintf("malformed row: a NUL (zero) byte in %s: the file is damaged or not plain text; export it again as CSV", r.cellName(i))
+		}
+	}
+	return "malformed row: a NUL (zero) byte between cells: the file is damaged or not plain text; export it again as CSV"
+}
+
+// ragged says what is wrong with a row whose number of cells does not fit
+// the header, or "". Extra cells that are blank are fine (a spreadsheet's
+// used range may be wider than its header), and so are missing cells after
+// the columns read (Excel leaves out trailing empty cells on some rows).
+func (r *Reader) ragged(rec *record) string {
+	n, h := len(rec.fields), len(r.header)
+	if n > h && !blank(rec.fields[h:]) {
+		return fmt.Sprintf("malformed row: it has %s and the header %d: a cell with a %s in it must be quoted", cellCount(n), h, delimiterName(delimiterString(r.scan.comma)))
+	}
+	if n >= h {
+		return ""
+	}
+	missing := -1
+	need := func(c column) {
+		if i := r.idx[c]; i >= n && (missing < 0 || i < r.idx[missing]) {
+			missing = int(c)
+		}
+	}
+	need(colID)
+	need(colOwner)
+	if !(r.idx[colFlowID] >= 0 && r.idx[colFlowID] < n || r.idx[colFlowName] >= 0 && r.idx[colFlowName] < n) {
+		if r.idx[colFlowID] >= 0 {
+			need(colFlowID)
+		} else {
+			need(colFlowName)
+		}
+	}
+	if missing < 0 {
+		return ""
+	}
+	return fmt.Sprintf("malformed row: it has %s and the header %d: it ends before %s; is a line break inside a cell not quoted?", cellCount(n), h, r.describe(column(missing)))
+}
+
+func cellCount(n int) string {
+	if n == 1 {
+		return "1 cell"
+	}
+	return fmt.Sprintf("%d cells", n)
 }
 
 func isFlowID(s string) bool {
@@ -336,11 +548,6 @@ func allDigits(s string) bool {
 }
 
 func flowIDProblem(s string) string {
-	if strings.ContainsAny(s, "eE") && strings.Contains(s, "+") {
-		// 1.23457E+18: the ID went through a spreadsheet as a number and
-		// lost its last digits; it cannot be recovered from this cell.
-		return fmt.Sprintf("%q is not a flow ID (digits only): a spreadsheet turned it into a number; format the column as text and export again", s)
-	}
 	if allDigits(s) {
 		return fmt.Sprintf("%q is not a flow ID (digits only, at most %d)", s, maxFlowIDDigits)
 	}

@@ -30,10 +30,13 @@ type Pacer struct {
 	lim    *rate.Limiter
 	max    int           // sends allowed per window
 	window time.Duration // 1 s + margin
+	target rate.Limit    // the spacing rate when nothing goes wrong
 	now    func() time.Time
 
-	mu    sync.Mutex
-	sends []time.Time // the last max send times, oldest first
+	mu        sync.Mutex
+	sends     []time.Time // the last max send times, oldest first
+	pausedTil time.Time   // after a 429: nobody sends before this
+	calm      int         // answers without a 429 since the last slow-down
 }
 
 // New returns a Pacer for perSecond requests per second. A negative margin
@@ -46,11 +49,54 @@ func New(perSecond float64, margin time.Duration) *Pacer {
 		return &Pacer{lim: rate.NewLimiter(rate.Inf, 1), now: time.Now}
 	}
 	window := time.Second + margin
+	target := rate.Limit(perSecond * float64(time.Second) / float64(window))
 	return &Pacer{
-		lim:    rate.NewLimiter(rate.Limit(perSecond*float64(time.Second)/float64(window)), 1),
+		lim:    rate.NewLimiter(target, 1),
 		max:    max(1, int(math.Floor(perSecond))),
 		window: window,
+		target: target,
 		now:    time.Now,
+	}
+}
+
+// Slow-down and recovery: after a 429 that pacing did not prevent (another
+// client sharing the company's quota, a lower custom limit), the rate drops
+// by a quarter at once; after every CalmAnswers answers without one, it
+// creeps back up by a twentieth, to the target at most. A quota shared with
+// another client then settles near its share instead of a retry storm.
+const (
+	slowDown    = 0.75
+	creepUp     = 1.05
+	floorShare  = 0.1
+	CalmAnswers = 10
+)
+
+// RateLimited tells the pacer that Gong answered 429 asking to wait
+// retryAfter: every worker holds off that long, and the rate slows down.
+func (p *Pacer) RateLimited(retryAfter time.Duration) {
+	if p.max == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until := p.now().Add(retryAfter); until.After(p.pausedTil) {
+		p.pausedTil = until
+	}
+	p.calm = 0
+	p.lim.SetLimit(max(p.lim.Limit()*slowDown, p.target*floorShare))
+}
+
+// Answered tells the pacer that a request got an answer other than 429.
+func (p *Pacer) Answered() {
+	if p.max == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calm++
+	if p.calm >= CalmAnswers && p.lim.Limit() < p.target {
+		p.calm = 0
+		p.lim.SetLimit(min(p.lim.Limit()*creepUp, p.target))
 	}
 }
 
@@ -67,17 +113,18 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if wait := p.pausedTil.Sub(p.now()); wait > 0 {
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
 	for len(p.sends) == p.max {
 		wait := p.sends[0].Add(p.window).Sub(p.now())
 		if wait <= 0 {
 			break
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 	if len(p.sends) == p.max {
@@ -86,4 +133,15 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	}
 	p.sends = append(p.sends, p.now())
 	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

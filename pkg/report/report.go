@@ -238,14 +238,16 @@ type Summary struct {
 	WallTimeSeconds float64 `json:"wallTimeSeconds"`
 	RowsRead        int     `json:"rowsRead"`
 	Counts
-	Requests    int64  `json:"requests"`
-	Retries     int64  `json:"retries"`
-	RateLimited int64  `json:"rateLimited"`
-	ReadBacks   int64  `json:"readBacks"`
-	Splits      int64  `json:"splitRequests"`
-	Resumed     bool   `json:"resumed"`
-	StopReason  string `json:"stopReason,omitempty"`
-	ExitCode    int    `json:"exitCode"`
+	Requests    int64 `json:"requests"`
+	Retries     int64 `json:"retries"`
+	RateLimited int64 `json:"rateLimited"`
+	ReadBacks   int64 `json:"readBacks"`
+	Splits      int64 `json:"splitRequests"`
+	// FlowListings counts GET /v2/flows requests (also in Requests).
+	FlowListings int64  `json:"flowListRequests"`
+	Resumed      bool   `json:"resumed"`
+	StopReason   string `json:"stopReason,omitempty"`
+	ExitCode     int    `json:"exitCode"`
 }
 
 // WriteSummary writes summary.json atomically (a temporary file, then rename).

@@ -414,7 +414,7 @@ func TestWriteSummaryRoundTrip(t *testing.T) {
 	}
 	slices.Sort(gotKeys)
 	wantKeys := []string{
-		"assigned", "exitCode", "failed", "failedByStage", "finishedAt", "input", "inputSha256",
+		"assigned", "exitCode", "failed", "failedByStage", "finishedAt", "flowListRequests", "input", "inputSha256",
 		"rateLimited", "readBacks", "requests", "resumed", "retries", "rowsRead", "splitRequests", "startedAt",
 		"stopReason", "unprocessed", "unprocessedByReason", "wallTimeSeconds",
 	}

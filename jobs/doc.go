@@ -1,0 +1,2 @@
+// Package jobs holds the Kubernetes manifests of flowenroll; its test decodes them strictly.
+package jobs
