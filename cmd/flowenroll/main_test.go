@@ -197,10 +197,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 		haystacks["error"] = r2.err.Error()
 	}
 	files, _ := filepath.Glob(filepath.Join(out, "*"))
+	if len(files) < 5 {
+		t.Fatalf("out holds %v, want the result files and the ledger", files)
+	}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		haystacks[f] = string(b)
+		// They hold email addresses: owner only.
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, fi.Mode().Perm())
+		}
 	}
+
 	basic := "QUtJQUZMT1dFTlJPTExLRVkxOnMzY3IzdC1GbG93ZW5yb2xsLVZhbHVlLTk5" // base64(key:secret)
 	for where, text := range haystacks {
 		for _, s := range []string{secret, basic, key} {
