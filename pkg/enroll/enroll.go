@@ -6,13 +6,10 @@ package enroll
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -78,45 +75,6 @@ type FatalError struct {
 func (e *FatalError) Error() string { return e.Err.Error() }
 func (e *FatalError) Unwrap() error { return e.Err }
 
-// openInput opens the input and returns its SHA-256, reading it once. Standard
-// input is first copied into the output directory, so that it can be hashed
-// and read, and so that a resumed run can check it is the same.
-func openInput(cfg Config) (io.ReadCloser, string, string, error) {
-	name := cfg.InputPath
-	var f *os.File
-	var err error
-	if cfg.InputPath == "-" {
-		name = "stdin"
-		f, err = os.OpenFile(filepath.Join(cfg.OutDir, "stdin.csv"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return nil, "", "", fmt.Errorf("copying standard input: %w", err)
-		}
-		if _, err := io.Copy(f, cfg.Stdin); err != nil {
-			f.Close()
-			return nil, "", "", fmt.Errorf("copying standard input: %w", err)
-		}
-	} else {
-		f, err = os.Open(cfg.InputPath)
-		if err != nil {
-			return nil, "", "", fmt.Errorf("input: %w", err)
-		}
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, "", "", err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		f.Close()
-		return nil, "", "", fmt.Errorf("input %s: %w", name, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, "", "", err
-	}
-	return f, hex.EncodeToString(h.Sum(nil)), name, nil
-}
-
 // event is what the writer receives: rows settled or left, from the reader
 // (input failures, duplicates, rows not sent) or from a worker.
 type event struct {
@@ -144,14 +102,14 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	if err := os.MkdirAll(cfg.OutDir, 0o700); err != nil {
 		return sum, &FatalError{fmt.Errorf("output directory: %w", err)}
 	}
-	in, hash, name, err := openInput(cfg)
+	src, err := openSource(cfg.InputPath, cfg.Stdin, cfg.OutDir, input.Options{Map: cfg.Map})
 	if err != nil {
 		return sum, &FatalError{err}
 	}
-	defer in.Close()
+	defer src.Close()
+	name, hash := src.name, src.sha256
 	sum.Input, sum.InputSHA256 = name, hash
-
-	rd, err := input.NewReader(in, input.Options{Name: name, Map: cfg.Map})
+	rd, err := src.reader()
 	if err != nil {
 		return sum, &FatalError{err}
 	}
@@ -198,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 		},
 	})
 
-	rowsRead, err := pipeline(ctx, cfg, log, name, rd, state.Settled, sub, led, w)
+	rowsRead, err := pipeline(ctx, cfg, log, name, rd, src.dedup(), state.Settled, sub, led, w)
 	st := sub.Stats()
 	sum.RowsRead = rowsRead
 	sum.Requests = st.Requests + state.Runs.Requests
@@ -242,7 +200,7 @@ func exitCode(sum report.Summary, err error) int {
 }
 
 // pipeline runs reader, workers and writer; it returns the data rows read.
-func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd *input.Reader, settled *ledger.Lines, sub *submit.Submitter, led *ledger.Ledger, w *report.Writer) (int, error) {
+func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd *input.Reader, dedup *chunk.Dedup, settled *ledger.Lines, sub *submit.Submitter, led *ledger.Ledger, w *report.Writer) (int, error) {
 	// The group's context ends only on an internal failure; a signal (ctx)
 	// must not stop the writer from writing what is left.
 	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
@@ -312,7 +270,6 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 			}
 		}
 		chunker := chunk.New(cfg.ChunkSize)
-		dedup := chunk.NewDedup()
 		sc := &screen{name: name, log: log, dedup: dedup, catalog: newCatalog(sub, cfg.Client), preflight: cfg.Preflight}
 		for {
 			p, rej, err := rd.Next()
@@ -326,7 +283,7 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 			if rej == nil && settled.Has(p.Line) {
 				// Settled by an earlier run, whose result was replayed; the
 				// row still counts for duplicates.
-				dedup.Seen(chunk.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, OwnerEmail: p.OwnerEmail})
+				dedup.Seen(identity(p))
 				continue
 			}
 			v := sc.check(reqCtx, p, rej)

@@ -68,17 +68,13 @@ type Plan struct {
 // MakePlan reads and validates the input exactly as Run does and counts the
 // requests it would send. It sends nothing.
 func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
-	var in io.Reader = cfg.Stdin
-	name := "stdin"
-	if cfg.InputPath != "-" {
-		f, err := os.Open(cfg.InputPath)
-		if err != nil {
-			return Plan{}, &FatalError{fmt.Errorf("input: %w", err)}
-		}
-		defer f.Close()
-		in, name = f, cfg.InputPath
+	src, err := openSource(cfg.InputPath, cfg.Stdin, "", input.Options{Map: cfg.Map})
+	if err != nil {
+		return Plan{}, &FatalError{err}
 	}
-	rd, err := input.NewReader(in, input.Options{Name: name, Map: cfg.Map})
+	defer src.Close()
+	name := src.name
+	rd, err := src.reader()
 	if err != nil {
 		return Plan{}, &FatalError{err}
 	}
@@ -98,7 +94,7 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 	p := Plan{Input: name, RejectedByCode: map[string]Rejected{}}
 	groups := map[string]int{}
 	distinct := map[string]int{} // group -> distinct IDs
-	sc := &screen{name: name, log: cfg.Log, dedup: chunk.NewDedup(), preflight: cfg.Preflight, keepNames: cfg.Client == nil}
+	sc := &screen{name: name, log: cfg.Log, dedup: src.dedup(), preflight: cfg.Preflight, keepNames: cfg.Client == nil}
 	var sub *submit.Submitter
 	if cfg.Client != nil {
 		// A dry run should not sit for long on an unreachable Gong.

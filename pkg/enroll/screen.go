@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -47,17 +48,30 @@ func (s *screen) check(ctx context.Context, p input.Prospect, rej *input.Rejecti
 		f := rejectionRecord(rej)
 		return verdict{fail: &f}
 	}
+	ident := identity(p)
 	if p.FlowID == "" || (s.preflight && s.catalog != nil) {
 		if v, done := s.flows(ctx, &p); done {
 			return v
 		}
 	}
 	row := chunk.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, OwnerEmail: p.OwnerEmail}
-	if first := s.dedup.Seen(row); first != 0 {
+	if first := s.dedup.Seen(ident); first != 0 {
 		f := duplicateRecord(s.name, row, first)
 		return verdict{fail: &f}
 	}
 	return verdict{row: row}
+}
+
+// identity is what makes two rows the same for duplicates: the CRM ID, the
+// owner, and the flow as the input names it (its ID, or its name). A row by
+// name and a row by ID for the same flow are not taken for duplicates: Gong
+// answers the second "already in flow".
+func identity(p input.Prospect) chunk.Row {
+	flow := p.FlowID
+	if flow == "" {
+		flow = "name:" + strings.ToLower(strings.TrimSpace(p.FlowName))
+	}
+	return chunk.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: flow, OwnerEmail: p.OwnerEmail}
 }
 
 // flows resolves p's flow name and checks that its flow is visible to its

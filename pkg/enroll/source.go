@@ -1,0 +1,134 @@
+package enroll
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/input"
+)
+
+// source is the input, read in passes so that memory stays independent of
+// its size: first its bytes (the SHA-256 that ties the ledger to it, and a
+// line count that sizes the duplicate filter), then a first parse (which
+// rows may repeat), then the real read. Standard input is copied to a file
+// first, so that it can be read more than once.
+type source struct {
+	f        *os.File
+	temp     bool // f is a copy of standard input to remove on close
+	name     string
+	opts     input.Options
+	sha256   string
+	rows     int             // data records the first parse saw
+	suspects *chunk.Suspects // keys the first parse saw more than once
+}
+
+// openSource opens path ("-": stdin, copied into spoolDir, or a temporary
+// file when spoolDir is "") and makes the first passes.
+func openSource(path string, stdin io.Reader, spoolDir string, opts input.Options) (*source, error) {
+	s := &source{name: path, opts: opts}
+	var err error
+	if path == "-" {
+		s.name = "stdin"
+		if spoolDir != "" {
+			s.f, err = os.OpenFile(filepath.Join(spoolDir, "stdin.csv"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		} else {
+			s.f, err = os.CreateTemp("", "flowenroll-stdin-*.csv")
+			s.temp = true
+		}
+		if err != nil {
+			return nil, fmt.Errorf("copying standard input: %w", err)
+		}
+		if _, err := io.Copy(s.f, stdin); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("copying standard input: %w", err)
+		}
+	} else if s.f, err = os.Open(path); err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	s.opts.Name = s.name
+	if err := s.scanBytes(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("input %s: %w", s.name, err)
+	}
+	if err := s.firstParse(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *source) scanBytes() (err error) {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	lines := 0
+	for {
+		n, rerr := s.f.Read(buf)
+		h.Write(buf[:n])
+		lines += bytes.Count(buf[:n], []byte{'\n'})
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	s.sha256 = hex.EncodeToString(h.Sum(nil))
+	s.suspects = chunk.NewSuspects(uint(lines) + 1)
+	return nil
+}
+
+// firstParse notes every valid row's identity, so that the real read
+// remembers only the keys that may repeat. A header error is returned; an
+// error further on ends the pass quietly, since the real read meets it at
+// the same row and reports it there.
+func (s *source) firstParse() error {
+	rd, err := s.reader()
+	if err != nil {
+		return err
+	}
+	for {
+		p, rej, err := rd.Next()
+		if err != nil {
+			break
+		}
+		s.rows++
+		if rej == nil {
+			s.suspects.Observe(identity(p))
+		}
+	}
+	return nil
+}
+
+// reader starts a read from the top.
+func (s *source) reader() (*input.Reader, error) {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return input.NewReader(s.f, s.opts)
+}
+
+// dedup returns the duplicate finder for the real read.
+func (s *source) dedup() *chunk.Dedup { return chunk.NewDedupOf(s.suspects) }
+
+// Close closes the input and removes a temporary copy.
+func (s *source) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	if s.temp {
+		os.Remove(s.f.Name())
+	}
+	s.f = nil
+	return err
+}
