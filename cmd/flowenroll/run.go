@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -25,8 +26,11 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/inbox"
 	"github.com/flowenroll/flowenroll/pkg/input"
+	"github.com/flowenroll/flowenroll/pkg/metrics"
 	"github.com/flowenroll/flowenroll/pkg/pace"
+	"github.com/flowenroll/flowenroll/pkg/progress"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -66,6 +70,9 @@ type common struct {
 	logFormat string
 	logLevel  string
 	preflight bool
+	encoding  string
+	delimiter string
+	crm       string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -75,36 +82,54 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.Var(&c.maps, "map", "canonical=Header: read a column from a header the aliases do not know (repeatable)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "auto, json or console; auto is console on a terminal, JSON otherwise")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.encoding, "encoding", "auto", "input encoding: auto, utf-8, utf-16le, utf-16be or windows-1252")
+	fs.StringVar(&c.delimiter, "delimiter", "auto", "input delimiter: auto (sniffed from the header), ',', ';', tab or '|'")
+	fs.StringVar(&c.crm, "crm", "", "salesforce: check crmProspectId as a Salesforce ID, extend 15-character IDs to 18")
 	fs.BoolVar(&c.preflight, "preflight", true, "before sending, check through GET /v2/flows that each flow is visible to its owner")
 }
 
-func (c *common) check() (map[string]string, error) {
-	if c.input == "" {
-		return nil, usagef("--input is required")
+func (c *common) check(inbox bool) (input.Options, error) {
+	switch {
+	case inbox && (c.input != "" || c.out != ""):
+		return input.Options{}, usagef("--inbox takes the place of --input and --out; give one or the other")
+	case !inbox && c.input == "":
+		return input.Options{}, usagef("--input is required")
 	}
 	if c.chunkSize < 1 || c.chunkSize > 200 {
-		return nil, usagef("--chunk-size must be 1 to 200, got %d", c.chunkSize)
+		return input.Options{}, usagef("--chunk-size must be 1 to 200, got %d", c.chunkSize)
 	}
 	switch c.logFormat {
 	case "auto", "json", "console":
 	default:
-		return nil, usagef("--log-format must be auto, json or console, got %q", c.logFormat)
+		return input.Options{}, usagef("--log-format must be auto, json or console, got %q", c.logFormat)
 	}
 	if _, err := zapcore.ParseLevel(c.logLevel); err != nil {
-		return nil, usagef("--log-level: %v", err)
+		return input.Options{}, usagef("--log-level: %v", err)
 	}
 	m, err := input.ParseMap(c.maps)
 	if err != nil {
-		return nil, usagef("--map: %v", err)
+		return input.Options{}, usagef("--map: %v", err)
 	}
-	return m, nil
+	enc, err := input.ParseEncoding(c.encoding)
+	if err != nil {
+		return input.Options{}, usagef("--encoding: %v", err)
+	}
+	delim, err := input.ParseDelimiter(c.delimiter)
+	if err != nil {
+		return input.Options{}, usagef("--delimiter: %v", err)
+	}
+	crm, err := input.ParseCRM(c.crm)
+	if err != nil {
+		return input.Options{}, usagef("--crm: %v", err)
+	}
+	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm}, nil
 }
 
 func newLogger(format, level string, stderr io.Writer) *zap.Logger {
 	lvl, _ := zapcore.ParseLevel(level)
 	if format == "auto" {
 		format = "json"
-		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if isTerminal(stderr) {
 			format = "console"
 		}
 	}
@@ -202,9 +227,13 @@ func newRunCommand(getenv func(string) string, stdin io.Reader, stdout, stderr i
 	drain := fs.Duration("drain-timeout", 20*time.Second, "after SIGTERM, how long requests in flight may finish")
 	restart := fs.Bool("restart", false, "discard the results and ledger in --out and start over")
 	sandbox := fs.Bool("sandbox", false, "start the emulator in-process on loopback and run against it (no credentials needed)")
+	inboxDir := fs.String("inbox", "", "run every *.csv in DIR/incoming, oldest first, into DIR/results/<name>/ (instead of --input and --out)")
+	progressEvery := fs.Duration("progress-interval", 30*time.Second, "off a terminal, log progress this often")
+	pushURL := fs.String("pushgateway", "", "push the run's metrics to this Prometheus Pushgateway at the end")
+	pushJob := fs.String("pushgateway-job", "flowenroll", "the job label of pushed metrics")
 	return &ffcli.Command{
 		Name:       "run",
-		ShortUsage: "flowenroll run --input PATH --out DIR [flags]",
+		ShortUsage: "flowenroll run --input PATH --out DIR [flags] | flowenroll run --inbox DIR [flags]",
 		ShortHelp:  "enroll every valid row of the CSV in its Gong Engage flow",
 		LongHelp: `Enroll every valid row of the CSV in its Gong Engage flow.
 
@@ -224,11 +253,11 @@ Examples:
 			if len(args) > 0 {
 				return usagef("run: unexpected arguments %q", args)
 			}
-			m, err := c.check()
+			m, err := c.check(*inboxDir != "")
 			if err != nil {
 				return err
 			}
-			if c.out == "" {
+			if c.out == "" && *inboxDir == "" {
 				return usagef("--out is required")
 			}
 			switch {
@@ -238,8 +267,15 @@ Examples:
 				return usagef("--concurrency must be at least 1, got %d", *concurrency)
 			case *maxRequests < 0:
 				return usagef("--max-requests must be 0 or more, got %d", *maxRequests)
-			case *timeout <= 0, *maxRetry <= 0, *maxWait <= 0, *drain <= 0:
-				return usagef("--timeout, --max-retry-time, --max-wait and --drain-timeout must be above 0")
+			case *timeout <= 0, *maxRetry <= 0, *maxWait <= 0, *drain <= 0, *progressEvery <= 0:
+				return usagef("--timeout, --max-retry-time, --max-wait, --drain-timeout and --progress-interval must be above 0")
+			case *inboxDir != "" && c.input == "-":
+				return usagef("--inbox reads files, not standard input")
+			}
+			if *pushURL != "" {
+				if _, err := url.ParseRequestURI(*pushURL); err != nil {
+					return usagef("--pushgateway: %v", err)
+				}
 			}
 			log := newLogger(c.logFormat, c.logLevel, stderr)
 			defer log.Sync() //nolint:errcheck
@@ -247,12 +283,11 @@ Examples:
 
 			var base, creds = getenv(gong.EnvBaseURL), gong.Credentials{}
 			if *sandbox {
-				emu, url, key, secret, stopEmu, err := startSandbox(log)
+				url, key, secret, stopEmu, err := startSandbox(log)
 				if err != nil {
 					return err
 				}
 				defer stopEmu()
-				_ = emu
 				base, creds = url, gong.Credentials{AccessKey: key, AccessKeySecret: secret}
 				log.Info("sandbox: running against the in-process emulator", zap.String("baseURL", url))
 			} else {
@@ -265,43 +300,90 @@ Examples:
 			if err != nil {
 				return err
 			}
-			hc := &http.Client{Timeout: *timeout}
-			client := gong.NewClient(baseURL, creds, hc, log)
+			client := gong.NewClient(baseURL, creds, &http.Client{Timeout: *timeout}, log)
+			// One pacer for the whole process: files of an inbox share the quota.
 			limiter := pace.New(*ratePerSec, pace.DefaultMargin)
-			sum, err := enroll.Run(ctx, enroll.Config{
-				InputPath: c.input, Stdin: stdin, OutDir: c.out, Restart: *restart, Map: m,
-				ChunkSize: c.chunkSize, Concurrency: *concurrency, Client: client, Limiter: limiter,
-				MaxRequests: *maxRequests, MaxRetryTime: *maxRetry, MaxWait: *maxWait, DrainTimeout: *drain,
-				Preflight: c.preflight, Log: log,
-			})
-			if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {
-				printSummary(stdout, c.out, sum)
+			tty := isTerminal(stderr)
+
+			runFile := func(ctx context.Context, in, out string) (int, error) {
+				prog := progress.New(progress.Config{TTY: tty, Out: stderr, Log: log, Interval: *progressEvery})
+				prog.Start(ctx)
+				sum, err := enroll.Run(ctx, enroll.Config{
+					InputPath: in, Stdin: stdin, OutDir: out, Restart: *restart, Input: m,
+					ChunkSize: c.chunkSize, Concurrency: *concurrency, Client: client, Limiter: limiter,
+					MaxRequests: *maxRequests, MaxRetryTime: *maxRetry, MaxWait: *maxWait, DrainTimeout: *drain,
+					Preflight: c.preflight, Progress: prog, Log: log,
+				})
+				prog.Stop()
+				if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {
+					printSummary(stdout, out, sum)
+				}
+				code := sum.ExitCode
+				if err != nil {
+					code = exitFatal
+				}
+				if *pushURL != "" {
+					if sum.Input == "" {
+						sum.Input = in
+					}
+					// Its own deadline: a run stopped by SIGTERM still reports.
+					pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+					perr := metrics.Push(pctx, *pushURL, *pushJob, nil, sum, metrics.Succeeded(code), time.Now())
+					cancel()
+					if perr != nil {
+						log.Warn("pushing metrics failed", zap.Error(perr))
+					}
+				}
+				return code, err
 			}
+
+			if *inboxDir != "" {
+				res, err := inbox.Process(ctx, *inboxDir, func(ctx context.Context, in, out string) (int, error) {
+					code, err := runFile(ctx, in, out)
+					if err != nil {
+						log.Error("run failed", zap.String("input", in), zap.Error(err))
+					}
+					return code, err
+				}, log)
+				if err != nil {
+					return err
+				}
+				if res.ExitCode != 0 {
+					return &exitError{res.ExitCode}
+				}
+				return nil
+			}
+			code, err := runFile(ctx, c.input, c.out)
 			if err != nil {
 				return err
 			}
-			if sum.ExitCode != 0 {
-				return &exitError{sum.ExitCode}
+			if code != 0 {
+				return &exitError{code}
 			}
 			return nil
 		},
 	}
 }
 
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // startSandbox starts the emulator on a loopback port with fresh credentials.
-func startSandbox(log *zap.Logger) (*emulator.Server, string, string, string, func(), error) {
+func startSandbox(log *zap.Logger) (string, string, string, func(), error) {
 	key, secret := randomHex(8), randomHex(16)
 	emu, err := emulator.New(emulator.Config{Fixture: emulator.DefaultFixture(), AccessKey: key, AccessKeySecret: secret, Logger: log.Named("emulator")})
 	if err != nil {
-		return nil, "", "", "", nil, err
+		return "", "", "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", "", "", nil, fmt.Errorf("sandbox: %w", err)
+		return "", "", "", nil, fmt.Errorf("sandbox: %w", err)
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln) //nolint:errcheck // ends with Close
-	return emu, "http://" + ln.Addr().String(), key, secret, func() { srv.Close() }, nil
+	return "http://" + ln.Addr().String(), key, secret, func() { srv.Close() }, nil
 }
 
 func randomHex(n int) string {
@@ -376,13 +458,13 @@ Example:
 			if len(args) > 0 {
 				return usagef("plan: unexpected arguments %q", args)
 			}
-			m, err := c.check()
+			m, err := c.check(false)
 			if err != nil {
 				return err
 			}
 			log := newLogger(c.logFormat, c.logLevel, stderr)
 			defer log.Sync() //nolint:errcheck
-			pc := enroll.PlanConfig{InputPath: c.input, Stdin: stdin, OutDir: c.out, Map: m, ChunkSize: c.chunkSize, Preflight: c.preflight, Log: log}
+			pc := enroll.PlanConfig{InputPath: c.input, Stdin: stdin, OutDir: c.out, Input: m, ChunkSize: c.chunkSize, Preflight: c.preflight, Log: log}
 			// Credentials are optional for plan: with them it resolves flow
 			// names and runs the preflight; without, it says it did not.
 			creds, err := gong.CredentialsFromEnv(getenv, os.ReadFile)

@@ -45,7 +45,8 @@ type Config struct {
 	Stdin     io.Reader // read when InputPath is "-"
 	OutDir    string
 	Restart   bool
-	Map       map[string]string // --map
+	// Input holds the reading options: --map, --encoding, --delimiter, --crm.
+	Input input.Options
 
 	ChunkSize    int
 	Concurrency  int
@@ -60,11 +61,28 @@ type Config struct {
 	// visible to its owner before a request is spent on it.
 	Preflight bool
 
+	// Progress, if set, hears of the total, every row settled (replayed
+	// ones first) and the requests so far.
+	Progress Progress
+
 	Log   *zap.Logger
 	Now   func() time.Time
 	Timer backoff.Timer // nil: real time
 	Clock backoff.Clock
 }
+
+// Progress is told how a run advances.
+type Progress interface {
+	SetTotal(rows int)
+	Settled(rows int)
+	Requests(total int64)
+}
+
+type noProgress struct{}
+
+func (noProgress) SetTotal(int)   {}
+func (noProgress) Settled(int)    {}
+func (noProgress) Requests(int64) {}
 
 // FatalError is a run that could not go on (exit 1); Summary, if not nil,
 // describes what was written before it stopped.
@@ -102,7 +120,7 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	if err := os.MkdirAll(cfg.OutDir, 0o700); err != nil {
 		return sum, &FatalError{fmt.Errorf("output directory: %w", err)}
 	}
-	src, err := openSource(cfg.InputPath, cfg.Stdin, cfg.OutDir, input.Options{Map: cfg.Map})
+	src, err := openSource(cfg.InputPath, cfg.Stdin, cfg.OutDir, cfg.Input)
 	if err != nil {
 		return sum, &FatalError{err}
 	}
@@ -130,7 +148,13 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 		return sum, &FatalError{err}
 	}
 	defer w.Close()
+	prog := cfg.Progress
+	if prog == nil {
+		prog = noProgress{}
+	}
+	prog.SetTotal(src.rows)
 	if err := led.Replay(func(s ledger.Settled) error {
+		prog.Settled(len(s.Assigned) + len(s.Failed))
 		if err := w.Assigned(s.Assigned...); err != nil {
 			return err
 		}
@@ -156,7 +180,7 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 		},
 	})
 
-	rowsRead, err := pipeline(ctx, cfg, log, name, rd, src.dedup(), state.Settled, sub, led, w)
+	rowsRead, err := pipeline(ctx, cfg, log, name, rd, src.dedup(), state.Settled, sub, led, w, prog)
 	st := sub.Stats()
 	sum.RowsRead = rowsRead
 	sum.Requests = st.Requests + state.Runs.Requests
@@ -200,7 +224,7 @@ func exitCode(sum report.Summary, err error) int {
 }
 
 // pipeline runs reader, workers and writer; it returns the data rows read.
-func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd *input.Reader, dedup *chunk.Dedup, settled *ledger.Lines, sub *submit.Submitter, led *ledger.Ledger, w *report.Writer) (int, error) {
+func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd *input.Reader, dedup *chunk.Dedup, settled *ledger.Lines, sub *submit.Submitter, led *ledger.Ledger, w *report.Writer, prog Progress) (int, error) {
 	// The group's context ends only on an internal failure; a signal (ctx)
 	// must not stop the writer from writing what is left.
 	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
@@ -352,7 +376,10 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 	g.Go(func() error {
 		defer close(done)
 		for ev := range events {
-			if err := write(ev, led, w); err != nil {
+			n, err := write(ev, led, w)
+			prog.Settled(n)
+			prog.Requests(sub.Stats().Requests)
+			if err != nil {
 				// Keep draining so producers are not blocked forever.
 				go func() {
 					for range events {
@@ -367,8 +394,17 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 	return rowsRead, err
 }
 
-// write journals a settlement, then writes every row of the event.
-func write(ev event, led *ledger.Ledger, w *report.Writer) error {
+// write journals a settlement, then writes every row of the event; it
+// returns the number of rows written.
+func write(ev event, led *ledger.Ledger, w *report.Writer) (int, error) {
+	n := len(ev.failed) + len(ev.unprocessed)
+	if ev.settlement != nil {
+		n += len(ev.settlement.Assigned) + len(ev.settlement.Failed) + len(ev.settlement.Unprocessed)
+	}
+	return n, writeEvent(ev, led, w)
+}
+
+func writeEvent(ev event, led *ledger.Ledger, w *report.Writer) error {
 	if ev.settlement != nil {
 		s := ev.settlement
 		var st ledger.Settled

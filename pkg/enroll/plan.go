@@ -22,8 +22,8 @@ import (
 type PlanConfig struct {
 	InputPath string
 	Stdin     io.Reader
-	OutDir    string // optional: failed.csv with the rejected rows goes here
-	Map       map[string]string
+	OutDir    string        // optional: failed.csv with the rejected rows goes here
+	Input     input.Options // --map, --encoding, --delimiter, --crm
 	ChunkSize int
 	// Client, if set (credentials present), resolves flow names and, with
 	// Preflight, checks each flow is visible to its owner. Listing requests
@@ -68,7 +68,7 @@ type Plan struct {
 // MakePlan reads and validates the input exactly as Run does and counts the
 // requests it would send. It sends nothing.
 func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
-	src, err := openSource(cfg.InputPath, cfg.Stdin, "", input.Options{Map: cfg.Map})
+	src, err := openSource(cfg.InputPath, cfg.Stdin, "", cfg.Input)
 	if err != nil {
 		return Plan{}, &FatalError{err}
 	}
