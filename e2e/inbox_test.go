@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowenroll/flowenroll/pkg/emulator"
 )
 
 // TestTwoRunsShareAnInbox starts two real runs at once over the same inbox
@@ -19,7 +22,12 @@ import (
 // once at the emulator, and each input ends in exactly one results folder),
 // and nothing is left in incoming/ or claimed/.
 func TestTwoRunsShareAnInbox(t *testing.T) {
-	g := newGong(t, gongConfig(nil), nil)
+	emu, err := emulator.New(emulator.Config{Fixture: emulator.DefaultFixture(), RatePerSecond: -1, AccessKey: accessKey, AccessKeySecret: accessSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
 	dir := t.TempDir()
 	incoming := filepath.Join(dir, "incoming")
 	if err := os.MkdirAll(incoming, 0o700); err != nil {
@@ -45,7 +53,7 @@ func TestTwoRunsShareAnInbox(t *testing.T) {
 	for i := range 2 {
 		wg.Go(func() {
 			cmd := exec.Command(binary, "run", "--inbox", dir, "--rate", "1000", "--chunk-size", "7", "--log-format", "json")
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GONG_BASE_URL=" + g.srv.URL,
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GONG_BASE_URL=" + srv.URL,
 				"GONG_ACCESS_KEY=" + accessKey, "GONG_ACCESS_KEY_SECRET=" + accessSecret}
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
@@ -58,7 +66,7 @@ func TestTwoRunsShareAnInbox(t *testing.T) {
 		t.Fatalf("exits %v, want 0 and 0\n%s\n%s", exits, logs[0], logs[1])
 	}
 	var got []string
-	for _, c := range g.emu.Created() {
+	for _, c := range emu.Created() {
 		got = append(got, c.CRMProspectID)
 	}
 	sort.Strings(got)
