@@ -1033,7 +1033,7 @@ func secretDefined(ms []manifest, name string) bool {
 // secret generic NAME --from-file=KEY=...` commands puts in Secret NAME.
 func readmeSecretCommands(t *testing.T, secret string) [][]string {
 	t.Helper()
-	data, err := os.ReadFile("README.md")
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1153,7 +1153,7 @@ func TestConfigMaps(t *testing.T) {
 // TestReadmeManifests decodes the YAML blocks of README.md (the helper pod)
 // as strictly as the manifests, so that the copy-and-paste works.
 func TestReadmeManifests(t *testing.T) {
-	data, err := os.ReadFile("README.md")
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

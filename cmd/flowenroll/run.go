@@ -108,19 +108,19 @@ func (c *common) check(inbox bool) (input.Options, error) {
 	}
 	m, err := input.ParseMap(c.maps)
 	if err != nil {
-		return input.Options{}, usagef("--map: %v", err)
+		return input.Options{}, &usageError{err.Error()}
 	}
 	enc, err := input.ParseEncoding(c.encoding)
 	if err != nil {
-		return input.Options{}, usagef("--encoding: %v", err)
+		return input.Options{}, &usageError{err.Error()}
 	}
 	delim, err := input.ParseDelimiter(c.delimiter)
 	if err != nil {
-		return input.Options{}, usagef("--delimiter: %v", err)
+		return input.Options{}, &usageError{err.Error()}
 	}
 	crm, err := input.ParseCRM(c.crm)
 	if err != nil {
-		return input.Options{}, usagef("--crm: %v", err)
+		return input.Options{}, &usageError{err.Error()}
 	}
 	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm}, nil
 }

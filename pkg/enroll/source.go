@@ -74,7 +74,9 @@ func (s *source) scanBytes() (err error) {
 	for {
 		n, rerr := s.f.Read(buf)
 		h.Write(buf[:n])
-		lines += bytes.Count(buf[:n], []byte{'\n'})
+		// \r too: Excel for Mac ends lines with it alone. A \r\n line
+		// counts twice, which only sizes the filter generously.
+		lines += bytes.Count(buf[:n], []byte{'\n'}) + bytes.Count(buf[:n], []byte{'\r'})
 		if errors.Is(rerr, io.EOF) {
 			break
 		}
@@ -88,24 +90,25 @@ func (s *source) scanBytes() (err error) {
 }
 
 // firstParse notes every valid row's identity, so that the real read
-// remembers only the keys that may repeat. A header error is returned; an
-// error further on ends the pass quietly, since the real read meets it at
-// the same row and reports it there.
+// remembers only the keys that may repeat, and takes the reader's survey
+// of the whole file, which turns on the checks that compare a row with the
+// rest (a flow ID rounded by a spreadsheet, leading zeros lost). An error
+// here is the one the real read would meet: the file is refused before
+// anything is sent.
 func (s *source) firstParse() error {
-	rd, err := s.reader()
-	if err != nil {
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	for {
-		p, rej, err := rd.Next()
-		if err != nil {
-			break
-		}
+	survey, err := input.SurveyRows(s.f, s.opts, func(p input.Prospect, rej *input.Rejection) {
 		s.rows++
 		if rej == nil {
 			s.suspects.Observe(identity(p))
 		}
+	})
+	if err != nil {
+		return err
 	}
+	s.opts.Survey = survey
 	return nil
 }
 

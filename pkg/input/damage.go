@@ -20,10 +20,13 @@ func scientific(s string) (digits int, ok bool) {
 	if e <= 0 {
 		return 0, false
 	}
+	// The sign is what spreadsheets and pandas write ("E+18", "e+18"), and
+	// it keeps an ID such as "12E45" from being taken for a number.
 	mant, exp := s[:e], s[e+1:]
-	if exp != "" && (exp[0] == '+' || exp[0] == '-') {
-		exp = exp[1:]
+	if exp == "" || (exp[0] != '+' && exp[0] != '-') {
+		return 0, false
 	}
+	exp = exp[1:]
 	if exp == "" || !allDigits(exp) {
 		return 0, false
 	}

@@ -239,7 +239,7 @@ func TestFixtures(t *testing.T) {
 			wantFormat: utf8,
 			want: []Prospect{
 				{Line: 2, CRMProspectID: "00Q5g00000XyZaB", FlowID: flowA, FlowName: "Q3 Outbound", OwnerEmail: ava},
-				{Line: 4, CRMProspectID: "00Q5g00000XyZaD", FlowName: "Renewals, EMEA", OwnerEmail: chloe},
+				{Line: 4, CRMProspectID: "00Q5g00000XyZaD", FlowID: flowC, FlowName: "Renewals, EMEA", OwnerEmail: chloe},
 			},
 			wantRej: []*Rejection{
 				{

@@ -134,7 +134,7 @@ var fixtures = []fixture{
 		[]string{"Lead ID", "Email", "Flow", "Flow ID", "Flow Owner"},
 		[]string{"00Q5g00000XyZaB", "lena@acme.example", "Q3 Outbound", "1695493301223590792", "ava.reyes@example.com"},
 		[]string{"00Q5g00000XyZaC", "zoe@soylent.example", "Q3 Outbound", "1.69549E+18", "ava.reyes@example.com"},
-		[]string{"00Q5g00000XyZaD", "noah@initech.example", "Renewals, EMEA", "", "chloe.martin@example.com"},
+		[]string{"00Q5g00000XyZaD", "noah@initech.example", "Renewals, EMEA", "1702318845120411230", "chloe.martin@example.com"},
 		[]string{"00Q5g00000XyZaE", "mia@globex.example", "Q3 Outbound", "1695493301223590792", "Ava Reyes"},
 	)},
 	{file: "numbers-semicolon.csv", sample: true, bytes: rows(numbersCSVComma,

@@ -118,9 +118,10 @@ type Reader struct {
 	lastEnd    int             // line where the last record read ends
 	rows       int             // rows returned
 	owners     map[string]bool // owner cell -> isEmail, see ownerOK
-	// observe, set by NewSurvey, takes each well-formed row instead of
-	// validation.
+	// observe, set by NewSurvey, takes each well-formed row, which is
+	// validated only when validate is set.
 	observe    func(line int, v cells)
+	validate   bool
 	noteRecord func(rec *record, headerCells int)
 	err        error // sticky: io.EOF or the fatal error
 }
@@ -274,7 +275,9 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 		v := r.cells(rec.fields)
 		if r.observe != nil {
 			r.observe(rec.start, v)
-			return Prospect{Line: rec.start}, nil, nil
+			if !r.validate {
+				return Prospect{Line: rec.start}, nil, nil
+			}
 		}
 		p, rej := r.check(rec.start, v)
 		return p, rej, nil
@@ -466,7 +469,7 @@ func (r *Reader) syntaxDetail(rec *record) string {
 	e := rec.syntax
 	cell := r.cellName(e.cell)
 	rest := ""
-	if rec.split {
+	if rec.split && r.header != nil {
 		rest = fmt.Sprintf("; only line %d is rejected, the lines after it are read as rows", rec.start)
 	}
 	switch e.kind {

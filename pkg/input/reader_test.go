@@ -107,6 +107,26 @@ func TestHeader(t *testing.T) {
 			},
 		},
 		{
+			name:    "two flow ID columns",
+			header:  "Contact ID,Flow ID,Sequence ID,Owner Email",
+			wantErr: `prospects.csv: line 1: column flowId matches several headers: "Flow ID", "Sequence ID" (pick one with --map flowId=HEADER); found headers: "Contact ID", "Flow ID", "Sequence ID", "Owner Email"`,
+			wantHeaderErr: &HeaderError{
+				Name: "prospects.csv", Line: 1,
+				Ambiguous: map[string][]string{ColFlowID: {"Flow ID", "Sequence ID"}},
+				Found:     []string{"Contact ID", "Flow ID", "Sequence ID", "Owner Email"},
+			},
+		},
+		{
+			name:    "Salesforce's 15- and 18-character ID columns",
+			header:  "Contact ID,Contact ID (18),Flow ID,Contact Owner Email",
+			wantErr: `prospects.csv: line 1: column crmProspectId matches several headers: "Contact ID", "Contact ID (18)" (pick one with --map crmProspectId=HEADER); found headers: "Contact ID", "Contact ID (18)", "Flow ID", "Contact Owner Email"`,
+		},
+		{
+			name:   "CRM export headers",
+			header: "Record ID,First Name,Email,Gong Engage Flow ID,Record Owner Email",
+			want:   map[string]string{ColCRMProspectID: "Record ID", ColFlowID: "Gong Engage Flow ID", ColOwnerEmail: "Record Owner Email"},
+		},
+		{
 			name:    "same column twice",
 			header:  "flowId,crmProspectId,Flow ID,Owner",
 			wantErr: `prospects.csv: line 1: column flowId matches several headers: "flowId", "Flow ID" (pick one with --map flowId=HEADER); found headers: "flowId", "crmProspectId", "Flow ID", "Owner"`,

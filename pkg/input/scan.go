@@ -135,6 +135,8 @@ func (lr *lineReader) next() ([]byte, bool, error) {
 		if i := indexLineEnd(data[from:]); i >= 0 {
 			i += from
 			switch {
+			case i > lr.max:
+				return nil, false, &RowTooLongError{Max: lr.max}
 			case data[i] == '\n':
 				lr.i += i + 1
 				return data[:i], true, nil
@@ -154,9 +156,12 @@ func (lr *lineReader) next() ([]byte, bool, error) {
 			from = len(data)
 		}
 		if lr.err != nil {
-			if lr.err == io.EOF && len(data) > 0 {
+			if lr.err == io.EOF && len(data) > 0 && len(data) <= lr.max {
 				lr.i = lr.n
 				return data, false, nil
+			}
+			if lr.err == io.EOF && len(data) > 0 {
+				return nil, false, &RowTooLongError{Max: lr.max}
 			}
 			return nil, false, lr.err
 		}

@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// Bounds of a Survey's memory, whatever the number of rows: about 200 KiB
-// of flow IDs and 1 MiB of padded IDs at most.
+// Bounds of a Survey's memory, whatever the number of rows: under 4 MiB in
+// all (TestSurveyMemoryIsBounded fills both to the bound and measures).
 const (
 	// maxSurveyFlows bounds the distinct flow IDs a Survey keeps. A file
 	// names a handful of flows; past the bound RoundedFlowId only compares
@@ -27,7 +27,8 @@ const (
 // flow ID a spreadsheet rounded, where the file also shows the exact ID)
 // and LeadingZerosLost (an ID a spreadsheet stripped of its leading zeros,
 // where the file also shows the padded form). Without a Survey those two
-// checks are off.
+// checks are off. It also finds the footer of a Salesforce report, which
+// the Reader then skips instead of rejecting its lines as malformed rows.
 //
 // Its memory does not grow with the rows: see maxSurveyFlows and
 // maxSurveyPadded.
@@ -52,7 +53,7 @@ type Survey struct {
 type footerTracker struct {
 	prevEnd int  // where the last non-blank record ended
 	start   int  // first line of the current block, 0 if none
-	rows    int  // rows in the block
+	rows    int  // rows Next returned from the block on
 	signed  bool // the block holds Salesforce's copyright line
 }
 
@@ -69,11 +70,21 @@ type paddedID struct {
 // The caller reads the input twice: once here, then with
 // NewReader(r, Options{..., Survey: s}).
 func NewSurvey(r io.Reader, opts Options) (*Survey, error) {
+	return SurveyRows(r, opts, nil)
+}
+
+// SurveyRows is NewSurvey that also hands row each row as Next returns it
+// without a Survey, for a caller that needs a first look at the rows anyway
+// (which keys repeat, say) and would otherwise parse the file once more.
+// The rows the real read rejects as RoundedFlowId or LeadingZerosLost are
+// valid here; a report footer's rows are here too.
+func SurveyRows(r io.Reader, opts Options, row func(Prospect, *Rejection)) (*Survey, error) {
 	opts.Survey = nil
 	rd, err := NewReader(r, opts)
 	if err != nil {
 		return nil, err
 	}
+	rd.validate = row != nil
 	s := &Survey{
 		Format: rd.Format(),
 		flows:  map[string]int{},
@@ -84,7 +95,7 @@ func NewSurvey(r io.Reader, opts Options) (*Survey, error) {
 	rd.noteRecord = s.noteRecord
 	s.footer.prevEnd = rd.lastEnd
 	for {
-		_, _, err := rd.Next()
+		p, rej, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -92,6 +103,16 @@ func NewSurvey(r io.Reader, opts Options) (*Survey, error) {
 			return nil, err
 		}
 		s.Rows++
+		if row != nil {
+			row(p, rej)
+		}
+		line := p.Line
+		if rej != nil {
+			line = rej.Line
+		}
+		if s.footer.start > 0 && line >= s.footer.start {
+			s.footer.rows++
+		}
 	}
 	if s.footer.start > 0 && s.footer.signed {
 		s.Footer = s.footer.start
@@ -113,7 +134,6 @@ func (s *Survey) noteRecord(rec *record, headerCells int) {
 			*t = footerTracker{start: rec.start}
 		}
 		if t.start > 0 {
-			t.rows++
 			if len(rec.fields) == 1 && strings.Contains(rec.fields[0], "Copyright") && strings.Contains(rec.fields[0], "salesforce.com, inc.") {
 				t.signed = true
 			}

@@ -111,28 +111,29 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	if p.max == 0 {
 		return nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if wait := p.pausedTil.Sub(p.now()); wait > 0 {
-		if err := sleep(ctx, wait); err != nil {
-			return err
+	// Never sleep holding the lock: the others would queue on it, not on
+	// the clock. Whoever finds a free turn after waking takes it.
+	for {
+		p.mu.Lock()
+		now := p.now()
+		wait := p.pausedTil.Sub(now)
+		if len(p.sends) == p.max {
+			wait = max(wait, p.sends[0].Add(p.window).Sub(now))
 		}
-	}
-	for len(p.sends) == p.max {
-		wait := p.sends[0].Add(p.window).Sub(p.now())
 		if wait <= 0 {
-			break
+			if len(p.sends) == p.max {
+				copy(p.sends, p.sends[1:])
+				p.sends = p.sends[:p.max-1]
+			}
+			p.sends = append(p.sends, now)
+			p.mu.Unlock()
+			return nil
 		}
+		p.mu.Unlock()
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
-	if len(p.sends) == p.max {
-		copy(p.sends, p.sends[1:])
-		p.sends = p.sends[:p.max-1]
-	}
-	p.sends = append(p.sends, p.now())
-	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
