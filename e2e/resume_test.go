@@ -191,8 +191,10 @@ func checkStopped(t *testing.T, sc *scenario, reason string) {
 		t.Errorf("run %d: no row in unprocessed.csv with reason %s: %v", len(sc.runs), reason, got)
 	}
 	for r, n := range got {
-		if r != reason {
-			t.Errorf("run %d: %d rows in unprocessed.csv with reason %s; want only %s", len(sc.runs), n, r, reason)
+		// A row whose request may have reached Gong without an answer is
+		// InDoubt, whatever stopped the run: the next run reads it back.
+		if r != reason && r != submit.ReasonInDoubt {
+			t.Errorf("run %d: %d rows in unprocessed.csv with reason %s; want only %s (or %s)", len(sc.runs), n, r, reason, submit.ReasonInDoubt)
 		}
 	}
 }

@@ -41,9 +41,9 @@ It serves POST /v2/flows/prospects/assign, POST /v2/flows/prospects and
 GET /v2/flows as Gong's spec describes them, with Gong's limits (3 requests per
 second, 10,000 per day, answered with 429 and Retry-After).
 
-It accepts the credentials in GONG_ACCESS_KEY + GONG_ACCESS_KEY_SECRET and/or
-GONG_BEARER_TOKEN (or their _FILE forms); with none set it accepts any
-well-formed Basic or Bearer header.
+It accepts the credentials in GONG_ACCESS_KEY + GONG_ACCESS_KEY_SECRET or in
+GONG_BEARER_TOKEN (or their _FILE forms; one kind, as for run); with none set
+it accepts any well-formed Basic or Bearer header.
 
 Example:
   flowenroll emulator --listen 127.0.0.1:8080 &

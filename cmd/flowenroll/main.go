@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // version is set at link time (-X main.version=...): the one package-level
@@ -24,10 +25,17 @@ func main() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sigs
+		first := time.Now()
 		cancel()
-		<-sigs
-		fmt.Fprintln(os.Stderr, "flowenroll: second signal, exiting now; run the same command to continue")
-		os.Exit(exitStoppedEarly)
+		for range sigs {
+			// A supervisor (timeout, a shell) may signal the process and its
+			// group at once: a repeat within a second is the same request.
+			if time.Since(first) < time.Second {
+				continue
+			}
+			fmt.Fprintln(os.Stderr, "flowenroll: second signal, exiting now; run the same command to continue")
+			os.Exit(exitStoppedEarly)
+		}
 	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	cancel()

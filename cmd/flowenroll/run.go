@@ -32,6 +32,7 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/pace"
 	"github.com/flowenroll/flowenroll/pkg/progress"
 	"github.com/flowenroll/flowenroll/pkg/report"
+	"github.com/flowenroll/flowenroll/pkg/submit"
 )
 
 // Exit codes of the contract.
@@ -273,8 +274,12 @@ Examples:
 				return usagef("--inbox reads files, not standard input")
 			}
 			if *pushURL != "" {
-				if _, err := url.ParseRequestURI(*pushURL); err != nil {
-					return usagef("--pushgateway: %v", err)
+				u, err := url.ParseRequestURI(*pushURL)
+				if err != nil {
+					return usagef("--pushgateway: not a URL")
+				}
+				if u.User != nil {
+					return usagef("--pushgateway: credentials in the URL are not accepted (they would reach error messages)")
 				}
 			}
 			log := newLogger(c.logFormat, c.logLevel, stderr)
@@ -305,16 +310,26 @@ Examples:
 			limiter := pace.New(*ratePerSec, pace.DefaultMargin)
 			tty := isTerminal(stderr)
 
+			// --max-requests caps the whole process: the files of an inbox
+			// share it, as they share the pacer.
+			var spent int64
+			lastStop := ""
 			runFile := func(ctx context.Context, in, out string) (int, error) {
+				budget := int64(0)
+				if *maxRequests > 0 {
+					budget = max(*maxRequests-spent, 1)
+				}
 				prog := progress.New(progress.Config{TTY: tty, Out: stderr, Log: log, Interval: *progressEvery})
 				prog.Start(ctx)
 				sum, err := enroll.Run(ctx, enroll.Config{
 					InputPath: in, Stdin: stdin, OutDir: out, Restart: *restart, Input: m,
 					ChunkSize: c.chunkSize, Concurrency: *concurrency, Client: client, Limiter: limiter,
-					MaxRequests: *maxRequests, MaxRetryTime: *maxRetry, MaxWait: *maxWait, DrainTimeout: *drain,
+					MaxRequests: budget, MaxRetryTime: *maxRetry, MaxWait: *maxWait, DrainTimeout: *drain,
 					Preflight: c.preflight, Progress: prog, Log: log,
 				})
 				prog.Stop()
+				spent += sum.RequestsThisRun
+				lastStop = sum.StopReason
 				if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {
 					printSummary(stdout, out, sum)
 				}
@@ -338,10 +353,19 @@ Examples:
 			}
 
 			if *inboxDir != "" {
-				res, err := inbox.Process(ctx, *inboxDir, func(ctx context.Context, in, out string) (int, error) {
+				// A spent quota or request budget ends the scheduled run: the
+				// next file would only meet it again.
+				ictx, stopTaking := context.WithCancel(ctx)
+				defer stopTaking()
+				res, err := inbox.Process(ictx, *inboxDir, func(ctx context.Context, in, out string) (int, error) {
 					code, err := runFile(ctx, in, out)
 					if err != nil {
 						log.Error("run failed", zap.String("input", in), zap.Error(err))
+					}
+					if lastStop == submit.ReasonRateLimited || lastStop == submit.ReasonRequestBudget || lastStop == submit.ReasonUnauthorized ||
+						(*maxRequests > 0 && spent >= *maxRequests) {
+						log.Warn("no more files this run", zap.String("reason", lastStop), zap.Int64("requests", spent))
+						stopTaking()
 					}
 					return code, err
 				}, log)

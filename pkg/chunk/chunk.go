@@ -54,6 +54,7 @@ type Chunker struct {
 type openGroup struct {
 	chunk  *Chunk
 	opened int
+	ids    map[string]bool // CRM IDs in the chunk: Gong refuses a repeated one
 }
 
 type opening struct {
@@ -69,22 +70,38 @@ func New(size int) *Chunker {
 	return &Chunker{size: size, open: make(map[string]*openGroup)}
 }
 
-// Add adds a row and returns the group's chunk if the row filled it.
-// The caller has removed duplicates (see Dedup), so IDs in a chunk are distinct.
+// Add adds a row and returns the group's chunk if the row filled it, or if
+// the row repeats a CRM ID of the open chunk (the rows differ otherwise: one
+// names its flow by ID, the other by name), which then leaves early.
 func (c *Chunker) Add(r Row) *Chunk {
 	k := GroupKey(r.FlowID, r.OwnerEmail)
+	var early *Chunk
+	if g, ok := c.open[k]; ok && g.ids[r.CRMProspectID] {
+		// The same ID twice in one request is a 400 (uniqueItems): the
+		// chunk leaves early, and the row opens the next one.
+		early = c.leave(k)
+	}
 	g, ok := c.open[k]
 	if !ok {
 		c.opened++
-		g = &openGroup{chunk: &Chunk{FlowID: r.FlowID, OwnerEmail: r.OwnerEmail, Rows: make([]Row, 0, c.size)}, opened: c.opened}
+		g = &openGroup{chunk: &Chunk{FlowID: r.FlowID, OwnerEmail: r.OwnerEmail, Rows: make([]Row, 0, c.size)}, opened: c.opened, ids: map[string]bool{}}
 		c.open[k] = g
 		c.order = append(c.order, opening{k, c.opened})
 	}
-	ch := g.chunk
-	ch.Rows = append(ch.Rows, r)
-	if len(ch.Rows) < c.size {
+	g.chunk.Rows = append(g.chunk.Rows, r)
+	g.ids[r.CRMProspectID] = true
+	if early != nil {
+		return early // at most one chunk a call: size > 1, so this row did not fill its own
+	}
+	if len(g.chunk.Rows) < c.size {
 		return nil
 	}
+	return c.leave(k)
+}
+
+// leave takes the group's open chunk out, numbered.
+func (c *Chunker) leave(k string) *Chunk {
+	ch := c.open[k].chunk
 	delete(c.open, k)
 	if len(c.order) > 2*len(c.open)+64 {
 		c.compact()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -137,6 +138,14 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 		return sum, &FatalError{err}
 	}
 	defer led.Close()
+	if err := src.keep(); err != nil {
+		return sum, &FatalError{err}
+	}
+	// A summary.json left by an earlier run would describe a state this run
+	// (now that the ledger accepted it) is about to change: it is written again at the end.
+	if err := os.Remove(filepath.Join(cfg.OutDir, report.SummaryFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return sum, &FatalError{fmt.Errorf("output directory: %w", err)}
+	}
 	sum.Resumed = state.Resumed
 	if state.Resumed {
 		log.Info("resuming: rows settled by earlier runs are not sent again",
@@ -184,6 +193,7 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	st := sub.Stats()
 	sum.RowsRead = rowsRead
 	sum.Requests = st.Requests + state.Runs.Requests
+	sum.RequestsThisRun = st.Requests
 	sum.Retries = st.Retries + state.Runs.Retries
 	sum.RateLimited = st.RateLimited + state.Runs.RateLimited
 	sum.ReadBacks = st.ReadBacks + state.Runs.ReadBacks
@@ -294,7 +304,7 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 			}
 		}
 		chunker := chunk.New(cfg.ChunkSize)
-		sc := &screen{name: name, log: log, dedup: dedup, catalog: newCatalog(sub, cfg.Client), preflight: cfg.Preflight}
+		sc := newScreen(name, log, dedup, newCatalog(sub, cfg.Client), cfg.Preflight)
 		for {
 			p, rej, err := rd.Next()
 			if errors.Is(err, io.EOF) {
@@ -304,10 +314,17 @@ func pipeline(ctx context.Context, cfg Config, log *zap.Logger, name string, rd 
 				return err
 			}
 			rowsRead++
-			if rej == nil && settled.Has(p.Line) {
-				// Settled by an earlier run, whose result was replayed; the
-				// row still counts for duplicates.
-				dedup.Seen(identity(p))
+			line := p.Line
+			if rej != nil {
+				line = rej.Line
+			}
+			if settled.Has(line) {
+				// Settled by an earlier run, whose result was replayed (even
+				// if this run reads the line otherwise); it still counts for
+				// duplicates.
+				if rej == nil {
+					dedup.Seen(identity(p))
+				}
 				continue
 			}
 			v := sc.check(reqCtx, p, rej)

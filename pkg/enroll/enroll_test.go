@@ -426,3 +426,26 @@ func TestStdinInput(t *testing.T) {
 		t.Fatalf("%+v, %v", sum, err)
 	}
 }
+
+func TestStdinResumesFromItsKeptCopy(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, nil)
+	var b strings.Builder
+	b.WriteString("crmProspectId,flowId,flowInstanceOwnerEmail\n")
+	for _, r := range prospects(30, sdr, ava, "S") {
+		b.WriteString(r[0] + "," + r[1] + "," + r[2] + "\n")
+	}
+	e.cfg.InputPath, e.cfg.Stdin = "-", strings.NewReader(b.String())
+	e.cfg.ChunkSize, e.cfg.Concurrency, e.cfg.MaxRequests = 10, 1, 1
+	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitStoppedEarly {
+		t.Fatalf("first run: %+v, %v; want exit 4", sum, err)
+	}
+	// The resumed Job has nothing on standard input: the kept copy serves.
+	e.cfg.Stdin, e.cfg.MaxRequests = strings.NewReader(""), 0
+	sum, err := Run(context.Background(), e.cfg)
+	if err != nil || sum.ExitCode != ExitOK || sum.Assigned != 30 || !sum.Resumed {
+		t.Fatalf("resumed run: %+v, %v; want all 30 assigned, exit 0", sum, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(e.cfg.OutDir, ".stdin-*")); len(left) != 0 {
+		t.Errorf("temporary copies left behind: %v", left)
+	}
+}

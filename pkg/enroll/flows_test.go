@@ -2,10 +2,13 @@ package enroll
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -114,5 +117,55 @@ func TestTokenWithoutReadScopeTurnsPreflightOff(t *testing.T) {
 	}
 	if sum.FlowListings != 1 {
 		t.Errorf("%d listing requests, want 1: after the 403, no more", sum.FlowListings)
+	}
+}
+
+func TestOwnerTypoSpendsOneRequest(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, nil)
+	e.cfg.Preflight = true
+	e.cfg.InputPath = writeInput(t, append(prospects(50, sdr, "ava.reyes@exmaple.com", "T"), prospects(5, sdr, ava, "A")...))
+	sum, err := Run(context.Background(), e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{"assigned:": 5, "failed:input/OwnerRefused": 50}, count(accountedFor(t, e.cfg.OutDir, 55))); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	// One listing each for the two owners, one assign for Ava.
+	if sum.Requests != 3 {
+		t.Errorf("%d requests, want 3", sum.Requests)
+	}
+}
+
+func TestListingOutageLeavesNamedRowsForTheNextRun(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	e := newEnv(t, emulator.Config{}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() && r.URL.Path == gong.PathFlows {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	e.cfg.Preflight, e.cfg.MaxRetryTime = true, time.Millisecond
+	e.cfg.InputPath = writeNamed(t, "crmProspectId,flowId,flowName,flowInstanceOwnerEmail\n"+
+		"A1,,SDR Outbound Q3,"+ava+"\n"+
+		"A2,,SDR Outbound Q3,"+ava+"\n"+
+		"A3,"+sdr+",,"+ava+"\n")
+	sum, err := Run(context.Background(), e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{"assigned:": 1, "unprocessed:FlowListingFailed": 2}, count(accountedFor(t, e.cfg.OutDir, 3))); diff != "" {
+		t.Errorf("outcomes while the listing is down (-want +got):\n%s", diff)
+	}
+	if sum.ExitCode != ExitStoppedEarly {
+		t.Errorf("exit %d, want 4", sum.ExitCode)
+	}
+	down.Store(false)
+	if sum, err = Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitOK || sum.Assigned != 3 {
+		t.Errorf("after the outage: %+v, %v; want all 3 assigned", sum, err)
 	}
 }

@@ -94,7 +94,8 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 	p := Plan{Input: name, RejectedByCode: map[string]Rejected{}}
 	groups := map[string]int{}
 	distinct := map[string]int{} // group -> distinct IDs
-	sc := &screen{name: name, log: cfg.Log, dedup: src.dedup(), preflight: cfg.Preflight, keepNames: cfg.Client == nil}
+	sc := newScreen(name, cfg.Log, src.dedup(), nil, cfg.Preflight)
+	sc.keepNames = cfg.Client == nil
 	var sub *submit.Submitter
 	if cfg.Client != nil {
 		// A dry run should not sit for long on an unreachable Gong.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"go.uber.org/zap"
@@ -33,6 +34,20 @@ type screen struct {
 	// keepNames (plan without credentials) keeps a row named by flow name,
 	// grouped under the name, instead of failing it.
 	keepNames bool
+	ownerErr  map[string]error // owner -> why their flows could not be listed
+	warned    map[string]bool
+}
+
+// CodeOwnerRefused fails the rows of an owner whose flows Gong refused to
+// list with a 400 (not a Gong user, say).
+const CodeOwnerRefused = "OwnerRefused"
+
+// ReasonFlowListingFailed leaves a row named by flow name unprocessed when
+// Gong's flow listing failed for now; the next run resolves it.
+const ReasonFlowListingFailed = "FlowListingFailed"
+
+func newScreen(name string, log *zap.Logger, dedup *chunk.Dedup, catalog *flows.Catalog, preflight bool) *screen {
+	return &screen{name: name, log: log, dedup: dedup, catalog: catalog, preflight: preflight, ownerErr: map[string]error{}, warned: map[string]bool{}}
 }
 
 // verdict is one of: a row to send, a failed record, or a stop reason (the
@@ -92,7 +107,15 @@ func (s *screen) flows(ctx context.Context, p *input.Prospect) (v verdict, done 
 	if s.catalog == nil {
 		return fail(flows.CodeFlowNameNotResolved, fmt.Sprintf("column flowId is empty, and the flow name %q cannot be resolved without Gong credentials", p.FlowName))
 	}
-	list, err := s.catalog.Flows(ctx, p.OwnerEmail)
+	owner := strings.ToLower(strings.TrimSpace(p.OwnerEmail))
+	var list []gong.Flow
+	err := s.ownerErr[owner] // a listing that failed is not tried again this run
+	if err == nil {
+		list, err = s.catalog.Flows(ctx, p.OwnerEmail)
+		if _, stop := submit.StopReason(err); err != nil && !stop && ctx.Err() == nil && !errors.Is(err, flows.ErrUnavailable) {
+			s.ownerErr[owner] = err
+		}
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, flows.ErrUnavailable):
@@ -111,10 +134,20 @@ func (s *screen) flows(ctx context.Context, p *input.Prospect) (v verdict, done 
 		if ctx.Err() != nil {
 			return verdict{leave: submit.ReasonInterrupted}, true
 		}
-		if p.FlowID == "" {
-			return fail(flows.CodeFlowNameNotResolved, fmt.Sprintf("the flow name %q cannot be resolved: listing %s's flows failed: %v", p.FlowName, p.OwnerEmail, err))
+		if gong.StatusOf(err) == http.StatusBadRequest {
+			// Gong refuses to list this owner's flows (not a Gong user, a
+			// typo): an assign for them would be refused too.
+			return fail(CodeOwnerRefused, fmt.Sprintf("Gong refused to list the flows of %s, so no request is sent for this row: %v", p.OwnerEmail, err))
 		}
-		s.log.Warn("listing flows failed; this row is sent without preflight", zap.Int("line", p.Line), zap.Error(err))
+		if p.FlowID == "" {
+			// Gong's listing failed for now (5xx, network): the row waits
+			// for the next run, which tries again.
+			return verdict{leave: ReasonFlowListingFailed}, true
+		}
+		if !s.warned[owner] {
+			s.warned[owner] = true
+			s.log.Warn("listing flows failed; this owner's rows are sent without preflight", zap.String("owner", p.OwnerEmail), zap.Error(err))
+		}
 		return verdict{}, false
 	}
 	if p.FlowID == "" {

@@ -22,6 +22,8 @@ import (
 type source struct {
 	f        *os.File
 	temp     bool // f is a copy of standard input to remove on close
+	kept     bool // f is the copy of standard input an earlier run kept
+	spoolDir string
 	name     string
 	opts     input.Options
 	sha256   string
@@ -36,19 +38,27 @@ func openSource(path string, stdin io.Reader, spoolDir string, opts input.Option
 	var err error
 	if path == "-" {
 		s.name = "stdin"
-		if spoolDir != "" {
-			s.f, err = os.OpenFile(filepath.Join(spoolDir, "stdin.csv"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-		} else {
-			s.f, err = os.CreateTemp("", "flowenroll-stdin-*.csv")
-			s.temp = true
-		}
+		// A temporary copy first: the kept copy (spoolDir/stdin.csv) of an
+		// earlier run is replaced only once the ledger has accepted this one.
+		s.f, err = os.CreateTemp(spoolDir, ".stdin-*.csv")
 		if err != nil {
 			return nil, fmt.Errorf("copying standard input: %w", err)
 		}
-		if _, err := io.Copy(s.f, stdin); err != nil {
+		s.temp = true
+		n, err := io.Copy(s.f, stdin)
+		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("copying standard input: %w", err)
 		}
+		if kept := filepath.Join(spoolDir, stdinCopy); n == 0 && spoolDir != "" {
+			// Nothing on standard input (a resumed Job, say): go on with
+			// the copy the earlier run kept, if there is one.
+			if f, err := os.Open(kept); err == nil {
+				s.Close()
+				s.f, s.temp, s.kept = f, false, true
+			}
+		}
+		s.spoolDir = spoolDir
 	} else if s.f, err = os.Open(path); err != nil {
 		return nil, fmt.Errorf("input: %w", err)
 	}
@@ -122,6 +132,22 @@ func (s *source) reader() (*input.Reader, error) {
 
 // dedup returns the duplicate finder for the real read.
 func (s *source) dedup() *chunk.Dedup { return chunk.NewDedupOf(s.suspects) }
+
+// stdinCopy is the name of the kept copy of standard input in --out.
+const stdinCopy = "stdin.csv"
+
+// keep makes the temporary copy of standard input the kept one, for a
+// resumed run to read; call it once the ledger has accepted the input.
+func (s *source) keep() error {
+	if !s.temp || s.spoolDir == "" {
+		return nil
+	}
+	if err := os.Rename(s.f.Name(), filepath.Join(s.spoolDir, stdinCopy)); err != nil {
+		return fmt.Errorf("keeping a copy of standard input: %w", err)
+	}
+	s.temp = false
+	return nil
+}
 
 // Close closes the input and removes a temporary copy.
 func (s *source) Close() error {

@@ -238,11 +238,14 @@ type Summary struct {
 	WallTimeSeconds float64 `json:"wallTimeSeconds"`
 	RowsRead        int     `json:"rowsRead"`
 	Counts
-	Requests    int64 `json:"requests"`
-	Retries     int64 `json:"retries"`
-	RateLimited int64 `json:"rateLimited"`
-	ReadBacks   int64 `json:"readBacks"`
-	Splits      int64 `json:"splitRequests"`
+	Requests int64 `json:"requests"`
+	// RequestsThisRun leaves out the requests of earlier runs of a resumed
+	// input.
+	RequestsThisRun int64 `json:"requestsThisRun"`
+	Retries         int64 `json:"retries"`
+	RateLimited     int64 `json:"rateLimited"`
+	ReadBacks       int64 `json:"readBacks"`
+	Splits          int64 `json:"splitRequests"`
 	// FlowListings counts GET /v2/flows requests (also in Requests).
 	FlowListings int64  `json:"flowListRequests"`
 	Resumed      bool   `json:"resumed"`

@@ -415,7 +415,7 @@ func TestWriteSummaryRoundTrip(t *testing.T) {
 	slices.Sort(gotKeys)
 	wantKeys := []string{
 		"assigned", "exitCode", "failed", "failedByStage", "finishedAt", "flowListRequests", "input", "inputSha256",
-		"rateLimited", "readBacks", "requests", "resumed", "retries", "rowsRead", "splitRequests", "startedAt",
+		"rateLimited", "readBacks", "requests", "requestsThisRun", "resumed", "retries", "rowsRead", "splitRequests", "startedAt",
 		"stopReason", "unprocessed", "unprocessedByReason", "wallTimeSeconds",
 	}
 	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,6 +150,12 @@ type Submitter struct {
 
 	mu     sync.Mutex
 	reason string // why dispatching stopped; "" while it goes on
+
+	// stopped ends with the first Stop: every wait (pacer, backoff) gives up
+	// then, so no worker sleeps through a quota's Retry-After or a drain.
+	stopped   context.Context
+	stopWaits context.CancelFunc
+	claimed   sync.Map // flowInstanceId -> struct{}: instances a read-back took
 }
 
 // New returns a Submitter.
@@ -168,7 +175,17 @@ func New(cfg Config) *Submitter {
 	if cfg.InitialInterval <= 0 {
 		cfg.InitialInterval = 500 * time.Millisecond
 	}
-	return &Submitter{cfg: cfg}
+	sub := &Submitter{cfg: cfg}
+	sub.stopped, sub.stopWaits = context.WithCancel(context.Background())
+	return sub
+}
+
+// waitCtx is ctx that also ends when the run stops dispatching: for waits,
+// never for a request already sent.
+func (s *Submitter) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(s.stopped, cancel)
+	return wctx, func() { unhook(); cancel() }
 }
 
 // Stats returns the figures so far.
@@ -196,6 +213,7 @@ func (s *Submitter) Stop(reason string) {
 	defer s.mu.Unlock()
 	if s.reason == "" {
 		s.reason = reason
+		s.stopWaits()
 	}
 }
 
@@ -295,7 +313,7 @@ func (s *Submitter) sendPart(ctx context.Context, c chunk.Chunk, rows []chunk.Ro
 
 // sendRows is sendPart; refused reports a 400 for the rows as a whole.
 func (s *Submitter) sendRows(ctx context.Context, c chunk.Chunk, rows []chunk.Row, set *Settlement, log *zap.Logger) (refused bool, journalErr error) {
-	a := &attempts{s: s, c: c, log: log, set: Settlement{Chunk: c}, pending: rows, doubt: map[string]time.Time{}}
+	a := &attempts{s: s, c: c, log: log, set: Settlement{Chunk: c}, pending: rows, doubt: map[string]time.Time{}, unverified: map[string]bool{}}
 	if s.cfg.Doubt != nil {
 		for _, r := range rows {
 			if at, ok := s.cfg.Doubt(r.Line); ok {
@@ -331,7 +349,7 @@ func (s *Submitter) sendRows(ctx context.Context, c chunk.Chunk, rows []chunk.Ro
 		if jerr != nil {
 			return false, jerr
 		}
-		if !r1 && !r2 {
+		if !r1 && !r2 && half >= minCap {
 			s.lowerCap(half, log)
 		}
 		return true, nil
@@ -366,7 +384,15 @@ func (s *Submitter) retry(ctx context.Context, a *attempts, op func() error) err
 		s.retries.Add(1)
 		a.log.Info("retrying", zap.Int("attempt", a.n), zap.Duration("wait", wait), zap.Error(err))
 	}
-	return backoff.RetryNotifyWithTimer(op, backoff.WithContext(a.ra, ctx), notify, s.cfg.Timer)
+	wctx, done := s.waitCtx(ctx)
+	defer done()
+	err := backoff.RetryNotifyWithTimer(op, backoff.WithContext(a.ra, wctx), notify, s.cfg.Timer)
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		if reason := s.Stopped(); reason != "" {
+			return &stopError{reason} // stopped during a backoff wait
+		}
+	}
+	return err
 }
 
 // Do makes a request other than assign (a flow listing) under the same
@@ -390,6 +416,10 @@ func StopReason(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// minCap is the smallest request size a refusal may teach: a refused pair
+// whose halves pass is two rows that cannot share a request, not a size.
+const minCap = 10
 
 func (s *Submitter) lowerCap(n int, log *zap.Logger) {
 	for {
@@ -415,8 +445,9 @@ type attempts struct {
 	pending []chunk.Row          // rows still to be answered
 	doubt   map[string]time.Time // CRM ID -> earliest time Gong may have applied it
 
-	journaled  bool  // BeforeSend was called for these rows
-	journalErr error // BeforeSend failed: the run cannot go on
+	journaled  bool            // BeforeSend was called for these rows
+	journalErr error           // BeforeSend failed: the run cannot go on
+	unverified map[string]bool // in doubt, but the read-back was refused
 }
 
 // call makes one request: it checks the stop flag, spends one request of the
@@ -432,18 +463,28 @@ func (a *attempts) call(ctx context.Context, fn func() error) error {
 	if !s.reserve() {
 		return backoff.Permanent(&stopError{ReasonRequestBudget})
 	}
-	if err := s.cfg.Limiter.Wait(ctx); err != nil {
+	wctx, done := s.waitCtx(ctx)
+	werr := s.cfg.Limiter.Wait(wctx)
+	done()
+	if reason := s.Stopped(); reason != "" { // a stop while waiting: send nothing more
+		s.requests.Add(-1)
+		return backoff.Permanent(&stopError{reason})
+	}
+	if werr != nil {
 		s.requests.Add(-1) // never sent
-		return backoff.Permanent(err)
+		return backoff.Permanent(werr)
 	}
 	a.n++
 	err := fn()
-	fb, _ := s.cfg.Limiter.(Feedback)
-	if fb != nil {
+	if fb, ok := s.cfg.Limiter.(Feedback); ok {
 		if gong.StatusOf(err) == http.StatusTooManyRequests {
 			var api *gong.APIError
 			errors.As(err, &api)
-			fb.RateLimited(api.RetryAfter)
+			// A wait past --max-wait stops the run instead: no worker may
+			// sleep through a daily quota in the pacer.
+			if api.RetryAfter <= s.cfg.MaxWait {
+				fb.RateLimited(api.RetryAfter)
+			}
 		} else if err == nil || gong.StatusOf(err) != 0 {
 			fb.Answered()
 		}
@@ -543,18 +584,32 @@ func (a *attempts) readBack(ctx context.Context) error {
 	}
 	a.s.readBacks.Add(1)
 	resp, err := a.s.cfg.Client.ProspectsFlows(ctx, ids)
+	if st := gong.StatusOf(err); st == http.StatusForbidden || st == http.StatusNotFound {
+		// A token without api:flows:read cannot read back. Rows stuck in
+		// doubt for ever would help no one: send them, and say in their
+		// result, if Gong refuses one, that it may be this tool's own.
+		a.log.Warn("the read-back was refused; rows in doubt are sent again unverified", zap.Error(err))
+		for id := range a.doubt {
+			a.unverified[id] = true
+		}
+		clear(a.doubt)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	ours := map[string]gong.AssignedFlow{}
 	for _, inst := range resp.ProspectsAssigned {
 		since, ok := a.doubt[inst.CRMProspectID]
-		if !ok || inst.FlowID != a.c.FlowID {
+		if !ok || inst.FlowID != a.c.FlowID || !strings.EqualFold(inst.FlowInstanceOwnerEmail, a.c.OwnerEmail) {
 			continue
 		}
 		created, perr := time.Parse(time.RFC3339Nano, inst.FlowInstanceCreateDate)
 		if perr != nil || created.Before(since.Add(-ClockSkew)) {
 			continue // there before we sent it: not ours to claim
+		}
+		if _, taken := a.s.claimed.LoadOrStore(inst.FlowInstanceID, struct{}{}); taken {
+			continue // another row already owns this instance
 		}
 		ours[inst.CRMProspectID] = inst
 	}
@@ -593,7 +648,11 @@ func (a *attempts) settle(resp *gong.AssignResponse) {
 			continue
 		}
 		if f, ok := failed[r.CRMProspectID]; ok {
-			a.set.Failed = append(a.set.Failed, Failed{Row: r, Stage: StageAPI, Code: f.ErrorCode, Message: f.ErrorMessage, HTTPStatus: http.StatusOK, RequestID: resp.RequestID})
+			msg := f.ErrorMessage
+			if a.unverified[r.CRMProspectID] {
+				msg = "unverified: an earlier request for this row may have assigned it, and the read-back that would tell was refused; Gong says: " + msg
+			}
+			a.set.Failed = append(a.set.Failed, Failed{Row: r, Stage: StageAPI, Code: f.ErrorCode, Message: msg, HTTPStatus: http.StatusOK, RequestID: resp.RequestID})
 			continue
 		}
 		a.set.Failed = append(a.set.Failed, Failed{
@@ -613,18 +672,27 @@ func (s *Submitter) settleError(ctx context.Context, a *attempts, err error) Set
 		}
 		return set
 	}
+	if len(a.doubt) > 0 {
+		// Gong may have assigned these; saying "failed" could be false.
+		// The next run reads them back before sending again. The rest of
+		// the rows are settled below as the error says.
+		var rest []chunk.Row
+		for _, r := range a.pending {
+			if _, ok := a.doubt[r.CRMProspectID]; ok {
+				set.Unprocessed = append(set.Unprocessed, Unprocessed{Row: r, Reason: ReasonInDoubt})
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		a.log.Warn("giving up with rows in doubt; they are left unprocessed for the next run", zap.Int("rows", len(a.pending)-len(rest)), zap.Error(err))
+		a.pending = rest
+	}
 	var stop *stopError
 	if errors.As(err, &stop) {
 		return unprocessed(stop.reason)
 	}
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return unprocessed(ReasonInterrupted)
-	}
-	if len(a.doubt) > 0 {
-		// Gong may have assigned these; saying "failed" could be false.
-		// The next run reads them back before sending again.
-		a.log.Warn("giving up with rows in doubt; they are left unprocessed for the next run", zap.Int("rows", len(a.pending)), zap.Error(err))
-		return unprocessed(ReasonInDoubt)
 	}
 	f := Failed{Stage: StageRequest, Message: err.Error()}
 	var api *gong.APIError

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -439,18 +441,36 @@ func TestPoisonRowIsIsolated(t *testing.T) {
 }
 
 func TestRefusedSizeLowersTheCap(t *testing.T) {
-	p := &poisonGong{maxIDs: 2}
+	p := &poisonGong{maxIDs: 20}
 	sub := newPoisonSubmitter(t, p)
-	c1 := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c", "d")}
-	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("e", "f", "g", "h")}
+	ids := func(prefix string) []string {
+		var out []string
+		for i := range 40 {
+			out = append(out, fmt.Sprintf("%s%02d", prefix, i))
+		}
+		return out
+	}
+	c1 := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(ids("a")...)}
+	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(ids("b")...)}
 	s1, _ := sub.Submit(context.Background(), c1)
 	s2, _ := sub.Submit(context.Background(), c2)
-	if len(s1.Assigned)+len(s2.Assigned) != 8 {
-		t.Errorf("assigned %d + %d, want 8", len(s1.Assigned), len(s2.Assigned))
+	if len(s1.Assigned)+len(s2.Assigned) != 80 {
+		t.Errorf("assigned %d + %d, want 80", len(s1.Assigned), len(s2.Assigned))
 	}
-	// The first chunk learns the size (4 refused, 2 + 2 pass); the second is cut up front.
-	if diff := cmp.Diff([]int{4, 2, 2, 2, 2}, p.calls); diff != "" {
+	// The first chunk learns the size (40 refused, 20 + 20 pass); the second is cut up front.
+	if diff := cmp.Diff([]int{40, 20, 20, 20, 20}, p.calls); diff != "" {
 		t.Errorf("request sizes (-want +got):\n%s", diff)
+	}
+}
+
+func TestRefusedPairDoesNotTeachASize(t *testing.T) {
+	// Two rows Gong will not take together (say the same ID twice) are no
+	// reason to send one ID a request from then on.
+	p := &poisonGong{maxIDs: 1}
+	sub := newPoisonSubmitter(t, p)
+	sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")})
+	if got := sub.ChunkCap(200); got != 200 {
+		t.Errorf("chunk cap = %d after a refused pair, want 200", got)
 	}
 }
 
@@ -462,5 +482,80 @@ func TestNotFoundFlowSpendsNoMoreRequests(t *testing.T) {
 	s2, _ := f.sub.Submit(context.Background(), c2)
 	if len(f.gong.Calls()) != 1 || len(s2.Failed) != 1 || s2.Failed[0].Code != CodeFlowNotFound || s2.Failed[0].HTTPStatus != 404 {
 		t.Errorf("calls %v, second chunk %+v; want one call and the second chunk failed FlowNotFound without a request", f.gong.Calls(), s2)
+	}
+}
+
+// memTransport serves requests in memory, for tests on synctest's clock.
+type memTransport struct{ h http.Handler }
+
+func (t memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+func TestQuotaStopEndsEveryWorkersWait(t *testing.T) {
+	// Gong's daily quota: the first answer is a 429 asking for two hours.
+	// No worker may sleep through it, in the pacer or in a backoff: all
+	// chunks end RateLimited within seconds of (fake) time.
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{t: t, assign: []step{{status: 429, retryAfter: "7200"}}}
+		base, _ := gong.ParseBaseURL("http://127.0.0.1:1")
+		sub := New(Config{
+			Client:  gong.NewClient(base, gong.Credentials{BearerToken: "t"}, &http.Client{Transport: memTransport{s}}, nil),
+			Limiter: pace.New(3, pace.DefaultMargin), MaxWait: 5 * time.Minute,
+		})
+		start := time.Now()
+		var wg sync.WaitGroup
+		sets := make([]Settlement, 4)
+		for i := range sets {
+			wg.Go(func() {
+				sets[i], _ = sub.Submit(context.Background(), chunk.Chunk{Seq: i + 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(fmt.Sprint("id", i))})
+			})
+		}
+		wg.Wait()
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("the workers took %v of fake time to stop, want seconds", took)
+		}
+		for i, set := range sets {
+			if len(set.Unprocessed) != 1 || set.Unprocessed[0].Reason != ReasonRateLimited {
+				t.Errorf("chunk %d: %+v, want its row unprocessed RateLimited", i+1, set)
+			}
+		}
+		if n := len(s.Calls()); n != 1 {
+			t.Errorf("%d requests, want 1: nothing is sent after the quota's 429", n)
+		}
+	})
+}
+
+func TestReadBackClaimsOnlyTheOwnersInstance(t *testing.T) {
+	// Ben's row is in doubt; the read-back shows only Ava's instance of the
+	// same prospect in the same flow. It is not Ben's: his row is sent.
+	ava := instance("a", "2026-01-01T00:00:01.000Z") // owner ava@example.com
+	rb := gong.ProspectsFlowsResponse{RequestID: "rb1", ProspectsAssigned: []gong.AssignedFlow{ava}}
+	f := newFixture(t, &script{assign: []step{ok("a")}, readBack: []step{{status: 200, body: rb}}}, func(c *Config) {
+		sent := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		c.Doubt = func(int) (time.Time, bool) { return sent, true }
+	})
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ben@example.com", Rows: []chunk.Row{{Line: 2, CRMProspectID: "a", FlowID: flow, OwnerEmail: "ben@example.com"}}}
+	set, _ := f.sub.Submit(context.Background(), c)
+	if diff := cmp.Diff([]string{"read-back:a", "assign:a"}, f.gong.Calls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if len(set.Assigned) != 1 || set.Assigned[0].RequestID != "ok1" {
+		t.Errorf("settlement %+v, want the row assigned by its own request", set)
+	}
+}
+
+func TestRefusedReadBackSendsUnverified(t *testing.T) {
+	// A token without api:flows:read: the read-back is 403. The row is sent
+	// rather than left in doubt for ever, and Gong's refusal says so.
+	again := gong.AssignResponse{RequestID: "r2", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flow, CRMProspectID: "a", ErrorCode: "InvalidState", ErrorMessage: "already in flow"}}}
+	f := newFixture(t, &script{assign: []step{{status: 200, body: again}}, readBack: []step{{status: 403}}}, func(c *Config) {
+		c.Doubt = func(int) (time.Time, bool) { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), true }
+	})
+	set, _ := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
+	if len(set.Failed) != 1 || !strings.HasPrefix(set.Failed[0].Message, "unverified:") || set.Failed[0].Code != "InvalidState" {
+		t.Errorf("settlement %+v, want the row failed InvalidState, marked unverified", set)
 	}
 }
