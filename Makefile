@@ -6,7 +6,7 @@ BIN       := bin/flowenroll
 DEMO_OUT  ?= demo-out
 IMAGE     ?= flowenroll:$(VERSION)
 
-.PHONY: all build test demo bench fuzz image clean
+.PHONY: all build test demo bench soak fuzz image clean
 
 all: build
 
@@ -26,6 +26,16 @@ demo: build
 	  echo; echo "demo: exit 3 is expected: the sample has bad rows and an unknown flow."; \
 	  echo "demo: results in $(DEMO_OUT)/ (assigned.csv, failed.csv, unprocessed.csv, summary.json)"; \
 	elif [ $$code -ne 0 ]; then echo "demo: unexpected exit $$code"; exit $$code; fi
+
+# Figures against the emulator, printed with their targets (about 6 minutes;
+# not part of make test). See BENCHMARKS.md.
+bench:
+	$(GO) run ./cmd/flowenroll-bench
+
+# The long soak: 500 seeded scenarios of faults, kills and resumes (make test
+# runs 50). See RELIABILITY.md.
+soak:
+	$(GO) test -count=1 -timeout 60m -run 'TestSoak$$' ./e2e -args -soak.runs=500 -soak.report soak-report.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./pkg/input

@@ -126,3 +126,25 @@ func TestWaitHonoursTheContext(t *testing.T) {
 		}
 	})
 }
+
+func TestA429LowersTheSendsPerWindow(t *testing.T) {
+	// Another client takes one of the company's 3 a second: Gong refuses
+	// the third send of a window. From then on at most 2 go in any window,
+	// until a long calm lets the pacer try 3 again.
+	synctest.Test(t, func(t *testing.T) {
+		p := New(3, DefaultMargin)
+		grants(t, p, 1, 3)
+		p.RateLimited(0)
+		at := grants(t, p, 3, 20)
+		if got := maxInWindow(at, time.Second+DefaultMargin); got != 2 {
+			t.Errorf("%d sends within a window after the 429, want 2", got)
+		}
+		for range probeAfter {
+			p.Answered()
+		}
+		at = grants(t, p, 3, 20)
+		if got := maxInWindow(at, time.Second+DefaultMargin); got != 3 {
+			t.Errorf("%d sends within a window after a long calm, want 3 again", got)
+		}
+	})
+}

@@ -453,6 +453,12 @@ type attempts struct {
 // call makes one request: it checks the stop flag, spends one request of the
 // budget and waits its turn on the limiter.
 func (a *attempts) call(ctx context.Context, fn func() error) error {
+	return a.callAfter(ctx, nil, fn)
+}
+
+// callAfter is call with a step (the journal) between taking the request
+// from the budget and waiting for the pacer's turn.
+func (a *attempts) callAfter(ctx context.Context, before func() error, fn func() error) error {
 	s := a.s
 	if reason := s.Stopped(); reason != "" {
 		return backoff.Permanent(&stopError{reason})
@@ -462,6 +468,12 @@ func (a *attempts) call(ctx context.Context, fn func() error) error {
 	}
 	if !s.reserve() {
 		return backoff.Permanent(&stopError{ReasonRequestBudget})
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			s.requests.Add(-1)
+			return err
+		}
 	}
 	wctx, done := s.waitCtx(ctx)
 	werr := s.cfg.Limiter.Wait(wctx)
@@ -535,19 +547,25 @@ func (a *attempts) once(ctx context.Context) error {
 	}
 	req := gong.AssignRequest{CRMProspectsIDs: ids, FlowID: a.c.FlowID, FlowInstanceOwnerEmail: a.c.OwnerEmail}
 	var sentAt time.Time
-	return a.call(ctx, func() error {
-		sentAt = a.s.now()
-		if !a.journaled && a.s.cfg.BeforeSend != nil {
-			// Journaled after the budget and the pacer let the request go,
-			// so rows a stop keeps from being sent are not left in doubt.
-			part := a.c
-			part.Rows = a.pending
-			if err := a.s.cfg.BeforeSend(part, sentAt); err != nil {
-				a.journalErr = err
-				return backoff.Permanent(err)
-			}
-			a.journaled = true
+	journal := func() error {
+		if a.journaled || a.s.cfg.BeforeSend == nil {
+			return nil
 		}
+		// Journaled once the budget lets the request go (rows a budget
+		// stop keeps back are not left in doubt), and before the pacer's
+		// turn: an fsync between the turn and the send would bunch requests
+		// up at Gong under disk load.
+		part := a.c
+		part.Rows = a.pending
+		if err := a.s.cfg.BeforeSend(part, a.s.now()); err != nil {
+			a.journalErr = err
+			return backoff.Permanent(err)
+		}
+		a.journaled = true
+		return nil
+	}
+	return a.callAfter(ctx, journal, func() error {
+		sentAt = a.s.now()
 		resp, err := a.s.cfg.Client.Assign(ctx, req)
 		if err != nil {
 			if mayHaveApplied(err) {
