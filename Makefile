@@ -36,6 +36,7 @@ bench:
 # runs 50). See RELIABILITY.md.
 soak:
 	$(GO) test -count=1 -timeout 60m -run 'TestSoak$$' ./e2e -args -soak.runs=500 -soak.report soak-report.txt
+	@cat soak-report.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./pkg/input

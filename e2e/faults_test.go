@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
 )
@@ -45,12 +46,14 @@ func (p point) String() string {
 }
 
 // trigger sends sig at the at-th request of a run (counting from 1) to path
-// (any path if empty), at point. The zero trigger sends nothing.
+// (any path if empty), at point; with again, once more that long after. The
+// zero trigger sends nothing.
 type trigger struct {
 	at    int64
 	path  string
 	point point
 	sig   syscall.Signal
+	again time.Duration
 }
 
 // signaller is the middleware that signals the running process when the
@@ -95,11 +98,23 @@ func (s *signaller) disarm() (int64, bool) {
 	return s.requests.Load(), s.fired
 }
 
-func (s *signaller) signal(ready chan struct{}, sig syscall.Signal) {
+func (s *signaller) signal(ready chan struct{}, trig trigger) {
 	<-ready // the request may arrive before Start has returned to the test
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fired = s.proc.Signal(sig) == nil
+	s.fired = s.proc.Signal(trig.sig) == nil
+	if s.fired && trig.again > 0 {
+		// The second signal may find the process gone: no matter.
+		p := s.proc
+		time.AfterFunc(trig.again, func() { _ = p.Signal(trig.sig) })
+	}
+}
+
+// signalled reports whether this run's signal has been sent.
+func (s *signaller) signalled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fired
 }
 
 func (s *signaller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +131,7 @@ func (s *signaller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Hold the whole request before the signal, and detach it from the
 		// connection, so that Gong applies it even though its sender is gone.
 		body, err := io.ReadAll(r.Body)
-		s.signal(ready, trig.sig)
+		s.signal(ready, trig)
 		if err != nil {
 			return
 		}
@@ -124,7 +139,7 @@ func (s *signaller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		s.next.ServeHTTP(w, r)
 	case inFlightLost:
-		s.signal(ready, trig.sig)
+		s.signal(ready, trig)
 		hangUp(w)
 	case afterAnswer:
 		// Record the answer, then send it whole, with its length, so that the
@@ -138,7 +153,7 @@ func (s *signaller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(rec.Code)
 		w.Write(rec.Body.Bytes())
 		w.(http.Flusher).Flush()
-		s.signal(ready, trig.sig)
+		s.signal(ready, trig)
 	}
 }
 

@@ -74,7 +74,7 @@ const (
 	creepUp     = 1.03
 	floorShare  = 0.1
 	CalmAnswers = 20
-	probeAfter  = 10 * CalmAnswers
+	probeAfter  = 5 * CalmAnswers
 )
 
 // RateLimited tells the pacer that Gong answered 429 asking to wait
