@@ -76,7 +76,7 @@ func TestTwoRunsShareAnInbox(t *testing.T) {
 	}
 	for f := range 12 {
 		name := fmt.Sprintf("export-%02d", f)
-		if _, err := os.Stat(filepath.Join(dir, "results", name, name+".csv")); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, "results", name, "input", name+".csv")); err != nil {
 			t.Errorf("%s.csv was not moved into its results folder: %v", name, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,40 +74,60 @@ func tree(t *testing.T, dir string) []string {
 	return got
 }
 
-// outcome is what the fake run of one input does.
-type outcome struct {
-	code int
-	err  error
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
 
-// fakeRun is a RunFunc that records the inputs it was given (their names in
+// outcome is what the fake run of one input does.
+type outcome struct {
+	code      int
+	err       error
+	requests  int64
+	stop      bool
+	noSummary bool     // write no summary.json, as a run that could not start
+	write     []string // other files the run writes in its results directory
+}
+
+// fakeRun is a FileFunc that records the inputs it was given (their names in
 // claimed/) and returns the outcome set for each; 0 by default. Like the real
 // run it creates its output directory and writes summary.json there.
 type fakeRun struct {
 	mu       sync.Mutex
 	calls    []string
+	budgets  []int64              // File.MaxRequests of each call
 	outcomes map[string][]outcome // by name; one per call, the last repeats
 	// hook, if set, runs after the call is recorded; an outcome it returns
 	// replaces the one set in outcomes.
 	hook func(ctx context.Context, name string) *outcome
 }
 
-func (f *fakeRun) run(ctx context.Context, input, out string) (int, error) {
-	name := filepath.Base(input)
-	if filepath.Base(filepath.Dir(input)) != ClaimedDir {
-		return 1, fmt.Errorf("input %s not in claimed/", input)
+func (f *fakeRun) run(ctx context.Context, file File) Outcome {
+	o := f.do(ctx, file)
+	return Outcome{ExitCode: o.code, Err: o.err, Requests: o.requests, Stop: o.stop}
+}
+
+// process calls Run with the fake, as the command does.
+func (f *fakeRun) process(t *testing.T, ctx context.Context, dir string, maxRequests int64) Result {
+	t.Helper()
+	got, err := Run(ctx, Config{Dir: dir, Run: f.run, MaxRequests: maxRequests, Log: zaptest.NewLogger(t), Now: func() time.Time { return mtime(60) }})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if want := filepath.Join(filepath.Dir(filepath.Dir(input)), ResultsDir, name[:len(name)-len(".csv")]); out != want {
-		return 1, fmt.Errorf("out %s, want %s", out, want)
+	return got
+}
+
+func (f *fakeRun) do(ctx context.Context, file File) outcome {
+	name, input, out := file.Name, file.Input, file.Out
+	if filepath.Base(filepath.Dir(input)) != ClaimedDir || filepath.Base(input) != name {
+		return outcome{code: 1, err: fmt.Errorf("input %s not claimed/%s", input, name)}
+	}
+	if want := filepath.Join(filepath.Dir(filepath.Dir(input)), ResultsDir, baseName(name)); out != want {
+		return outcome{code: 1, err: fmt.Errorf("out %s, want %s", out, want)}
 	}
 	if _, err := os.Stat(input); err != nil {
-		return 1, err
-	}
-	if err := os.MkdirAll(out, 0o700); err != nil {
-		return 1, err
-	}
-	if err := os.WriteFile(filepath.Join(out, "summary.json"), []byte("{}\n"), 0o600); err != nil {
-		return 1, err
+		return outcome{code: 1, err: err}
 	}
 	f.mu.Lock()
 	n := 0
@@ -116,6 +137,7 @@ func (f *fakeRun) run(ctx context.Context, input, out string) (int, error) {
 		}
 	}
 	f.calls = append(f.calls, name)
+	f.budgets = append(f.budgets, file.MaxRequests)
 	var o outcome
 	if set := f.outcomes[name]; len(set) > 0 {
 		o = set[min(n, len(set)-1)]
@@ -123,10 +145,28 @@ func (f *fakeRun) run(ctx context.Context, input, out string) (int, error) {
 	hook := f.hook
 	f.mu.Unlock()
 	if hook != nil {
-		if o := hook(ctx, name); o != nil {
-			return o.code, o.err
+		if h := hook(ctx, name); h != nil {
+			o = *h
 		}
 	}
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return outcome{code: 1, err: err}
+	}
+	files := o.write
+	if !o.noSummary {
+		files = append(files, "summary.json")
+	}
+	for _, w := range files {
+		if err := os.WriteFile(filepath.Join(out, w), []byte("{}\n"), 0o600); err != nil {
+			return outcome{code: 1, err: err}
+		}
+	}
+	return o
+}
+
+// legacy is the fake as a RunFunc, for Process.
+func (f *fakeRun) legacy(ctx context.Context, input, out string) (int, error) {
+	o := f.do(ctx, File{Name: filepath.Base(input), Input: input, Out: out})
 	return o.code, o.err
 }
 
@@ -137,7 +177,7 @@ func (f *fakeRun) Calls() []string {
 }
 
 func res(dir, name string, code int) FileResult {
-	return FileResult{Name: name, Out: filepath.Join(dir, ResultsDir, name[:len(name)-len(".csv")]), ExitCode: code}
+	return FileResult{Name: name, Out: filepath.Join(dir, ResultsDir, baseName(name)), ExitCode: code}
 }
 
 func TestProcess(t *testing.T) {
@@ -155,7 +195,7 @@ func TestProcess(t *testing.T) {
 		name:     "one file, every row assigned: moved to its results",
 		files:    []file{{"incoming/a.csv", 0}},
 		want:     func(d string) Result { return Result{Files: []FileResult{res(d, "a.csv", 0)}} },
-		wantTree: []string{"results/a/a.csv", "results/a/summary.json"},
+		wantTree: []string{"results/a/input/a.csv", "results/a/summary.json"},
 	}, {
 		name:  "oldest first, then by name",
 		files: []file{{"incoming/c.csv", 1}, {"incoming/b.csv", 1}, {"incoming/a.csv", 2}, {"incoming/z.csv", 0}},
@@ -163,8 +203,8 @@ func TestProcess(t *testing.T) {
 			return Result{Files: []FileResult{res(d, "z.csv", 0), res(d, "b.csv", 0), res(d, "c.csv", 0), res(d, "a.csv", 0)}}
 		},
 		wantTree: []string{
-			"results/a/a.csv", "results/a/summary.json", "results/b/b.csv", "results/b/summary.json",
-			"results/c/c.csv", "results/c/summary.json", "results/z/summary.json", "results/z/z.csv",
+			"results/a/input/a.csv", "results/a/summary.json", "results/b/input/b.csv", "results/b/summary.json",
+			"results/c/input/c.csv", "results/c/summary.json", "results/z/summary.json", "results/z/input/z.csv",
 		},
 	}, {
 		name:     "some rows failed (3): settled, moved",
@@ -173,7 +213,7 @@ func TestProcess(t *testing.T) {
 		want: func(d string) Result {
 			return Result{Files: []FileResult{res(d, "a.csv", 3), res(d, "b.csv", 0)}, ExitCode: 3}
 		},
-		wantTree: []string{"results/a/a.csv", "results/a/summary.json", "results/b/b.csv", "results/b/summary.json"},
+		wantTree: []string{"results/a/input/a.csv", "results/a/summary.json", "results/b/input/b.csv", "results/b/summary.json"},
 	}, {
 		name:     "stopped early (4): kept in claimed/, the next file still runs",
 		files:    []file{{"incoming/a.csv", 0}, {"incoming/b.csv", 1}},
@@ -181,7 +221,7 @@ func TestProcess(t *testing.T) {
 		want: func(d string) Result {
 			return Result{Files: []FileResult{res(d, "a.csv", 4), res(d, "b.csv", 3)}, ExitCode: 4}
 		},
-		wantTree: []string{"claimed/a.csv", "results/a/summary.json", "results/b/b.csv", "results/b/summary.json"},
+		wantTree: []string{"claimed/a.csv", "results/a/summary.json", "results/b/input/b.csv", "results/b/summary.json"},
 	}, {
 		name:  "fatal (1) is the worst: kept in claimed/",
 		files: []file{{"incoming/a.csv", 0}, {"incoming/b.csv", 1}, {"incoming/c.csv", 2}, {"incoming/d.csv", 3}},
@@ -192,8 +232,8 @@ func TestProcess(t *testing.T) {
 			return Result{Files: []FileResult{res(d, "a.csv", 3), res(d, "b.csv", 1), res(d, "c.csv", 4), res(d, "d.csv", 0)}, ExitCode: 1}
 		},
 		wantTree: []string{
-			"claimed/b.csv", "claimed/c.csv", "results/a/a.csv", "results/a/summary.json", "results/b/summary.json",
-			"results/c/summary.json", "results/d/d.csv", "results/d/summary.json",
+			"claimed/b.csv", "claimed/c.csv", "results/a/input/a.csv", "results/a/summary.json", "results/b/summary.json",
+			"results/c/summary.json", "results/d/input/d.csv", "results/d/summary.json",
 		},
 	}, {
 		name:     "an error with exit 0, or an unknown code, counts as fatal",
@@ -210,13 +250,13 @@ func TestProcess(t *testing.T) {
 			return Result{Files: []FileResult{res(d, "late.csv", 0), res(d, "later.csv", 0), res(d, "old.csv", 0)}}
 		},
 		wantTree: []string{
-			"results/late/late.csv", "results/late/summary.json", "results/later/later.csv",
-			"results/later/summary.json", "results/old/old.csv", "results/old/summary.json",
+			"results/late/input/late.csv", "results/late/summary.json", "results/later/input/later.csv",
+			"results/later/summary.json", "results/old/input/old.csv", "results/old/summary.json",
 		},
 	}, {
 		name: "a name used before is claimed under a new one",
 		files: []file{
-			{"results/daily/daily.csv", 0}, {"results/daily-2/daily-2.csv", 0}, {"claimed/x.csv", 0},
+			{"results/daily/input/daily.csv", 0}, {"results/daily-2/input/daily-2.csv", 0}, {"claimed/x.csv", 0},
 			{"incoming/daily.csv", 3}, {"incoming/x.csv", 4},
 		},
 		outcomes: map[string][]outcome{"x.csv": {{code: 4}}},
@@ -224,30 +264,70 @@ func TestProcess(t *testing.T) {
 			return Result{Files: []FileResult{res(d, "x.csv", 4), res(d, "daily-3.csv", 0), res(d, "x-2.csv", 0)}, ExitCode: 4}
 		},
 		wantTree: []string{
-			"claimed/x.csv", "results/daily-2/daily-2.csv", "results/daily-3/daily-3.csv", "results/daily-3/summary.json",
-			"results/daily/daily.csv", "results/x-2/summary.json", "results/x-2/x-2.csv", "results/x/summary.json",
+			"claimed/x.csv", "results/daily-2/input/daily-2.csv", "results/daily-3/input/daily-3.csv", "results/daily-3/summary.json",
+			"results/daily/input/daily.csv", "results/x-2/summary.json", "results/x-2/input/x-2.csv", "results/x/summary.json",
 		},
 	}, {
-		name:     "only regular, visible *.csv files are taken",
-		files:    []file{{"incoming/a.csv.part", 0}, {"incoming/.b.csv", 0}, {"incoming/notes.txt", 0}, {"incoming/sub.csv/c.csv", 0}},
-		want:     func(string) Result { return Result{} },
-		wantTree: []string{"incoming/.b.csv", "incoming/a.csv.part", "incoming/notes.txt", "incoming/sub.csv/c.csv"},
+		name: "only regular, visible .csv, .txt, .tsv and .xlsx files are taken",
+		files: []file{
+			{"incoming/a.csv.part", 0}, {"incoming/.b.csv", 0}, {"incoming/notes.pdf", 0}, {"incoming/sub.csv/c.csv", 0},
+			{"incoming/~$book.xlsx", 0}, {"incoming/old.xls", 0},
+		},
+		want: func(string) Result { return Result{} },
+		wantTree: []string{
+			"incoming/.b.csv", "incoming/a.csv.part", "incoming/notes.pdf", "incoming/old.xls", "incoming/sub.csv/c.csv",
+			"incoming/~$book.xlsx",
+		},
+	}, {
+		name: "Excel's Unicode Text (.txt), .tsv, .xlsx and upper case are taken; a shared base gets -2",
+		files: []file{
+			{"incoming/unicode.txt", 0}, {"incoming/tabs.tsv", 1}, {"incoming/book.xlsx", 2}, {"incoming/LOUD.CSV", 3},
+			{"incoming/book.csv", 4},
+		},
+		want: func(d string) Result {
+			return Result{Files: []FileResult{
+				res(d, "unicode.txt", 0), res(d, "tabs.tsv", 0), res(d, "book.xlsx", 0), res(d, "LOUD.CSV", 0), res(d, "book-2.csv", 0),
+			}}
+		},
+		wantTree: []string{
+			"results/LOUD/input/LOUD.CSV", "results/LOUD/summary.json", "results/book-2/input/book-2.csv",
+			"results/book-2/summary.json", "results/book/input/book.xlsx", "results/book/summary.json",
+			"results/tabs/input/tabs.tsv", "results/tabs/summary.json", "results/unicode/input/unicode.txt",
+			"results/unicode/summary.json",
+		},
+	}, {
+		name: "an input named like a result file never lands on it",
+		files: []file{
+			{"incoming/failed.csv", 0}, {"incoming/summary.csv", 1}, {"claimed/x.csv", 2}, {"results/x/input/x.csv", 0},
+		},
+		outcomes: map[string][]outcome{"failed.csv": {{code: 3, write: []string{"failed.csv", "assigned.csv"}}}},
+		want: func(d string) Result {
+			return Result{Files: []FileResult{res(d, "x.csv", 0), res(d, "failed.csv", 3), res(d, "summary.csv", 0)}, ExitCode: 3}
+		},
+		wantTree: []string{
+			"results/failed/assigned.csv", "results/failed/failed.csv", "results/failed/input/failed.csv",
+			"results/failed/summary.json", "results/summary/input/summary.csv", "results/summary/summary.json",
+			"results/x/input/x-2.csv", "results/x/input/x.csv", "results/x/summary.json",
+		},
+	}, {
+		name:     "a fatal run that wrote no summary leaves a reason.txt",
+		files:    []file{{"incoming/a.csv", 0}},
+		outcomes: map[string][]outcome{"a.csv": {{code: 1, err: errors.New("Gong answered 401"), noSummary: true}}},
+		want:     func(d string) Result { return Result{Files: []FileResult{res(d, "a.csv", 1)}, ExitCode: 1} },
+		wantTree: []string{"claimed/a.csv", "results/a/reason.txt"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := setup(t, tt.files)
 			fake := &fakeRun{outcomes: tt.outcomes}
-			got, err := Process(t.Context(), dir, fake.run, zaptest.NewLogger(t))
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := fake.process(t, t.Context(), dir, 0)
 			if diff := cmp.Diff(tt.want(dir), got); diff != "" {
 				t.Errorf("Result (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantTree, tree(t, dir)); diff != "" {
+			if diff := cmp.Diff(sorted(tt.wantTree), tree(t, dir)); diff != "" {
 				t.Errorf("files (-want +got):\n%s", diff)
 			}
-			for _, sub := range []string{IncomingDir, ClaimedDir, ResultsDir} {
+			for _, sub := range []string{IncomingDir, ClaimedDir, ResultsDir, RejectedDir} {
 				info, err := os.Stat(filepath.Join(dir, sub))
 				if err != nil {
 					t.Fatal(err)
@@ -272,7 +352,7 @@ func TestProcessSignal(t *testing.T) {
 			<-ctx.Done()
 			return &outcome{code: 4}
 		}}
-		got, err := Process(ctx, dir, fake.run, zaptest.NewLogger(t))
+		got, err := Run(ctx, Config{Dir: dir, Run: fake.run, Log: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +369,7 @@ func TestProcessSignal(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		fake := &fakeRun{}
-		got, err := Process(ctx, dir, fake.run, zaptest.NewLogger(t))
+		got, err := Run(ctx, Config{Dir: dir, Run: fake.run, Log: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -304,7 +384,7 @@ func TestProcessSignal(t *testing.T) {
 		dir := setup(t, nil)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		got, err := Process(ctx, dir, (&fakeRun{}).run, zaptest.NewLogger(t))
+		got, err := Run(ctx, Config{Dir: dir, Run: (&fakeRun{}).run, Log: zaptest.NewLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +400,7 @@ func TestResume(t *testing.T) {
 	dir := setup(t, []file{{"incoming/a.csv", 1}, {"incoming/b.csv", 2}})
 	fake := &fakeRun{outcomes: map[string][]outcome{"a.csv": {{code: 4}, {code: 3}}}}
 
-	first, err := Process(t.Context(), dir, fake.run, zaptest.NewLogger(t))
+	first, err := Run(t.Context(), Config{Dir: dir, Run: fake.run, Log: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +410,7 @@ func TestResume(t *testing.T) {
 
 	// A new file, older than a.csv, arrives before the next scheduled run.
 	setupFile(t, dir, file{"incoming/c.csv", 0})
-	second, err := Process(t.Context(), dir, fake.run, zaptest.NewLogger(t))
+	second, err := Run(t.Context(), Config{Dir: dir, Run: fake.run, Log: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,8 +421,8 @@ func TestResume(t *testing.T) {
 		t.Errorf("runs (-want +got):\n%s", diff)
 	}
 	want := []string{
-		"results/a/a.csv", "results/a/summary.json", "results/b/b.csv", "results/b/summary.json",
-		"results/c/c.csv", "results/c/summary.json",
+		"results/a/input/a.csv", "results/a/summary.json", "results/b/input/b.csv", "results/b/summary.json",
+		"results/c/input/c.csv", "results/c/summary.json",
 	}
 	if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
@@ -404,7 +484,7 @@ func TestConcurrent(t *testing.T) {
 	errs := make([]error, 2)
 	for i := range 2 {
 		wg.Go(func() {
-			results[i], errs[i] = Process(t.Context(), dir, fake.run, zaptest.NewLogger(t).Named(fmt.Sprint("run", i)))
+			results[i], errs[i] = Run(t.Context(), Config{Dir: dir, Run: fake.run, Log: zaptest.NewLogger(t).Named(fmt.Sprint("run", i))})
 		})
 	}
 	wg.Wait()
@@ -438,7 +518,7 @@ func TestConcurrent(t *testing.T) {
 	var wantTree []string
 	for _, n := range names {
 		base := n[:len(n)-len(".csv")]
-		wantTree = append(wantTree, "results/"+base+"/"+n, "results/"+base+"/summary.json")
+		wantTree = append(wantTree, "results/"+base+"/input/"+n, "results/"+base+"/summary.json")
 	}
 	if diff := cmp.Diff(wantTree, tree(t, dir)); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
@@ -449,21 +529,203 @@ func TestConcurrent(t *testing.T) {
 // still going) is not taken.
 func TestLockHeld(t *testing.T) {
 	dir := setup(t, []file{{"claimed/busy.csv", 0}, {"incoming/busy.csv", 1}, {"incoming/free.csv", 2}})
-	lock, err := tryLock(filepath.Join(dir, ClaimedDir, "busy.csv.lock"))
+	lock, err := tryLock(filepath.Join(dir, ClaimedDir, "busy.lock"))
 	if err != nil || lock == nil {
 		t.Fatalf("tryLock: %v, %v", lock, err)
 	}
 	defer lock.Close()
 	fake := &fakeRun{}
-	got, err := Process(t.Context(), dir, fake.run, zaptest.NewLogger(t))
+	got, err := Process(t.Context(), dir, fake.legacy, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(Result{Files: []FileResult{res(dir, "free.csv", 0)}}, got); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
 	}
-	want := []string{"claimed/busy.csv", "claimed/busy.csv.lock", "incoming/busy.csv", "results/free/free.csv", "results/free/summary.json"}
+	want := []string{"claimed/busy.csv", "claimed/busy.lock", "incoming/busy.csv", "results/free/input/free.csv", "results/free/summary.json"}
 	if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestReject: a file the run rejects moves to rejected/ with a note, counts
+// as 1 once, is never run again, and a fixed copy under the same name runs
+// under that name.
+func TestReject(t *testing.T) {
+	dir := setup(t, []file{{"incoming/a.csv", 0}, {"incoming/b.csv", 1}})
+	why := errors.New(`a.csv:1: the header row names no column for crmProspectId`)
+	fake := &fakeRun{outcomes: map[string][]outcome{
+		// As the real run: its results directory made, nothing in it.
+		"a.csv": {{code: 1, err: fmt.Errorf("reading the input: %w", Reject(why)), noSummary: true}, {}},
+	}}
+
+	first := fake.process(t, t.Context(), dir, 0)
+	want := Result{Files: []FileResult{{Name: "a.csv", Out: res(dir, "a.csv", 0).Out, ExitCode: 1, Rejected: true}, res(dir, "b.csv", 0)}, ExitCode: 1}
+	if diff := cmp.Diff(want, first); diff != "" {
+		t.Errorf("first Result (-want +got):\n%s", diff)
+	}
+	wantTree := []string{"rejected/a.csv", "rejected/a.csv.reason.txt", "results/b/input/b.csv", "results/b/summary.json"}
+	if diff := cmp.Diff(wantTree, tree(t, dir)); diff != "" {
+		t.Errorf("files after the rejection (-want +got):\n%s", diff)
+	}
+	wantNote := `a.csv was not run, and will not be tried again.
+
+Why: reading the input: a.csv:1: the header row names no column for crmProspectId
+
+What to do: fix the file and put it in incoming/ again, under the same name
+if you like. flowenroll reads CSV text (.csv, .txt, .tsv; Excel's "CSV UTF-8"
+or "Unicode Text") and Excel workbooks (.xlsx), with a header row naming
+crmProspectId, flowId (or flowName) and flowInstanceOwnerEmail.
+
+The file is kept as rejected/a.csv (rejected 2026-03-01 09:00 UTC).
+`
+	if diff := cmp.Diff(wantNote, readFile(t, filepath.Join(dir, "rejected/a.csv.reason.txt"))); diff != "" {
+		t.Errorf("note (-want +got):\n%s", diff)
+	}
+
+	// The next scheduled run: nothing to do, and it does not fail.
+	if diff := cmp.Diff(Result{}, fake.process(t, t.Context(), dir, 0)); diff != "" {
+		t.Errorf("second Result (-want +got):\n%s", diff)
+	}
+
+	// A fixed copy under the same name runs as a.csv.
+	setupFile(t, dir, file{"incoming/a.csv", 5})
+	if diff := cmp.Diff(Result{Files: []FileResult{res(dir, "a.csv", 0)}}, fake.process(t, t.Context(), dir, 0)); diff != "" {
+		t.Errorf("third Result (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a.csv", "b.csv", "a.csv"}, fake.Calls()); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+	wantTree = []string{
+		"rejected/a.csv", "rejected/a.csv.reason.txt", "results/a/input/a.csv", "results/a/summary.json",
+		"results/b/input/b.csv", "results/b/summary.json",
+	}
+	if diff := cmp.Diff(wantTree, tree(t, dir)); diff != "" {
+		t.Errorf("files after the fixed copy (-want +got):\n%s", diff)
+	}
+}
+
+// TestRejectAgain: a second broken copy of the same name does not replace
+// the first in rejected/; a rejected run that wrote something in its results
+// directory leaves a reason.txt there, and a marker with exit 0 still counts.
+func TestRejectAgain(t *testing.T) {
+	dir := setup(t, []file{{"rejected/a.csv", 0}, {"rejected/a.csv.reason.txt", 0}, {"incoming/a.csv", 1}, {"incoming/c.tsv", 2}})
+	fake := &fakeRun{outcomes: map[string][]outcome{
+		"a.csv": {{code: 1, err: Reject(errors.New("not CSV text")), noSummary: true}},
+		"c.tsv": {{code: 0, err: Reject(errors.New("a ZIP archive")), noSummary: true, write: []string{"ledger.jsonl"}}},
+	}}
+	got := fake.process(t, t.Context(), dir, 0)
+	want := Result{Files: []FileResult{
+		{Name: "a.csv", Out: res(dir, "a.csv", 0).Out, ExitCode: 1, Rejected: true},
+		{Name: "c.tsv", Out: res(dir, "c.tsv", 0).Out, ExitCode: 1, Rejected: true},
+	}, ExitCode: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+	wantTree := []string{
+		"rejected/a-2.csv", "rejected/a-2.csv.reason.txt", "rejected/a.csv", "rejected/a.csv.reason.txt",
+		"rejected/c.tsv", "rejected/c.tsv.reason.txt", "results/c/ledger.jsonl", "results/c/reason.txt",
+	}
+	if diff := cmp.Diff(wantTree, tree(t, dir)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	if got := readFile(t, filepath.Join(dir, "rejected/a.csv")); got != "crmProspectId,flowId,flowInstanceOwnerEmail\n" {
+		t.Errorf("the first rejected copy was replaced: %q", got)
+	}
+	if note := readFile(t, filepath.Join(dir, "rejected/a-2.csv.reason.txt")); !strings.Contains(note, "kept as rejected/a-2.csv") {
+		t.Errorf("note of the second copy: %q", note)
+	}
+	if note := readFile(t, filepath.Join(dir, "results/c/reason.txt")); !strings.HasPrefix(note, "c.tsv was not run") {
+		t.Errorf("reason.txt: %q", note)
+	}
+}
+
+// TestReasonCleared: the reason.txt of a fatal run goes once the file's
+// next run writes its summary.
+func TestReasonCleared(t *testing.T) {
+	dir := setup(t, []file{{"incoming/a.csv", 0}})
+	fake := &fakeRun{outcomes: map[string][]outcome{"a.csv": {{code: 1, noSummary: true}, {code: 3}}}}
+	if got := fake.process(t, t.Context(), dir, 0); got.ExitCode != 1 {
+		t.Fatalf("first run: %+v", got)
+	}
+	note := readFile(t, filepath.Join(dir, "results/a/reason.txt"))
+	if !strings.HasPrefix(note, "a.csv could not be run to the end (exit 1).\n\nWhy: see the job's log\n") {
+		t.Errorf("reason.txt: %q", note)
+	}
+	if diff := cmp.Diff(Result{Files: []FileResult{res(dir, "a.csv", 3)}, ExitCode: 3}, fake.process(t, t.Context(), dir, 0)); diff != "" {
+		t.Errorf("second Result (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"results/a/input/a.csv", "results/a/summary.json"}, tree(t, dir)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}
+
+// TestStop: a run that says Stop, or a spent request cap, ends the call
+// with the files left for the next; each file gets what is left of the cap.
+func TestStop(t *testing.T) {
+	files := []file{{"incoming/a.csv", 0}, {"incoming/b.csv", 1}, {"incoming/c.csv", 2}}
+	tests := []struct {
+		name        string
+		maxRequests int64
+		outcomes    map[string][]outcome
+		want        func(dir string) Result
+		wantBudgets []int64
+	}{{
+		name:     "Stop after a quota: the rest wait",
+		outcomes: map[string][]outcome{"a.csv": {{code: 4, stop: true}}},
+		want: func(d string) Result {
+			return Result{Files: []FileResult{res(d, "a.csv", 4)}, ExitCode: 4}
+		},
+		wantBudgets: []int64{0},
+	}, {
+		name:     "Stop on the last file: nothing left, exit as the files say",
+		outcomes: map[string][]outcome{"c.csv": {{code: 3, stop: true}}},
+		want: func(d string) Result {
+			return Result{Files: []FileResult{res(d, "a.csv", 0), res(d, "b.csv", 0), res(d, "c.csv", 3)}, ExitCode: 3}
+		},
+		wantBudgets: []int64{0, 0, 0},
+	}, {
+		name:        "the cap is shared and spent",
+		maxRequests: 10,
+		outcomes:    map[string][]outcome{"a.csv": {{requests: 6}}, "b.csv": {{code: 4, requests: 4}}},
+		want: func(d string) Result {
+			return Result{Files: []FileResult{res(d, "a.csv", 0), res(d, "b.csv", 4)}, ExitCode: 4}
+		},
+		wantBudgets: []int64{10, 4},
+	}, {
+		name:        "a cap not spent lets every file run",
+		maxRequests: 10,
+		outcomes:    map[string][]outcome{"a.csv": {{requests: 3}}, "b.csv": {{requests: 3}}},
+		want: func(d string) Result {
+			return Result{Files: []FileResult{res(d, "a.csv", 0), res(d, "b.csv", 0), res(d, "c.csv", 0)}}
+		},
+		wantBudgets: []int64{10, 7, 4},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := setup(t, files)
+			fake := &fakeRun{outcomes: tt.outcomes}
+			got := fake.process(t, t.Context(), dir, tt.maxRequests)
+			if diff := cmp.Diff(tt.want(dir), got); diff != "" {
+				t.Errorf("Result (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantBudgets, fake.budgets); diff != "" {
+				t.Errorf("budgets (-want +got):\n%s", diff)
+			}
+			for _, f := range files[len(got.Files):] {
+				if _, err := os.Stat(filepath.Join(dir, f.path)); err != nil {
+					t.Errorf("%s was not left in incoming/: %v", f.path, err)
+				}
+			}
+		})
 	}
 }
