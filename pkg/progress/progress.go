@@ -1,11 +1,17 @@
-// Package progress shows how far a run has come: rows settled of the total,
-// requests sent and their rate, and the time left.
+// Package progress shows how far a run has come: rows settled (assigned or
+// failed) of the data rows, rows left unprocessed, requests sent and their
+// rate, and the time left.
 //
-// On a terminal it draws a progress bar (github.com/schollz/progressbar) on
-// Out, redrawn as rows settle and once a second. Off a terminal (a
-// Kubernetes pod, a pipe, a file) it logs one info line every Interval with
-// the same figures, and writes no escape codes: the caller decides which,
-// typically with term.IsTerminal on stderr.
+// On a terminal it draws one line on Out, rewritten in place with a carriage
+// return: at most once per MinRedraw however fast rows settle, and once a
+// second so that the rates and the clock move. Off a terminal (a Kubernetes
+// pod, a pipe, a file) it logs one info line every Interval with the same
+// figures, and writes nothing on Out. Neither writes escape codes. The
+// caller decides which, typically with term.IsTerminal on stderr.
+//
+// Unprocessed rows (a signal, a request cap, the quota: the same command
+// sends them again) are not progress: the percentage counts settled rows
+// only, and the last line of an interrupted run says how many are left.
 package progress
 
 import (
@@ -13,35 +19,44 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"go.uber.org/zap"
 )
 
 // DefaultInterval is the time between two log lines off a terminal.
 const DefaultInterval = 30 * time.Second
 
-// redraw is the longest time between two redraws of the bar, so that the
+// MinRedraw is the shortest time between two drawings of the line: a burst
+// of Settled or Unprocessed calls (after Ctrl-C, one per chunk left) is
+// drawn a few times a second, not once per call.
+const MinRedraw = 200 * time.Millisecond
+
+// redraw is the longest time between two drawings of the line, so that the
 // request rate and the clock move while no row settles.
 const redraw = time.Second
 
+// barWidth is the width of the bar inside its brackets.
+const barWidth = 20
+
 // Config configures a Reporter.
 type Config struct {
-	// TTY: Out is a terminal; draw a bar on it. Otherwise log lines to Log.
+	// TTY: Out is a terminal; draw the line on it. Otherwise log lines to Log.
 	TTY bool
-	// Out is where the bar goes (stderr); unused off a terminal.
+	// Out is where the line goes (stderr); unused off a terminal.
 	Out io.Writer
 	// Log gets the lines off a terminal; nil logs nothing.
 	Log *zap.Logger
 	// Interval between two log lines off a terminal; 0 means
-	// DefaultInterval. The bar is redrawn at least once a second.
+	// DefaultInterval. The line is redrawn at least once a second.
 	Interval time.Duration
 	// Total is the number of data rows of the input, 0 if not known yet
 	// (SetTotal gives it later).
 	Total int
-	// Now is the clock of the rates and the time left; nil means time.Now.
+	// Now is the clock of the rates, the time left and the redraws; nil
+	// means time.Now.
 	Now func() time.Time
 }
 
@@ -49,18 +64,20 @@ type Config struct {
 type Reporter struct {
 	cfg Config
 
-	mu       sync.Mutex
-	settled  int
-	total    int
-	requests int64
+	mu          sync.Mutex
+	settled     int
+	unprocessed int
+	total       int
+	requests    int64
 	// At Start: rows and requests of earlier runs (a resumed run) do not
 	// count in the rates.
 	start           time.Time
 	settledAtStart  int
 	requestsAtStart int64
-	bar             *progressbar.ProgressBar // on a terminal, from Start on
 	started         bool
 	stopped         bool
+	lastDraw        time.Time
+	lastWidth       int // of the line drawn last, to blank what a shorter one leaves
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -83,16 +100,24 @@ func New(cfg Config) *Reporter {
 	return &Reporter{cfg: cfg, total: max(cfg.Total, 0)}
 }
 
-// Settled adds n rows to those settled (assigned or failed). Rows settled
-// by an earlier run, reported before Start, are shown but do not count in
-// the rates.
+// Settled adds n rows to those settled: assigned, or failed with a final
+// answer. Rows settled by an earlier run, reported before Start, are shown
+// but do not count in the rates.
 func (r *Reporter) Settled(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.settled += n
-	if r.bar != nil && !r.stopped {
-		_ = r.bar.Add(n) // only fails if the count passes the total; the bar stays full
-	}
+	r.changed()
+}
+
+// Unprocessed adds n rows to those left unprocessed: written to
+// unprocessed.csv, for the same command to send again. They are shown apart
+// and never count as progress.
+func (r *Reporter) Unprocessed(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unprocessed += n
+	r.changed()
 }
 
 // Requests sets the number of requests sent so far (a running total, not an
@@ -111,17 +136,10 @@ func (r *Reporter) SetTotal(n int) {
 		return
 	}
 	r.total = n
-	if r.bar != nil && !r.stopped {
-		// A bar of unknown length counts modulo its width: a new one, of
-		// known length, starts from the right count.
-		_ = r.bar.Clear()
-		r.bar = r.newBar()
-		_ = r.bar.Add(r.settled)
-		r.bar.Describe(r.describe(r.cfg.Now()))
-	}
+	r.changed()
 }
 
-// Start shows the first state and starts the clock: the bar's redraws, or
+// Start shows the first state and starts the clock: the line's redraws, or
 // the log lines. It ends with Stop, or when ctx ends (Stop is still needed
 // for the last line). Start is called at most once.
 func (r *Reporter) Start(ctx context.Context) {
@@ -136,11 +154,7 @@ func (r *Reporter) Start(ctx context.Context) {
 	interval := r.cfg.Interval
 	if r.cfg.TTY {
 		interval = min(interval, redraw)
-		r.bar = r.newBar()
-		_ = r.bar.RenderBlank()
-		if r.settled > 0 {
-			_ = r.bar.Add(r.settled)
-		}
+		r.draw(r.start, false)
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.done = make(chan struct{})
@@ -161,7 +175,7 @@ func (r *Reporter) Start(ctx context.Context) {
 	}()
 }
 
-// Stop stops the clock, waits for it, and shows the last state: the bar's
+// Stop stops the clock, waits for it, and shows the last state: the line's
 // last drawing and a newline, or a last log line. Calling it again, or
 // without Start, does nothing.
 func (r *Reporter) Stop() {
@@ -177,44 +191,45 @@ func (r *Reporter) Stop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stopped = true
-	if r.bar != nil {
-		_ = r.bar.Exit()
+	if r.cfg.TTY {
 		_, _ = io.WriteString(r.cfg.Out, "\n")
 	}
 }
 
-// newBar: called with r.mu held.
-func (r *Reporter) newBar() *progressbar.ProgressBar {
-	total := int64(r.total)
-	if total <= 0 {
-		total = -1 // a spinner with the count, until SetTotal
+// changed redraws the line if the last drawing is MinRedraw old; otherwise
+// the next change or the clock shows it. Called with r.mu held.
+func (r *Reporter) changed() {
+	if !r.cfg.TTY || !r.started || r.stopped {
+		return
 	}
-	return progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(r.cfg.Out),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionShowDescriptionAtLineEnd(),
-		// 0: the spinner turns on redraws; otherwise a bar of unknown
-		// length starts a goroutine of its own that outlives it.
-		progressbar.OptionSetSpinnerChangeInterval(0),
-		progressbar.OptionSetDescription("0 requests"),
-	)
+	if now := r.cfg.Now(); now.Sub(r.lastDraw) >= MinRedraw {
+		r.draw(now, false)
+	}
+}
+
+// draw writes the line over the last one. Called with r.mu held.
+func (r *Reporter) draw(now time.Time, final bool) {
+	line := Line(r.figures(now), final)
+	width := len(line)
+	if pad := r.lastWidth - width; pad > 0 {
+		line += strings.Repeat(" ", pad)
+	}
+	r.lastDraw, r.lastWidth = now, width
+	_, _ = io.WriteString(r.cfg.Out, "\r"+line)
 }
 
 // Figures are the state of a run at one moment.
 type Figures struct {
-	Settled  int
-	Total    int // 0: not known
-	Requests int64
-	// RequestsPerSecond and the time left count from Start.
+	Settled     int // assigned or failed
+	Unprocessed int // left for the same command to send again
+	Total       int // data rows; 0: not known
+	Requests    int64
+	// RequestsPerSecond, RowsPerSecond and the time left count from Start.
 	RequestsPerSecond float64
-	Percent           float64       // of Total, -1 if Total is not known
-	ETA               time.Duration // -1 if it cannot be told yet
+	RowsPerSecond     float64
+	Percent           float64       // settled of Total, -1 if Total is not known
+	ETA               time.Duration // -1 if it cannot be told
+	Elapsed           time.Duration // since Start, to the second
 }
 
 // Figures returns the figures now.
@@ -225,37 +240,80 @@ func (r *Reporter) Figures() Figures {
 }
 
 func (r *Reporter) figures(now time.Time) Figures {
-	f := Figures{Settled: r.settled, Total: r.total, Requests: r.requests, Percent: -1, ETA: -1}
+	f := Figures{Settled: r.settled, Unprocessed: r.unprocessed, Total: r.total, Requests: r.requests, Percent: -1, ETA: -1}
 	if r.total > 0 {
 		f.Percent = math.Round(float64(r.settled)*1000/float64(r.total)) / 10
 	}
-	elapsed := now.Sub(r.start).Seconds()
-	if !r.started || elapsed <= 0 {
+	if !r.started {
 		return f
 	}
-	f.RequestsPerSecond = math.Round(float64(r.requests-r.requestsAtStart)/elapsed*100) / 100
-	if rows := r.settled - r.settledAtStart; r.total > 0 && rows > 0 {
-		left := max(r.total-r.settled, 0)
-		f.ETA = time.Duration(float64(left) / (float64(rows) / elapsed) * float64(time.Second)).Round(time.Second)
+	elapsed := now.Sub(r.start)
+	f.Elapsed = max(elapsed.Round(time.Second), 0)
+	// Rates over less than a second are noise: a run that ends at once
+	// would show thousands of rows a second.
+	if elapsed < time.Second {
+		return f
+	}
+	secs := elapsed.Seconds()
+	f.RequestsPerSecond = math.Round(float64(r.requests-r.requestsAtStart)/secs*100) / 100
+	rows := r.settled - r.settledAtStart
+	f.RowsPerSecond = math.Round(float64(rows)/secs*10) / 10
+	if r.total > 0 && rows > 0 {
+		left := max(r.total-r.settled-r.unprocessed, 0)
+		f.ETA = time.Duration(float64(left) / (float64(rows) / secs) * float64(time.Second)).Round(time.Second)
 	}
 	return f
 }
 
-func (r *Reporter) describe(now time.Time) string {
-	f := r.figures(now)
-	return fmt.Sprintf("%d requests (%.1f/s)", f.Requests, f.RequestsPerSecond)
+// Line is the terminal's line for f, the last one if final:
+//
+//	[=======>            ]  42.0% 6468/15400 rows | 31.2 rows/s | 40 requests (0.2/s) | 3m27s, ~4m46s left
+//	[==                  ]   9.3% 1400/15000 rows settled, 13600 unprocessed | ... | stopped after 1m2s
+//
+// Unprocessed rows are counted apart and never fill the bar.
+func Line(f Figures, final bool) string {
+	var b strings.Builder
+	if f.Total > 0 {
+		filled := min(f.Settled*barWidth/f.Total, barWidth)
+		bar := strings.Repeat("=", filled)
+		if filled < barWidth && f.Settled > 0 {
+			bar = bar[:max(filled-1, 0)] + ">"
+			filled = max(filled, 1)
+		}
+		fmt.Fprintf(&b, "[%s%s] %5.1f%% %d/%d rows", bar, strings.Repeat(" ", barWidth-filled), f.Percent, f.Settled, f.Total)
+	} else {
+		fmt.Fprintf(&b, "%d rows", f.Settled)
+	}
+	if f.Unprocessed > 0 {
+		fmt.Fprintf(&b, " settled, %d unprocessed", f.Unprocessed)
+	}
+	fmt.Fprintf(&b, " | %.1f rows/s | %d requests (%.1f/s) | ", f.RowsPerSecond, f.Requests, f.RequestsPerSecond)
+	switch {
+	case final && f.Unprocessed > 0:
+		fmt.Fprintf(&b, "stopped after %s; the same command sends the %d unprocessed rows", f.Elapsed, f.Unprocessed)
+	case final:
+		fmt.Fprintf(&b, "done in %s", f.Elapsed)
+	case f.ETA >= 0:
+		fmt.Fprintf(&b, "%s, ~%s left", f.Elapsed, f.ETA)
+	default:
+		fmt.Fprint(&b, f.Elapsed)
+	}
+	return b.String()
 }
 
 func (r *Reporter) report(final bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.cfg.Now()
-	if r.bar != nil {
-		r.bar.Describe(r.describe(now))
+	if r.cfg.TTY {
+		r.draw(now, final)
 		return
 	}
 	f := r.figures(now)
 	fields := []zap.Field{zap.Int("rowsSettled", f.Settled)}
+	if f.Unprocessed > 0 {
+		fields = append(fields, zap.Int("rowsUnprocessed", f.Unprocessed))
+	}
 	if f.Total > 0 {
 		fields = append(fields, zap.Int("rowsTotal", f.Total), zap.Float64("percent", f.Percent))
 	}
@@ -263,7 +321,7 @@ func (r *Reporter) report(final bool) {
 	if f.ETA >= 0 && !final {
 		fields = append(fields, zap.Duration("eta", f.ETA))
 	}
-	fields = append(fields, zap.Duration("elapsed", now.Sub(r.start).Round(time.Second)))
+	fields = append(fields, zap.Duration("elapsed", f.Elapsed))
 	msg := "progress"
 	if final {
 		msg = "progress: end"

@@ -176,42 +176,38 @@ func TestNotStarted(t *testing.T) {
 	}
 }
 
-// TestBar: on a terminal the bar goes to Out, with the counts, the rows
-// rate, the time left and the requests, and nothing is logged.
+// TestBar: on a terminal the line goes to Out, rewritten in place, with the
+// counts, the rates, the time left and the requests, and nothing is logged.
 func TestBar(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		core, logs := observer.New(zap.InfoLevel)
 		var out syncBuffer
 		r := New(Config{TTY: true, Out: &out, Log: zap.New(core), Total: 10})
 		r.Start(t.Context())
-		if s := out.String(); !strings.Contains(s, "0%") || !strings.Contains(s, "(0/10") {
-			t.Errorf("blank bar: %q", s)
+		if diff := cmp.Diff("\r[                    ]   0.0% 0/10 rows | 0.0 rows/s | 0 requests (0.0/s) | 0s", out.String()); diff != "" {
+			t.Errorf("first line (-want +got):\n%s", diff)
 		}
 		time.Sleep(2 * time.Second)
 		r.Settled(4)
 		r.Requests(3)
 		time.Sleep(time.Second) // a redraw with the requests
 		synctest.Wait()
-		s := out.String()
-		for _, want := range []string{"40%", "|", "(4/10", "rows/s", "3 requests (1.0/s)", "[3s:"} {
-			if !strings.Contains(s, want) {
-				t.Errorf("bar without %q: %q", want, s)
-			}
+		lines := strings.Split(out.String(), "\r")
+		want := "[=======>            ]  40.0% 4/10 rows | 1.3 rows/s | 3 requests (1.0/s) | 3s, ~5s left"
+		if diff := cmp.Diff(want, lines[len(lines)-1]); diff != "" {
+			t.Errorf("line at 3s (-want +got):\n%s", diff)
 		}
 		r.Settled(6)
 		r.Requests(5)
 		r.Stop()
-		s = out.String()
-		for _, want := range []string{"100%", "(10/10", "5 requests"} {
-			if !strings.Contains(s, want) {
-				t.Errorf("last bar without %q: %q", want, s)
-			}
+		lines = strings.Split(out.String(), "\r")
+		// Blanks over what the longer line before left.
+		want = "[====================] 100.0% 10/10 rows | 3.3 rows/s | 5 requests (1.7/s) | done in 3s \n"
+		if diff := cmp.Diff(want, lines[len(lines)-1]); diff != "" {
+			t.Errorf("last line (-want +got):\n%s", diff)
 		}
-		if !strings.HasSuffix(s, "\n") {
-			t.Errorf("no newline after the bar: %q", s)
-		}
-		if strings.ContainsRune(s, '\x1b') {
-			t.Errorf("escape code in the bar (carriage returns suffice): %q", s)
+		if strings.ContainsRune(out.String(), '\x1b') {
+			t.Errorf("escape code on the terminal (carriage returns suffice): %q", out.String())
 		}
 		if got := logged(logs); got != nil {
 			t.Errorf("logged on a terminal: %v", got)
@@ -219,24 +215,110 @@ func TestBar(t *testing.T) {
 	})
 }
 
-// TestBarTotalLater: a bar started without a total counts, then shows the
-// percent once SetTotal gives the total.
+// TestBarTotalLater: a line started without a total counts, then shows the
+// bar and the percent once SetTotal gives the total.
 func TestBarTotalLater(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var out syncBuffer
 		r := New(Config{TTY: true, Out: &out})
 		r.Start(t.Context())
-		r.Settled(35) // more than the bar's width: an unknown length counts modulo it
-		synctest.Wait()
-		if s := out.String(); !strings.Contains(s, "(35/-") {
-			t.Errorf("bar of unknown length: %q", s)
+		time.Sleep(MinRedraw)
+		r.Settled(35)
+		if s := out.String(); !strings.HasSuffix(s, "\r35 rows | 0.0 rows/s | 0 requests (0.0/s) | 0s") {
+			t.Errorf("line without a total: %q", s)
 		}
+		time.Sleep(MinRedraw)
 		r.SetTotal(70)
-		synctest.Wait()
-		if s := out.String(); !strings.Contains(s, "50%") || !strings.Contains(s, "(35/70") {
-			t.Errorf("bar once the total is known: %q", s)
+		if s := out.String(); !strings.Contains(s, "\r[=========>          ]  50.0% 35/70 rows") {
+			t.Errorf("line once the total is known: %q", s)
 		}
 		r.Stop()
+	})
+}
+
+// counter counts the drawings of the line (each starts with a carriage
+// return) and the bytes written.
+type counter struct {
+	draws, bytes int
+	last         string
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.draws += strings.Count(string(p), "\r")
+	c.bytes += len(p)
+	c.last = string(p)
+	return len(p), nil
+}
+
+// TestRedraws: 15,000 calls, one row each, a millisecond apart on a fake
+// clock (the rows left unprocessed after Ctrl-C come one call per chunk):
+// the line is drawn once per MinRedraw, not once per call. Before, each call
+// was a drawing: 15,000 of them, some 3 MB.
+func TestRedraws(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+		now := start
+		var out counter
+		// The ticker's redraws use synctest's time, which stands still here:
+		// only Settled and Unprocessed draw.
+		r := New(Config{TTY: true, Out: &out, Total: 15000, Now: func() time.Time { return now }})
+		r.Start(t.Context())
+		for i := range 15000 {
+			now = now.Add(time.Millisecond)
+			if i < 1400 {
+				r.Settled(1)
+			} else {
+				r.Unprocessed(1)
+			}
+		}
+		r.Stop()
+		// 1 at Start, 1 every 200 ms of the 15 s, 1 at Stop.
+		if want := 1 + 15000/200 + 1; out.draws != want {
+			t.Errorf("%d drawings for 15,000 calls, want %d", out.draws, want)
+		}
+		if out.bytes > 77*200 {
+			t.Errorf("%d bytes written for 15,000 calls", out.bytes)
+		}
+		t.Logf("15,000 calls: %d drawings, %d bytes", out.draws, out.bytes)
+	})
+}
+
+// TestInterrupted: the last line of a run stopped early says how many rows
+// are unprocessed, and the percentage counts settled rows only.
+func TestInterrupted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out syncBuffer
+		r := New(Config{TTY: true, Out: &out, Total: 15400})
+		r.Start(t.Context())
+		time.Sleep(62 * time.Second)
+		r.Settled(6468)
+		r.Requests(40)
+		r.Unprocessed(8932)
+		r.Stop()
+		lines := strings.Split(out.String(), "\r")
+		want := "[=======>            ]  42.0% 6468/15400 rows settled, 8932 unprocessed | 104.3 rows/s | 40 requests (0.7/s) | " +
+			"stopped after 1m2s; the same command sends the 8932 unprocessed rows\n"
+		if diff := cmp.Diff(want, lines[len(lines)-1]); diff != "" {
+			t.Errorf("last line (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("off a terminal", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			core, logs := observer.New(zap.InfoLevel)
+			r := New(Config{Log: zap.New(core), Total: 100})
+			r.Start(t.Context())
+			time.Sleep(10 * time.Second)
+			r.Settled(30)
+			r.Unprocessed(70)
+			r.Stop()
+			want := []map[string]any{{
+				"msg": "progress: end", "rowsSettled": int64(30), "rowsUnprocessed": int64(70), "rowsTotal": int64(100),
+				"percent": 30.0, "requests": int64(0), "requestsPerSecond": 0.0, "elapsed": 10 * time.Second,
+			}}
+			if diff := cmp.Diff(want, logged(logs)); diff != "" {
+				t.Errorf("lines (-want +got):\n%s", diff)
+			}
+		})
 	})
 }
 
@@ -246,6 +328,7 @@ func TestFigures(t *testing.T) {
 		name string
 		// before Start, and after it at start+elapsed
 		settledBefore, settled int
+		unprocessed            int
 		requestsBefore, reqs   int64
 		total                  int
 		elapsed                time.Duration
@@ -254,20 +337,27 @@ func TestFigures(t *testing.T) {
 		name: "at start", total: 10, want: Figures{Total: 10, Percent: 0, ETA: -1},
 	}, {
 		name: "no row yet: no time left", total: 10, reqs: 2, elapsed: 4 * time.Second,
-		want: Figures{Total: 10, Requests: 2, RequestsPerSecond: 0.5, Percent: 0, ETA: -1},
+		want: Figures{Total: 10, Requests: 2, RequestsPerSecond: 0.5, Percent: 0, ETA: -1, Elapsed: 4 * time.Second},
 	}, {
 		name: "half way", total: 10, settled: 5, reqs: 5, elapsed: 10 * time.Second,
-		want: Figures{Settled: 5, Total: 10, Requests: 5, RequestsPerSecond: 0.5, Percent: 50, ETA: 10 * time.Second},
+		want: Figures{Settled: 5, Total: 10, Requests: 5, RequestsPerSecond: 0.5, RowsPerSecond: 0.5, Percent: 50, ETA: 10 * time.Second, Elapsed: 10 * time.Second},
 	}, {
 		name: "resumed: earlier rows and requests not in the rates", total: 100, settledBefore: 90, requestsBefore: 50,
 		settled: 5, reqs: 1, elapsed: 5 * time.Second,
-		want: Figures{Settled: 95, Total: 100, Requests: 51, RequestsPerSecond: 0.2, Percent: 95, ETA: 5 * time.Second},
+		want: Figures{Settled: 95, Total: 100, Requests: 51, RequestsPerSecond: 0.2, RowsPerSecond: 1, Percent: 95, ETA: 5 * time.Second, Elapsed: 5 * time.Second},
 	}, {
 		name: "total unknown", settled: 7, reqs: 3, elapsed: 3 * time.Second,
-		want: Figures{Settled: 7, Requests: 3, RequestsPerSecond: 1, Percent: -1, ETA: -1},
+		want: Figures{Settled: 7, Requests: 3, RequestsPerSecond: 1, RowsPerSecond: 2.3, Percent: -1, ETA: -1, Elapsed: 3 * time.Second},
 	}, {
 		name: "more rows than the total", total: 5, settled: 6, reqs: 1, elapsed: time.Second,
-		want: Figures{Settled: 6, Total: 5, Requests: 1, RequestsPerSecond: 1, Percent: 120, ETA: 0},
+		want: Figures{Settled: 6, Total: 5, Requests: 1, RequestsPerSecond: 1, RowsPerSecond: 6, Percent: 120, ETA: 0, Elapsed: time.Second},
+	}, {
+		name: "unprocessed rows: apart, not in the percent, not left to do", total: 100, settled: 40, unprocessed: 20,
+		reqs: 4, elapsed: 10 * time.Second,
+		want: Figures{
+			Settled: 40, Unprocessed: 20, Total: 100, Requests: 4, RequestsPerSecond: 0.4, RowsPerSecond: 4, Percent: 40,
+			ETA: 10 * time.Second, Elapsed: 10 * time.Second,
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,9 +373,43 @@ func TestFigures(t *testing.T) {
 			now = start.Add(tt.elapsed)
 			mu.Unlock()
 			r.Settled(tt.settled)
+			r.Unprocessed(tt.unprocessed)
 			r.Requests(tt.requestsBefore + tt.reqs)
 			if diff := cmp.Diff(tt.want, r.Figures()); diff != "" {
 				t.Errorf("Figures (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLine(t *testing.T) {
+	tests := []struct {
+		name  string
+		f     Figures
+		final bool
+		want  string
+	}{{
+		name: "under way",
+		f:    Figures{Settled: 6468, Total: 15400, Requests: 40, RequestsPerSecond: 0.2, RowsPerSecond: 31.2, Percent: 42, ETA: 286 * time.Second, Elapsed: 207 * time.Second},
+		want: "[=======>            ]  42.0% 6468/15400 rows | 31.2 rows/s | 40 requests (0.2/s) | 3m27s, ~4m46s left",
+	}, {
+		name: "total not known, no time left yet",
+		f:    Figures{Settled: 12, Percent: -1, ETA: -1, Elapsed: time.Second},
+		want: "12 rows | 0.0 rows/s | 0 requests (0.0/s) | 1s",
+	}, {
+		name: "rows unprocessed under way: apart, the bar and percent count settled ones",
+		f:    Figures{Settled: 50, Unprocessed: 10, Total: 100, Percent: 50, ETA: 40 * time.Second, Elapsed: 50 * time.Second, RowsPerSecond: 1},
+		want: "[=========>          ]  50.0% 50/100 rows settled, 10 unprocessed | 1.0 rows/s | 0 requests (0.0/s) | 50s, ~40s left",
+	}, {
+		name:  "finished",
+		f:     Figures{Settled: 100, Total: 100, Percent: 100, ETA: 0, Elapsed: 50 * time.Second, RowsPerSecond: 2},
+		final: true,
+		want:  "[====================] 100.0% 100/100 rows | 2.0 rows/s | 0 requests (0.0/s) | done in 50s",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Line(tt.f, tt.final)); diff != "" {
+				t.Errorf("Line (-want +got):\n%s", diff)
 			}
 		})
 	}
