@@ -57,9 +57,9 @@ type body struct {
 	Notice
 }
 
-// Outcome words an exit code: "done", "some failed", "stopped early",
+// Describe words an exit code: "done", "some failed", "stopped early",
 // "failed".
-func Outcome(exitCode int) string {
+func Describe(exitCode int) string {
 	switch exitCode {
 	case exitOK:
 		return "done"
@@ -85,7 +85,7 @@ func Text(n Notice) string {
 		icon = ":x:"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s flowenroll: *%s*: %s (exit %d)\n", icon, escape(n.File), Outcome(n.ExitCode), n.ExitCode)
+	fmt.Fprintf(&b, "%s flowenroll: *%s*: %s (exit %d)\n", icon, escape(n.File), Describe(n.ExitCode), n.ExitCode)
 	fmt.Fprintf(&b, "%d assigned, %d failed, %d unprocessed", n.Assigned, n.Failed, n.Unprocessed)
 	if n.ExitCode == exitStoppedEarly {
 		b.WriteString(" (the next run continues)")
@@ -114,7 +114,7 @@ func Post(ctx context.Context, client *http.Client, webhookURL string, n Notice)
 		return errors.New("notify: the webhook URL is not an http or https URL")
 	}
 	target := u.Scheme + "://" + u.Host + "/…"
-	payload, err := json.Marshal(body{Text: Text(n), Outcome: Outcome(n.ExitCode), Notice: n})
+	payload, err := json.Marshal(body{Text: Text(n), Outcome: Describe(n.ExitCode), Notice: n})
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
