@@ -267,8 +267,8 @@ func (r *Reporter) figures(now time.Time) Figures {
 
 // Line is the terminal's line for f, the last one if final:
 //
-//	[=======>            ]  42.0% 6468/15400 rows | 31.2 rows/s | 40 requests (0.2/s) | 3m27s, ~4m46s left
-//	[==                  ]   9.3% 1400/15000 rows settled, 13600 unprocessed | ... | stopped after 1m2s
+//	[=======>            ]  42% (6468/15400 rows) | 31.2 rows/s | 40 requests (0.2/s) | 3m27s, ~4m46s left
+//	[=>                  ]   9% (1400/15000 rows settled, 13600 unprocessed) | ... | stopped after 1m2s; ...
 //
 // Unprocessed rows are counted apart and never fill the bar.
 func Line(f Figures, final bool) string {
@@ -280,14 +280,15 @@ func Line(f Figures, final bool) string {
 			bar = bar[:max(filled-1, 0)] + ">"
 			filled = max(filled, 1)
 		}
-		fmt.Fprintf(&b, "[%s%s] %5.1f%% %d/%d rows", bar, strings.Repeat(" ", barWidth-filled), f.Percent, f.Settled, f.Total)
+		// Whole percents, rounded down: 100% means every row is settled.
+		fmt.Fprintf(&b, "[%s%s] %3d%% (%d/%d rows", bar, strings.Repeat(" ", barWidth-filled), f.Settled*100/f.Total, f.Settled, f.Total)
 	} else {
-		fmt.Fprintf(&b, "%d rows", f.Settled)
+		fmt.Fprintf(&b, "(%d rows", f.Settled)
 	}
 	if f.Unprocessed > 0 {
 		fmt.Fprintf(&b, " settled, %d unprocessed", f.Unprocessed)
 	}
-	fmt.Fprintf(&b, " | %.1f rows/s | %d requests (%.1f/s) | ", f.RowsPerSecond, f.Requests, f.RequestsPerSecond)
+	fmt.Fprintf(&b, ") | %.1f rows/s | %d requests (%.1f/s) | ", f.RowsPerSecond, f.Requests, f.RequestsPerSecond)
 	switch {
 	case final && f.Unprocessed > 0:
 		fmt.Fprintf(&b, "stopped after %s; the same command sends the %d unprocessed rows", f.Elapsed, f.Unprocessed)

@@ -184,7 +184,7 @@ func TestBar(t *testing.T) {
 		var out syncBuffer
 		r := New(Config{TTY: true, Out: &out, Log: zap.New(core), Total: 10})
 		r.Start(t.Context())
-		if diff := cmp.Diff("\r[                    ]   0.0% 0/10 rows | 0.0 rows/s | 0 requests (0.0/s) | 0s", out.String()); diff != "" {
+		if diff := cmp.Diff("\r[                    ]   0% (0/10 rows) | 0.0 rows/s | 0 requests (0.0/s) | 0s", out.String()); diff != "" {
 			t.Errorf("first line (-want +got):\n%s", diff)
 		}
 		time.Sleep(2 * time.Second)
@@ -193,7 +193,7 @@ func TestBar(t *testing.T) {
 		time.Sleep(time.Second) // a redraw with the requests
 		synctest.Wait()
 		lines := strings.Split(out.String(), "\r")
-		want := "[=======>            ]  40.0% 4/10 rows | 1.3 rows/s | 3 requests (1.0/s) | 3s, ~5s left"
+		want := "[=======>            ]  40% (4/10 rows) | 1.3 rows/s | 3 requests (1.0/s) | 3s, ~5s left"
 		if diff := cmp.Diff(want, lines[len(lines)-1]); diff != "" {
 			t.Errorf("line at 3s (-want +got):\n%s", diff)
 		}
@@ -202,7 +202,7 @@ func TestBar(t *testing.T) {
 		r.Stop()
 		lines = strings.Split(out.String(), "\r")
 		// Blanks over what the longer line before left.
-		want = "[====================] 100.0% 10/10 rows | 3.3 rows/s | 5 requests (1.7/s) | done in 3s \n"
+		want = "[====================] 100% (10/10 rows) | 3.3 rows/s | 5 requests (1.7/s) | done in 3s \n"
 		if diff := cmp.Diff(want, lines[len(lines)-1]); diff != "" {
 			t.Errorf("last line (-want +got):\n%s", diff)
 		}
@@ -224,12 +224,12 @@ func TestBarTotalLater(t *testing.T) {
 		r.Start(t.Context())
 		time.Sleep(MinRedraw)
 		r.Settled(35)
-		if s := out.String(); !strings.HasSuffix(s, "\r35 rows | 0.0 rows/s | 0 requests (0.0/s) | 0s") {
+		if s := out.String(); !strings.HasSuffix(s, "\r(35 rows) | 0.0 rows/s | 0 requests (0.0/s) | 0s") {
 			t.Errorf("line without a total: %q", s)
 		}
 		time.Sleep(MinRedraw)
 		r.SetTotal(70)
-		if s := out.String(); !strings.Contains(s, "\r[=========>          ]  50.0% 35/70 rows") {
+		if s := out.String(); !strings.Contains(s, "\r[=========>          ]  50% (35/70 rows)") {
 			t.Errorf("line once the total is known: %q", s)
 		}
 		r.Stop()
@@ -296,7 +296,7 @@ func TestInterrupted(t *testing.T) {
 		r.Unprocessed(8932)
 		r.Stop()
 		lines := strings.Split(out.String(), "\r")
-		want := "[=======>            ]  42.0% 6468/15400 rows settled, 8932 unprocessed | 104.3 rows/s | 40 requests (0.7/s) | " +
+		want := "[=======>            ]  42% (6468/15400 rows settled, 8932 unprocessed) | 104.3 rows/s | 40 requests (0.7/s) | " +
 			"stopped after 1m2s; the same command sends the 8932 unprocessed rows\n"
 		if diff := cmp.Diff(want, lines[len(lines)-1]); diff != "" {
 			t.Errorf("last line (-want +got):\n%s", diff)
@@ -391,20 +391,24 @@ func TestLine(t *testing.T) {
 	}{{
 		name: "under way",
 		f:    Figures{Settled: 6468, Total: 15400, Requests: 40, RequestsPerSecond: 0.2, RowsPerSecond: 31.2, Percent: 42, ETA: 286 * time.Second, Elapsed: 207 * time.Second},
-		want: "[=======>            ]  42.0% 6468/15400 rows | 31.2 rows/s | 40 requests (0.2/s) | 3m27s, ~4m46s left",
+		want: "[=======>            ]  42% (6468/15400 rows) | 31.2 rows/s | 40 requests (0.2/s) | 3m27s, ~4m46s left",
 	}, {
 		name: "total not known, no time left yet",
 		f:    Figures{Settled: 12, Percent: -1, ETA: -1, Elapsed: time.Second},
-		want: "12 rows | 0.0 rows/s | 0 requests (0.0/s) | 1s",
+		want: "(12 rows) | 0.0 rows/s | 0 requests (0.0/s) | 1s",
 	}, {
 		name: "rows unprocessed under way: apart, the bar and percent count settled ones",
 		f:    Figures{Settled: 50, Unprocessed: 10, Total: 100, Percent: 50, ETA: 40 * time.Second, Elapsed: 50 * time.Second, RowsPerSecond: 1},
-		want: "[=========>          ]  50.0% 50/100 rows settled, 10 unprocessed | 1.0 rows/s | 0 requests (0.0/s) | 50s, ~40s left",
+		want: "[=========>          ]  50% (50/100 rows settled, 10 unprocessed) | 1.0 rows/s | 0 requests (0.0/s) | 50s, ~40s left",
+	}, {
+		name: "one row short: not 100%",
+		f:    Figures{Settled: 14999, Total: 15000, Percent: 100, ETA: 0, Elapsed: 50 * time.Second},
+		want: "[==================> ]  99% (14999/15000 rows) | 0.0 rows/s | 0 requests (0.0/s) | 50s, ~0s left",
 	}, {
 		name:  "finished",
 		f:     Figures{Settled: 100, Total: 100, Percent: 100, ETA: 0, Elapsed: 50 * time.Second, RowsPerSecond: 2},
 		final: true,
-		want:  "[====================] 100.0% 100/100 rows | 2.0 rows/s | 0 requests (0.0/s) | done in 50s",
+		want:  "[====================] 100% (100/100 rows) | 2.0 rows/s | 0 requests (0.0/s) | done in 50s",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

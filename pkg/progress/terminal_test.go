@@ -45,7 +45,7 @@ func TestTerminal(t *testing.T) {
 			t.Fatalf("%v\n%s", err, out)
 		}
 		s := string(out)
-		for _, want := range []string{"100.0%", "|", "50/50 rows", "5 requests", "done in"} {
+		for _, want := range []string{"100%", "|", "(50/50 rows)", "5 requests", "done in"} {
 			if !strings.Contains(s, want) {
 				t.Errorf("no %q in the terminal's output: %q", want, s)
 			}
