@@ -70,13 +70,12 @@ func answerJSON(status int, body string, header ...string) http.HandlerFunc {
 	}
 }
 
-// newClient starts a server for h and returns a client for it; basePath is
-// appended to the server's URL.
-func newClient(t *testing.T, h http.Handler, creds gong.Credentials, basePath string, log *zap.Logger) *gong.Client {
+// newClient starts a server for h and returns a client for it.
+func newClient(t *testing.T, h http.Handler, creds gong.Credentials, log *zap.Logger) *gong.Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	base, err := gong.ParseBaseURL(srv.URL + basePath)
+	base, err := gong.ParseBaseURL(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +85,7 @@ func newClient(t *testing.T, h http.Handler, creds gong.Credentials, basePath st
 	return gong.NewClient(base, creds, srv.Client(), log)
 }
 
-// call runs one of the client's three calls and returns its answer.
+// call runs one of the client's calls and returns its answer.
 type call func(ctx context.Context, c *gong.Client) (any, error)
 
 func assign(req gong.AssignRequest) call {
@@ -101,13 +100,20 @@ func listFlows(owner, cursor string) call {
 	return func(ctx context.Context, c *gong.Client) (any, error) { return c.ListFlows(ctx, owner, cursor) }
 }
 
+func listUsers(cursor string) call {
+	return func(ctx context.Context, c *gong.Client) (any, error) { return c.ListUsers(ctx, cursor) }
+}
+
+func unassign(req gong.UnassignByInstanceIDsRequest) call {
+	return func(ctx context.Context, c *gong.Client) (any, error) { return c.UnassignByInstanceIDs(ctx, req) }
+}
+
 var basicHeader = basicCreds().Header()
 
 func TestClientRequests(t *testing.T) {
 	tests := []struct {
 		name      string
 		creds     gong.Credentials
-		basePath  string
 		userAgent string
 		call      call
 		want      captured
@@ -130,17 +136,6 @@ func TestClientRequests(t *testing.T) {
 				Method: "POST", Path: "/v2/flows/prospects/assign", Authorization: "Bearer " + testToken,
 				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
 				Body: `{"crmProspectsIds":["0031"],"flowId":"1695493301223590792","flowInstanceOwnerEmail":"ava.reyes+gong@example.com","flowInstanceDescription":"Q2 import"}`,
-			},
-		},
-		{
-			name:     "assign under a base path",
-			creds:    basicCreds(),
-			basePath: "/gong/",
-			call:     assign(gong.AssignRequest{CRMProspectsIDs: []string{"0031"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava}),
-			want: captured{
-				Method: "POST", Path: "/gong/v2/flows/prospects/assign", Authorization: basicHeader,
-				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
-				Body: `{"crmProspectsIds":["0031"],"flowId":"1695493301223590792","flowInstanceOwnerEmail":"ava.reyes+gong@example.com"}`,
 			},
 		},
 		{
@@ -172,11 +167,49 @@ func TestClientRequests(t *testing.T) {
 				Authorization: basicHeader, Accept: "application/json", UserAgent: "flowenroll",
 			},
 		},
+		{
+			name:  "list users, first page",
+			creds: bearerCreds(),
+			call:  listUsers(""),
+			want: captured{
+				Method: "GET", Path: "/v2/users",
+				Authorization: "Bearer " + testToken, Accept: "application/json", UserAgent: "flowenroll",
+			},
+		},
+		{
+			name:  "list users, next page",
+			creds: basicCreds(),
+			call:  listUsers("eyJwYWdlIjoyfQ=="),
+			want: captured{
+				Method: "GET", Path: "/v2/users", RawQuery: "cursor=eyJwYWdlIjoyfQ%3D%3D",
+				Authorization: basicHeader, Accept: "application/json", UserAgent: "flowenroll",
+			},
+		},
+		{
+			name:  "unassign by instance IDs",
+			creds: bearerCreds(),
+			call:  unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"234599484848423", "234599484848424"}}),
+			want: captured{
+				Method: "POST", Path: "/v2/flows/prospects/unassign-flows-by-instance-id", Authorization: "Bearer " + testToken,
+				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
+				Body: `{"flowInstanceIds":["234599484848423","234599484848424"]}`,
+			},
+		},
+		{
+			name:  "unassign naming who asks",
+			creds: basicCreds(),
+			call:  unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"234599484848423"}, UnassignedByUserEmail: ava}),
+			want: captured{
+				Method: "POST", Path: "/v2/flows/prospects/unassign-flows-by-instance-id", Authorization: basicHeader,
+				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
+				Body: `{"flowInstanceIds":["234599484848423"],"unassignedByUserEmail":"ava.reyes+gong@example.com"}`,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, `{"requestId":"r-1"}`)}
-			c := newClient(t, rec, tt.creds, tt.basePath, nil)
+			rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, `{"requestId":"r-1","prospectsAssigned":[]}`)}
+			c := newClient(t, rec, tt.creds, nil)
 			if tt.userAgent != "" {
 				c.UserAgent = tt.userAgent
 			}
@@ -247,7 +280,7 @@ func TestClientDecodes200(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, tt.body)}
-			c := newClient(t, rec, basicCreds(), "", nil)
+			c := newClient(t, rec, basicCreds(), nil)
 			got, err := tt.call(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
@@ -320,7 +353,7 @@ func TestClientAPIErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{got: make(chan captured, 1), answer: tt.answer}
-			c := newClient(t, rec, basicCreds(), "", nil)
+			c := newClient(t, rec, basicCreds(), nil)
 			got, err := tt.call(context.Background(), c)
 			var api *gong.APIError
 			if !errors.As(err, &api) {
@@ -441,7 +474,7 @@ func TestClientTransportErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{got: make(chan captured, 1), answer: tt.answer}
-			c := newClient(t, rec, basicCreds(), "", nil)
+			c := newClient(t, rec, basicCreds(), nil)
 			got, err := tt.call(context.Background(), c)
 			var te *gong.TransportError
 			if !errors.As(err, &te) {
@@ -464,10 +497,10 @@ func TestClientTransportErrors(t *testing.T) {
 }
 
 func TestClientBodyOfExactlyMaxBodyBytes(t *testing.T) {
-	const head, tail = `{"requestId":"`, `"}`
+	const head, tail = `{"prospectsAssigned":[],"requestId":"`, `"}`
 	id := strings.Repeat("x", gong.MaxBodyBytes-len(head)-len(tail))
 	rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, head+id+tail)}
-	c := newClient(t, rec, basicCreds(), "", nil)
+	c := newClient(t, rec, basicCreds(), nil)
 	got, err := c.Assign(context.Background(), gong.AssignRequest{CRMProspectsIDs: []string{"0031"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava})
 	if err != nil {
 		t.Fatal(err)
@@ -513,7 +546,7 @@ func TestClientCanceled(t *testing.T) {
 
 	t.Run("before sending", func(t *testing.T) {
 		rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, "{}")}
-		c := newClient(t, rec, basicCreds(), "", nil)
+		c := newClient(t, rec, basicCreds(), nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := c.Assign(ctx, req)
@@ -541,7 +574,7 @@ func TestClientCanceled(t *testing.T) {
 			cancel()
 			<-r.Context().Done()
 		}}
-		c := newClient(t, rec, basicCreds(), "", nil)
+		c := newClient(t, rec, basicCreds(), nil)
 		_, err := c.Assign(ctx, req)
 		var te *gong.TransportError
 		if !errors.As(err, &te) {
@@ -578,7 +611,7 @@ func exerciseClient(t *testing.T, creds gong.Credentials, log *zap.Logger) (body
 		mu.Unlock()
 		answer(w, r)
 	}}
-	c := newClient(t, rec, creds, "", log)
+	c := newClient(t, rec, creds, log)
 	req := gong.AssignRequest{CRMProspectsIDs: []string{"00Q5e0000PRIVATE"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava}
 	ctx := context.Background()
 	var errs []error

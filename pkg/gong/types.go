@@ -94,9 +94,49 @@ type FlowsResponse struct {
 	Flows     []Flow  `json:"flows"`
 }
 
+// User is UserMetadata, one entry of GET /v2/users. IDs are strings: up to
+// 20 digits.
+type User struct {
+	ID                  string   `json:"id"`
+	EmailAddress        string   `json:"emailAddress"`
+	EmailAliases        []string `json:"emailAliases"`
+	TrustedEmailAddress string   `json:"trustedEmailAddress"`
+	FirstName           string   `json:"firstName"`
+	LastName            string   `json:"lastName"`
+	Title               string   `json:"title"`
+	Active              bool     `json:"active"`
+	Created             string   `json:"created"`
+	ManagerID           string   `json:"managerId"`
+}
+
+// UsersResponse is UsersMetadata, the answer of GET /v2/users.
+type UsersResponse struct {
+	RequestID string  `json:"requestId"`
+	Records   Records `json:"records"`
+	Users     []User  `json:"users"`
+}
+
+// UnassignByInstanceIDsRequest is UnassignFlowsRequest, the body of
+// POST /v2/flows/prospects/unassign-flows-by-instance-id.
+type UnassignByInstanceIDsRequest struct {
+	// FlowInstanceIDs are unique, at most MaxUnassignIDs.
+	FlowInstanceIDs []string `json:"flowInstanceIds"`
+	// UnassignedByUserEmail is the Gong user asking; optional.
+	UnassignedByUserEmail string `json:"unassignedByUserEmail,omitempty"`
+}
+
+// UnassignResponse is UnassignFlowsResponse: the flow instances Gong ended.
+// An instance sent but not listed is still assigned.
+type UnassignResponse struct {
+	RequestID                 string   `json:"requestId"`
+	UnassignedFlowInstanceIDs []string `json:"unassignedFlowInstanceIds"`
+}
+
 // API paths.
 const (
-	PathAssign         = "/v2/flows/prospects/assign"
-	PathProspectsFlows = "/v2/flows/prospects"
-	PathFlows          = "/v2/flows"
+	PathAssign                = "/v2/flows/prospects/assign"
+	PathProspectsFlows        = "/v2/flows/prospects"
+	PathFlows                 = "/v2/flows"
+	PathUsers                 = "/v2/users"
+	PathUnassignByInstanceIDs = "/v2/flows/prospects/unassign-flows-by-instance-id"
 )
