@@ -600,3 +600,62 @@ func TestParseBaseURLReturnsSchemeAndHost(t *testing.T) {
 		t.Errorf("URL (-want +got):\n%s", diff)
 	}
 }
+
+// endless is a file with no end, counting what is read of it.
+type endless struct{ read int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	clear(p)
+	e.read += len(p)
+	return len(p), nil
+}
+
+func (e *endless) Close() error { return nil }
+
+// A NAME_FILE with no end is refused after the cap, not read on.
+func TestCredentialsFromEnvCapsFiles(t *testing.T) {
+	f := &endless{}
+	env := map[string]string{"GONG_ACCESS_KEY": testKey, "GONG_ACCESS_KEY_SECRET_FILE": "/dev/zero"}
+	_, err := gong.CredentialsFromEnv(func(k string) string { return env[k] }, func(string) (*endless, error) { return f, nil })
+	if got, want := errString(err), "GONG_ACCESS_KEY_SECRET_FILE: /dev/zero is larger than 64 KiB; it must hold the value alone"; got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+	if f.read != gong.MaxSecretFileBytes+1 {
+		t.Errorf("read %d bytes, want %d", f.read, gong.MaxSecretFileBytes+1)
+	}
+}
+
+// Credentials built in code get the checks CredentialsFromEnv applies.
+func TestCredentialsValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		creds   gong.Credentials
+		wantErr string
+	}{
+		{name: "basic", creds: basicCreds()},
+		{name: "bearer", creds: bearerCreds()},
+		{name: "space inside a secret", creds: gong.Credentials{AccessKey: testKey, AccessKeySecret: "two words"}},
+		{name: "untrimmed key", creds: gong.Credentials{AccessKey: " " + testKey, AccessKeySecret: testSecret},
+			wantErr: "GONG_ACCESS_KEY: the value has leading or trailing whitespace"},
+		{name: "newline after a token", creds: gong.Credentials{BearerToken: testToken + "\n"},
+			wantErr: "GONG_BEARER_TOKEN: the value has leading or trailing whitespace"},
+		{name: "CR inside a secret", creds: gong.Credentials{AccessKey: testKey, AccessKeySecret: testSecret + "\rx"},
+			wantErr: "GONG_ACCESS_KEY_SECRET: the value holds a line break; it must be one line"},
+		{name: "escape inside a token", creds: gong.Credentials{BearerToken: testToken + "\x1b[0m"},
+			wantErr: "GONG_BEARER_TOKEN: the value holds a control character"},
+		{name: "non-ASCII secret", creds: gong.Credentials{AccessKey: testKey, AccessKeySecret: testSecret + "é"},
+			wantErr: "GONG_ACCESS_KEY_SECRET: the value holds a non-ASCII character"},
+		{name: "none", creds: gong.Credentials{}, wantErr: gong.ErrNoCredentials.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.creds.Validate()
+			if got := errString(err); got != tt.wantErr {
+				t.Errorf("error %q, want %q", got, tt.wantErr)
+			}
+			if l := leaked(errString(err)); l != nil {
+				t.Errorf("error shows %q", l)
+			}
+		})
+	}
+}

@@ -276,6 +276,36 @@ func TestClientDecodes200(t *testing.T) {
 				Flows:     []gong.Flow{{ID: flowSDR, Name: "SDR outbound", FolderID: "f1", FolderName: "Company", Visibility: "Company", CreationDate: "2025-01-02T03:04:05Z"}},
 			},
 		},
+		{
+			name: "list users",
+			call: listUsers(""),
+			body: `{"requestId":"r-4","records":{"totalRecords":3,"currentPageSize":1,"currentPageNumber":0,"cursor":"c2"},
+				"users":[{"id":"234599484848423","emailAddress":"ava.reyes@example.com","created":"2018-02-17T02:30:00-08:00",
+				"active":true,"emailAliases":["ava@example.com"],"trustedEmailAddress":"ava.reyes@example.com",
+				"firstName":"Ava","lastName":"Reyes","title":"SDR","phoneNumber":"+1 123","managerId":"563515258458745",
+				"settings":{"emailsImported":true},"spokenLanguages":[{"language":"en-US","primary":true}]}]}`,
+			want: &gong.UsersResponse{
+				RequestID: "r-4",
+				Records:   gong.Records{TotalRecords: 3, CurrentPageSize: 1, Cursor: "c2"},
+				Users: []gong.User{{
+					ID: "234599484848423", EmailAddress: "ava.reyes@example.com", EmailAliases: []string{"ava@example.com"},
+					TrustedEmailAddress: "ava.reyes@example.com", FirstName: "Ava", LastName: "Reyes", Title: "SDR",
+					Active: true, Created: "2018-02-17T02:30:00-08:00", ManagerID: "563515258458745",
+				}},
+			},
+		},
+		{
+			name: "unassign",
+			call: unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"234599484848423", "234599484848424"}}),
+			body: `{"requestId":"r-5","unassignedFlowInstanceIds":["234599484848423"]}`,
+			want: &gong.UnassignResponse{RequestID: "r-5", UnassignedFlowInstanceIDs: []string{"234599484848423"}},
+		},
+		{
+			name: "assign answer with only one list",
+			call: assign(gong.AssignRequest{CRMProspectsIDs: []string{"0032"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava}),
+			body: `{"requestId":"r-6","prospectsNotAssigned":[{"flowId":"1695493301223590792","crmProspectId":"0032","errorCode":"InvalidArgument","errorMessage":"Invalid crmId"}]}`,
+			want: &gong.AssignResponse{RequestID: "r-6", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flowSDR, CRMProspectID: "0032", ErrorCode: gong.CodeInvalidArgument, ErrorMessage: "Invalid crmId"}}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -343,6 +373,55 @@ func TestClientAPIErrors(t *testing.T) {
 			wantRetryable: true,
 		},
 		{
+			name:      "403 on assign names the write scope",
+			call:      req,
+			answer:    answerJSON(403, `{"requestId":"r-403","errors":["Forbidden"]}`),
+			want:      &gong.APIError{Op: "assign", StatusCode: 403, RequestID: "r-403", Errors: []string{"Forbidden"}, Scope: "api:flows:write"},
+			wantError: "gong assign: HTTP 403: Forbidden; with a Bearer token this call needs the scope api:flows:write (requestId r-403)",
+		},
+		{
+			name:      "403 on unassign names the write scope",
+			call:      unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"1"}}),
+			answer:    answerJSON(403, `{"requestId":"r-403"}`),
+			want:      &gong.APIError{Op: "unassign", StatusCode: 403, RequestID: "r-403", Scope: "api:flows:write"},
+			wantError: "gong unassign: HTTP 403; with a Bearer token this call needs the scope api:flows:write (requestId r-403)",
+		},
+		{
+			name:      "403 on the read-back names the read scope",
+			call:      prospectsFlows("0031"),
+			answer:    answerJSON(403, `{"requestId":"r-403"}`),
+			want:      &gong.APIError{Op: "read-back", StatusCode: 403, RequestID: "r-403", Scope: "api:flows:read"},
+			wantError: "gong read-back: HTTP 403; with a Bearer token this call needs the scope api:flows:read (requestId r-403)",
+		},
+		{
+			name:      "403 on list flows names the read scope",
+			call:      listFlows(ava, ""),
+			answer:    answerJSON(403, `{}`),
+			want:      &gong.APIError{Op: "list flows", StatusCode: 403, Scope: "api:flows:read"},
+			wantError: "gong list flows: HTTP 403; with a Bearer token this call needs the scope api:flows:read",
+		},
+		{
+			name:      "403 on list users names the users scope",
+			call:      listUsers(""),
+			answer:    answerJSON(403, `{"errors":["Access denied"]}`),
+			want:      &gong.APIError{Op: "list users", StatusCode: 403, Errors: []string{"Access denied"}, Scope: "api:users:read"},
+			wantError: "gong list users: HTTP 403: Access denied; with a Bearer token this call needs the scope api:users:read",
+		},
+		{
+			name:      "307 elsewhere, not followed; the Location loses its query and user info",
+			call:      req,
+			answer:    answerJSON(307, ``, "Location", "https://user:"+testSecret+"@us-9.api.gong.io/v2/flows/prospects/assign?token="+testToken+"#frag"),
+			want:      &gong.APIError{Op: "assign", StatusCode: 307, Location: "https://us-9.api.gong.io/v2/flows/prospects/assign"},
+			wantError: "gong assign: HTTP 307; redirect to https://us-9.api.gong.io/v2/flows/prospects/assign not followed",
+		},
+		{
+			name:      "301 without a Location",
+			call:      listUsers(""),
+			answer:    func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(301) },
+			want:      &gong.APIError{Op: "list users", StatusCode: 301},
+			wantError: "gong list users: HTTP 301; redirect not followed",
+		},
+		{
 			name:      "501 with an empty body",
 			call:      req,
 			answer:    func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(501) },
@@ -365,6 +444,9 @@ func TestClientAPIErrors(t *testing.T) {
 			if got := errString(err); got != tt.wantError {
 				t.Errorf("error %q, want %q", got, tt.wantError)
 			}
+			if l := leaked(errString(err)); l != nil {
+				t.Errorf("error shows %q", l)
+			}
 			if got := gong.Retryable(err); got != tt.wantRetryable {
 				t.Errorf("Retryable = %v, want %v", got, tt.wantRetryable)
 			}
@@ -383,6 +465,10 @@ func isNilAnswer(v any) bool {
 	case *gong.ProspectsFlowsResponse:
 		return v == nil
 	case *gong.FlowsResponse:
+		return v == nil
+	case *gong.UsersResponse:
+		return v == nil
+	case *gong.UnassignResponse:
 		return v == nil
 	}
 	return v == nil

@@ -262,7 +262,7 @@ func tlsProblem(err error) (string, bool) {
 	if cv, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 		return fmt.Sprintf("the certificate was refused (%v)%s", cv.Err, proxy), true
 	}
-	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok || errors.Is(err, http.ErrSchemeMismatch) {
 		return fmt.Sprintf("the server does not speak TLS on that port: check the scheme and port in %s", EnvBaseURL), true
 	}
 	if ae, ok := errors.AsType[tls.AlertError](err); ok {
