@@ -46,13 +46,18 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Message is the errors joined, or the status text when Gong gave none,
-// with what a 3xx or a 403 needs said.
+// Message is the errors joined, or the status text when Gong gave none: what
+// Gong said, for a result file. Of the hints in Error it keeps only where a
+// redirect pointed, as that is what the server said.
 func (e *APIError) Message() string {
+	msg := http.StatusText(e.StatusCode)
 	if len(e.Errors) > 0 {
-		return strings.Join(e.Errors, "; ") + e.hint()
+		msg = strings.Join(e.Errors, "; ")
 	}
-	return http.StatusText(e.StatusCode) + e.hint()
+	if e.StatusCode >= 300 && e.StatusCode < 400 {
+		return msg + e.hint()
+	}
+	return msg
 }
 
 // hint is what the status alone does not say: where a redirect pointed, and

@@ -2,13 +2,17 @@ package gong_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -318,11 +322,46 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
-func TestUnreachableOfOtherErrors(t *testing.T) {
-	for _, err := range []error{nil, context.Canceled, errors.New("something else"), &gong.TransportError{Op: "assign", Err: errors.New("EOF"), Sent: true}} {
-		if what, ok := gong.Unreachable(err); ok || what != "" {
-			t.Errorf("Unreachable(%v) = %q, %v; want \"\", false", err, what, ok)
-		}
+// Errors a live test cannot make cheaply, built as the transport would.
+func TestUnreachableOfBuiltErrors(t *testing.T) {
+	te := func(err error) error { return &gong.TransportError{Op: "assign", Host: "us-1.api.gong.io", Err: err} }
+	tests := []struct {
+		name     string
+		err      error
+		wantWhat string
+		wantOK   bool
+	}{
+		{name: "nil", err: nil},
+		{name: "canceled", err: context.Canceled},
+		{name: "plain", err: errors.New("something else")},
+		{name: "EOF after sending", err: &gong.TransportError{Op: "assign", Err: io.EOF, Sent: true}},
+		{name: "reset", err: te(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})},
+		{
+			name:     "expired certificate",
+			err:      te(&tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired, Detail: "now is after notAfter"}}),
+			wantWhat: "TLS with us-1.api.gong.io failed: the certificate is not valid (x509: certificate has expired or is not yet valid: now is after notAfter); behind a TLS-inspecting proxy, add its CA certificate to the system's trust store (or SSL_CERT_FILE)",
+			wantOK:   true,
+		},
+		{
+			name:     "handshake refused",
+			err:      te(&net.OpError{Op: "remote error", Err: tls.AlertError(40)}),
+			wantWhat: "TLS with us-1.api.gong.io failed: the server ended the handshake (tls: handshake failure): check the host and port in GONG_BASE_URL",
+			wantOK:   true,
+		},
+		{
+			name:     "refused, no host known: the dialled address",
+			err:      &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)},
+			wantWhat: "127.0.0.1:9 refused the connection: check the host and port in GONG_BASE_URL (for the emulator: is it running?)",
+			wantOK:   true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			what, ok := gong.Unreachable(tt.err)
+			if what != tt.wantWhat || ok != tt.wantOK {
+				t.Errorf("Unreachable(%v) =\n  %q, %v\nwant\n  %q, %v", tt.err, what, ok, tt.wantWhat, tt.wantOK)
+			}
+		})
 	}
 }
 
