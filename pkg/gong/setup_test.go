@@ -387,3 +387,25 @@ func TestClientReached(t *testing.T) {
 		t.Errorf("after %v: Reached = %v, want true", err, c.Reached())
 	}
 }
+
+// failingTransport fails every round trip; net/http wraps the failure in a
+// *url.Error that repeats the URL, query included.
+type failingTransport struct{ err error }
+
+func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, f.err }
+
+func TestErrorsShowNoQuery(t *testing.T) {
+	c := clientFor(t, "https://us-1.api.gong.io", bearerCreds(), &http.Client{Transport: failingTransport{errors.New("proxy refused")}})
+	for _, call := range []call{listFlows(ava, "cursor-"+testToken), listUsers("cursor-" + testToken)} {
+		_, err := call(context.Background(), c)
+		msg := errString(err)
+		for _, private := range []string{"?", "cursor-", "flowOwnerEmail", testToken} {
+			if strings.Contains(msg, private) {
+				t.Errorf("error %q shows %q", msg, private)
+			}
+		}
+		if !strings.HasSuffix(msg, ": proxy refused") {
+			t.Errorf("error %q lost its cause", msg)
+		}
+	}
+}

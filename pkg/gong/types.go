@@ -1,7 +1,12 @@
-// Package gong is a typed client for Gong's Engage flow API: the request and
-// response shapes of ../shared/gong-api/engage-flows.openapi.json, credentials,
-// the base URL, and the one classifier that decides whether a failed call is
-// worth another attempt.
+// Package gong is a typed client for Gong's Engage flow API (and the users
+// list it needs): the request and response shapes of
+// ../shared/gong-api/engage-flows.openapi.json, credentials and the base URL
+// checked at start, the one classifier that decides whether a failed call is
+// worth another attempt (Retryable), and the one that tells a setup no
+// retry will mend (Unreachable).
+//
+// The client follows no redirect, sends no header Go would refuse, and puts
+// no query string, user info or secret in an error or a log line.
 package gong
 
 // AssignRequest is AssignFlowRequestV2, the body of POST /v2/flows/prospects/assign.
