@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -13,6 +14,10 @@ import (
 
 // DefaultBaseURL is Gong's usual base URL; each company may have its own.
 const DefaultBaseURL = "https://api.gong.io"
+
+// MaxSecretFileBytes bounds a NAME_FILE: a key or token is a few hundred
+// bytes, and a path such as /dev/zero must fail at once, not fill memory.
+const MaxSecretFileBytes = 64 << 10
 
 // Credentials authenticate every request: an access key and secret (HTTP
 // Basic) or an OAuth bearer token. Their String and GoString never show the
@@ -36,40 +41,61 @@ var ErrNoCredentials = errors.New("no Gong credentials: set GONG_ACCESS_KEY and 
 
 // CredentialsFromEnv reads the credentials from the environment, where each
 // variable NAME may instead be given as NAME_FILE naming a file that holds
-// it (a mounted Kubernetes Secret). Trailing newlines in files are dropped.
-func CredentialsFromEnv(getenv func(string) string, readFile func(string) ([]byte, error)) (Credentials, error) {
-	get := func(name string) (string, error) {
-		v := getenv(name)
-		f := getenv(name + "_FILE")
-		if v != "" && f != "" {
-			return "", fmt.Errorf("both %s and %s_FILE are set; set one", name, name)
-		}
-		if f == "" {
-			return strings.TrimSpace(v), nil
-		}
-		b, err := readFile(f)
-		if err != nil {
-			// The path is not a secret; the content never appears here.
-			return "", fmt.Errorf("%s_FILE: cannot read %s: %w", name, f, unwrapPathError(err))
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("%s_FILE: %s is empty", name, f)
-		}
-		return s, nil
-	}
+// it (a mounted Kubernetes Secret). Surrounding whitespace, such as a file's
+// trailing newline, is dropped; a value that could not go into an HTTP
+// header is refused with a message that names the variable, never the value.
+//
+// open opens a NAME_FILE; pass os.Open. It is generic so that os.Open fits
+// as it is and tests may pass any io.ReadCloser. At most MaxSecretFileBytes
+// are read from it.
+func CredentialsFromEnv[F io.ReadCloser](getenv func(string) string, open func(name string) (F, error)) (Credentials, error) {
 	var c Credentials
-	var err error
-	if c.AccessKey, err = get(EnvAccessKey); err != nil {
-		return Credentials{}, err
-	}
-	if c.AccessKeySecret, err = get(EnvAccessKeySecret); err != nil {
-		return Credentials{}, err
-	}
-	if c.BearerToken, err = get(EnvBearerToken); err != nil {
-		return Credentials{}, err
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{EnvAccessKey, &c.AccessKey}, {EnvAccessKeySecret, &c.AccessKeySecret}, {EnvBearerToken, &c.BearerToken}} {
+		v, err := secretFromEnv(f.name, getenv, open)
+		if err != nil {
+			return Credentials{}, err
+		}
+		*f.dst = v
 	}
 	return c, c.Validate()
+}
+
+// secretFromEnv reads one variable or its _FILE form, trimmed and checked.
+func secretFromEnv[F io.ReadCloser](name string, getenv func(string) string, open func(string) (F, error)) (string, error) {
+	v := getenv(name)
+	path := getenv(name + "_FILE")
+	if v != "" && path != "" {
+		return "", fmt.Errorf("both %s and %s_FILE are set; set one", name, name)
+	}
+	if path == "" {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return "", nil
+		}
+		return v, checkSecret(name, v)
+	}
+	// The path is not a secret; the content never appears in a message.
+	what := name + "_FILE"
+	f, err := open(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot read %s: %w", what, path, unwrapPathError(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSecretFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot read %s: %w", what, path, unwrapPathError(err))
+	}
+	if len(b) > MaxSecretFileBytes {
+		return "", fmt.Errorf("%s: %s is larger than %d KiB; it must hold the value alone", what, path, MaxSecretFileBytes>>10)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s: %s is empty", what, path)
+	}
+	return s, checkSecret(what, s)
 }
 
 func unwrapPathError(err error) error {
@@ -82,8 +108,49 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// Validate checks that exactly one way of authenticating is complete.
+// checkSecret refuses a value that cannot be sent as it is in an
+// Authorization header, or that was pasted with something around it. The
+// message names the variable and what is wrong, never the value or where in
+// it the fault lies.
+func checkSecret(name, v string) error {
+	if strings.TrimSpace(v) != v {
+		return fmt.Errorf("%s: the value has leading or trailing whitespace", name)
+	}
+	for i := 0; i < len(v); i++ {
+		switch b := v[i]; {
+		case b == '\r' || b == '\n':
+			return fmt.Errorf("%s: the value holds a line break; it must be one line", name)
+		case b < 0x20 || b == 0x7f:
+			return fmt.Errorf("%s: the value holds a control character", name)
+		case b >= 0x80:
+			return fmt.Errorf("%s: the value holds a non-ASCII character", name)
+		}
+	}
+	return nil
+}
+
+// Validate checks that exactly one way of authenticating is complete and
+// that each value can be sent in a header, so that a bad value fails at
+// start and not as a refused request.
 func (c Credentials) Validate() error {
+	for _, f := range []struct{ name, v string }{
+		{EnvAccessKey, c.AccessKey}, {EnvAccessKeySecret, c.AccessKeySecret}, {EnvBearerToken, c.BearerToken},
+	} {
+		if f.v == "" {
+			continue
+		}
+		if err := checkSecret(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	// Basic's user-id ends at the first colon (RFC 7617); a token is one
+	// word after "Bearer" (RFC 6750).
+	if strings.Contains(c.AccessKey, ":") {
+		return fmt.Errorf("%s: an access key cannot hold a colon", EnvAccessKey)
+	}
+	if strings.ContainsAny(c.BearerToken, " \t") {
+		return fmt.Errorf("%s: a bearer token cannot hold a space", EnvBearerToken)
+	}
 	basic := c.AccessKey != "" || c.AccessKeySecret != ""
 	switch {
 	case basic && c.BearerToken != "":
@@ -135,32 +202,77 @@ func (c Credentials) Format(f fmt.State, verb rune) {
 // MarshalJSON hides the secrets from JSON, and so from zap.Any.
 func (c Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
-// ParseBaseURL checks a base URL: absolute, no query or fragment, and https
-// unless the host is loopback (the emulator). A trailing slash is dropped.
+// ParseBaseURL checks a base URL: https://host[:port] with nothing after the
+// host but an optional "/", and plain http only for a loopback host (the
+// emulator). It returns the URL reduced to scheme and host. No message
+// quotes the query or the user info, which may hold a token or password.
 func ParseBaseURL(s string) (*url.URL, error) {
 	if s == "" {
 		s = DefaultBaseURL
 	}
-	// Refused first, so that later messages may quote the value: with no @
-	// it carries no password.
-	if strings.Contains(s, "@") {
-		return nil, fmt.Errorf("%s: credentials in the URL are not accepted; use the GONG_* variables", EnvBaseURL)
-	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a URL: %q", EnvBaseURL, s)
+		return nil, fmt.Errorf("%s: not a URL: %s", EnvBaseURL, parseFault(err))
 	}
-	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("%s: want https://host, got %q", EnvBaseURL, s)
+	if u.User != nil || strings.Contains(s, "@") {
+		return nil, fmt.Errorf("%s: credentials in the URL are not accepted; use the GONG_* variables", EnvBaseURL)
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%s: a base URL has no query or fragment: %q", EnvBaseURL, s)
+	if err := checkBaseURL(u, s); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvBaseURL, err)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// parseFault says what url.Parse found wrong without quoting the input: the
+// faulty part may be a password or a token.
+func parseFault(err error) string {
+	var host url.InvalidHostError
+	if errors.As(err, &host) {
+		return host.Error() // one character
+	}
+	var esc url.EscapeError
+	if errors.As(err, &esc) {
+		return "a malformed %-escape"
+	}
+	return "check the scheme, host and port"
+}
+
+// checkBaseURL is ParseBaseURL's list of refusals, for a URL with no user
+// info; s is the URL as given.
+func checkBaseURL(u *url.URL, s string) error {
+	if u.Scheme != "https" && u.Scheme != "http" || u.Opaque != "" {
+		return fmt.Errorf("want https://host, got %q", redactedURL(u))
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("no host in %q; want https://host", redactedURL(u))
+	}
+	// Checked on the string too: url.URL does not record an empty fragment.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		return errors.New("a base URL has no query or fragment; drop what follows ? or #")
+	}
+	if u.Path != "" && u.Path != "/" {
+		return fmt.Errorf("must be the company's API address without a path, e.g. https://us-12345.api.gong.io; drop %q", u.EscapedPath())
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return fmt.Errorf("empty port in %q; drop the colon or give a port from 1 to 65535", redactedURL(u))
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %s is not from 1 to 65535", p)
+		}
 	}
 	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("%s: plain http is refused for %s; use https (http is allowed only for loopback hosts)", EnvBaseURL, u.Hostname())
+		return fmt.Errorf("plain http is refused for %s; use https (http is allowed only for loopback hosts)", u.Hostname())
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	return u, nil
+	return nil
+}
+
+// redactedURL is u without user info, query and fragment: the form in which
+// a URL may appear in a message or a log line.
+func redactedURL(u *url.URL) string {
+	// An opaque part ("https:user:pass@host") is dropped too: it may hold anything.
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return r.String()
 }
 
 // IsLoopback reports whether host names this machine: localhost or a loopback IP.

@@ -4,12 +4,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap"
@@ -57,24 +59,24 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// fakeEnv is a getenv and a readFile over maps.
+// fakeEnv is a getenv and an open over maps.
 type fakeEnv struct {
 	vars  map[string]string
 	files map[string]string
-	// errs are readFile failures; partial is returned with them, as a
-	// reader that failed halfway would.
+	// errs are read failures; partial is read before them, as from a
+	// reader that failed halfway.
 	errs    map[string]error
 	partial string
 }
 
 func (e fakeEnv) getenv(name string) string { return e.vars[name] }
 
-func (e fakeEnv) readFile(name string) ([]byte, error) {
+func (e fakeEnv) open(name string) (io.ReadCloser, error) {
 	if err, ok := e.errs[name]; ok {
-		return []byte(e.partial), err
+		return io.NopCloser(io.MultiReader(strings.NewReader(e.partial), iotest.ErrReader(err))), nil
 	}
 	if s, ok := e.files[name]; ok {
-		return []byte(s), nil
+		return io.NopCloser(strings.NewReader(s)), nil
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
@@ -200,6 +202,81 @@ func TestCredentialsFromEnv(t *testing.T) {
 			wantIs:  fs.ErrNotExist,
 		},
 		{
+			name: "secret file of the secret and a newline",
+			env: fakeEnv{
+				vars:  map[string]string{"GONG_ACCESS_KEY": testKey, "GONG_ACCESS_KEY_SECRET_FILE": "/run/secrets/secret"},
+				files: map[string]string{"/run/secrets/secret": testSecret + "\n"},
+			},
+			want: basicCreds(),
+		},
+		{
+			name: "file of exactly the cap",
+			env: fakeEnv{
+				vars:  map[string]string{"GONG_BEARER_TOKEN_FILE": "/run/secrets/token"},
+				files: map[string]string{"/run/secrets/token": strings.Repeat("t", gong.MaxSecretFileBytes)},
+			},
+			want: gong.Credentials{BearerToken: strings.Repeat("t", gong.MaxSecretFileBytes)},
+		},
+		{
+			name: "file one byte over the cap",
+			env: fakeEnv{
+				vars:  map[string]string{"GONG_BEARER_TOKEN_FILE": "/run/secrets/token"},
+				files: map[string]string{"/run/secrets/token": testToken + strings.Repeat("\n", gong.MaxSecretFileBytes+1-len(testToken))},
+			},
+			wantErr: "GONG_BEARER_TOKEN_FILE: /run/secrets/token is larger than 64 KiB; it must hold the value alone",
+		},
+		{
+			name:    "line break inside a variable",
+			env:     fakeEnv{vars: map[string]string{"GONG_BEARER_TOKEN": testToken + "\r\nX-Injected: 1"}},
+			wantErr: "GONG_BEARER_TOKEN: the value holds a line break; it must be one line",
+		},
+		{
+			name: "two lines in a file",
+			env: fakeEnv{
+				vars:  map[string]string{"GONG_ACCESS_KEY": testKey, "GONG_ACCESS_KEY_SECRET_FILE": "/run/secrets/secret"},
+				files: map[string]string{"/run/secrets/secret": testSecret + "\n" + testSecret + "\n"},
+			},
+			wantErr: "GONG_ACCESS_KEY_SECRET_FILE: the value holds a line break; it must be one line",
+		},
+		{
+			name: "NUL in a file",
+			env: fakeEnv{
+				vars:  map[string]string{"GONG_ACCESS_KEY": testKey, "GONG_ACCESS_KEY_SECRET_FILE": "/run/secrets/secret"},
+				files: map[string]string{"/run/secrets/secret": testSecret + "\x00"},
+			},
+			wantErr: "GONG_ACCESS_KEY_SECRET_FILE: the value holds a control character",
+		},
+		{
+			name:    "tab inside a secret",
+			env:     fakeEnv{vars: map[string]string{"GONG_ACCESS_KEY": testKey, "GONG_ACCESS_KEY_SECRET": testSecret + "\tx"}},
+			wantErr: "GONG_ACCESS_KEY_SECRET: the value holds a control character",
+		},
+		{
+			name:    "DEL inside a token",
+			env:     fakeEnv{vars: map[string]string{"GONG_BEARER_TOKEN": testToken + "\x7f"}},
+			wantErr: "GONG_BEARER_TOKEN: the value holds a control character",
+		},
+		{
+			name:    "non-ASCII key",
+			env:     fakeEnv{vars: map[string]string{"GONG_ACCESS_KEY": "AKEY\u20134711", "GONG_ACCESS_KEY_SECRET": testSecret}},
+			wantErr: "GONG_ACCESS_KEY: the value holds a non-ASCII character",
+		},
+		{
+			name:    "non-breaking space inside a token",
+			env:     fakeEnv{vars: map[string]string{"GONG_BEARER_TOKEN": testToken + "\u00a0x"}},
+			wantErr: "GONG_BEARER_TOKEN: the value holds a non-ASCII character",
+		},
+		{
+			name:    "colon in the access key",
+			env:     fakeEnv{vars: map[string]string{"GONG_ACCESS_KEY": testKey + ":" + testSecret, "GONG_ACCESS_KEY_SECRET": testSecret}},
+			wantErr: "GONG_ACCESS_KEY: an access key cannot hold a colon",
+		},
+		{
+			name:    "space inside a token",
+			env:     fakeEnv{vars: map[string]string{"GONG_BEARER_TOKEN": "Bearer " + testToken}},
+			wantErr: "GONG_BEARER_TOKEN: a bearer token cannot hold a space",
+		},
+		{
 			name: "empty token file",
 			env: fakeEnv{
 				vars:  map[string]string{"GONG_BEARER_TOKEN_FILE": "/run/secrets/token"},
@@ -210,7 +287,7 @@ func TestCredentialsFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := gong.CredentialsFromEnv(tt.env.getenv, tt.env.readFile)
+			got, err := gong.CredentialsFromEnv(tt.env.getenv, tt.env.open)
 			if gotErr := errString(err); gotErr != tt.wantErr {
 				t.Errorf("error %q, want %q", gotErr, tt.wantErr)
 			}
@@ -229,7 +306,7 @@ func TestCredentialsFromEnv(t *testing.T) {
 	}
 }
 
-// The real os.ReadFile, as main passes it.
+// The real os.Open, as main passes it.
 func TestCredentialsFromEnvRealFiles(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
@@ -245,11 +322,12 @@ func TestCredentialsFromEnvRealFiles(t *testing.T) {
 		{name: "mounted secret", file: tokenFile, want: bearerCreds()},
 		{name: "missing", file: filepath.Join(dir, "nope"), wantErr: "GONG_BEARER_TOKEN_FILE: cannot read " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{name: "a directory", file: dir, wantErr: "GONG_BEARER_TOKEN_FILE: cannot read " + dir + ": is a directory"},
+		{name: "endless", file: "/dev/zero", wantErr: "GONG_BEARER_TOKEN_FILE: /dev/zero is larger than 64 KiB; it must hold the value alone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := map[string]string{"GONG_BEARER_TOKEN_FILE": tt.file}
-			got, err := gong.CredentialsFromEnv(func(k string) string { return env[k] }, os.ReadFile)
+			got, err := gong.CredentialsFromEnv(func(k string) string { return env[k] }, os.Open)
 			if gotErr := errString(err); gotErr != tt.wantErr {
 				t.Errorf("error %q, want %q", gotErr, tt.wantErr)
 			}
@@ -414,7 +492,6 @@ func TestParseBaseURL(t *testing.T) {
 		{in: "https://api.gong.io", want: "https://api.gong.io"},
 		{in: "https://us-12345.api.gong.io", want: "https://us-12345.api.gong.io"},
 		{in: "https://us-12345.api.gong.io/", want: "https://us-12345.api.gong.io"},
-		{in: "https://gateway.example.com/gong//", want: "https://gateway.example.com/gong"},
 		{in: "https://us-12345.api.gong.io:8443", want: "https://us-12345.api.gong.io:8443"},
 		{in: "http://127.0.0.1:8080", want: "http://127.0.0.1:8080"},
 		{in: "http://127.0.0.1:8080/", want: "http://127.0.0.1:8080"},
@@ -429,12 +506,28 @@ func TestParseBaseURL(t *testing.T) {
 		{in: "http://0.0.0.0:8080", wantErr: "GONG_BASE_URL: plain http is refused for 0.0.0.0; use https (http is allowed only for loopback hosts)"},
 		{in: "https://key:" + testSecret + "@api.gong.io", wantErr: "GONG_BASE_URL: credentials in the URL are not accepted; use the GONG_* variables"},
 		{in: "https://key@api.gong.io", wantErr: "GONG_BASE_URL: credentials in the URL are not accepted; use the GONG_* variables"},
-		{in: "https://api.gong.io?company=1", wantErr: `GONG_BASE_URL: a base URL has no query or fragment: "https://api.gong.io?company=1"`},
-		{in: "https://api.gong.io/#top", wantErr: `GONG_BASE_URL: a base URL has no query or fragment: "https://api.gong.io/#top"`},
+		{in: "https://api.gong.io?company=1", wantErr: "GONG_BASE_URL: a base URL has no query or fragment; drop what follows ? or #"},
+		{in: "https://api.gong.io/?access_token=" + testToken, wantErr: "GONG_BASE_URL: a base URL has no query or fragment; drop what follows ? or #"},
+		{in: "https://api.gong.io?", wantErr: "GONG_BASE_URL: a base URL has no query or fragment; drop what follows ? or #"},
+		{in: "https://api.gong.io/#top", wantErr: "GONG_BASE_URL: a base URL has no query or fragment; drop what follows ? or #"},
+		{in: "https://api.gong.io#", wantErr: "GONG_BASE_URL: a base URL has no query or fragment; drop what follows ? or #"},
+		{in: "https://us-12345.api.gong.io/v2", wantErr: `GONG_BASE_URL: must be the company's API address without a path, e.g. https://us-12345.api.gong.io; drop "/v2"`},
+		{in: "https://us-12345.api.gong.io/v2/", wantErr: `GONG_BASE_URL: must be the company's API address without a path, e.g. https://us-12345.api.gong.io; drop "/v2/"`},
+		{in: "https://gateway.example.com/gong//", wantErr: `GONG_BASE_URL: must be the company's API address without a path, e.g. https://us-12345.api.gong.io; drop "/gong//"`},
+		{in: "https://api.gong.io//", wantErr: `GONG_BASE_URL: must be the company's API address without a path, e.g. https://us-12345.api.gong.io; drop "//"`},
+		{in: "https://api.gong.io:0", wantErr: "GONG_BASE_URL: port 0 is not from 1 to 65535"},
+		{in: "https://api.gong.io:65536", wantErr: "GONG_BASE_URL: port 65536 is not from 1 to 65535"},
+		{in: "https://api.gong.io:65535", want: "https://api.gong.io:65535"},
+		{in: "http://127.0.0.1:1", want: "http://127.0.0.1:1"},
+		{in: "https://api.gong.io:", wantErr: `GONG_BASE_URL: empty port in "https://api.gong.io:"; drop the colon or give a port from 1 to 65535`},
+		{in: "https://:443", wantErr: `GONG_BASE_URL: no host in "https://:443"; want https://host`},
 		{in: "api.gong.io", wantErr: `GONG_BASE_URL: want https://host, got "api.gong.io"`},
 		{in: "ftp://api.gong.io", wantErr: `GONG_BASE_URL: want https://host, got "ftp://api.gong.io"`},
-		{in: "https://", wantErr: `GONG_BASE_URL: want https://host, got "https://"`},
-		{in: "https://api gong.io", wantErr: `GONG_BASE_URL: not a URL: "https://api gong.io"`},
+		{in: "https:api.gong.io", wantErr: `GONG_BASE_URL: want https://host, got "https:"`},
+		{in: "https://", wantErr: `GONG_BASE_URL: no host in "https:"; want https://host`},
+		{in: "https://api gong.io", wantErr: `GONG_BASE_URL: not a URL: invalid character " " in host name`},
+		{in: "https://api.gong.io:x", wantErr: `GONG_BASE_URL: not a URL: check the scheme, host and port`},
+		{in: "https://api.gong.io/%zz", wantErr: `GONG_BASE_URL: not a URL: a malformed %-escape`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -456,12 +549,20 @@ func TestParseBaseURL(t *testing.T) {
 	}
 }
 
-// A URL refused for another reason must not echo a password it carries.
+// A URL refused for another reason must not echo a password or a query it carries.
 func TestParseBaseURLDoesNotEchoPassword(t *testing.T) {
 	for _, in := range []string{
 		"htps://key:" + testSecret + "@api.gong.io",
 		"api.gong.io://key:" + testSecret + "@x",
 		"https://key:" + testSecret + "%zz@api.gong.io",
+		"https://key:" + testSecret + "@api.gong.io:99999/v2?x#y",
+		"https://api.gong.io:" + testSecret,
+		"https://api.gong.io/?" + testSecret,
+		"https://api.gong.io/v2?token=" + testSecret,
+		"https://api.gong.io/#" + testSecret,
+		"ftp://api.gong.io/?" + testSecret,
+		"https:" + testSecret + "@api.gong.io",
+		"http://10.0.0.1?" + testSecret,
 	} {
 		t.Run(in, func(t *testing.T) {
 			_, err := gong.ParseBaseURL(in)
@@ -488,14 +589,73 @@ func TestIsLoopback(t *testing.T) {
 	}
 }
 
-// The parsed base URL is used as is by the client: the path is a prefix.
-func TestParseBaseURLKeepsPathPrefix(t *testing.T) {
-	u, err := gong.ParseBaseURL("https://gateway.example.com/gong/")
+// The parsed base URL is reduced to scheme and host.
+func TestParseBaseURLReturnsSchemeAndHost(t *testing.T) {
+	u, err := gong.ParseBaseURL("https://us-12345.api.gong.io:8443/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &url.URL{Scheme: "https", Host: "gateway.example.com", Path: "/gong"}
+	want := &url.URL{Scheme: "https", Host: "us-12345.api.gong.io:8443"}
 	if diff := cmp.Diff(want, u); diff != "" {
 		t.Errorf("URL (-want +got):\n%s", diff)
+	}
+}
+
+// endless is a file with no end, counting what is read of it.
+type endless struct{ read int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	clear(p)
+	e.read += len(p)
+	return len(p), nil
+}
+
+func (e *endless) Close() error { return nil }
+
+// A NAME_FILE with no end is refused after the cap, not read on.
+func TestCredentialsFromEnvCapsFiles(t *testing.T) {
+	f := &endless{}
+	env := map[string]string{"GONG_ACCESS_KEY": testKey, "GONG_ACCESS_KEY_SECRET_FILE": "/dev/zero"}
+	_, err := gong.CredentialsFromEnv(func(k string) string { return env[k] }, func(string) (*endless, error) { return f, nil })
+	if got, want := errString(err), "GONG_ACCESS_KEY_SECRET_FILE: /dev/zero is larger than 64 KiB; it must hold the value alone"; got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+	if f.read != gong.MaxSecretFileBytes+1 {
+		t.Errorf("read %d bytes, want %d", f.read, gong.MaxSecretFileBytes+1)
+	}
+}
+
+// Credentials built in code get the checks CredentialsFromEnv applies.
+func TestCredentialsValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		creds   gong.Credentials
+		wantErr string
+	}{
+		{name: "basic", creds: basicCreds()},
+		{name: "bearer", creds: bearerCreds()},
+		{name: "space inside a secret", creds: gong.Credentials{AccessKey: testKey, AccessKeySecret: "two words"}},
+		{name: "untrimmed key", creds: gong.Credentials{AccessKey: " " + testKey, AccessKeySecret: testSecret},
+			wantErr: "GONG_ACCESS_KEY: the value has leading or trailing whitespace"},
+		{name: "newline after a token", creds: gong.Credentials{BearerToken: testToken + "\n"},
+			wantErr: "GONG_BEARER_TOKEN: the value has leading or trailing whitespace"},
+		{name: "CR inside a secret", creds: gong.Credentials{AccessKey: testKey, AccessKeySecret: testSecret + "\rx"},
+			wantErr: "GONG_ACCESS_KEY_SECRET: the value holds a line break; it must be one line"},
+		{name: "escape inside a token", creds: gong.Credentials{BearerToken: testToken + "\x1b[0m"},
+			wantErr: "GONG_BEARER_TOKEN: the value holds a control character"},
+		{name: "non-ASCII secret", creds: gong.Credentials{AccessKey: testKey, AccessKeySecret: testSecret + "é"},
+			wantErr: "GONG_ACCESS_KEY_SECRET: the value holds a non-ASCII character"},
+		{name: "none", creds: gong.Credentials{}, wantErr: gong.ErrNoCredentials.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.creds.Validate()
+			if got := errString(err); got != tt.wantErr {
+				t.Errorf("error %q, want %q", got, tt.wantErr)
+			}
+			if l := leaked(errString(err)); l != nil {
+				t.Errorf("error shows %q", l)
+			}
+		})
 	}
 }

@@ -70,13 +70,12 @@ func answerJSON(status int, body string, header ...string) http.HandlerFunc {
 	}
 }
 
-// newClient starts a server for h and returns a client for it; basePath is
-// appended to the server's URL.
-func newClient(t *testing.T, h http.Handler, creds gong.Credentials, basePath string, log *zap.Logger) *gong.Client {
+// newClient starts a server for h and returns a client for it.
+func newClient(t *testing.T, h http.Handler, creds gong.Credentials, log *zap.Logger) *gong.Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	base, err := gong.ParseBaseURL(srv.URL + basePath)
+	base, err := gong.ParseBaseURL(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +85,7 @@ func newClient(t *testing.T, h http.Handler, creds gong.Credentials, basePath st
 	return gong.NewClient(base, creds, srv.Client(), log)
 }
 
-// call runs one of the client's three calls and returns its answer.
+// call runs one of the client's calls and returns its answer.
 type call func(ctx context.Context, c *gong.Client) (any, error)
 
 func assign(req gong.AssignRequest) call {
@@ -101,13 +100,20 @@ func listFlows(owner, cursor string) call {
 	return func(ctx context.Context, c *gong.Client) (any, error) { return c.ListFlows(ctx, owner, cursor) }
 }
 
+func listUsers(cursor string) call {
+	return func(ctx context.Context, c *gong.Client) (any, error) { return c.ListUsers(ctx, cursor) }
+}
+
+func unassign(req gong.UnassignByInstanceIDsRequest) call {
+	return func(ctx context.Context, c *gong.Client) (any, error) { return c.UnassignByInstanceIDs(ctx, req) }
+}
+
 var basicHeader = basicCreds().Header()
 
 func TestClientRequests(t *testing.T) {
 	tests := []struct {
 		name      string
 		creds     gong.Credentials
-		basePath  string
 		userAgent string
 		call      call
 		want      captured
@@ -130,17 +136,6 @@ func TestClientRequests(t *testing.T) {
 				Method: "POST", Path: "/v2/flows/prospects/assign", Authorization: "Bearer " + testToken,
 				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
 				Body: `{"crmProspectsIds":["0031"],"flowId":"1695493301223590792","flowInstanceOwnerEmail":"ava.reyes+gong@example.com","flowInstanceDescription":"Q2 import"}`,
-			},
-		},
-		{
-			name:     "assign under a base path",
-			creds:    basicCreds(),
-			basePath: "/gong/",
-			call:     assign(gong.AssignRequest{CRMProspectsIDs: []string{"0031"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava}),
-			want: captured{
-				Method: "POST", Path: "/gong/v2/flows/prospects/assign", Authorization: basicHeader,
-				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
-				Body: `{"crmProspectsIds":["0031"],"flowId":"1695493301223590792","flowInstanceOwnerEmail":"ava.reyes+gong@example.com"}`,
 			},
 		},
 		{
@@ -172,11 +167,49 @@ func TestClientRequests(t *testing.T) {
 				Authorization: basicHeader, Accept: "application/json", UserAgent: "flowenroll",
 			},
 		},
+		{
+			name:  "list users, first page",
+			creds: bearerCreds(),
+			call:  listUsers(""),
+			want: captured{
+				Method: "GET", Path: "/v2/users",
+				Authorization: "Bearer " + testToken, Accept: "application/json", UserAgent: "flowenroll",
+			},
+		},
+		{
+			name:  "list users, next page",
+			creds: basicCreds(),
+			call:  listUsers("eyJwYWdlIjoyfQ=="),
+			want: captured{
+				Method: "GET", Path: "/v2/users", RawQuery: "cursor=eyJwYWdlIjoyfQ%3D%3D",
+				Authorization: basicHeader, Accept: "application/json", UserAgent: "flowenroll",
+			},
+		},
+		{
+			name:  "unassign by instance IDs",
+			creds: bearerCreds(),
+			call:  unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"234599484848423", "234599484848424"}}),
+			want: captured{
+				Method: "POST", Path: "/v2/flows/prospects/unassign-flows-by-instance-id", Authorization: "Bearer " + testToken,
+				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
+				Body: `{"flowInstanceIds":["234599484848423","234599484848424"]}`,
+			},
+		},
+		{
+			name:  "unassign naming who asks",
+			creds: basicCreds(),
+			call:  unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"234599484848423"}, UnassignedByUserEmail: ava}),
+			want: captured{
+				Method: "POST", Path: "/v2/flows/prospects/unassign-flows-by-instance-id", Authorization: basicHeader,
+				ContentType: "application/json", Accept: "application/json", UserAgent: "flowenroll",
+				Body: `{"flowInstanceIds":["234599484848423"],"unassignedByUserEmail":"ava.reyes+gong@example.com"}`,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, `{"requestId":"r-1"}`)}
-			c := newClient(t, rec, tt.creds, tt.basePath, nil)
+			rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, `{"requestId":"r-1","prospectsAssigned":[]}`)}
+			c := newClient(t, rec, tt.creds, nil)
 			if tt.userAgent != "" {
 				c.UserAgent = tt.userAgent
 			}
@@ -243,11 +276,41 @@ func TestClientDecodes200(t *testing.T) {
 				Flows:     []gong.Flow{{ID: flowSDR, Name: "SDR outbound", FolderID: "f1", FolderName: "Company", Visibility: "Company", CreationDate: "2025-01-02T03:04:05Z"}},
 			},
 		},
+		{
+			name: "list users",
+			call: listUsers(""),
+			body: `{"requestId":"r-4","records":{"totalRecords":3,"currentPageSize":1,"currentPageNumber":0,"cursor":"c2"},
+				"users":[{"id":"234599484848423","emailAddress":"ava.reyes@example.com","created":"2018-02-17T02:30:00-08:00",
+				"active":true,"emailAliases":["ava@example.com"],"trustedEmailAddress":"ava.reyes@example.com",
+				"firstName":"Ava","lastName":"Reyes","title":"SDR","phoneNumber":"+1 123","managerId":"563515258458745",
+				"settings":{"emailsImported":true},"spokenLanguages":[{"language":"en-US","primary":true}]}]}`,
+			want: &gong.UsersResponse{
+				RequestID: "r-4",
+				Records:   gong.Records{TotalRecords: 3, CurrentPageSize: 1, Cursor: "c2"},
+				Users: []gong.User{{
+					ID: "234599484848423", EmailAddress: "ava.reyes@example.com", EmailAliases: []string{"ava@example.com"},
+					TrustedEmailAddress: "ava.reyes@example.com", FirstName: "Ava", LastName: "Reyes", Title: "SDR",
+					Active: true, Created: "2018-02-17T02:30:00-08:00", ManagerID: "563515258458745",
+				}},
+			},
+		},
+		{
+			name: "unassign",
+			call: unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"234599484848423", "234599484848424"}}),
+			body: `{"requestId":"r-5","unassignedFlowInstanceIds":["234599484848423"]}`,
+			want: &gong.UnassignResponse{RequestID: "r-5", UnassignedFlowInstanceIDs: []string{"234599484848423"}},
+		},
+		{
+			name: "assign answer with only one list",
+			call: assign(gong.AssignRequest{CRMProspectsIDs: []string{"0032"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava}),
+			body: `{"requestId":"r-6","prospectsNotAssigned":[{"flowId":"1695493301223590792","crmProspectId":"0032","errorCode":"InvalidArgument","errorMessage":"Invalid crmId"}]}`,
+			want: &gong.AssignResponse{RequestID: "r-6", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flowSDR, CRMProspectID: "0032", ErrorCode: gong.CodeInvalidArgument, ErrorMessage: "Invalid crmId"}}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, tt.body)}
-			c := newClient(t, rec, basicCreds(), "", nil)
+			c := newClient(t, rec, basicCreds(), nil)
 			got, err := tt.call(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
@@ -310,6 +373,55 @@ func TestClientAPIErrors(t *testing.T) {
 			wantRetryable: true,
 		},
 		{
+			name:      "403 on assign names the write scope",
+			call:      req,
+			answer:    answerJSON(403, `{"requestId":"r-403","errors":["Forbidden"]}`),
+			want:      &gong.APIError{Op: "assign", StatusCode: 403, RequestID: "r-403", Errors: []string{"Forbidden"}, Scope: "api:flows:write"},
+			wantError: "gong assign: HTTP 403: Forbidden; with a Bearer token this call needs the scope api:flows:write (requestId r-403)",
+		},
+		{
+			name:      "403 on unassign names the write scope",
+			call:      unassign(gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: []string{"1"}}),
+			answer:    answerJSON(403, `{"requestId":"r-403"}`),
+			want:      &gong.APIError{Op: "unassign", StatusCode: 403, RequestID: "r-403", Scope: "api:flows:write"},
+			wantError: "gong unassign: HTTP 403; with a Bearer token this call needs the scope api:flows:write (requestId r-403)",
+		},
+		{
+			name:      "403 on the read-back names the read scope",
+			call:      prospectsFlows("0031"),
+			answer:    answerJSON(403, `{"requestId":"r-403"}`),
+			want:      &gong.APIError{Op: "read-back", StatusCode: 403, RequestID: "r-403", Scope: "api:flows:read"},
+			wantError: "gong read-back: HTTP 403; with a Bearer token this call needs the scope api:flows:read (requestId r-403)",
+		},
+		{
+			name:      "403 on list flows names the read scope",
+			call:      listFlows(ava, ""),
+			answer:    answerJSON(403, `{}`),
+			want:      &gong.APIError{Op: "list flows", StatusCode: 403, Scope: "api:flows:read"},
+			wantError: "gong list flows: HTTP 403; with a Bearer token this call needs the scope api:flows:read",
+		},
+		{
+			name:      "403 on list users names the users scope",
+			call:      listUsers(""),
+			answer:    answerJSON(403, `{"errors":["Access denied"]}`),
+			want:      &gong.APIError{Op: "list users", StatusCode: 403, Errors: []string{"Access denied"}, Scope: "api:users:read"},
+			wantError: "gong list users: HTTP 403: Access denied; with a Bearer token this call needs the scope api:users:read",
+		},
+		{
+			name:      "307 elsewhere, not followed; the Location loses its query and user info",
+			call:      req,
+			answer:    answerJSON(307, ``, "Location", "https://user:"+testSecret+"@us-9.api.gong.io/v2/flows/prospects/assign?token="+testToken+"#frag"),
+			want:      &gong.APIError{Op: "assign", StatusCode: 307, Location: "https://us-9.api.gong.io/v2/flows/prospects/assign"},
+			wantError: "gong assign: HTTP 307; redirect to https://us-9.api.gong.io/v2/flows/prospects/assign not followed",
+		},
+		{
+			name:      "301 without a Location",
+			call:      listUsers(""),
+			answer:    func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(301) },
+			want:      &gong.APIError{Op: "list users", StatusCode: 301},
+			wantError: "gong list users: HTTP 301; redirect not followed",
+		},
+		{
 			name:      "501 with an empty body",
 			call:      req,
 			answer:    func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(501) },
@@ -320,7 +432,7 @@ func TestClientAPIErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{got: make(chan captured, 1), answer: tt.answer}
-			c := newClient(t, rec, basicCreds(), "", nil)
+			c := newClient(t, rec, basicCreds(), nil)
 			got, err := tt.call(context.Background(), c)
 			var api *gong.APIError
 			if !errors.As(err, &api) {
@@ -331,6 +443,9 @@ func TestClientAPIErrors(t *testing.T) {
 			}
 			if got := errString(err); got != tt.wantError {
 				t.Errorf("error %q, want %q", got, tt.wantError)
+			}
+			if l := leaked(errString(err)); l != nil {
+				t.Errorf("error shows %q", l)
 			}
 			if got := gong.Retryable(err); got != tt.wantRetryable {
 				t.Errorf("Retryable = %v, want %v", got, tt.wantRetryable)
@@ -350,6 +465,10 @@ func isNilAnswer(v any) bool {
 	case *gong.ProspectsFlowsResponse:
 		return v == nil
 	case *gong.FlowsResponse:
+		return v == nil
+	case *gong.UsersResponse:
+		return v == nil
+	case *gong.UnassignResponse:
 		return v == nil
 	}
 	return v == nil
@@ -441,7 +560,7 @@ func TestClientTransportErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{got: make(chan captured, 1), answer: tt.answer}
-			c := newClient(t, rec, basicCreds(), "", nil)
+			c := newClient(t, rec, basicCreds(), nil)
 			got, err := tt.call(context.Background(), c)
 			var te *gong.TransportError
 			if !errors.As(err, &te) {
@@ -464,10 +583,10 @@ func TestClientTransportErrors(t *testing.T) {
 }
 
 func TestClientBodyOfExactlyMaxBodyBytes(t *testing.T) {
-	const head, tail = `{"requestId":"`, `"}`
+	const head, tail = `{"prospectsAssigned":[],"requestId":"`, `"}`
 	id := strings.Repeat("x", gong.MaxBodyBytes-len(head)-len(tail))
 	rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, head+id+tail)}
-	c := newClient(t, rec, basicCreds(), "", nil)
+	c := newClient(t, rec, basicCreds(), nil)
 	got, err := c.Assign(context.Background(), gong.AssignRequest{CRMProspectsIDs: []string{"0031"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava})
 	if err != nil {
 		t.Fatal(err)
@@ -513,7 +632,7 @@ func TestClientCanceled(t *testing.T) {
 
 	t.Run("before sending", func(t *testing.T) {
 		rec := &recorder{got: make(chan captured, 1), answer: answerJSON(200, "{}")}
-		c := newClient(t, rec, basicCreds(), "", nil)
+		c := newClient(t, rec, basicCreds(), nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := c.Assign(ctx, req)
@@ -541,7 +660,7 @@ func TestClientCanceled(t *testing.T) {
 			cancel()
 			<-r.Context().Done()
 		}}
-		c := newClient(t, rec, basicCreds(), "", nil)
+		c := newClient(t, rec, basicCreds(), nil)
 		_, err := c.Assign(ctx, req)
 		var te *gong.TransportError
 		if !errors.As(err, &te) {
@@ -578,7 +697,7 @@ func exerciseClient(t *testing.T, creds gong.Credentials, log *zap.Logger) (body
 		mu.Unlock()
 		answer(w, r)
 	}}
-	c := newClient(t, rec, creds, "", log)
+	c := newClient(t, rec, creds, log)
 	req := gong.AssignRequest{CRMProspectsIDs: []string{"00Q5e0000PRIVATE"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava}
 	ctx := context.Background()
 	var errs []error

@@ -75,6 +75,9 @@ func TestRetryable(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
+		{"301", api(301), false},
+		{"307", api(307), false},
+		{"308", api(308), false},
 		{"400", api(400), false},
 		{"401", api(401), false},
 		{"403", api(403), false},
@@ -101,6 +104,8 @@ func TestRetryable(t *testing.T) {
 		{"context.Canceled", context.Canceled, false},
 		{"wrapped context.Canceled", fmt.Errorf("stop: %w", context.Canceled), false},
 		{"plain error", errors.New("boom"), false},
+		{"request not sent", &gong.InvalidRequestError{Op: "assign", Reason: "bad header"}, false},
+		{"bad answer", &gong.TransportError{Op: "assign", Err: &gong.BadAnswerError{Op: "assign", Reason: "answer is JSON null"}, Sent: true}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,6 +140,18 @@ func TestAPIError(t *testing.T) {
 			err:         &gong.APIError{Op: "read-back", StatusCode: 429, RequestID: "r-9", RetryAfter: time.Second},
 			wantError:   "gong read-back: HTTP 429 (requestId r-9)",
 			wantMessage: "Too Many Requests",
+		},
+		{
+			name:        "403: the scope in the error, Gong's words alone in the message",
+			err:         &gong.APIError{Op: "assign", StatusCode: 403, RequestID: "r-3", Errors: []string{"Forbidden"}, Scope: "api:flows:write"},
+			wantError:   "gong assign: HTTP 403: Forbidden; with a Bearer token this call needs the scope api:flows:write (requestId r-3)",
+			wantMessage: "Forbidden",
+		},
+		{
+			name:        "redirect: where to, in both",
+			err:         &gong.APIError{Op: "list users", StatusCode: 308, Location: "https://us-1.api.gong.io/v2/users"},
+			wantError:   "gong list users: HTTP 308; redirect to https://us-1.api.gong.io/v2/users not followed",
+			wantMessage: "Permanent Redirect; redirect to https://us-1.api.gong.io/v2/users not followed",
 		},
 	}
 	for _, tt := range tests {

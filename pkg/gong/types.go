@@ -1,7 +1,12 @@
-// Package gong is a typed client for Gong's Engage flow API: the request and
-// response shapes of ../shared/gong-api/engage-flows.openapi.json, credentials,
-// the base URL, and the one classifier that decides whether a failed call is
-// worth another attempt.
+// Package gong is a typed client for Gong's Engage flow API (and the users
+// list it needs): the request and response shapes of
+// ../shared/gong-api/engage-flows.openapi.json, credentials and the base URL
+// checked at start, the one classifier that decides whether a failed call is
+// worth another attempt (Retryable), and the one that tells a setup no
+// retry will mend (Unreachable).
+//
+// The client follows no redirect, sends no header Go would refuse, and puts
+// no query string, user info or secret in an error or a log line.
 package gong
 
 // AssignRequest is AssignFlowRequestV2, the body of POST /v2/flows/prospects/assign.
@@ -94,9 +99,49 @@ type FlowsResponse struct {
 	Flows     []Flow  `json:"flows"`
 }
 
+// User is UserMetadata, one entry of GET /v2/users. IDs are strings: up to
+// 20 digits.
+type User struct {
+	ID                  string   `json:"id"`
+	EmailAddress        string   `json:"emailAddress"`
+	EmailAliases        []string `json:"emailAliases"`
+	TrustedEmailAddress string   `json:"trustedEmailAddress"`
+	FirstName           string   `json:"firstName"`
+	LastName            string   `json:"lastName"`
+	Title               string   `json:"title"`
+	Active              bool     `json:"active"`
+	Created             string   `json:"created"`
+	ManagerID           string   `json:"managerId"`
+}
+
+// UsersResponse is UsersMetadata, the answer of GET /v2/users.
+type UsersResponse struct {
+	RequestID string  `json:"requestId"`
+	Records   Records `json:"records"`
+	Users     []User  `json:"users"`
+}
+
+// UnassignByInstanceIDsRequest is UnassignFlowsRequest, the body of
+// POST /v2/flows/prospects/unassign-flows-by-instance-id.
+type UnassignByInstanceIDsRequest struct {
+	// FlowInstanceIDs are unique, at most MaxUnassignIDs.
+	FlowInstanceIDs []string `json:"flowInstanceIds"`
+	// UnassignedByUserEmail is the Gong user asking; optional.
+	UnassignedByUserEmail string `json:"unassignedByUserEmail,omitempty"`
+}
+
+// UnassignResponse is UnassignFlowsResponse: the flow instances Gong ended.
+// An instance sent but not listed is still assigned.
+type UnassignResponse struct {
+	RequestID                 string   `json:"requestId"`
+	UnassignedFlowInstanceIDs []string `json:"unassignedFlowInstanceIds"`
+}
+
 // API paths.
 const (
-	PathAssign         = "/v2/flows/prospects/assign"
-	PathProspectsFlows = "/v2/flows/prospects"
-	PathFlows          = "/v2/flows"
+	PathAssign                = "/v2/flows/prospects/assign"
+	PathProspectsFlows        = "/v2/flows/prospects"
+	PathFlows                 = "/v2/flows"
+	PathUsers                 = "/v2/users"
+	PathUnassignByInstanceIDs = "/v2/flows/prospects/unassign-flows-by-instance-id"
 )
