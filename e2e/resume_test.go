@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/flowenroll/flowenroll/pkg/submit"
+	oc "github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // TestSIGKILLThenResume kills the process at seeded requests, once or several
@@ -86,10 +86,10 @@ func TestSIGTERMThenResume(t *testing.T) {
 				t.Fatalf("run 1: %v; want exit 4", r)
 			}
 			sum := sc.summary(t, r)
-			if sum.StopReason != submit.ReasonInterrupted {
-				t.Errorf("run 1: summary.json stopReason %q, want %q", sum.StopReason, submit.ReasonInterrupted)
+			if sum.StopReason != oc.ReasonInterrupted {
+				t.Errorf("run 1: summary.json stopReason %q, want %q", sum.StopReason, oc.ReasonInterrupted)
 			}
-			checkStopped(t, sc, submit.ReasonInterrupted)
+			checkStopped(t, sc, oc.ReasonInterrupted)
 
 			sum = sc.resume(t, 3)
 			if sum.ExitCode != 3 {
@@ -127,10 +127,10 @@ func TestMaxRequestsThenResume(t *testing.T) {
 				if r.exit != 4 {
 					t.Fatalf("run %d: %v; want exit 4 (cap reached) or 3 (finished)", i, r)
 				}
-				if sum.StopReason != submit.ReasonRequestBudget {
-					t.Errorf("run %d: summary.json stopReason %q, want %q", i, sum.StopReason, submit.ReasonRequestBudget)
+				if sum.StopReason != oc.ReasonRequestBudget {
+					t.Errorf("run %d: summary.json stopReason %q, want %q", i, sum.StopReason, oc.ReasonRequestBudget)
 				}
-				checkStopped(t, sc, submit.ReasonRequestBudget)
+				checkStopped(t, sc, oc.ReasonRequestBudget)
 				if sum.Assigned <= assigned {
 					t.Fatalf("run %d: %d rows assigned, as many as after the run before: no progress", i, sum.Assigned)
 				}
@@ -193,8 +193,8 @@ func checkStopped(t *testing.T, sc *scenario, reason string) {
 	for r, n := range got {
 		// A row whose request may have reached Gong without an answer is
 		// InDoubt, whatever stopped the run: the next run reads it back.
-		if r != reason && r != submit.ReasonInDoubt {
-			t.Errorf("run %d: %d rows in unprocessed.csv with reason %s; want only %s (or %s)", len(sc.runs), n, r, reason, submit.ReasonInDoubt)
+		if r != reason && r != oc.ReasonInDoubt {
+			t.Errorf("run %d: %d rows in unprocessed.csv with reason %s; want only %s (or %s)", len(sc.runs), n, r, reason, oc.ReasonInDoubt)
 		}
 	}
 }

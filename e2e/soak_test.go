@@ -473,17 +473,29 @@ func (w *settleWatch) settled() map[string]string {
 		if !bytes.HasSuffix(line, []byte("\n")) {
 			break
 		}
+		// The journal's settled rows (format version 2).
 		var e struct {
-			Settled *ledger.Settled `json:"settled"`
+			Rows []struct {
+				Kind          string `json:"kind"`
+				CRMProspectID string `json:"crmProspectId"`
+				FlowID        string `json:"flowId"`
+				Stage         string `json:"stage"`
+				Code          string `json:"code"`
+				Instance      *struct {
+					ID string `json:"id"`
+				} `json:"instance"`
+			} `json:"rows"`
 		}
-		if json.Unmarshal(line, &e) != nil || e.Settled == nil {
+		if json.Unmarshal(line, &e) != nil {
 			continue
 		}
-		for _, a := range e.Settled.Assigned {
-			out[string(a.CRMProspectID)+"@"+string(a.FlowID)] = "assigned, instance " + string(a.FlowInstanceID)
-		}
-		for _, f := range e.Settled.Failed {
-			out[string(f.CRMProspectID)+"@"+string(f.FlowID)] = "failed " + string(f.Stage) + "/" + string(f.ErrorCode)
+		for _, r := range e.Rows {
+			k := r.CRMProspectID + "@" + r.FlowID
+			if r.Kind == "assigned" && r.Instance != nil {
+				out[k] = "assigned, instance " + r.Instance.ID
+			} else {
+				out[k] = "failed " + r.Stage + "/" + r.Code
+			}
 		}
 	}
 	return out

@@ -17,10 +17,10 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/flowenroll/flowenroll/pkg/enroll"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 	"github.com/flowenroll/flowenroll/pkg/report"
-	"github.com/flowenroll/flowenroll/pkg/submit"
 )
 
 // The defaults of `flowenroll run` (cmd/flowenroll/run.go): the bench
@@ -51,7 +51,7 @@ func (j job) run(ctx context.Context, log *zap.Logger) (report.Summary, error) {
 	}
 	hc := &http.Client{Timeout: defaultTimeout}
 	defer hc.CloseIdleConnections()
-	var limiter submit.Limiter = pace.New(j.rate, pace.DefaultMargin)
+	var limiter gateway.Limiter = pace.New(j.rate, pace.DefaultMargin)
 	if j.trace != nil {
 		hc.Transport = tracedTransport{http.DefaultTransport, j.trace}
 		limiter = tracedPacer{limiter.(*pace.Pacer), j.trace}

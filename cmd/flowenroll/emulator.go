@@ -72,7 +72,7 @@ Example:
 				}
 				cfg.Fixture = fx
 			}
-			creds, err := gong.CredentialsFromEnv(getenv, os.ReadFile)
+			creds, err := gong.CredentialsFromEnv(getenv, os.Open)
 			switch {
 			case errors.Is(err, gong.ErrNoCredentials):
 				log.Warn("no GONG_* credentials set: accepting any well-formed Authorization header")

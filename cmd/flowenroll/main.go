@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/flowenroll/flowenroll/pkg/enroll"
 )
 
 // version is set at link time (-X main.version=...): the one package-level
@@ -34,7 +36,7 @@ func main() {
 				continue
 			}
 			fmt.Fprintln(os.Stderr, "flowenroll: second signal, exiting now; run the same command to continue")
-			os.Exit(exitStoppedEarly)
+			os.Exit(enroll.ExitStoppedEarly)
 		}
 	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
@@ -57,8 +59,8 @@ func exitCode(err error, stderr *os.File) int {
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "flowenroll: %v\n", err)
 		fmt.Fprintln(stderr, "run 'flowenroll --help' for usage")
-		return exitUsage
+		return enroll.ExitUsage
 	}
 	fmt.Fprintf(stderr, "flowenroll: %v\n", err)
-	return exitFatal
+	return enroll.ExitFatal
 }

@@ -283,26 +283,3 @@ func TestGroupKey(t *testing.T) {
 		})
 	}
 }
-
-func TestDedup(t *testing.T) {
-	d := chunk.NewDedup()
-	steps := []struct {
-		row  chunk.Row
-		want int
-	}{
-		{chunk.Row{Line: 2, CRMProspectID: "0031", FlowID: flowA, OwnerEmail: ava}, 0},
-		{chunk.Row{Line: 3, CRMProspectID: "0032", FlowID: flowA, OwnerEmail: ava}, 0},
-		{chunk.Row{Line: 4, CRMProspectID: "0031", FlowID: flowA, OwnerEmail: ava}, 2},
-		{chunk.Row{Line: 5, CRMProspectID: "0031", FlowID: flowA, OwnerEmail: "AVA.Reyes@Example.COM"}, 2},
-		{chunk.Row{Line: 6, CRMProspectID: "0031", FlowID: flowB, OwnerEmail: ava}, 0},
-		{chunk.Row{Line: 7, CRMProspectID: "0031", FlowID: flowA, OwnerEmail: ben}, 0},
-		{chunk.Row{Line: 8, CRMProspectID: "0031", FlowID: flowA, OwnerEmail: ava}, 2}, // still the first line
-		{chunk.Row{Line: 9, CRMProspectID: "0032", FlowID: flowA, OwnerEmail: ava}, 3},
-		{chunk.Row{Line: 10, CRMProspectID: "0031", FlowID: flowB, OwnerEmail: ava}, 6},
-	}
-	for _, s := range steps {
-		if got := d.Seen(s.row); got != s.want {
-			t.Errorf("Seen(line %d: %s %s %s) = %d, want %d", s.row.Line, s.row.CRMProspectID, s.row.FlowID, s.row.OwnerEmail, got, s.want)
-		}
-	}
-}

@@ -24,10 +24,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
 	"github.com/flowenroll/flowenroll/pkg/report"
-	"github.com/flowenroll/flowenroll/pkg/submit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -100,8 +100,8 @@ func newEnv(t *testing.T, emuCfg emulator.Config, wrap func(http.Handler) http.H
 	}}
 }
 
-// outcome is where a line ended and how.
-type outcome struct {
+// lineOutcome is where a line ended and how.
+type lineOutcome struct {
 	File   string // assigned, failed, unprocessed
 	Code   string // failed: stage/errorCode; unprocessed: reason
 	ID     string
@@ -109,9 +109,9 @@ type outcome struct {
 }
 
 // results reads the three CSVs and fails the test if a line is in more than one.
-func results(t *testing.T, dir string) map[int]outcome {
+func results(t *testing.T, dir string) map[int]lineOutcome {
 	t.Helper()
-	out := map[int]outcome{}
+	out := map[int]lineOutcome{}
 	for _, name := range []string{"assigned", "failed", "unprocessed"} {
 		f, err := os.Open(filepath.Join(dir, name+".csv"))
 		if err != nil {
@@ -127,7 +127,7 @@ func results(t *testing.T, dir string) map[int]outcome {
 			if err != nil {
 				t.Fatalf("%s.csv: line column %q", name, r[0])
 			}
-			o := outcome{File: name, ID: r[1], FlowID: r[2]}
+			o := lineOutcome{File: name, ID: r[1], FlowID: r[2]}
 			switch name {
 			case "failed":
 				o.Code = r[4] + "/" + r[5]
@@ -144,7 +144,7 @@ func results(t *testing.T, dir string) map[int]outcome {
 }
 
 // accountedFor checks that lines 2..n+1 are each in exactly one file.
-func accountedFor(t *testing.T, dir string, n int) map[int]outcome {
+func accountedFor(t *testing.T, dir string, n int) map[int]lineOutcome {
 	t.Helper()
 	res := results(t, dir)
 	for line := 2; line <= n+1; line++ {
@@ -159,7 +159,7 @@ func accountedFor(t *testing.T, dir string, n int) map[int]outcome {
 }
 
 // assignedMatchesEmulator checks assigned.csv against the instances the emulator created.
-func assignedMatchesEmulator(t *testing.T, res map[int]outcome, emu *emulator.Server) {
+func assignedMatchesEmulator(t *testing.T, res map[int]lineOutcome, emu *emulator.Server) {
 	t.Helper()
 	var got, want []string
 	for _, o := range res {
@@ -177,7 +177,7 @@ func assignedMatchesEmulator(t *testing.T, res map[int]outcome, emu *emulator.Se
 	}
 }
 
-func count(res map[int]outcome) map[string]int {
+func count(res map[int]lineOutcome) map[string]int {
 	c := map[string]int{}
 	for _, o := range res {
 		c[o.File+":"+o.Code]++
@@ -239,7 +239,7 @@ func TestChunkSizeAndGrouping(t *testing.T) {
 }
 
 type recordingClient struct {
-	submit.Client
+	gateway.Client
 	sizes *[]int
 }
 

@@ -44,11 +44,11 @@ func TestFlowNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := accountedFor(t, e.cfg.OutDir, 5)
-	got := map[int]outcome{}
+	got := map[int]lineOutcome{}
 	for line, o := range res {
-		got[line] = outcome{File: o.File, Code: o.Code, FlowID: o.FlowID}
+		got[line] = lineOutcome{File: o.File, Code: o.Code, FlowID: o.FlowID}
 	}
-	want := map[int]outcome{
+	want := map[int]lineOutcome{
 		2: {File: "assigned", FlowID: sdr},
 		3: {File: "assigned", FlowID: "1711046208531772911"},
 		4: {File: "failed", Code: "input/FlowNameAmbiguous"},

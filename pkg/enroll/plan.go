@@ -2,20 +2,24 @@ package enroll
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
-	"go.uber.org/zap"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/flows"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/outdir"
 	"github.com/flowenroll/flowenroll/pkg/report"
-	"github.com/flowenroll/flowenroll/pkg/submit"
+	"github.com/flowenroll/flowenroll/pkg/screen"
 )
 
 // PlanConfig is a dry run.
@@ -28,8 +32,8 @@ type PlanConfig struct {
 	// Client, if set (credentials present), resolves flow names and, with
 	// Preflight, checks each flow is visible to its owner. Listing requests
 	// are paced by Limiter.
-	Client    submit.Client
-	Limiter   submit.Limiter
+	Client    gateway.Client
+	Limiter   gateway.Limiter
 	Preflight bool
 	Log       *zap.Logger
 }
@@ -65,111 +69,156 @@ type Plan struct {
 	FlowListings int64
 }
 
+// planner counts what a run would send.
+type planner struct {
+	p        Plan
+	groups   map[string]int // group key -> index in p.Groups
+	distinct map[string]int // group key -> rows
+	failed   *report.Writer // nil without --out
+}
+
 // MakePlan reads and validates the input exactly as Run does and counts the
-// requests it would send. It sends nothing.
+// requests it would send. It sends nothing but flow listings.
 func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
 	src, err := openSource(cfg.InputPath, cfg.Stdin, "", cfg.Input)
 	if err != nil {
 		return Plan{}, &FatalError{err}
 	}
 	defer src.Close()
-	name := src.name
-	rd, err := src.reader()
-	if err != nil {
-		return Plan{}, &FatalError{err}
-	}
-	var failed *report.FailedOnly
+	pl := &planner{p: Plan{Input: src.name, RejectedByCode: map[string]Rejected{}}, groups: map[string]int{}, distinct: map[string]int{}}
 	if cfg.OutDir != "" {
-		if _, err := os.Stat(filepath.Join(cfg.OutDir, ledger.FileName)); err == nil {
-			return Plan{}, &FatalError{fmt.Errorf("%s holds a run's results; plan writes its failed.csv elsewhere: choose another --out", cfg.OutDir)}
-		}
-		if failed, err = report.CreateFailed(cfg.OutDir); err != nil {
+		release, err := pl.openFailed(cfg, src)
+		if err != nil {
 			return Plan{}, &FatalError{err}
 		}
-		defer failed.Close()
+		defer release()
 	}
-	if cfg.Log == nil {
-		cfg.Log = zap.NewNop()
+	sc, gw := pl.screen(cfg, src)
+	if err := pl.read(ctx, src, sc); err != nil {
+		return pl.p, err
 	}
-	p := Plan{Input: name, RejectedByCode: map[string]Rejected{}}
-	groups := map[string]int{}
-	distinct := map[string]int{} // group -> distinct IDs
-	sc := newScreen(name, cfg.Log, src.dedup(), nil, cfg.Preflight)
-	sc.keepNames = cfg.Client == nil
-	var sub *submit.Submitter
+	pl.finish(cfg, sc, gw)
+	if pl.failed != nil {
+		if err := pl.failed.Close(); err != nil {
+			return pl.p, &FatalError{err}
+		}
+		pl.p.FailedCSV = filepath.Join(cfg.OutDir, report.FailedFile)
+	}
+	return pl.p, nil
+}
+
+// openFailed takes --out and starts its failed.csv.
+func (pl *planner) openFailed(cfg PlanConfig, src *source) (func(), error) {
+	dir, err := outdir.Acquire(cfg.OutDir, "plan", time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if found := dir.Foreign([]string{ledger.FileName}); len(found) > 0 {
+		dir.Release()
+		return nil, fmt.Errorf("%s holds a run's results; plan writes its failed.csv elsewhere: choose another --out", cfg.OutDir)
+	}
+	if name, ok := dir.Writes(cfg.InputPath, []string{report.FailedFile}); ok {
+		dir.Release()
+		return nil, fmt.Errorf("--input %s is %s, which plan writes in --out %s; choose another --out", cfg.InputPath, name, cfg.OutDir)
+	}
+	if pl.failed, err = report.Create(cfg.OutDir, src.columns(), outcome.Failed); err != nil {
+		dir.Release()
+		return nil, err
+	}
+	return func() { pl.failed.Close(); dir.Release() }, nil
+}
+
+// screen builds the screen; with a client, flow listings go through a
+// gateway that does not sit for long on an unreachable Gong.
+func (pl *planner) screen(cfg PlanConfig, src *source) (*screen.Screen, *gateway.Gateway) {
+	sc := screen.Config{Name: src.name, Log: cfg.Log, Dedup: src.dedup(), Preflight: cfg.Preflight, KeepNames: cfg.Client == nil}
+	var gw *gateway.Gateway
 	if cfg.Client != nil {
-		// A dry run should not sit for long on an unreachable Gong.
-		sub = submit.New(submit.Config{Client: cfg.Client, Limiter: cfg.Limiter, Log: cfg.Log, MaxRetryTime: time.Minute})
-		sc.catalog = newCatalog(sub, cfg.Client)
-		p.Checked = true
+		gw = gateway.New(gateway.Config{Limiter: cfg.Limiter, Log: cfg.Log, MaxRetryTime: time.Minute})
+		client := cfg.Client
+		sc.Catalog = flows.NewCatalog(func(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error) {
+			return gw.ListFlows(ctx, client, owner, cursor)
+		})
+		pl.p.Checked = true
 		if !cfg.Preflight {
-			p.Note = "flow names resolved; preflight off (--preflight=false)"
+			pl.p.Note = "flow names resolved; preflight off (--preflight=false)"
 		}
 	} else {
-		p.Note = "no Gong credentials: flow names were not resolved and flows were not checked against Gong (preflight off)"
+		pl.p.Note = "no Gong credentials: flow names were not resolved and flows were not checked against Gong (preflight off)"
 	}
-	reject := func(rec report.FailedRecord) error {
-		p.Rejected++
-		r := p.RejectedByCode[string(rec.ErrorCode)]
-		if r.Rows == 0 {
-			r.Example = string(rec.ErrorMessage)
-		}
-		r.Rows++
-		p.RejectedByCode[string(rec.ErrorCode)] = r
-		if failed != nil {
-			return failed.Write(rec)
-		}
-		return nil
+	return screen.New(sc), gw
+}
+
+func (pl *planner) read(ctx context.Context, src *source, sc *screen.Screen) error {
+	rd, err := src.reader()
+	if err != nil {
+		return &FatalError{err}
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return p, err
+			return err
 		}
 		pr, rej, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return p, &FatalError{err}
+			return &FatalError{err}
 		}
-		p.RowsRead++
-		v := sc.check(ctx, pr, rej)
-		if v.leave != "" {
-			return p, &FatalError{fmt.Errorf("plan stopped listing flows: %s", v.leave)}
+		pl.p.RowsRead++
+		row, o := sc.Check(ctx, pr, rej)
+		if err := pl.count(row, o); err != nil {
+			return err
 		}
-		if v.fail != nil {
-			if err := reject(*v.fail); err != nil {
-				return p, &FatalError{err}
+	}
+}
+
+// count adds one screened row to the plan.
+func (pl *planner) count(row outcome.Row, o *outcome.Outcome) error {
+	switch {
+	case o != nil && o.Kind == outcome.Unprocessed:
+		return &FatalError{fmt.Errorf("plan stopped listing flows: %s", o.Reason)}
+	case o != nil:
+		pl.p.Rejected++
+		r := pl.p.RejectedByCode[o.Code]
+		if r.Rows == 0 {
+			r.Example = o.Message
+		}
+		r.Rows++
+		pl.p.RejectedByCode[o.Code] = r
+		if pl.failed != nil {
+			if err := pl.failed.Write(*o); err != nil {
+				return &FatalError{err}
 			}
-			continue
 		}
-		row := v.row
-		p.Valid++
-		k := chunk.GroupKey(row.FlowID, row.OwnerEmail)
-		i, ok := groups[k]
-		if !ok {
-			i = len(p.Groups)
-			groups[k] = i
-			p.Groups = append(p.Groups, Group{FlowID: row.FlowID, OwnerEmail: row.OwnerEmail})
-		}
-		p.Groups[i].Rows++
-		distinct[k]++
+		return nil
 	}
-	for k, i := range groups {
-		p.Groups[i].Requests = (distinct[k] + cfg.ChunkSize - 1) / cfg.ChunkSize
-		p.Requests += p.Groups[i].Requests
+	pl.p.Valid++
+	k := chunk.GroupKey(row.FlowID, row.OwnerEmail)
+	i, ok := pl.groups[k]
+	if !ok {
+		i = len(pl.p.Groups)
+		pl.groups[k] = i
+		pl.p.Groups = append(pl.p.Groups, Group{FlowID: row.FlowID, OwnerEmail: row.OwnerEmail})
 	}
-	if sc.catalog != nil && !sc.preflight && cfg.Preflight {
-		p.Note = "Gong refused the flow listing: preflight was turned off, flow names not resolved"
+	pl.p.Groups[i].Rows++
+	pl.distinct[k]++
+	return nil
+}
+
+func (pl *planner) finish(cfg PlanConfig, sc *screen.Screen, gw *gateway.Gateway) {
+	size := max(cfg.ChunkSize, 1)
+	for k, i := range pl.groups {
+		pl.p.Groups[i].Requests = (pl.distinct[k] + size - 1) / size
+		pl.p.Requests += pl.p.Groups[i].Requests
 	}
-	if sub != nil {
-		p.FlowListings = sub.Stats().FlowListings
+	if gw != nil && !sc.PreflightOn() && cfg.Preflight {
+		pl.p.Note = "Gong refused the flow listing: preflight was turned off, flow names not resolved"
 	}
-	if failed != nil {
-		if err := failed.Close(); err != nil {
-			return p, &FatalError{err}
-		}
-		p.FailedCSV = filepath.Join(cfg.OutDir, report.FailedFile)
+	if gw != nil {
+		pl.p.FlowListings = gw.Counts().FlowListings
 	}
-	return p, nil
 }

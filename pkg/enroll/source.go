@@ -10,8 +10,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/input"
+	"github.com/flowenroll/flowenroll/pkg/report"
+	"github.com/flowenroll/flowenroll/pkg/screen"
 )
 
 // source is the input, read in passes so that memory stays independent of
@@ -27,8 +28,8 @@ type source struct {
 	name     string
 	opts     input.Options
 	sha256   string
-	rows     int             // data records the first parse saw
-	suspects *chunk.Suspects // keys the first parse saw more than once
+	rows     int              // data records the first parse saw
+	suspects *screen.Suspects // keys the first parse saw more than once
 }
 
 // openSource opens path ("-": stdin, copied into spoolDir, or a temporary
@@ -95,7 +96,7 @@ func (s *source) scanBytes() (err error) {
 		}
 	}
 	s.sha256 = hex.EncodeToString(h.Sum(nil))
-	s.suspects = chunk.NewSuspects(uint(lines) + 1)
+	s.suspects = screen.NewSuspects(uint(lines) + 1)
 	return nil
 }
 
@@ -112,7 +113,7 @@ func (s *source) firstParse() error {
 	survey, err := input.SurveyRows(s.f, s.opts, func(p input.Prospect, rej *input.Rejection) {
 		s.rows++
 		if rej == nil {
-			s.suspects.Observe(identity(p))
+			s.suspects.Observe(screen.Identity(screen.RowOf(p)))
 		}
 	})
 	if err != nil {
@@ -131,7 +132,7 @@ func (s *source) reader() (*input.Reader, error) {
 }
 
 // dedup returns the duplicate finder for the real read.
-func (s *source) dedup() *chunk.Dedup { return chunk.NewDedupOf(s.suspects) }
+func (s *source) dedup() *screen.Dedup { return screen.NewDedupOf(s.suspects) }
 
 // stdinCopy is the name of the kept copy of standard input in --out.
 const stdinCopy = "stdin.csv"
@@ -161,3 +162,6 @@ func (s *source) Close() error {
 	s.f = nil
 	return err
 }
+
+// columns are the input's columns the result files carry.
+func (s *source) columns() report.Input { return report.Input{} }

@@ -1,17 +1,26 @@
 // Package ledger is the record of what a run has settled, kept beside the
 // result files so that the same command can continue after an interruption.
 //
-// It is an append-only journal of JSON lines, each written and fsync'd
-// before the run goes on: a "sent" entry before a chunk's first request, a
-// "settled" entry with the chunk's result rows once it is answered, and a
-// "run" entry with each run's request figures. The journal is the truth;
-// the CSV files are rebuilt from it when a run resumes. A torn last line
-// (a crash mid-write) is dropped. The journal is tied to the input by its
-// SHA-256, so a changed input is not mixed with an old one.
+// It is an append-only journal of JSON lines, each written in one write and
+// fsync'd before the run goes on: a "sent" entry before a chunk's request
+// takes its turn, a "released" entry when rows journaled as sent are known
+// not to be in Gong after all (the request was answered 429 or 4xx, or never
+// left), a "rows" entry with the outcomes of settled rows, a "chunkSize"
+// entry when a request size is learned, and a "run" entry with each run's
+// request figures. The journal is the truth; the CSV files are rebuilt from
+// it when a run resumes. Only the one process that holds --out writes it, so
+// a torn line (a crash mid-write) can only be the last, and is dropped. The
+// journal is tied to the input by its SHA-256, so a changed input is not
+// mixed with an old one.
+//
+// The format is versioned. Version 1 journals (which stored the result
+// files' rows) are still read, and a resumed version 1 journal is continued
+// with version 2 entries.
 package ledger
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,16 +28,17 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/flowenroll/flowenroll/pkg/report"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // FileName is the journal's name inside the output directory.
 const FileName = "ledger.jsonl"
 
-// Version of the journal format.
-const Version = 1
+// Version of the journal format written.
+const Version = 2
 
 // Header is the journal's first line.
 type Header struct {
@@ -38,7 +48,8 @@ type Header struct {
 	CreatedAt   string `json:"createdAt"`
 }
 
-// Sent records a chunk about to be sent: its rows are in doubt until settled.
+// Sent records a chunk about to be sent: its rows are in doubt until
+// settled or released.
 type Sent struct {
 	FlowID string    `json:"flowId"`
 	Owner  string    `json:"owner"`
@@ -47,26 +58,26 @@ type Sent struct {
 	At     time.Time `json:"at"`
 }
 
-// Settled holds the result rows of a chunk (or of part of one).
-type Settled struct {
-	Assigned []report.AssignedRecord `json:"assigned,omitempty"`
-	Failed   []report.FailedRecord   `json:"failed,omitempty"`
-}
-
-// RunStats are one run's request figures.
-type RunStats struct {
-	Requests     int64 `json:"requests"`
-	Retries      int64 `json:"retries"`
-	RateLimited  int64 `json:"rateLimited"`
-	ReadBacks    int64 `json:"readBacks"`
-	Splits       int64 `json:"splits"`
-	FlowListings int64 `json:"flowListings"`
+type released struct {
+	Lines []int `json:"lines"`
 }
 
 type entry struct {
-	Sent    *Sent     `json:"sent,omitempty"`
-	Settled *Settled  `json:"settled,omitempty"`
-	Run     *RunStats `json:"run,omitempty"`
+	Sent      *Sent      `json:"sent,omitempty"`
+	Released  *released  `json:"released,omitempty"`
+	Rows      []record   `json:"rows,omitempty"`
+	ChunkSize *int       `json:"chunkSize,omitempty"`
+	Run       *runCounts `json:"run,omitempty"`
+	// Settled is version 1's entry of settled rows.
+	Settled *settledV1 `json:"settled,omitempty"`
+}
+
+// runCounts are a run entry's figures; version 1 named two of them
+// otherwise.
+type runCounts struct {
+	outcome.RequestCounts
+	SplitsV1       int64 `json:"splits,omitempty"`
+	FlowListingsV1 int64 `json:"flowListings,omitempty"`
 }
 
 // Doubt is what is known of a row that was sent but never settled.
@@ -75,13 +86,15 @@ type Doubt struct {
 	SentAt time.Time
 }
 
-// State is what earlier runs left: the settled rows (replayed through the
-// callback given to Open), the rows in doubt, and the earlier runs' figures.
+// State is what earlier runs left: the settled rows (replayed through
+// Replay), the rows in doubt, the learned request size and the earlier
+// runs' figures.
 type State struct {
-	Resumed bool
-	Settled *Lines
-	InDoubt map[int]Doubt // line -> when and where it was sent
-	Runs    RunStats      // summed over earlier runs
+	Resumed   bool
+	Settled   *Lines
+	InDoubt   map[int]Doubt         // line -> when and where it was first sent
+	Runs      outcome.RequestCounts // summed over earlier runs
+	ChunkSize int                   // learned by an earlier run; 0 if none
 }
 
 // ErrInputChanged is returned when the output directory holds the journal of
@@ -92,25 +105,8 @@ var ErrInputChanged = errors.New("input changed")
 type Ledger struct {
 	mu       sync.Mutex
 	f        *os.File
-	w        *bufio.Writer
 	path     string
 	replayTo int64 // the journal's length when opened
-}
-
-// Replay passes the settled entries of earlier runs to fn, in order.
-func (l *Ledger) Replay(fn func(Settled) error) error {
-	if l.replayTo == 0 {
-		return nil
-	}
-	f, err := os.Open(l.path)
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	defer f.Close()
-	var st State
-	st.Settled, st.InDoubt = &Lines{}, map[int]Doubt{}
-	_, _, err = load(io.NewSectionReader(f, 0, l.replayTo), &st, fn)
-	return err
 }
 
 // Open opens the journal in dir for the input with the given hash. If the
@@ -118,48 +114,20 @@ func (l *Ledger) Replay(fn func(Settled) error) error {
 // Replay streams its settled rows; with restart, or if there is none, a new
 // journal is started. A journal of another input is refused with an error
 // wrapping ErrInputChanged unless restart is set; nothing is changed then.
+// The caller holds dir's lock.
 func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Ledger, State, error) {
 	path := filepath.Join(dir, FileName)
 	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}
 	if !restart {
-		f, err := os.OpenFile(path, os.O_RDWR, 0o600)
-		switch {
-		case err == nil:
-			// The journal holds emails and CRM IDs: 0600 also if it was copied
-			// or restored with another mode.
-			if err := f.Chmod(0o600); err != nil {
-				f.Close()
-				return nil, State{}, fmt.Errorf("ledger: %w", err)
-			}
-			good, hdr, err := load(f, &st, nil)
-			if err != nil {
-				f.Close()
-				return nil, State{}, fmt.Errorf("%s: %w", path, err)
-			}
-			if hdr != nil && hdr.InputSHA256 != inputSHA256 {
-				f.Close()
-				return nil, State{}, fmt.Errorf("%w: %s holds the results of %s (sha256 %.12s…), not of this input (sha256 %.12s…); use another --out, or --restart to discard those results and start over",
-					ErrInputChanged, dir, hdr.InputName, hdr.InputSHA256, inputSHA256)
-			}
-			if hdr != nil {
-				// Drop a torn last line so appends start on a line of their own.
-				if err := f.Truncate(good); err != nil {
-					f.Close()
-					return nil, State{}, err
-				}
-				if _, err := f.Seek(good, io.SeekStart); err != nil {
-					f.Close()
-					return nil, State{}, err
-				}
-				st.Resumed = true
-				return &Ledger{f: f, w: bufio.NewWriter(f), path: path, replayTo: good}, st, nil
-			}
-			f.Close() // empty or headerless: start anew
-		case !errors.Is(err, os.ErrNotExist):
-			return nil, State{}, fmt.Errorf("ledger: %w", err)
+		l, resumed, err := resume(dir, path, inputSHA256, &st)
+		if err != nil {
+			return nil, State{}, err
+		}
+		if resumed {
+			return l, st, nil
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, State{}, fmt.Errorf("ledger: %w", err)
 	}
@@ -167,7 +135,7 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 		f.Close()
 		return nil, State{}, fmt.Errorf("ledger: %w", err)
 	}
-	l := &Ledger{f: f, w: bufio.NewWriter(f)}
+	l := &Ledger{f: f, path: path}
 	hdr := Header{Version: Version, InputSHA256: inputSHA256, InputName: inputName, CreatedAt: now.UTC().Format(time.RFC3339)}
 	if err := l.append(hdr); err != nil {
 		f.Close()
@@ -177,11 +145,73 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 		f.Close()
 		return nil, State{}, err
 	}
-	return l, st, nil
+	return l, State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}, nil
+}
+
+// resume opens an existing journal of the same input; resumed is false
+// when there is none to resume (absent, empty, no header).
+func resume(dir, path, inputSHA256 string, st *State) (*Ledger, bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("ledger: %w", err)
+	}
+	fail := func(err error) (*Ledger, bool, error) { f.Close(); return nil, false, err }
+	// The journal holds emails and CRM IDs: 0600 also if it was copied or
+	// restored with another mode.
+	if err := f.Chmod(0o600); err != nil {
+		return fail(fmt.Errorf("ledger: %w", err))
+	}
+	good, hdr, err := load(f, st, nil)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", path, err))
+	}
+	if hdr == nil {
+		f.Close() // empty or headerless: start anew
+		return nil, false, nil
+	}
+	if hdr.InputSHA256 != inputSHA256 {
+		return fail(fmt.Errorf("%w: %s holds the results of %s (sha256 %.12s…), not of this input (sha256 %.12s…); use another --out, or --restart to discard those results and start over",
+			ErrInputChanged, dir, hdr.InputName, hdr.InputSHA256, inputSHA256))
+	}
+	if hdr.Version < Version {
+		// Entries of this version follow: an older flowenroll must refuse
+		// the journal rather than skip what it cannot read. The version is
+		// one digit, so the header keeps its length.
+		if err := upgrade(f, hdr.Version); err != nil {
+			return fail(err)
+		}
+	}
+	// Drop a torn last line so appends start on a line of their own.
+	if err := f.Truncate(good); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		return fail(err)
+	}
+	st.Resumed = true
+	return &Ledger{f: f, path: path, replayTo: good}, true, nil
+}
+
+// Replay passes the settled rows of earlier runs to fn, in order.
+func (l *Ledger) Replay(fn func(outcome.Outcome) error) error {
+	if l.replayTo == 0 {
+		return nil
+	}
+	f, err := os.Open(l.path)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	defer f.Close()
+	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}
+	_, _, err = load(io.NewSectionReader(f, 0, l.replayTo), &st, fn)
+	return err
 }
 
 // load reads the journal; it returns the offset after the last whole line.
-func load(f io.Reader, st *State, replay func(Settled) error) (int64, *Header, error) {
+func load(f io.Reader, st *State, replay func(outcome.Outcome) error) (int64, *Header, error) {
 	r := bufio.NewReaderSize(f, 1<<20)
 	var off int64
 	var hdr *Header
@@ -194,14 +224,11 @@ func load(f io.Reader, st *State, replay func(Settled) error) (int64, *Header, e
 			return 0, nil, err
 		}
 		if hdr == nil {
-			var h Header
-			if jerr := json.Unmarshal(line, &h); jerr != nil || h.Version == 0 {
-				return 0, nil, fmt.Errorf("line %d: not a flowenroll ledger", n)
+			h, err := header(line, n)
+			if err != nil {
+				return 0, nil, err
 			}
-			if h.Version != Version {
-				return 0, nil, fmt.Errorf("ledger version %d; this flowenroll reads version %d", h.Version, Version)
-			}
-			hdr = &h
+			hdr = h
 			off += int64(len(line))
 			continue
 		}
@@ -215,68 +242,112 @@ func load(f io.Reader, st *State, replay func(Settled) error) (int64, *Header, e
 			return 0, nil, fmt.Errorf("line %d is unreadable and lines follow it: the journal is damaged; keep it for inspection and use --restart or another --out", n)
 		}
 		off += int64(len(line))
-		switch {
-		case e.Sent != nil:
-			for _, ln := range e.Sent.Lines {
-				// The first send counts: a row sent again by a later run may
-				// have been applied by the first, and a read-back must still
-				// own an instance created since then.
-				if _, seen := st.InDoubt[ln]; !seen && !st.Settled.Has(ln) {
-					st.InDoubt[ln] = Doubt{FlowID: e.Sent.FlowID, SentAt: e.Sent.At}
-				}
-			}
-		case e.Settled != nil:
-			for _, a := range e.Settled.Assigned {
-				st.Settled.Add(a.Line)
-				delete(st.InDoubt, a.Line)
-			}
-			for _, fr := range e.Settled.Failed {
-				st.Settled.Add(fr.Line)
-				delete(st.InDoubt, fr.Line)
-			}
-			if replay != nil {
-				if err := replay(*e.Settled); err != nil {
-					return 0, nil, err
-				}
-			}
-		case e.Run != nil:
-			st.Runs.Requests += e.Run.Requests
-			st.Runs.Retries += e.Run.Retries
-			st.Runs.RateLimited += e.Run.RateLimited
-			st.Runs.ReadBacks += e.Run.ReadBacks
-			st.Runs.Splits += e.Run.Splits
-			st.Runs.FlowListings += e.Run.FlowListings
+		if err := st.apply(e, replay); err != nil {
+			return 0, nil, err
 		}
 	}
+}
+
+func header(line []byte, n int) (*Header, error) {
+	var h Header
+	if jerr := json.Unmarshal(line, &h); jerr != nil || h.Version == 0 {
+		return nil, fmt.Errorf("line %d: not a flowenroll ledger", n)
+	}
+	if h.Version > Version {
+		return nil, fmt.Errorf("ledger version %d; this flowenroll reads versions 1 to %d", h.Version, Version)
+	}
+	return &h, nil
+}
+
+// apply folds one entry into the state.
+func (st *State) apply(e entry, replay func(outcome.Outcome) error) error {
+	switch {
+	case e.Sent != nil:
+		for _, ln := range e.Sent.Lines {
+			// The first send counts: a row sent again by a later run may
+			// have been applied by the first, and a read-back must still
+			// own an instance created since then.
+			if _, seen := st.InDoubt[ln]; !seen && !st.Settled.Has(ln) {
+				st.InDoubt[ln] = Doubt{FlowID: e.Sent.FlowID, SentAt: e.Sent.At}
+			}
+		}
+	case e.Released != nil:
+		for _, ln := range e.Released.Lines {
+			delete(st.InDoubt, ln)
+		}
+	case e.Rows != nil || e.Settled != nil:
+		outs := e.Settled.outcomes()
+		for _, rec := range e.Rows {
+			outs = append(outs, rec.outcome())
+		}
+		for _, o := range outs {
+			st.Settled.Add(o.Row.Line)
+			delete(st.InDoubt, o.Row.Line)
+			if replay != nil {
+				if err := replay(o); err != nil {
+					return err
+				}
+			}
+		}
+	case e.ChunkSize != nil:
+		st.ChunkSize = *e.ChunkSize
+	case e.Run != nil:
+		c := e.Run.RequestCounts
+		c.Splits += e.Run.SplitsV1
+		c.FlowListings += e.Run.FlowListingsV1
+		st.Runs = st.Runs.Plus(c)
+	}
+	return nil
 }
 
 // Sent journals a chunk before its first request.
 func (l *Ledger) Sent(s Sent) error { return l.append(entry{Sent: &s}) }
 
-// Settle journals result rows.
-func (l *Ledger) Settle(s Settled) error {
-	if len(s.Assigned) == 0 && len(s.Failed) == 0 {
+// Release journals that rows journaled as sent are not in Gong: their
+// request was refused as a whole or never left.
+func (l *Ledger) Release(lines []int) error {
+	if len(lines) == 0 {
 		return nil
 	}
-	return l.append(entry{Settled: &s})
+	return l.append(entry{Released: &released{Lines: lines}})
 }
 
+// Settle journals the outcomes of settled rows (assigned or failed);
+// unprocessed ones are not journaled: the next run meets them again.
+func (l *Ledger) Settle(outs ...outcome.Outcome) error {
+	var recs []record
+	for _, o := range outs {
+		if o.Kind == outcome.Assigned || o.Kind == outcome.Failed {
+			recs = append(recs, recordOf(o))
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return l.append(entry{Rows: recs})
+}
+
+// ChunkSize journals a learned request size (0: the configured one again).
+func (l *Ledger) ChunkSize(n int) error { return l.append(entry{ChunkSize: &n}) }
+
 // Run journals a run's figures.
-func (l *Ledger) Run(r RunStats) error { return l.append(entry{Run: &r}) }
+func (l *Ledger) Run(r outcome.RequestCounts) error {
+	return l.append(entry{Run: &runCounts{RequestCounts: r}})
+}
 
 func (l *Ledger) append(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
+	b = append(b, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return errors.New("ledger is closed")
 	}
-	l.w.Write(b)
-	l.w.WriteByte('\n')
-	if err := l.w.Flush(); err != nil {
+	// One write a line: a crash tears at most this, the last line.
+	if _, err := l.f.Write(b); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	if err := l.f.Sync(); err != nil {
@@ -297,6 +368,24 @@ func (l *Ledger) Close() error {
 	return err
 }
 
+// upgrade rewrites the header's version in place.
+func upgrade(f *os.File, from int) error {
+	head := make([]byte, 64)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	old := []byte(fmt.Sprintf(`"version":%d,`, from))
+	i := bytes.Index(head[:n], old)
+	if i < 0 || from >= 10 {
+		return fmt.Errorf("ledger: cannot upgrade a version %d header", from)
+	}
+	if _, err := f.WriteAt([]byte(fmt.Sprintf(`"version":%d,`, Version)), int64(i)); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	return f.Sync()
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -304,25 +393,4 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// Lines is a set of input line numbers, one bit a line.
-type Lines struct{ bits []uint64 }
-
-// Add puts line in the set.
-func (s *Lines) Add(line int) {
-	if line < 0 {
-		return
-	}
-	i := line / 64
-	for i >= len(s.bits) {
-		s.bits = append(s.bits, 0)
-	}
-	s.bits[i] |= 1 << (uint(line) % 64)
-}
-
-// Has reports whether line is in the set.
-func (s *Lines) Has(line int) bool {
-	i := line / 64
-	return line >= 0 && i < len(s.bits) && s.bits[i]&(1<<(uint(line)%64)) != 0
 }

@@ -17,7 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/flowenroll/flowenroll/pkg/ledger"
-	"github.com/flowenroll/flowenroll/pkg/report"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // TestConcurrentAppends starts goroutines.
@@ -33,10 +33,11 @@ const flowSDR = "1695493301223590792"
 
 // view is State with the Lines set spelled out, so whole values compare.
 type view struct {
-	Resumed bool
-	Settled []int
-	InDoubt map[int]ledger.Doubt
-	Runs    ledger.RunStats
+	Resumed   bool
+	Settled   []int
+	InDoubt   map[int]ledger.Doubt
+	Runs      outcome.RequestCounts
+	ChunkSize int
 }
 
 // maxLine bounds the lines members probes in these tests.
@@ -53,7 +54,7 @@ func members(s *ledger.Lines) []int {
 }
 
 func viewOf(st ledger.State) view {
-	return view{Resumed: st.Resumed, Settled: members(st.Settled), InDoubt: st.InDoubt, Runs: st.Runs}
+	return view{Resumed: st.Resumed, Settled: members(st.Settled), InDoubt: st.InDoubt, Runs: st.Runs, ChunkSize: st.ChunkSize}
 }
 
 func open(t *testing.T, dir, hash string, restart bool) (*ledger.Ledger, ledger.State) {
@@ -85,12 +86,24 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func assigned(line int, id string) report.AssignedRecord {
-	return report.AssignedRecord{Line: line, CRMProspectID: report.Cell(id), FlowID: flowSDR, FlowInstanceOwnerEmail: "ava@example.com", FlowInstanceID: report.Cell("fi-" + id), RequestID: "r-1"}
+func row(line int, id string) outcome.Row {
+	return outcome.Row{Line: line, CRMProspectID: id, FlowID: flowSDR, OwnerEmail: "ava@example.com"}
 }
 
-func failed(line int, id string) report.FailedRecord {
-	return report.FailedRecord{Line: line, CRMProspectID: report.Cell(id), FlowID: flowSDR, FlowInstanceOwnerEmail: "ava@example.com", Stage: "api", ErrorCode: "InvalidState", ErrorMessage: "=already in flow", RequestID: "r-1"}
+func assigned(line int, id string) outcome.Outcome {
+	return outcome.Assign(row(line, id), outcome.Instance{ID: "fi-" + id}, "r-1")
+}
+
+func failed(line int, id string) outcome.Outcome {
+	return outcome.Fail(row(line, id), outcome.StageAPI, outcome.CodeInvalidState, "=already in flow").WithAnswer(0, "r-1")
+}
+
+// replayAll collects what Replay passes.
+func replayAll(t *testing.T, l *ledger.Ledger) []outcome.Outcome {
+	t.Helper()
+	var got []outcome.Outcome
+	must(t, l.Replay(func(o outcome.Outcome) error { got = append(got, o); return nil }))
+	return got
 }
 
 func errString(err error) string {
@@ -135,10 +148,13 @@ func writeRun(t *testing.T, l *ledger.Ledger) {
 	t.Helper()
 	must(t, l.Sent(ledger.Sent{FlowID: flowSDR, Owner: "ava@example.com", Lines: []int{2, 3, 4}, IDs: []string{"0032", "0033", "0034"}, At: t0}))
 	must(t, l.Sent(ledger.Sent{FlowID: "1702318845120411230", Owner: "ben@example.com", Lines: []int{5, 6}, IDs: []string{"0035", "0036"}, At: t0.Add(time.Second)}))
-	must(t, l.Settle(ledger.Settled{Assigned: []report.AssignedRecord{assigned(2, "0032")}, Failed: []report.FailedRecord{failed(3, "0033")}}))
-	must(t, l.Settle(ledger.Settled{Assigned: []report.AssignedRecord{assigned(6, "0036")}}))
-	must(t, l.Settle(ledger.Settled{})) // nothing: no line
-	must(t, l.Run(ledger.RunStats{Requests: 3, Retries: 1, RateLimited: 1, ReadBacks: 0}))
+	must(t, l.Settle(assigned(2, "0032"), failed(3, "0033")))
+	must(t, l.Settle(assigned(6, "0036")))
+	must(t, l.Settle()) // nothing: no line
+	// Unprocessed rows are not journaled: the next run meets them again.
+	must(t, l.Settle(outcome.Leave(row(5, "0035"), outcome.ReasonInterrupted)))
+	must(t, l.Release(nil)) // nothing: no line
+	must(t, l.Run(outcome.RequestCounts{Requests: 3, Retries: 1, RateLimited: 1, ReadBacks: 0}))
 }
 
 func TestOpenResumes(t *testing.T) {
@@ -158,7 +174,7 @@ func TestOpenResumes(t *testing.T) {
 			4: {FlowID: flowSDR, SentAt: t0},
 			5: {FlowID: "1702318845120411230", SentAt: t0.Add(time.Second)},
 		},
-		Runs: ledger.RunStats{Requests: 3, Retries: 1, RateLimited: 1},
+		Runs: outcome.RequestCounts{Requests: 3, Retries: 1, RateLimited: 1},
 	}
 	if diff := cmp.Diff(want, viewOf(st)); diff != "" {
 		t.Errorf("State (-want +got):\n%s", diff)
@@ -167,12 +183,12 @@ func TestOpenResumes(t *testing.T) {
 
 func TestRunStatsSummed(t *testing.T) {
 	dir := t.TempDir()
-	runs := []ledger.RunStats{
-		{Requests: 3, Retries: 1, RateLimited: 1, ReadBacks: 0},
-		{Requests: 10, Retries: 0, RateLimited: 4, ReadBacks: 2},
-		{Requests: 1, Retries: 7, RateLimited: 0, ReadBacks: 1},
+	runs := []outcome.RequestCounts{
+		{Requests: 3, Retries: 1, RateLimited: 1, ReadBacks: 0, Splits: 1},
+		{Requests: 10, Retries: 0, RateLimited: 4, ReadBacks: 2, FlowListings: 2, UserListings: 1},
+		{Requests: 1, Retries: 7, RateLimited: 0, ReadBacks: 1, Splits: 2, Unassigns: 3},
 	}
-	var sum ledger.RunStats
+	var sum outcome.RequestCounts
 	for i, r := range runs {
 		l, st := open(t, dir, hashA, false)
 		if diff := cmp.Diff(sum, st.Runs); diff != "" {
@@ -184,9 +200,14 @@ func TestRunStatsSummed(t *testing.T) {
 		sum.Retries += r.Retries
 		sum.RateLimited += r.RateLimited
 		sum.ReadBacks += r.ReadBacks
+		sum.Splits += r.Splits
+		sum.FlowListings += r.FlowListings
+		sum.UserListings += r.UserListings
+		sum.Unassigns += r.Unassigns
 	}
 	_, st := open(t, dir, hashA, false)
-	if diff := cmp.Diff(ledger.RunStats{Requests: 14, Retries: 8, RateLimited: 5, ReadBacks: 3}, st.Runs); diff != "" {
+	want := outcome.RequestCounts{Requests: 14, Retries: 8, RateLimited: 5, ReadBacks: 3, Splits: 3, FlowListings: 2, UserListings: 1, Unassigns: 3}
+	if diff := cmp.Diff(want, st.Runs); diff != "" {
 		t.Errorf("Runs (-want +got):\n%s", diff)
 	}
 }
@@ -202,7 +223,7 @@ func TestSettledInALaterRunLeavesDoubt(t *testing.T) {
 		t.Errorf("first resume (-want +got):\n%s", diff)
 	}
 	// The second run reads back line 2 and settles it; line 3 is sent again.
-	must(t, l.Settle(ledger.Settled{Assigned: []report.AssignedRecord{assigned(2, "0032")}}))
+	must(t, l.Settle(assigned(2, "0032")))
 	must(t, l.Sent(ledger.Sent{FlowID: flowSDR, Lines: []int{3}, At: t0.Add(time.Hour)}))
 	must(t, l.Close())
 
@@ -259,9 +280,9 @@ func TestOpenRestartDiscards(t *testing.T) {
 				t.Errorf("State after restart (-want +got):\n%s", diff)
 			}
 			n := 0
-			must(t, l.Replay(func(ledger.Settled) error { n++; return nil }))
+			must(t, l.Replay(func(outcome.Outcome) error { n++; return nil }))
 			if n != 0 {
-				t.Errorf("Replay after restart passed %d entries, want 0", n)
+				t.Errorf("Replay after restart passed %d outcomes, want 0", n)
 			}
 			must(t, l.Close())
 			lines := readLines(t, dir)
@@ -283,8 +304,10 @@ func TestTornLastLine(t *testing.T) {
 		name string
 		torn string
 	}{
-		{"half an entry", `{"settled":{"assigned":[{"Line":9,"CRMProsp`},
-		{"a whole entry but its newline", `{"settled":{"assigned":[{"Line":9}]}}`},
+		{"half an entry", `{"rows":[{"line":9,"kind":"assigned","crmProsp`},
+		{"a whole entry but its newline", `{"rows":[{"line":9,"kind":"assigned"}]}`},
+		{"half a version 1 entry", `{"settled":{"assigned":[{"Line":9,"CRMProsp`},
+		{"a whole version 1 entry but its newline", `{"settled":{"assigned":[{"Line":9}]}}`},
 		{"one byte", `{`},
 	}
 	for _, tt := range tests {
@@ -292,7 +315,7 @@ func TestTornLastLine(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, ledger.FileName)
 			l, _ := open(t, dir, hashA, false)
-			must(t, l.Settle(ledger.Settled{Assigned: []report.AssignedRecord{assigned(2, "0032")}}))
+			must(t, l.Settle(assigned(2, "0032")))
 			must(t, l.Close())
 			good, err := os.ReadFile(path)
 			must(t, err)
@@ -311,8 +334,8 @@ func TestTornLastLine(t *testing.T) {
 			if !bytes.Equal(good, got) {
 				t.Errorf("torn line not truncated on Open:\nwant %q\ngot  %q", good, got)
 			}
-			must(t, l.Settle(ledger.Settled{Failed: []report.FailedRecord{failed(3, "0033")}}))
-			must(t, l.Run(ledger.RunStats{Requests: 1}))
+			must(t, l.Settle(failed(3, "0033")))
+			must(t, l.Run(outcome.RequestCounts{Requests: 1}))
 			must(t, l.Close())
 			for i, line := range readLines(t, dir) {
 				if !json.Valid([]byte(line)) {
@@ -320,7 +343,7 @@ func TestTornLastLine(t *testing.T) {
 				}
 			}
 			_, st = open(t, dir, hashA, false)
-			want := view{Resumed: true, Settled: []int{2, 3}, InDoubt: map[int]ledger.Doubt{}, Runs: ledger.RunStats{Requests: 1}}
+			want := view{Resumed: true, Settled: []int{2, 3}, InDoubt: map[int]ledger.Doubt{}, Runs: outcome.RequestCounts{Requests: 1}}
 			if diff := cmp.Diff(want, viewOf(st)); diff != "" {
 				t.Errorf("State after appending (-want +got):\n%s", diff)
 			}
@@ -362,7 +385,7 @@ func TestOpenNotALedger(t *testing.T) {
 	}{
 		{"not JSON", "crmProspectId,flowId\n", "FILE: line 1: not a flowenroll ledger"},
 		{"JSON without version", `{"inputSha256":"a1"}` + "\n", "FILE: line 1: not a flowenroll ledger"},
-		{"newer version", `{"version":2,"inputSha256":"a1"}` + "\n", "FILE: ledger version 2; this flowenroll reads version 1"},
+		{"newer version", `{"version":3,"inputSha256":"a1"}` + "\n", "FILE: ledger version 3; this flowenroll reads versions 1 to 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -393,29 +416,23 @@ func TestReplay(t *testing.T) {
 
 	l, _ = open(t, dir, hashA, false)
 	// Written after Open: not part of what earlier runs left.
-	must(t, l.Settle(ledger.Settled{Assigned: []report.AssignedRecord{assigned(4, "0034")}}))
+	must(t, l.Settle(assigned(4, "0034")))
 
-	var got []ledger.Settled
-	must(t, l.Replay(func(s ledger.Settled) error { got = append(got, s); return nil }))
-	want := []ledger.Settled{
-		{Assigned: []report.AssignedRecord{assigned(2, "0032")}, Failed: []report.FailedRecord{failed(3, "0033")}},
-		{Assigned: []report.AssignedRecord{assigned(6, "0036")}},
-	}
+	got := replayAll(t, l)
+	want := []outcome.Outcome{assigned(2, "0032"), failed(3, "0033"), assigned(6, "0036")}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Replay (-want +got):\n%s", diff)
 	}
 
-	// Replaying twice gives the same entries.
-	var again []ledger.Settled
-	must(t, l.Replay(func(s ledger.Settled) error { again = append(again, s); return nil }))
-	if diff := cmp.Diff(want, again); diff != "" {
+	// Replaying twice gives the same outcomes.
+	if diff := cmp.Diff(want, replayAll(t, l)); diff != "" {
 		t.Errorf("second Replay (-want +got):\n%s", diff)
 	}
 
 	// The callback's error stops the replay and is returned.
 	stop := errors.New("output full")
 	n := 0
-	err := l.Replay(func(ledger.Settled) error { n++; return stop })
+	err := l.Replay(func(outcome.Outcome) error { n++; return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Errorf("Replay with a failing callback: %v after %d calls, want %v after 1", err, n, stop)
 	}
@@ -423,11 +440,11 @@ func TestReplay(t *testing.T) {
 
 func TestReplayNewLedger(t *testing.T) {
 	l, _ := open(t, t.TempDir(), hashA, false)
-	must(t, l.Settle(ledger.Settled{Assigned: []report.AssignedRecord{assigned(2, "0032")}}))
+	must(t, l.Settle(assigned(2, "0032")))
 	n := 0
-	must(t, l.Replay(func(ledger.Settled) error { n++; return nil }))
+	must(t, l.Replay(func(outcome.Outcome) error { n++; return nil }))
 	if n != 0 {
-		t.Errorf("Replay of a new journal passed %d entries, want 0", n)
+		t.Errorf("Replay of a new journal passed %d outcomes, want 0", n)
 	}
 }
 
@@ -442,8 +459,10 @@ func TestClosed(t *testing.T) {
 		call func() error
 	}{
 		{"Sent", func() error { return l.Sent(ledger.Sent{Lines: []int{2}}) }},
-		{"Settle", func() error { return l.Settle(ledger.Settled{Failed: []report.FailedRecord{failed(2, "x")}}) }},
-		{"Run", func() error { return l.Run(ledger.RunStats{}) }},
+		{"Settle", func() error { return l.Settle(failed(2, "x")) }},
+		{"Release", func() error { return l.Release([]int{2}) }},
+		{"ChunkSize", func() error { return l.ChunkSize(10) }},
+		{"Run", func() error { return l.Run(outcome.RequestCounts{}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -467,7 +486,7 @@ func TestConcurrentAppends(t *testing.T) {
 				if line%2 == 0 {
 					errs <- l.Sent(ledger.Sent{FlowID: flowSDR, Lines: []int{line}, At: t0})
 				} else {
-					errs <- l.Settle(ledger.Settled{Assigned: []report.AssignedRecord{assigned(line, fmt.Sprint(line))}})
+					errs <- l.Settle(assigned(line, fmt.Sprint(line)))
 				}
 			}
 		})
@@ -520,7 +539,7 @@ func TestFileMode(t *testing.T) {
 				must(t, os.Chmod(path, 0o644))
 			}
 			l, _ := open(t, dir, tt.hash, tt.restart)
-			must(t, l.Run(ledger.RunStats{}))
+			must(t, l.Run(outcome.RequestCounts{}))
 			fi, err := os.Stat(path)
 			must(t, err)
 			if got := fi.Mode().Perm(); got != 0o600 {
@@ -559,5 +578,96 @@ func TestLines(t *testing.T) {
 				t.Errorf("Has(%v) (-want +got):\n%s", tt.probe, diff)
 			}
 		})
+	}
+}
+
+// Every field of an outcome the result files need comes back from the
+// journal as it went in.
+func TestSettleRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := open(t, dir, hashA, false)
+	byName := outcome.Row{Line: 7, CRMProspectID: "=0037", FlowName: "SDR, \"outbound\"", OwnerEmail: "ben@example.com", Extra: []string{"Lena", "", "+Soylent"}}
+	outs := []outcome.Outcome{
+		outcome.Assign(outcome.Row{Line: 2, CRMProspectID: "0032", FlowID: flowSDR, FlowName: "SDR", OwnerEmail: "ava@example.com", Extra: []string{"Lena", "Soylent"}},
+			outcome.Instance{FlowName: "SDR Outbound", ID: "8f1", OwnerFullName: "Ava Reyes", CreateDate: "2026-03-10T12:00:00Z", Status: "Running", WorkspaceID: "623457276584334", Exclusive: true},
+			"r-1"),
+		outcome.Fail(outcome.Row{Line: 3, CRMProspectID: "0033", FlowID: flowSDR, OwnerEmail: "ava@example.com"}, outcome.StageRequest, outcome.CodeBadRequest, "owner unknown").WithAnswer(400, "r-2"),
+		outcome.Fail(byName, outcome.StageInput, outcome.CodeFlowNameNotFound, "line 7: no flow named SDR, \"outbound\""),
+		outcome.Assign(outcome.Row{Line: 9, CRMProspectID: "0039", FlowID: flowSDR, OwnerEmail: "ava@example.com"}, outcome.Instance{}, ""),
+	}
+	must(t, l.Settle(outs...))
+	must(t, l.Close())
+
+	l, st := open(t, dir, hashA, false)
+	if diff := cmp.Diff(view{Resumed: true, Settled: []int{2, 3, 7, 9}, InDoubt: map[int]ledger.Doubt{}}, viewOf(st)); diff != "" {
+		t.Errorf("State (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(outs, replayAll(t, l)); diff != "" {
+		t.Errorf("Replay (-want +got):\n%s", diff)
+	}
+}
+
+// Release takes rows out of doubt; a later Sent puts them back, with the
+// time of that send.
+func TestRelease(t *testing.T) {
+	dir := t.TempDir()
+	t1 := t0.Add(time.Hour)
+	l, _ := open(t, dir, hashA, false)
+	must(t, l.Sent(ledger.Sent{FlowID: flowSDR, Owner: "ava@example.com", Lines: []int{2, 3, 4, 5}, At: t0}))
+	// The request was answered 429: lines 3 and 4 never reached Gong.
+	must(t, l.Release([]int{3, 4}))
+	must(t, l.Close())
+
+	l, st := open(t, dir, hashA, false)
+	want := view{Resumed: true, InDoubt: map[int]ledger.Doubt{2: {flowSDR, t0}, 5: {flowSDR, t0}}}
+	if diff := cmp.Diff(want, viewOf(st)); diff != "" {
+		t.Errorf("after Release (-want +got):\n%s", diff)
+	}
+	// The next run sends line 3 again; line 4 is released once more (and
+	// releasing a line that is not in doubt is harmless), line 5 settles.
+	must(t, l.Sent(ledger.Sent{FlowID: flowSDR, Owner: "ava@example.com", Lines: []int{3}, At: t1}))
+	must(t, l.Release([]int{4, 9}))
+	must(t, l.Settle(failed(5, "0035")))
+	must(t, l.Close())
+
+	l, st = open(t, dir, hashA, false)
+	want = view{Resumed: true, Settled: []int{5}, InDoubt: map[int]ledger.Doubt{2: {flowSDR, t0}, 3: {flowSDR, t1}}}
+	if diff := cmp.Diff(want, viewOf(st)); diff != "" {
+		t.Errorf("after a later Sent (-want +got):\n%s", diff)
+	}
+	// A settled line released afterwards stays settled.
+	must(t, l.Release([]int{5}))
+	must(t, l.Close())
+	_, st = open(t, dir, hashA, false)
+	if diff := cmp.Diff(want, viewOf(st)); diff != "" {
+		t.Errorf("after releasing a settled line (-want +got):\n%s", diff)
+	}
+}
+
+// The last learned request size counts; 0 goes back to the configured one.
+func TestChunkSize(t *testing.T) {
+	dir := t.TempDir()
+	for i, tt := range []struct {
+		write []int
+		want  int
+	}{
+		{nil, 0},
+		{[]int{50, 25}, 25},
+		{nil, 25},
+		{[]int{0}, 0},
+		{[]int{12}, 12},
+	} {
+		l, st := open(t, dir, hashA, false)
+		if i > 0 && !st.Resumed {
+			t.Errorf("open %d: not resumed", i+1)
+		}
+		for _, n := range tt.write {
+			must(t, l.ChunkSize(n))
+		}
+		must(t, l.Close())
+		_, st = open(t, dir, hashA, false)
+		if st.ChunkSize != tt.want {
+			t.Errorf("after writing %v: ChunkSize %d, want %d", tt.write, st.ChunkSize, tt.want)
+		}
 	}
 }

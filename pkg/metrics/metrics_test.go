@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -45,7 +46,8 @@ func settled() report.Summary {
 			FailedByStage:       map[string]map[string]int{"input": {"InvalidEmail": 1}, "api": {"InvalidState": 1}},
 			UnprocessedByReason: map[string]int{},
 		},
-		Requests: 4, Retries: 2, RateLimited: 1, ReadBacks: 1, ExitCode: 3,
+		RequestCounts: outcome.RequestCounts{Requests: 4, Retries: 2, RateLimited: 1, ReadBacks: 1, Splits: 1, FlowListings: 2},
+		ExitCode:      3,
 	}
 }
 
@@ -58,7 +60,8 @@ func stopped() report.Summary {
 			FailedByStage:       map[string]map[string]int{},
 			UnprocessedByReason: map[string]int{"RateLimited": 4},
 		},
-		Requests: 2, RateLimited: 1, ExitCode: 4,
+		RequestCounts: outcome.RequestCounts{Requests: 2, RateLimited: 1},
+		ExitCode:      4,
 	}
 }
 

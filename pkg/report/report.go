@@ -1,20 +1,28 @@
 // Package report writes the result files of a run: assigned.csv, failed.csv,
-// unprocessed.csv and summary.json, with the contract's columns in order.
-// Files hold email addresses, so they are created with mode 0600.
+// unprocessed.csv and summary.json, with the contract's columns in order and
+// then every other column of the input. It takes outcomes and picks the file
+// by their kind.
+//
+// Files hold email addresses, so they are created with mode 0600. They are
+// written as new files under temporary names and renamed into place when
+// the writer closes, so a symlink or a file someone else left under a
+// result file's name is replaced, never followed or written through.
 package report
 
 import (
 	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gocarina/gocsv"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // File names inside the output directory.
@@ -24,6 +32,9 @@ const (
 	UnprocessedFile = "unprocessed.csv"
 	SummaryFile     = "summary.json"
 )
+
+// Files are the result files a run writes in its output directory.
+func Files() []string { return []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile} }
 
 // Cell is a CSV cell that a spreadsheet will never run as a formula: a value
 // starting with = + - @ tab or carriage return is written with a leading '.
@@ -52,42 +63,29 @@ func (s Status) MarshalCSV() (string, error) {
 	return strconv.Itoa(int(s)), nil
 }
 
-// AssignedRecord is a row of assigned.csv.
-type AssignedRecord struct {
-	Line                      int  `csv:"line"`
-	CRMProspectID             Cell `csv:"crmProspectId"`
-	FlowID                    Cell `csv:"flowId"`
-	FlowInstanceOwnerEmail    Cell `csv:"flowInstanceOwnerEmail"`
-	FlowName                  Cell `csv:"flowName"`
-	FlowInstanceID            Cell `csv:"flowInstanceId"`
-	FlowInstanceOwnerFullName Cell `csv:"flowInstanceOwnerFullName"`
-	FlowInstanceCreateDate    Cell `csv:"flowInstanceCreateDate"`
-	FlowInstanceStatus        Cell `csv:"flowInstanceStatus"`
-	WorkspaceID               Cell `csv:"workspaceId"`
-	Exclusive                 bool `csv:"exclusive"`
-	RequestID                 Cell `csv:"requestId"`
+// Columns returns the contract's columns of a result file, in order.
+func Columns(file string) []string {
+	switch file {
+	case AssignedFile:
+		return []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "flowName", "flowInstanceId",
+			"flowInstanceOwnerFullName", "flowInstanceCreateDate", "flowInstanceStatus", "workspaceId", "exclusive", "requestId"}
+	case FailedFile:
+		return []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "stage", "errorCode", "errorMessage", "httpStatus", "requestId"}
+	case UnprocessedFile:
+		return []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "reason"}
+	}
+	return nil
 }
 
-// FailedRecord is a row of failed.csv.
-type FailedRecord struct {
-	Line                   int    `csv:"line"`
-	CRMProspectID          Cell   `csv:"crmProspectId"`
-	FlowID                 Cell   `csv:"flowId"`
-	FlowInstanceOwnerEmail Cell   `csv:"flowInstanceOwnerEmail"`
-	Stage                  Cell   `csv:"stage"`
-	ErrorCode              Cell   `csv:"errorCode"`
-	ErrorMessage           Cell   `csv:"errorMessage"`
-	HTTPStatus             Status `csv:"httpStatus"`
-	RequestID              Cell   `csv:"requestId"`
-}
-
-// UnprocessedRecord is a row of unprocessed.csv.
-type UnprocessedRecord struct {
-	Line                   int  `csv:"line"`
-	CRMProspectID          Cell `csv:"crmProspectId"`
-	FlowID                 Cell `csv:"flowId"`
-	FlowInstanceOwnerEmail Cell `csv:"flowInstanceOwnerEmail"`
-	Reason                 Cell `csv:"reason"`
+// Input describes the input's columns that the files carry.
+type Input struct {
+	// FlowName: the input has a flow-name column. failed.csv and
+	// unprocessed.csv carry it as flowName (assigned.csv has it anyway),
+	// so that a row named by its flow's name can be fed back.
+	FlowName bool
+	// Extra are the headers of the input's other columns, in order; each
+	// row's Extra holds their cells.
+	Extra []string
 }
 
 // Counts are what the writer has written so far.
@@ -99,105 +97,165 @@ type Counts struct {
 	UnprocessedByReason map[string]int            `json:"unprocessedByReason"`
 }
 
-type csvFile struct {
-	f   *os.File
-	buf *bufio.Writer
-	w   *gocsv.SafeCSVWriter
+func (c *Counts) add(o outcome.Outcome) {
+	switch o.Kind {
+	case outcome.Assigned:
+		c.Assigned++
+	case outcome.Failed:
+		byCode := c.FailedByStage[o.Stage]
+		if byCode == nil {
+			byCode = map[string]int{}
+			c.FailedByStage[o.Stage] = byCode
+		}
+		byCode[o.Code]++
+		c.Failed++
+	case outcome.Unprocessed:
+		c.UnprocessedByReason[o.Reason]++
+		c.Unprocessed++
+	}
 }
 
-// Writer owns the three CSV files of a run. It is not safe for concurrent
-// use: one goroutine writes.
+// Writer owns the CSV files of a run. It is not safe for concurrent use:
+// one goroutine writes.
 type Writer struct {
-	dir                           string
-	assigned, failed, unprocessed *csvFile
-	counts                        Counts
+	dir    string
+	in     Input
+	files  map[outcome.Kind]*csvFile
+	counts Counts
 }
 
-// Create creates (or truncates) the three CSV files in dir, creating dir
-// with mode 0700 if needed, and writes their headers.
-func Create(dir string) (*Writer, error) {
+type csvFile struct {
+	f     *os.File
+	final string // the name it takes on Close
+	buf   *bufio.Writer
+	w     *gocsv.SafeCSVWriter
+}
+
+// Create starts the result files of the given kinds in dir (all three when
+// none is given), creating dir with mode 0700 if needed, and writes their
+// headers. The files take their names when the writer closes.
+func Create(dir string, in Input, kinds ...outcome.Kind) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	w := &Writer{dir: dir, counts: Counts{FailedByStage: map[string]map[string]int{}, UnprocessedByReason: map[string]int{}}}
-	var err error
-	if w.assigned, err = create(filepath.Join(dir, AssignedFile), []AssignedRecord{}); err != nil {
-		return nil, err
+	if len(kinds) == 0 {
+		kinds = []outcome.Kind{outcome.Assigned, outcome.Failed, outcome.Unprocessed}
 	}
-	if w.failed, err = create(filepath.Join(dir, FailedFile), []FailedRecord{}); err != nil {
-		w.assigned.f.Close()
-		return nil, err
-	}
-	if w.unprocessed, err = create(filepath.Join(dir, UnprocessedFile), []UnprocessedRecord{}); err != nil {
-		w.assigned.f.Close()
-		w.failed.f.Close()
-		return nil, err
+	w := &Writer{dir: dir, in: in, files: map[outcome.Kind]*csvFile{},
+		counts: Counts{FailedByStage: map[string]map[string]int{}, UnprocessedByReason: map[string]int{}}}
+	for _, k := range kinds {
+		name, header := w.layout(k)
+		cf, err := create(dir, name, header)
+		if err != nil {
+			w.abort()
+			return nil, err
+		}
+		w.files[k] = cf
 	}
 	return w, nil
 }
 
-func create(path string, header any) (*csvFile, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// layout is the file name and header of a kind's file.
+func (w *Writer) layout(k outcome.Kind) (string, []string) {
+	var name string
+	var cols []string
+	switch k {
+	case outcome.Assigned:
+		name, cols = AssignedFile, Columns(AssignedFile)
+	case outcome.Failed:
+		name, cols = FailedFile, Columns(FailedFile)
+	default:
+		name, cols = UnprocessedFile, Columns(UnprocessedFile)
+	}
+	if w.in.FlowName && k != outcome.Assigned {
+		cols = append(cols, "flowName")
+	}
+	for _, h := range w.in.Extra {
+		if contains(cols, h) {
+			h = "input." + h
+		}
+		cols = append(cols, h)
+	}
+	return name, cols
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// create starts a new file under a temporary name beside final: never a
+// file that exists, never through a link.
+func create(dir, final string, header []string) (*csvFile, error) {
+	var f *os.File
+	var err error
+	for i := 0; i < 10; i++ {
+		tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.%d.tmp", final, os.Getpid(), i))
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if !errors.Is(err, os.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("output file: %w", err)
 	}
-	// O_CREATE's mode applies only to new files; an old file keeps its mode.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("output file: %w", err)
-	}
 	buf := bufio.NewWriterSize(f, 64<<10)
-	cf := &csvFile{f: f, buf: buf, w: gocsv.NewSafeCSVWriter(csv.NewWriter(buf))}
-	if err := gocsv.MarshalCSV(header, cf.w); err != nil {
+	cf := &csvFile{f: f, final: filepath.Join(dir, final), buf: buf, w: gocsv.NewSafeCSVWriter(csv.NewWriter(buf))}
+	if err := cf.w.Write(header); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("%s: %w", final, err)
 	}
 	return cf, nil
 }
 
-// Assigned appends rows to assigned.csv.
-func (w *Writer) Assigned(recs ...AssignedRecord) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	w.counts.Assigned += len(recs)
-	return w.write(w.assigned, recs)
-}
-
-// Failed appends rows to failed.csv.
-func (w *Writer) Failed(recs ...FailedRecord) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	for _, r := range recs {
-		byCode := w.counts.FailedByStage[string(r.Stage)]
-		if byCode == nil {
-			byCode = map[string]int{}
-			w.counts.FailedByStage[string(r.Stage)] = byCode
+// Write appends each outcome to its kind's file.
+func (w *Writer) Write(outs ...outcome.Outcome) error {
+	for _, o := range outs {
+		cf := w.files[o.Kind]
+		if cf == nil {
+			return fmt.Errorf("report: no file for %s rows", o.Kind)
 		}
-		byCode[string(r.ErrorCode)]++
-	}
-	w.counts.Failed += len(recs)
-	return w.write(w.failed, recs)
-}
-
-// Unprocessed appends rows to unprocessed.csv.
-func (w *Writer) Unprocessed(recs ...UnprocessedRecord) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	for _, r := range recs {
-		w.counts.UnprocessedByReason[string(r.Reason)]++
-	}
-	w.counts.Unprocessed += len(recs)
-	return w.write(w.unprocessed, recs)
-}
-
-func (w *Writer) write(cf *csvFile, recs any) error {
-	if err := gocsv.MarshalCSVWithoutHeaders(recs, cf.w); err != nil {
-		return fmt.Errorf("%s: %w", cf.f.Name(), err)
+		w.counts.add(o)
+		if err := cf.w.Write(w.cells(o)); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(cf.final), err)
+		}
 	}
 	return nil
+}
+
+// cells lays out one row of o's file; every text cell is neutralised.
+func (w *Writer) cells(o outcome.Outcome) []string {
+	r := o.Row
+	row := []string{strconv.Itoa(r.Line), r.CRMProspectID, r.FlowID, r.OwnerEmail}
+	switch o.Kind {
+	case outcome.Assigned:
+		i := o.Instance
+		row = append(row, i.FlowName, i.ID, i.OwnerFullName, i.CreateDate, i.Status, i.WorkspaceID, strconv.FormatBool(i.Exclusive), o.RequestID)
+	case outcome.Failed:
+		status, _ := Status(o.HTTPStatus).MarshalCSV()
+		row = append(row, o.Stage, o.Code, o.Message, status, o.RequestID)
+	default:
+		row = append(row, o.Reason)
+	}
+	if w.in.FlowName && o.Kind != outcome.Assigned {
+		row = append(row, r.FlowName)
+	}
+	for i := range w.in.Extra {
+		cell := ""
+		if i < len(r.Extra) {
+			cell = r.Extra[i]
+		}
+		row = append(row, cell)
+	}
+	for i := 1; i < len(row); i++ {
+		row[i] = Neutralise(row[i])
+	}
+	return row
 }
 
 // Counts returns the rows written so far.
@@ -206,123 +264,60 @@ func (w *Writer) Counts() Counts { return w.counts }
 // Sync pushes everything written so far to disk.
 func (w *Writer) Sync() error {
 	var errs []error
-	for _, cf := range []*csvFile{w.assigned, w.failed, w.unprocessed} {
+	for _, cf := range w.files {
+		cf.w.Flush()
+		if err := cf.w.Error(); err != nil {
+			errs = append(errs, err)
+		}
 		if err := cf.buf.Flush(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cf.f.Name(), err))
+			errs = append(errs, fmt.Errorf("%s: %w", filepath.Base(cf.final), err))
 			continue
 		}
 		if err := cf.f.Sync(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", cf.f.Name(), err))
+			errs = append(errs, fmt.Errorf("%s: %w", filepath.Base(cf.final), err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Close syncs and closes the files.
+// Close syncs the files, closes them and gives each its name (replacing
+// whatever had it). Closing twice is harmless.
 func (w *Writer) Close() error {
+	if w.files == nil {
+		return nil
+	}
 	err := w.Sync()
-	for _, cf := range []*csvFile{w.assigned, w.failed, w.unprocessed} {
+	for _, cf := range w.files {
 		if cerr := cf.f.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
+		if err == nil {
+			err = os.Rename(cf.f.Name(), cf.final)
+		} else {
+			os.Remove(cf.f.Name())
+		}
+	}
+	w.files = nil
+	if err == nil {
+		err = syncDir(w.dir)
 	}
 	return err
 }
 
-// Summary is summary.json.
-type Summary struct {
-	Input           string  `json:"input"`
-	InputSHA256     string  `json:"inputSha256,omitempty"`
-	StartedAt       string  `json:"startedAt"`
-	FinishedAt      string  `json:"finishedAt"`
-	WallTimeSeconds float64 `json:"wallTimeSeconds"`
-	RowsRead        int     `json:"rowsRead"`
-	Counts
-	Requests int64 `json:"requests"`
-	// RequestsThisRun leaves out the requests of earlier runs of a resumed
-	// input.
-	RequestsThisRun int64 `json:"requestsThisRun"`
-	Retries         int64 `json:"retries"`
-	RateLimited     int64 `json:"rateLimited"`
-	ReadBacks       int64 `json:"readBacks"`
-	Splits          int64 `json:"splitRequests"`
-	// FlowListings counts GET /v2/flows requests (also in Requests).
-	FlowListings int64  `json:"flowListRequests"`
-	Resumed      bool   `json:"resumed"`
-	StopReason   string `json:"stopReason,omitempty"`
-	ExitCode     int    `json:"exitCode"`
+// abort removes the temporary files.
+func (w *Writer) abort() {
+	for _, cf := range w.files {
+		cf.f.Close()
+		os.Remove(cf.f.Name())
+	}
+	w.files = nil
 }
 
-// WriteSummary writes summary.json atomically (a temporary file, then rename).
-func WriteSummary(dir string, s Summary) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, SummaryFile), append(b, '\n'))
-}
-
-// WriteFileAtomic writes data to path through a synced temporary file and a
-// rename, so a reader sees the old file or the new one, never a part.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// FailedOnly is a lone failed.csv, for plan's rejected rows.
-type FailedOnly struct{ cf *csvFile }
-
-// CreateFailed creates (or truncates) failed.csv alone in dir.
-func CreateFailed(dir string) (*FailedOnly, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
-	}
-	cf, err := create(filepath.Join(dir, FailedFile), []FailedRecord{})
-	if err != nil {
-		return nil, err
-	}
-	return &FailedOnly{cf}, nil
-}
-
-// Write appends rows.
-func (f *FailedOnly) Write(recs ...FailedRecord) error {
-	if err := gocsv.MarshalCSVWithoutHeaders(recs, f.cf.w); err != nil {
-		return fmt.Errorf("%s: %w", f.cf.f.Name(), err)
-	}
-	return nil
-}
-
-// Close flushes, syncs and closes the file; closing twice is harmless.
-func (f *FailedOnly) Close() error {
-	if f.cf == nil {
-		return nil
-	}
-	err := f.cf.buf.Flush()
-	if serr := f.cf.f.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := f.cf.f.Close(); err == nil {
-		err = cerr
-	}
-	f.cf = nil
-	return err
+	defer d.Close()
+	return d.Sync()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -125,69 +126,43 @@ func TestStatusMarshalCSV(t *testing.T) {
 // Every string column is written neutralised, in the contract's order.
 func TestWriterFormulaNeutralisedColumns(t *testing.T) {
 	dir := t.TempDir()
-	w, err := report.Create(dir)
+	w, err := report.Create(dir, report.Input{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = w.Assigned(report.AssignedRecord{
-		Line:                      2,
-		CRMProspectID:             "=crm",
-		FlowID:                    "+flow",
-		FlowInstanceOwnerEmail:    "-owner",
-		FlowName:                  "@name",
-		FlowInstanceID:            "\tinstance",
-		FlowInstanceOwnerFullName: "\rfull",
-		FlowInstanceCreateDate:    "=date",
-		FlowInstanceStatus:        "+status",
-		WorkspaceID:               "-workspace",
-		Exclusive:                 true,
-		RequestID:                 "@request",
-	}, report.AssignedRecord{
-		Line:                      3,
-		CRMProspectID:             "0031",
-		FlowID:                    "1695493301223590792",
-		FlowInstanceOwnerEmail:    "ava@example.com",
-		FlowName:                  "SDR, \"outbound\"",
-		FlowInstanceID:            "8f1",
-		FlowInstanceOwnerFullName: "Ava Reyes",
-		FlowInstanceCreateDate:    "2026-03-10T12:00:00Z",
-		FlowInstanceStatus:        "Running",
-		WorkspaceID:               "623457276584334",
-		RequestID:                 "r-1",
-	})
+	row := func(line int, id, flow, owner string) outcome.Row {
+		return outcome.Row{Line: line, CRMProspectID: id, FlowID: flow, OwnerEmail: owner}
+	}
+	err = w.Write(
+		outcome.Assign(row(2, "=crm", "+flow", "-owner"), outcome.Instance{
+			FlowName:      "@name",
+			ID:            "\tinstance",
+			OwnerFullName: "\rfull",
+			CreateDate:    "=date",
+			Status:        "+status",
+			WorkspaceID:   "-workspace",
+			Exclusive:     true,
+		}, "@request"),
+		outcome.Assign(row(3, "0031", "1695493301223590792", "ava@example.com"), outcome.Instance{
+			FlowName:      "SDR, \"outbound\"",
+			ID:            "8f1",
+			OwnerFullName: "Ava Reyes",
+			CreateDate:    "2026-03-10T12:00:00Z",
+			Status:        "Running",
+			WorkspaceID:   "623457276584334",
+		}, "r-1"),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = w.Failed(report.FailedRecord{
-		Line:                   4,
-		CRMProspectID:          "=crm",
-		FlowID:                 "+flow",
-		FlowInstanceOwnerEmail: "-owner",
-		Stage:                  "@stage",
-		ErrorCode:              "\tcode",
-		ErrorMessage:           "\rmessage",
-		HTTPStatus:             429,
-		RequestID:              "=request",
-	}, report.FailedRecord{
-		Line:                   5,
-		CRMProspectID:          "0032",
-		FlowID:                 "1695493301223590792",
-		FlowInstanceOwnerEmail: "ava@example.com",
-		Stage:                  "api",
-		ErrorCode:              "InvalidState",
-		ErrorMessage:           "already in flow,\nline two",
-		RequestID:              "r-2",
-	})
+	err = w.Write(
+		outcome.Fail(row(4, "=crm", "+flow", "-owner"), "@stage", "\tcode", "\rmessage").WithAnswer(429, "=request"),
+		outcome.Fail(row(5, "0032", "1695493301223590792", "ava@example.com"), "api", "InvalidState", "already in flow,\nline two").WithAnswer(0, "r-2"),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = w.Unprocessed(report.UnprocessedRecord{
-		Line:                   6,
-		CRMProspectID:          "=crm",
-		FlowID:                 "+flow",
-		FlowInstanceOwnerEmail: "-owner",
-		Reason:                 "@reason",
-	})
+	err = w.Write(outcome.Leave(row(6, "=crm", "+flow", "-owner"), "@reason"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +200,7 @@ func TestWriterFormulaNeutralisedColumns(t *testing.T) {
 
 func TestCreateWritesHeadersOnly(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out", "nested")
-	w, err := report.Create(dir)
+	w, err := report.Create(dir, report.Input{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +247,7 @@ func TestFileModes(t *testing.T) {
 					}
 				}
 			}
-			w, err := report.Create(dir)
+			w, err := report.Create(dir, report.Input{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,7 +282,7 @@ func TestCreateFailedModeOfExistingFile(t *testing.T) {
 	if err := os.Chmod(p, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := report.CreateFailed(dir)
+	f, err := report.Create(dir, report.Input{}, outcome.Failed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +296,7 @@ func TestCreateFailedModeOfExistingFile(t *testing.T) {
 
 func TestCounts(t *testing.T) {
 	dir := t.TempDir()
-	w, err := report.Create(dir)
+	w, err := report.Create(dir, report.Input{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,20 +304,20 @@ func TestCounts(t *testing.T) {
 	if diff := cmp.Diff(report.Counts{FailedByStage: map[string]map[string]int{}, UnprocessedByReason: map[string]int{}}, w.Counts()); diff != "" {
 		t.Errorf("Counts of a new writer (-want +got):\n%s", diff)
 	}
+	r := func(line int) outcome.Row { return outcome.Row{Line: line} }
 	steps := []error{
-		w.Assigned(report.AssignedRecord{Line: 2}, report.AssignedRecord{Line: 3}),
-		w.Assigned(),
-		w.Failed(
-			report.FailedRecord{Line: 4, Stage: "input", ErrorCode: "MissingFlowId"},
-			report.FailedRecord{Line: 5, Stage: "api", ErrorCode: "InvalidState"},
-			report.FailedRecord{Line: 6, Stage: "api", ErrorCode: "InvalidState"},
+		w.Write(outcome.Assign(r(2), outcome.Instance{}, ""), outcome.Assign(r(3), outcome.Instance{}, "")),
+		w.Write(),
+		w.Write(
+			outcome.Fail(r(4), "input", "MissingFlowId", ""),
+			outcome.Fail(r(5), "api", "InvalidState", ""),
+			outcome.Fail(r(6), "api", "InvalidState", ""),
 		),
-		w.Failed(report.FailedRecord{Line: 7, Stage: "api", ErrorCode: "InvalidArgument"}),
-		w.Failed(report.FailedRecord{Line: 8, Stage: "request", ErrorCode: "", HTTPStatus: 404}),
-		w.Failed(),
-		w.Unprocessed(report.UnprocessedRecord{Line: 9, Reason: "interrupted"}, report.UnprocessedRecord{Line: 10, Reason: "interrupted"}),
-		w.Unprocessed(report.UnprocessedRecord{Line: 11, Reason: "request-cap"}),
-		w.Unprocessed(),
+		w.Write(outcome.Fail(r(7), "api", "InvalidArgument", "")),
+		w.Write(outcome.Fail(r(8), "request", "", "").WithAnswer(404, "")),
+		w.Write(outcome.Leave(r(9), "interrupted"), outcome.Leave(r(10), "interrupted")),
+		w.Write(outcome.Leave(r(11), "request-cap")),
+		w.Write(),
 	}
 	for i, err := range steps {
 		if err != nil {
@@ -381,13 +356,19 @@ func TestWriteSummaryRoundTrip(t *testing.T) {
 			Unprocessed:         3,
 			UnprocessedByReason: map[string]int{"interrupted": 3},
 		},
-		Requests:    7,
-		Retries:     2,
-		RateLimited: 1,
-		ReadBacks:   1,
-		Resumed:     true,
-		StopReason:  "interrupted",
-		ExitCode:    4,
+		RequestCounts: outcome.RequestCounts{
+			Requests:     7,
+			Retries:      2,
+			RateLimited:  1,
+			ReadBacks:    1,
+			Splits:       1,
+			FlowListings: 2,
+			UserListings: 1,
+		},
+		RequestsThisRun: 5,
+		Resumed:         true,
+		StopReason:      "interrupted",
+		ExitCode:        4,
 	}
 	if err := report.WriteSummary(dir, want); err != nil {
 		t.Fatal(err)
@@ -416,7 +397,7 @@ func TestWriteSummaryRoundTrip(t *testing.T) {
 	wantKeys := []string{
 		"assigned", "exitCode", "failed", "failedByStage", "finishedAt", "flowListRequests", "input", "inputSha256",
 		"rateLimited", "readBacks", "requests", "requestsThisRun", "resumed", "retries", "rowsRead", "splitRequests", "startedAt",
-		"stopReason", "unprocessed", "unprocessedByReason", "wallTimeSeconds",
+		"stopReason", "unprocessed", "unprocessedByReason", "userListRequests", "wallTimeSeconds",
 	}
 	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {
 		t.Errorf("summary.json keys (-want +got):\n%s", diff)
@@ -516,21 +497,26 @@ func TestWriteFileAtomicMissingDirectory(t *testing.T) {
 	}
 }
 
+// A writer of one kind writes that file only.
 func TestCreateFailed(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "plan")
-	f, err := report.CreateFailed(dir)
+	f, err := report.Create(dir, report.Input{}, outcome.Failed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := []report.FailedRecord{
-		{Line: 2, CRMProspectID: "0031", FlowID: "abc", FlowInstanceOwnerEmail: "ava@example.com", Stage: "input", ErrorCode: "BadFlowId", ErrorMessage: "flowId is not digits: abc"},
-		{Line: 3, CRMProspectID: "=1+1", FlowID: "1695493301223590792", FlowInstanceOwnerEmail: "@ben", Stage: "input", ErrorCode: "BadEmail", ErrorMessage: "-not an email"},
+	outs := []outcome.Outcome{
+		outcome.Fail(outcome.Row{Line: 2, CRMProspectID: "0031", FlowID: "abc", OwnerEmail: "ava@example.com"}, "input", "BadFlowId", "flowId is not digits: abc"),
+		outcome.Fail(outcome.Row{Line: 3, CRMProspectID: "=1+1", FlowID: "1695493301223590792", OwnerEmail: "@ben"}, "input", "BadEmail", "-not an email"),
 	}
-	if err := f.Write(recs[0]); err != nil {
+	if err := f.Write(outs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Write(recs[1]); err != nil {
+	if err := f.Write(outs[1]); err != nil {
 		t.Fatal(err)
+	}
+	// A row of a kind the writer has no file for is refused.
+	if got, want := errString(f.Write(outcome.Leave(outcome.Row{Line: 4}, "Interrupted"))), "report: no file for unprocessed rows"; got != want {
+		t.Errorf("Write of an unprocessed row: error %q, want %q", got, want)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -564,8 +550,8 @@ func TestCreateUnwritableDirectory(t *testing.T) {
 		name   string
 		create func(string) error
 	}{
-		{"Create", func(d string) error { _, err := report.Create(d); return err }},
-		{"CreateFailed", func(d string) error { _, err := report.CreateFailed(d); return err }},
+		{"Create", func(d string) error { _, err := report.Create(d, report.Input{}); return err }},
+		{"Create failed only", func(d string) error { _, err := report.Create(d, report.Input{}, outcome.Failed); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -574,5 +560,158 @@ func TestCreateUnwritableDirectory(t *testing.T) {
 				t.Errorf("error %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// The input's other columns follow the contract's, in the input's order; a
+// header that clashes with a column of the file gets the prefix "input.".
+// failed.csv and unprocessed.csv carry the flow name when the input has one.
+func TestWriterCarriedColumns(t *testing.T) {
+	dir := t.TempDir()
+	in := report.Input{FlowName: true, Extra: []string{"First Name", "reason", "flowName", "line", "Company"}}
+	w, err := report.Create(dir, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := outcome.Row{Line: 2, CRMProspectID: "0031", FlowName: "SDR Outbound", OwnerEmail: "ava@example.com",
+		Extra: []string{"Lena", "vip", "=SDR", "7", "+Soylent"}}
+	byID := outcome.Row{Line: 3, CRMProspectID: "0032", FlowID: "1695493301223590792", OwnerEmail: "ben@example.com",
+		Extra: []string{"Ethan"}} // fewer cells than headers: the rest blank
+	err = w.Write(
+		outcome.Assign(outcome.Row{Line: 4, CRMProspectID: "0034", FlowID: "1695493301223590792", FlowName: "SDR Outbound", OwnerEmail: "ava@example.com",
+			Extra: []string{"Zoe", "", "SDR", "9", "Acme"}},
+			outcome.Instance{FlowName: "SDR Outbound", ID: "8f1", OwnerFullName: "Ava Reyes", CreateDate: "2026-03-10T12:00:00Z", Status: "Running", WorkspaceID: "6234"}, "r-1"),
+		outcome.Fail(byName, outcome.StageInput, outcome.CodeFlowNameNotFound, "no flow named SDR Outbound"),
+		outcome.Fail(byID, outcome.StageAPI, outcome.CodeInvalidState, "already in flow").WithAnswer(200, "r-2"),
+		outcome.Leave(byName, outcome.ReasonFlowListingFailed),
+		outcome.Leave(byID, outcome.ReasonInterrupted),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cols := func(contract []string, more ...string) []string { return append(slices.Clone(contract), more...) }
+	tests := []struct {
+		file string
+		want [][]string
+	}{
+		{report.AssignedFile, [][]string{
+			// assigned.csv has flowName among its columns already.
+			cols(assignedColumns, "First Name", "reason", "input.flowName", "input.line", "Company"),
+			{"4", "0034", "1695493301223590792", "ava@example.com", "SDR Outbound", "8f1", "Ava Reyes", "2026-03-10T12:00:00Z", "Running", "6234", "false", "r-1",
+				"Zoe", "", "SDR", "9", "Acme"},
+		}},
+		{report.FailedFile, [][]string{
+			cols(failedColumns, "flowName", "First Name", "reason", "input.flowName", "input.line", "Company"),
+			{"2", "0031", "", "ava@example.com", "input", "FlowNameNotFound", "no flow named SDR Outbound", "", "", "SDR Outbound", "Lena", "vip", "'=SDR", "7", "'+Soylent"},
+			{"3", "0032", "1695493301223590792", "ben@example.com", "api", "InvalidState", "already in flow", "200", "r-2", "", "Ethan", "", "", "", ""},
+		}},
+		{report.UnprocessedFile, [][]string{
+			cols(unprocessedColumns, "flowName", "First Name", "input.reason", "input.flowName", "input.line", "Company"),
+			{"2", "0031", "", "ava@example.com", "FlowListingFailed", "SDR Outbound", "Lena", "vip", "'=SDR", "7", "'+Soylent"},
+			{"3", "0032", "1695493301223590792", "ben@example.com", "Interrupted", "", "Ethan", "", "", "", ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, readCSV(t, filepath.Join(dir, tt.file))); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.file, diff)
+			}
+		})
+	}
+}
+
+// The files take their names only when the writer closes: until then the
+// files of an earlier run stay as they were, and no result file is half
+// written under its name.
+func TestWriterNamesOnClose(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, report.AssignedFile)
+	if err := os.WriteFile(old, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := report.Create(dir, report.Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(outcome.Assign(outcome.Row{Line: 2, CRMProspectID: "0031"}, outcome.Instance{ID: "8f1"}, "r-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	names := dirNames(t, dir)
+	var final, temp []string
+	for _, n := range names {
+		if strings.HasPrefix(n, ".") {
+			temp = append(temp, n)
+		} else {
+			final = append(final, n)
+		}
+	}
+	if diff := cmp.Diff([]string{report.AssignedFile}, final); diff != "" {
+		t.Errorf("before Close, result files under their names (-want +got):\n%s\n(all: %q)", diff, names)
+	}
+	if len(temp) != 3 {
+		t.Errorf("before Close, %d temporary files, want 3: %q", len(temp), names)
+	}
+	if b, err := os.ReadFile(old); err != nil || string(b) != "old\n" {
+		t.Errorf("before Close, assigned.csv holds %q, %v; want the earlier run's %q", b, err, "old\n")
+	}
+
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{report.AssignedFile, report.FailedFile, report.UnprocessedFile}, dirNames(t, dir)); diff != "" {
+		t.Errorf("after Close (-want +got):\n%s", diff)
+	}
+	want := [][]string{assignedColumns, {"2", "0031", "", "", "", "8f1", "", "", "", "", "false", "r-1"}}
+	if diff := cmp.Diff(want, readCSV(t, old)); diff != "" {
+		t.Errorf("assigned.csv after Close (-want +got):\n%s", diff)
+	}
+}
+
+// A symlink planted under a result file's name is replaced by the file, not
+// followed: its target keeps its content.
+func TestWriterReplacesSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(target, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(target, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, report.AssignedFile)
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	w, err := report.Create(dir, report.Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(outcome.Assign(outcome.Row{Line: 2, CRMProspectID: "0031"}, outcome.Instance{ID: "8f1"}, "r-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Errorf("assigned.csv is %v, want a regular file with mode 0600", fi.Mode())
+	}
+	if diff := cmp.Diff([][]string{assignedColumns, {"2", "0031", "", "", "", "8f1", "", "", "", "", "false", "r-1"}}, readCSV(t, link)); diff != "" {
+		t.Errorf("assigned.csv (-want +got):\n%s", diff)
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "precious\n" {
+		t.Errorf("the link's target holds %q, %v; want it unchanged", b, err)
+	}
+	if got := mode(t, target); got != 0o644 {
+		t.Errorf("the link's target has mode %v, want it unchanged (0644)", got)
 	}
 }

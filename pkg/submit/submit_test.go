@@ -17,7 +17,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
@@ -117,10 +119,10 @@ func (s *script) Calls() []string {
 
 const flow = "1695493301223590792"
 
-func rows(ids ...string) []chunk.Row {
-	var out []chunk.Row
+func rows(ids ...string) []outcome.Row {
+	var out []outcome.Row
 	for i, id := range ids {
-		out = append(out, chunk.Row{Line: i + 2, CRMProspectID: id, FlowID: flow, OwnerEmail: "ava@example.com"})
+		out = append(out, outcome.Row{Line: i + 2, CRMProspectID: id, FlowID: flow, OwnerEmail: "ava@example.com"})
 	}
 	return out
 }
@@ -144,7 +146,13 @@ type fixture struct {
 	timer *fakeTimer
 }
 
-func newFixture(t *testing.T, s *script, mod func(*Config)) fixture {
+// configs are the submitter's and its gateway's.
+type configs struct {
+	Config
+	Gateway gateway.Config
+}
+
+func newFixture(t *testing.T, s *script, mod func(*configs)) fixture {
 	t.Helper()
 	s.t = t
 	srv := httptest.NewServer(s)
@@ -155,23 +163,65 @@ func newFixture(t *testing.T, s *script, mod func(*Config)) fixture {
 	}
 	log := zaptest.NewLogger(t)
 	timer := newFakeTimer()
-	cfg := Config{
-		Client: gong.NewClient(base, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}, srv.Client(), log),
-		Log:    log, Timer: timer,
-		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+	now := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+	cfg := configs{
+		Config: Config{
+			Client: gong.NewClient(base, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}, srv.Client(), log),
+			Log:    log, Now: now,
+		},
+		Gateway: gateway.Config{Log: log, Timer: timer, Now: now},
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	return fixture{sub: New(cfg), gong: s, timer: timer}
+	cfg.Config.Gateway = gateway.New(cfg.Gateway)
+	return fixture{sub: New(cfg.Config), gong: s, timer: timer}
+}
+
+// settlement is a chunk's outcomes by kind, in order.
+type settlement struct {
+	Assigned, Failed, Unprocessed []outcome.Outcome
+}
+
+func settled(outs []outcome.Outcome) settlement {
+	var s settlement
+	for _, o := range outs {
+		switch o.Kind {
+		case outcome.Assigned:
+			s.Assigned = append(s.Assigned, o)
+		case outcome.Failed:
+			s.Failed = append(s.Failed, o)
+		default:
+			s.Unprocessed = append(s.Unprocessed, o)
+		}
+	}
+	return s
+}
+
+// submit sends c and returns its outcomes by kind.
+func (f fixture) submit(t *testing.T, c chunk.Chunk) settlement {
+	t.Helper()
+	outs, err := f.sub.Submit(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != len(c.Rows) {
+		t.Errorf("%d outcomes for %d rows", len(outs), len(c.Rows))
+	}
+	return settled(outs)
+}
+
+func assigned(r outcome.Row, x gong.AssignedFlow, requestID string) outcome.Outcome {
+	return outcome.Assign(r, instanceOf(x), requestID)
+}
+
+func failed(r outcome.Row, stage, code, msg string, status int, requestID string) outcome.Outcome {
+	return outcome.Fail(r, stage, code, msg).WithAnswer(status, requestID)
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f := newFixture(t, &script{assign: []step{{status: 429, retryAfter: "2"}, ok("a")}}, nil)
-	set, err := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
 	waits := f.timer.Waits()
 	if len(waits) != 1 || waits[0] < 2*time.Second {
 		t.Errorf("waits before the next attempt = %v, want one of at least 2s", waits)
@@ -179,7 +229,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	if len(set.Assigned) != 1 {
 		t.Errorf("assigned = %+v, want the row", set)
 	}
-	if got, want := f.sub.Stats(), (Stats{Requests: 2, Retries: 1, RateLimited: 1}); got != want {
+	if got, want := f.sub.Gateway().Counts(), (outcome.RequestCounts{Requests: 2, Retries: 1, RateLimited: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
 	}
 }
@@ -192,10 +242,7 @@ func TestServerErrorsThenSuccess(t *testing.T) {
 		assign:   []step{{status: 500}, {status: 500}, ok("a", "b")},
 		readBack: []step{empty, empty},
 	}, nil)
-	set, err := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")})
 	want := []string{"assign:a,b", "read-back:a,b", "assign:a,b", "read-back:a,b", "assign:a,b"}
 	if diff := cmp.Diff(want, f.gong.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
@@ -203,7 +250,7 @@ func TestServerErrorsThenSuccess(t *testing.T) {
 	if len(set.Assigned) != 2 || len(set.Failed)+len(set.Unprocessed) != 0 {
 		t.Errorf("settlement = %+v, want both assigned", set)
 	}
-	if got := f.sub.Stats(); got.Retries != 2 || got.Requests != 5 || got.ReadBacks != 2 {
+	if got := f.sub.Gateway().Counts(); got.Retries != 2 || got.Requests != 5 || got.ReadBacks != 2 {
 		t.Errorf("stats = %+v, want 2 retries, 5 requests, 2 read-backs", got)
 	}
 }
@@ -213,24 +260,19 @@ func TestPermanentErrorsAreTriedOnce(t *testing.T) {
 		status int
 		code   string
 	}{
-		{400, CodeBadRequest},
-		{403, CodeForbidden},
-		{404, CodeFlowNotFound},
+		{400, outcome.CodeBadRequest},
+		{404, outcome.CodeFlowNotFound},
 		{501, "HTTP501"},
 	} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			f := newFixture(t, &script{assign: []step{{status: tc.status}}}, nil)
 			c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
-			set, err := f.sub.Submit(context.Background(), c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []Failed
+			set := f.submit(t, c)
+			var want []outcome.Outcome
 			for _, r := range c.Rows {
-				want = append(want, Failed{Row: r, Stage: StageRequest, Code: tc.code, Message: http.StatusText(tc.status),
-					HTTPStatus: tc.status, RequestID: fmt.Sprintf("req%d", tc.status)})
+				want = append(want, failed(r, outcome.StageRequest, tc.code, http.StatusText(tc.status), tc.status, fmt.Sprintf("req%d", tc.status)))
 			}
-			if diff := cmp.Diff(Settlement{Chunk: c, Failed: want}, set); diff != "" {
+			if diff := cmp.Diff(settlement{Failed: want}, set); diff != "" {
 				t.Errorf("settlement (-want +got):\n%s", diff)
 			}
 			if n := len(f.gong.Calls()); n != 1 {
@@ -243,19 +285,16 @@ func TestPermanentErrorsAreTriedOnce(t *testing.T) {
 func TestUnauthorizedStopsTheRun(t *testing.T) {
 	f := newFixture(t, &script{assign: []step{{status: 401}}}, nil)
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
-	set, err := f.sub.Submit(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(Settlement{Chunk: c, Unprocessed: []Unprocessed{{Row: c.Rows[0], Reason: ReasonUnauthorized}}}, set); diff != "" {
+	set := f.submit(t, c)
+	if diff := cmp.Diff(settlement{Unprocessed: []outcome.Outcome{outcome.Leave(c.Rows[0], outcome.ReasonUnauthorized)}}, set); diff != "" {
 		t.Errorf("settlement (-want +got):\n%s", diff)
 	}
-	if got := f.sub.Stopped(); got != ReasonUnauthorized {
-		t.Errorf("Stopped() = %q, want %q", got, ReasonUnauthorized)
+	if got := f.sub.Gateway().Stopped(); got != outcome.ReasonUnauthorized {
+		t.Errorf("Stopped() = %q, want %q", got, outcome.ReasonUnauthorized)
 	}
 	// Later chunks are not sent at all.
 	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("b")}
-	set2, _ := f.sub.Submit(context.Background(), c2)
+	set2 := f.submit(t, c2)
 	if len(set2.Unprocessed) != 1 || len(f.gong.Calls()) != 1 {
 		t.Errorf("after 401: settlement %+v with %d calls, want unprocessed and no new call", set2, len(f.gong.Calls()))
 	}
@@ -268,16 +307,12 @@ func TestMissingFromResponse(t *testing.T) {
 	}
 	f := newFixture(t, &script{assign: []step{{status: 200, body: resp}}}, nil)
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c")}
-	set, err := f.sub.Submit(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Settlement{Chunk: c,
-		Assigned: []Assigned{{Row: c.Rows[0], Instance: resp.ProspectsAssigned[0], RequestID: "r1"}},
-		Failed: []Failed{
-			{Row: c.Rows[1], Stage: StageAPI, Code: "InvalidState", Message: "already in flow", HTTPStatus: 200, RequestID: "r1"},
-			{Row: c.Rows[2], Stage: StageAPI, Code: CodeMissingFromResponse, HTTPStatus: 200, RequestID: "r1",
-				Message: "Gong's answer named c in neither prospectsAssigned nor prospectsNotAssigned"},
+	set := f.submit(t, c)
+	want := settlement{
+		Assigned: []outcome.Outcome{assigned(c.Rows[0], resp.ProspectsAssigned[0], "r1")},
+		Failed: []outcome.Outcome{
+			failed(c.Rows[1], outcome.StageAPI, "InvalidState", "already in flow", 200, "r1"),
+			failed(c.Rows[2], outcome.StageAPI, outcome.CodeMissingFromResponse, "Gong's answer named c in neither prospectsAssigned nor prospectsNotAssigned", 200, "r1"),
 		},
 	}
 	if diff := cmp.Diff(want, set); diff != "" {
@@ -286,10 +321,10 @@ func TestMissingFromResponse(t *testing.T) {
 }
 
 func TestLongRetryAfterStopsWithRateLimited(t *testing.T) {
-	f := newFixture(t, &script{assign: []step{{status: 429, retryAfter: "3600"}}}, func(c *Config) { c.MaxWait = time.Minute })
+	f := newFixture(t, &script{assign: []step{{status: 429, retryAfter: "3600"}}}, func(c *configs) { c.Gateway.MaxWait = time.Minute })
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
-	set, _ := f.sub.Submit(context.Background(), c)
-	if diff := cmp.Diff([]Unprocessed{{Row: c.Rows[0], Reason: ReasonRateLimited}}, set.Unprocessed); diff != "" {
+	set := f.submit(t, c)
+	if diff := cmp.Diff([]outcome.Outcome{outcome.Leave(c.Rows[0], outcome.ReasonRateLimited)}, set.Unprocessed); diff != "" {
 		t.Errorf("unprocessed (-want +got):\n%s", diff)
 	}
 	if len(f.timer.Waits()) != 0 {
@@ -298,13 +333,13 @@ func TestLongRetryAfterStopsWithRateLimited(t *testing.T) {
 }
 
 func TestRequestBudget(t *testing.T) {
-	f := newFixture(t, &script{assign: []step{ok("a")}}, func(c *Config) { c.MaxRequests = 1 })
-	s1, _ := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
-	s2, _ := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("b")})
-	if len(s1.Assigned) != 1 || len(s2.Unprocessed) != 1 || s2.Unprocessed[0].Reason != ReasonRequestBudget {
+	f := newFixture(t, &script{assign: []step{ok("a")}}, func(c *configs) { c.Gateway.MaxRequests = 1 })
+	s1 := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
+	s2 := f.submit(t, chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("b")})
+	if len(s1.Assigned) != 1 || len(s2.Unprocessed) != 1 || s2.Unprocessed[0].Reason != outcome.ReasonRequestBudget {
 		t.Errorf("got %+v and %+v, want the first assigned and the second left for the budget", s1, s2)
 	}
-	if got := f.sub.Stats().Requests; got != 1 {
+	if got := f.sub.Gateway().Counts().Requests; got != 1 {
 		t.Errorf("requests = %d, want 1", got)
 	}
 }
@@ -324,16 +359,13 @@ func TestDroppedAnswerIsReadBackNotResent(t *testing.T) {
 		readBack: []step{{status: 200, body: rb}},
 	}, nil)
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")}
-	set, err := f.sub.Submit(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := f.submit(t, c)
 	if diff := cmp.Diff([]string{"assign:a,b", "read-back:a,b", "assign:b"}, f.gong.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
-	want := Settlement{Chunk: c,
-		Assigned: []Assigned{{Row: c.Rows[0], Instance: rb.ProspectsAssigned[0], RequestID: "rb1"}},
-		Failed:   []Failed{{Row: c.Rows[1], Stage: StageAPI, Code: "InvalidState", Message: "Prospect b is already in flow", HTTPStatus: 200, RequestID: "r2"}},
+	want := settlement{
+		Assigned: []outcome.Outcome{assigned(c.Rows[0], rb.ProspectsAssigned[0], "rb1")},
+		Failed:   []outcome.Outcome{failed(c.Rows[1], outcome.StageAPI, "InvalidState", "Prospect b is already in flow", 200, "r2")},
 	}
 	if diff := cmp.Diff(want, set); diff != "" {
 		t.Errorf("settlement (-want +got):\n%s", diff)
@@ -342,12 +374,12 @@ func TestDroppedAnswerIsReadBackNotResent(t *testing.T) {
 
 func TestEarlierRunsDoubtIsReadBackFirst(t *testing.T) {
 	rb := gong.ProspectsFlowsResponse{RequestID: "rb1", ProspectsAssigned: []gong.AssignedFlow{instance("a", "2026-01-01T00:00:00.500Z")}}
-	f := newFixture(t, &script{assign: []step{ok("b")}, readBack: []step{{status: 200, body: rb}}}, func(c *Config) {
+	f := newFixture(t, &script{assign: []step{ok("b")}, readBack: []step{{status: 200, body: rb}}}, func(c *configs) {
 		sent := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		c.Doubt = func(line int) (time.Time, bool) { return sent, line == 2 } // row "a"
 	})
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")}
-	set, _ := f.sub.Submit(context.Background(), c)
+	set := f.submit(t, c)
 	if diff := cmp.Diff([]string{"read-back:a", "assign:b"}, f.gong.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
@@ -362,10 +394,10 @@ func TestGivingUpInDoubtLeavesRowsUnprocessed(t *testing.T) {
 	f := newFixture(t, &script{
 		assign:   []step{{status: 503}},
 		readBack: []step{{status: 500}},
-	}, func(c *Config) { c.MaxRetryTime = time.Nanosecond })
+	}, func(c *configs) { c.Gateway.MaxRetryTime = time.Nanosecond })
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
-	set, _ := f.sub.Submit(context.Background(), c)
-	if diff := cmp.Diff([]Unprocessed{{Row: c.Rows[0], Reason: ReasonInDoubt}}, set.Unprocessed); diff != "" {
+	set := f.submit(t, c)
+	if diff := cmp.Diff([]outcome.Outcome{outcome.Leave(c.Rows[0], outcome.ReasonInDoubt)}, set.Unprocessed); diff != "" {
 		t.Errorf("unprocessed (-want +got):\n%s", diff)
 	}
 }
@@ -405,34 +437,35 @@ func (p *poisonGong) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(resp)
 }
 
-func newPoisonSubmitter(t *testing.T, p *poisonGong) *Submitter {
+func newPoisonSubmitter(t *testing.T, p *poisonGong) fixture {
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
 	base, _ := gong.ParseBaseURL(srv.URL)
 	log := zaptest.NewLogger(t)
-	return New(Config{Client: gong.NewClient(base, gong.Credentials{BearerToken: "t"}, srv.Client(), log), Log: log, Timer: newFakeTimer()})
+	gw := gateway.New(gateway.Config{Log: log, Timer: newFakeTimer()})
+	return fixture{sub: New(Config{Gateway: gw, Client: gong.NewClient(base, gong.Credentials{BearerToken: "t"}, srv.Client(), log), Log: log, ChunkSize: 200})}
 }
 
 func TestPoisonRowIsIsolated(t *testing.T) {
 	p := &poisonGong{poison: map[string]bool{"c": true}, maxIDs: 100}
-	sub := newPoisonSubmitter(t, p)
+	fx := newPoisonSubmitter(t, p)
+	sub := fx.sub
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c", "d", "e", "f", "g", "h")}
-	set, err := sub.Submit(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Failed{{Row: c.Rows[2], Stage: StageRequest, Code: CodeBadRequest, Message: "Invalid crmProspectsIds: c", HTTPStatus: 400, RequestID: "bad"}}
+	set := fx.submit(t, c)
+	want := []outcome.Outcome{failed(c.Rows[2], outcome.StageRequest, outcome.CodeBadRequest, "Invalid crmProspectsIds: c", 400, "bad")}
 	if diff := cmp.Diff(want, set.Failed); diff != "" {
 		t.Errorf("failed (-want +got):\n%s", diff)
 	}
 	if len(set.Assigned) != 7 || len(set.Unprocessed) != 0 {
 		t.Errorf("assigned %d, unprocessed %d; want 7 and 0", len(set.Assigned), len(set.Unprocessed))
 	}
-	// 8 -> 4 (bad): 2 ok, 2 (bad): 1 (bad), 1 ok; then the other 4 ok.
-	if diff := cmp.Diff([]int{8, 4, 2, 2, 1, 1, 4}, p.calls); diff != "" {
+	// 8 (bad) -> 4 (bad), 4 ok; the bad 4 -> 2 ok, 2 (bad); the bad 2 ->
+	// 1 (bad), 1 ok. Both halves are tried before either is split again,
+	// so that a refusal of the whole group is told in 3 requests.
+	if diff := cmp.Diff([]int{8, 4, 4, 2, 2, 1, 1}, p.calls); diff != "" {
 		t.Errorf("request sizes (-want +got):\n%s", diff)
 	}
-	if got := sub.Stats(); got.Splits != 3 || got.Requests != 7 {
+	if got := sub.Gateway().Counts(); got.Splits != 3 || got.Requests != 7 {
 		t.Errorf("stats = %+v, want 3 splits in 7 requests", got)
 	}
 	if got := sub.ChunkCap(8); got != 8 {
@@ -442,7 +475,7 @@ func TestPoisonRowIsIsolated(t *testing.T) {
 
 func TestRefusedSizeLowersTheCap(t *testing.T) {
 	p := &poisonGong{maxIDs: 20}
-	sub := newPoisonSubmitter(t, p)
+	fx := newPoisonSubmitter(t, p)
 	ids := func(prefix string) []string {
 		var out []string
 		for i := range 40 {
@@ -452,8 +485,8 @@ func TestRefusedSizeLowersTheCap(t *testing.T) {
 	}
 	c1 := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(ids("a")...)}
 	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(ids("b")...)}
-	s1, _ := sub.Submit(context.Background(), c1)
-	s2, _ := sub.Submit(context.Background(), c2)
+	s1 := fx.submit(t, c1)
+	s2 := fx.submit(t, c2)
 	if len(s1.Assigned)+len(s2.Assigned) != 80 {
 		t.Errorf("assigned %d + %d, want 80", len(s1.Assigned), len(s2.Assigned))
 	}
@@ -467,9 +500,9 @@ func TestRefusedPairDoesNotTeachASize(t *testing.T) {
 	// Two rows Gong will not take together (say the same ID twice) are no
 	// reason to send one ID a request from then on.
 	p := &poisonGong{maxIDs: 1}
-	sub := newPoisonSubmitter(t, p)
-	sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")})
-	if got := sub.ChunkCap(200); got != 200 {
+	fx := newPoisonSubmitter(t, p)
+	fx.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")})
+	if got := fx.sub.ChunkCap(200); got != 200 {
 		t.Errorf("chunk cap = %d after a refused pair, want 200", got)
 	}
 }
@@ -479,8 +512,8 @@ func TestNotFoundFlowSpendsNoMoreRequests(t *testing.T) {
 	c1 := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")}
 	c2 := chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "AVA@example.com", Rows: rows("b")}
 	f.sub.Submit(context.Background(), c1)
-	s2, _ := f.sub.Submit(context.Background(), c2)
-	if len(f.gong.Calls()) != 1 || len(s2.Failed) != 1 || s2.Failed[0].Code != CodeFlowNotFound || s2.Failed[0].HTTPStatus != 404 {
+	s2 := f.submit(t, c2)
+	if len(f.gong.Calls()) != 1 || len(s2.Failed) != 1 || s2.Failed[0].Code != outcome.CodeFlowNotFound || s2.Failed[0].HTTPStatus != 404 {
 		t.Errorf("calls %v, second chunk %+v; want one call and the second chunk failed FlowNotFound without a request", f.gong.Calls(), s2)
 	}
 }
@@ -503,14 +536,15 @@ func TestQuotaStopEndsEveryWorkersWait(t *testing.T) {
 		base, _ := gong.ParseBaseURL("http://127.0.0.1:1")
 		sub := New(Config{
 			Client:  gong.NewClient(base, gong.Credentials{BearerToken: "t"}, &http.Client{Transport: memTransport{s}}, nil),
-			Limiter: pace.New(3, pace.DefaultMargin), MaxWait: 5 * time.Minute,
+			Gateway: gateway.New(gateway.Config{Limiter: pace.New(3, pace.DefaultMargin), MaxWait: 5 * time.Minute}),
 		})
 		start := time.Now()
 		var wg sync.WaitGroup
-		sets := make([]Settlement, 4)
+		sets := make([]settlement, 4)
 		for i := range sets {
 			wg.Go(func() {
-				sets[i], _ = sub.Submit(context.Background(), chunk.Chunk{Seq: i + 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(fmt.Sprint("id", i))})
+				outs, _ := sub.Submit(context.Background(), chunk.Chunk{Seq: i + 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(fmt.Sprint("id", i))})
+				sets[i] = settled(outs)
 			})
 		}
 		wg.Wait()
@@ -518,7 +552,7 @@ func TestQuotaStopEndsEveryWorkersWait(t *testing.T) {
 			t.Errorf("the workers took %v of fake time to stop, want seconds", took)
 		}
 		for i, set := range sets {
-			if len(set.Unprocessed) != 1 || set.Unprocessed[0].Reason != ReasonRateLimited {
+			if len(set.Unprocessed) != 1 || set.Unprocessed[0].Reason != outcome.ReasonRateLimited {
 				t.Errorf("chunk %d: %+v, want its row unprocessed RateLimited", i+1, set)
 			}
 		}
@@ -533,12 +567,12 @@ func TestReadBackClaimsOnlyTheOwnersInstance(t *testing.T) {
 	// same prospect in the same flow. It is not Ben's: his row is sent.
 	ava := instance("a", "2026-01-01T00:00:01.000Z") // owner ava@example.com
 	rb := gong.ProspectsFlowsResponse{RequestID: "rb1", ProspectsAssigned: []gong.AssignedFlow{ava}}
-	f := newFixture(t, &script{assign: []step{ok("a")}, readBack: []step{{status: 200, body: rb}}}, func(c *Config) {
+	f := newFixture(t, &script{assign: []step{ok("a")}, readBack: []step{{status: 200, body: rb}}}, func(c *configs) {
 		sent := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		c.Doubt = func(int) (time.Time, bool) { return sent, true }
 	})
 	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ben@example.com", Rows: []chunk.Row{{Line: 2, CRMProspectID: "a", FlowID: flow, OwnerEmail: "ben@example.com"}}}
-	set, _ := f.sub.Submit(context.Background(), c)
+	set := f.submit(t, c)
 	if diff := cmp.Diff([]string{"read-back:a", "assign:a"}, f.gong.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
@@ -551,10 +585,10 @@ func TestRefusedReadBackSendsUnverified(t *testing.T) {
 	// A token without api:flows:read: the read-back is 403. The row is sent
 	// rather than left in doubt for ever, and Gong's refusal says so.
 	again := gong.AssignResponse{RequestID: "r2", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flow, CRMProspectID: "a", ErrorCode: "InvalidState", ErrorMessage: "already in flow"}}}
-	f := newFixture(t, &script{assign: []step{{status: 200, body: again}}, readBack: []step{{status: 403}}}, func(c *Config) {
+	f := newFixture(t, &script{assign: []step{{status: 200, body: again}}, readBack: []step{{status: 403}}}, func(c *configs) {
 		c.Doubt = func(int) (time.Time, bool) { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), true }
 	})
-	set, _ := f.sub.Submit(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
+	set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
 	if len(set.Failed) != 1 || !strings.HasPrefix(set.Failed[0].Message, "unverified:") || set.Failed[0].Code != "InvalidState" {
 		t.Errorf("settlement %+v, want the row failed InvalidState, marked unverified", set)
 	}

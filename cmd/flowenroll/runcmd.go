@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/enroll"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/pace"
+	"github.com/flowenroll/flowenroll/pkg/report"
+)
+
+// maxConcurrency bounds --concurrency: at Gong's rate, more requests in
+// flight only wait on the pacer.
+const maxConcurrency = 64
+
+// runCmd is `flowenroll run`.
+type runCmd struct {
+	env
+	common
+	rate, maxRequests, rowFailuresExit           float64
+	concurrency                                  int
+	timeout, maxRetry, maxWait, drain, progEvery time.Duration
+	restart, sandbox                             bool
+	inbox, pushURL, pushJob, notifyURL           string
+	fs                                           *flag.FlagSet
+}
+
+func newRunCommand(e env) *runCmd {
+	c := &runCmd{env: e, fs: flag.NewFlagSet("flowenroll run", flag.ContinueOnError)}
+	fs := c.fs
+	fs.SetOutput(e.stderr)
+	c.common.register(fs)
+	fs.Float64Var(&c.rate, "rate", 3, "requests per second (Gong's default company limit is 3)")
+	fs.IntVar(&c.concurrency, "concurrency", 4, "requests in flight, 1 to 64")
+	fs.Float64Var(&c.maxRequests, "max-requests", 0, "stop after this many requests, exit 4 (0 = no cap)")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit of one HTTP attempt")
+	fs.DurationVar(&c.maxRetry, "max-retry-time", 10*time.Minute, "give up retrying a request after this long (the rows stay unprocessed)")
+	fs.DurationVar(&c.maxWait, "max-wait", 5*time.Minute, "a 429 asking to wait longer than this ends the run with exit 4 (daily quota)")
+	fs.DurationVar(&c.drain, "drain-timeout", 20*time.Second, "after SIGTERM, how long requests in flight may finish")
+	fs.BoolVar(&c.restart, "restart", false, "discard the results and ledger in --out and start over")
+	fs.BoolVar(&c.sandbox, "sandbox", false, "start the emulator in-process on loopback and run against it (no credentials needed)")
+	fs.StringVar(&c.inbox, "inbox", "", "run every file in DIR/incoming (.csv .txt .tsv .xlsx), oldest first, into DIR/results/<name>/ (instead of --input and --out)")
+	fs.DurationVar(&c.progEvery, "progress-interval", 30*time.Second, "off a terminal, log progress this often")
+	fs.StringVar(&c.pushURL, "pushgateway", "", "push the run's metrics to this Prometheus Pushgateway at the end")
+	fs.StringVar(&c.pushJob, "pushgateway-job", "flowenroll", "the job label of pushed metrics")
+	fs.Float64Var(&c.rowFailuresExit, "row-failures-exit-code", enroll.ExitSomeFailed, "exit code of a run that finished with some rows failed (0 in a CronJob: a routine outcome, not a failed Job)")
+	return c
+}
+
+func (c *runCmd) ffcli() *ffcli.Command {
+	return &ffcli.Command{
+		Name:       "run",
+		ShortUsage: "flowenroll run --input PATH --out DIR [flags] | flowenroll run --inbox DIR [flags]",
+		ShortHelp:  "enroll every valid row of the file in its Gong Engage flow",
+		LongHelp: `Enroll every valid row of the CSV or workbook in its Gong Engage flow.
+
+Rows are grouped into requests of up to --chunk-size IDs per flow and owner,
+sent by --concurrency workers paced at --rate requests per second, retried
+with backoff (honouring Retry-After), and written to assigned.csv, failed.csv
+or unprocessed.csv in --out, with the input's other columns. Running the same
+command again with the same --out continues an interrupted run; a changed
+input needs --restart. One run at a time per --out.
+
+FLOWENROLL_NOTIFY_URL (or _FILE) names a webhook (Slack-compatible) told of
+each file's outcome when it ends.
+
+Examples:
+  GONG_ACCESS_KEY_FILE=/secrets/key GONG_ACCESS_KEY_SECRET_FILE=/secrets/secret \
+    flowenroll run --input prospects.csv --out results/
+  flowenroll run --sandbox --input samples/prospects.csv --out /tmp/demo`,
+		FlagSet: c.fs,
+		Options: ffOptions(),
+		Exec:    c.Exec,
+	}
+}
+
+// validate checks the flags; every range is checked before any request.
+func (c *runCmd) validate(args []string) error {
+	if len(args) > 0 {
+		return usagef("run: unexpected arguments %q", args)
+	}
+	if c.out == "" && c.inbox == "" {
+		if c.input == "" {
+			return usagef("--input is required")
+		}
+		return usagef("--out is required")
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case !finite(c.rate) || c.rate <= 0 || c.rate > 1000:
+		return usagef("--rate must be above 0 and at most 1000 requests a second, got %v", c.rate)
+	case c.concurrency < 1 || c.concurrency > maxConcurrency:
+		return usagef("--concurrency must be 1 to %d, got %d", maxConcurrency, c.concurrency)
+	case !finite(c.maxRequests) || c.maxRequests < 0 || c.maxRequests != math.Trunc(c.maxRequests):
+		return usagef("--max-requests must be a whole number, 0 or more, got %v", c.maxRequests)
+	case !finite(c.rowFailuresExit) || c.rowFailuresExit < 0 || c.rowFailuresExit > 125 || c.rowFailuresExit != math.Trunc(c.rowFailuresExit):
+		return usagef("--row-failures-exit-code must be 0 to 125, got %v", c.rowFailuresExit)
+	case c.timeout <= 0, c.maxRetry <= 0, c.maxWait <= 0, c.drain <= 0, c.progEvery <= 0:
+		return usagef("--timeout, --max-retry-time, --max-wait, --drain-timeout and --progress-interval must be above 0")
+	case c.inbox != "" && c.input == "-":
+		return usagef("--inbox reads files, not standard input")
+	}
+	if c.pushURL != "" {
+		u, err := url.ParseRequestURI(c.pushURL)
+		if err != nil || u.Host == "" {
+			return usagef("--pushgateway: not a URL")
+		}
+		if u.User != nil || u.RawQuery != "" {
+			return usagef("--pushgateway: credentials or a query in the URL are not accepted (they would reach error messages)")
+		}
+	}
+	_, err := c.common.check(c.inbox != "")
+	return err
+}
+
+// Exec runs the command.
+func (c *runCmd) Exec(ctx context.Context, args []string) error {
+	if err := c.validate(args); err != nil {
+		return err
+	}
+	opts, _ := c.common.check(c.inbox != "")
+	log := newLogger(c.logFormat, c.logLevel, c.stderr)
+	defer log.Sync() //nolint:errcheck
+	log.Debug("flowenroll", zap.String("version", version))
+	client, stop, err := c.client(log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	j := &job{cmd: c, opts: opts, log: log, client: client, limiter: pace.New(c.rate, pace.DefaultMargin)}
+	j.notifyURL, err = secretFromEnv(c.getenv, "FLOWENROLL_NOTIFY_URL")
+	if err != nil {
+		return err
+	}
+	if c.inbox != "" {
+		return j.inbox(ctx)
+	}
+	code, err := j.file(ctx, c.input, c.out, int64(c.maxRequests)).code()
+	if err != nil {
+		return err
+	}
+	return exitWith(code)
+}
+
+func exitWith(code int) error {
+	if code != 0 {
+		return &exitError{code}
+	}
+	return nil
+}
+
+// client builds the Gong client, or the sandbox's; stop ends the sandbox.
+func (c *runCmd) client(log *zap.Logger) (*gong.Client, func(), error) {
+	base, creds, stop := c.getenv(gong.EnvBaseURL), gong.Credentials{}, func() {}
+	if c.sandbox {
+		url, key, secret, stopEmu, err := startSandbox(log)
+		if err != nil {
+			return nil, nil, err
+		}
+		base, creds, stop = url, gong.Credentials{AccessKey: key, AccessKeySecret: secret}, stopEmu
+		log.Info("sandbox: running against the in-process emulator", zap.String("baseURL", url))
+	} else {
+		var err error
+		if creds, err = gong.CredentialsFromEnv(c.getenv, os.Open); err != nil {
+			return nil, nil, err
+		}
+	}
+	baseURL, err := gong.ParseBaseURL(base)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return gong.NewClient(baseURL, creds, &http.Client{Timeout: c.timeout}, log), stop, nil
+}
+
+// secretFromEnv reads NAME or the file NAME_FILE names ("" when neither).
+func secretFromEnv(getenv func(string) string, name string) (string, error) {
+	if v := getenv(name); v != "" {
+		return v, nil
+	}
+	path := getenv(name + "_FILE")
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, errors.Unwrap(err))
+	}
+	return string(trimSpace(b)), nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// fileResult is one file's run.
+type fileResult struct {
+	sum  report.Summary
+	err  error
+	exit int // the exit code after --row-failures-exit-code
+}
+
+func (r fileResult) code() (int, error) { return r.exit, r.err }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+// distance is the edit distance of a and b (insertions, deletions,
+// substitutions), case-insensitive.
+func distance(a, b string) int {
+	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
+}
+
+// nearest returns the candidates within a distance of at most a third of
+// want's length (at least 2), nearest first.
+func nearest(want string, candidates []string) []string {
+	limit := max(2, len(want)/3)
+	var out []string
+	for d := 0; d <= limit; d++ {
+		for _, c := range candidates {
+			if distance(want, c) == d {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func suggestCommand(cmds []*ffcli.Command, name string) string {
+	var names []string
+	for _, c := range cmds {
+		names = append(names, c.Name)
+	}
+	if near := nearest(name, names); len(near) > 0 {
+		return fmt.Sprintf(": did you mean %q? (flowenroll --help lists the commands)", near[0])
+	}
+	return ": the commands are " + strings.Join(names, ", ")
+}
+
+// warnUnknownEnv warns of FLOWENROLL_* variables that set no flag of any
+// command: a misspelled one would otherwise be ignored in silence.
+func warnUnknownEnv(environ []string, cmds []*ffcli.Command, stderr io.Writer) {
+	known := map[string]bool{"FLOWENROLL_USERS_FILE": true, "FLOWENROLL_CHROMIUM": true, "FLOWENROLL_NOTIFY_URL": true, "FLOWENROLL_NOTIFY_URL_FILE": true}
+	var names []string
+	for _, c := range cmds {
+		if c.FlagSet == nil {
+			continue
+		}
+		c.FlagSet.VisitAll(func(f *flag.Flag) {
+			n := "FLOWENROLL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+			known[n] = true
+			names = append(names, n)
+		})
+	}
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "FLOWENROLL_") || known[k] {
+			continue
+		}
+		msg := fmt.Sprintf("flowenroll: warning: %s sets no flag and is ignored", k)
+		if near := nearest(k, names); len(near) > 0 {
+			msg += fmt.Sprintf("; did you mean %s?", near[0])
+		}
+		fmt.Fprintln(stderr, msg)
+	}
+}

@@ -1,0 +1,234 @@
+// Package gateway is the one way a run reaches Gong: every request, an
+// assign, a read-back or a listing, takes one request from the run's budget,
+// waits its turn on the shared limiter, is retried under one policy, tells
+// the limiter how it was answered, and is counted once. The counts it keeps
+// are the only request figures of a run: summary.json, the metrics and the
+// progress line are derived from them.
+//
+// It also holds why a run stopped dispatching (a signal, the budget, a
+// quota, credentials Gong refused), so that every waiting worker gives up at
+// once when that happens.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// Limiter paces requests and learns from Gong's answers: RateLimited after
+// a 429 that pacing did not prevent, Answered after any other answer.
+type Limiter interface {
+	Wait(ctx context.Context) error
+	RateLimited(retryAfter time.Duration)
+	Answered()
+}
+
+// Kind is what a request is for; each kind is counted.
+type Kind uint8
+
+// The kinds of request.
+const (
+	Assign Kind = iota
+	ReadBack
+	FlowListing
+	UserListing
+	Unassign
+)
+
+// Config is what a Gateway needs; the limiter, logger and clocks are built
+// by the caller and shared.
+type Config struct {
+	Limiter Limiter // nil: no pacing
+	Log     *zap.Logger
+	// MaxRequests caps the requests of the whole run; 0 means no cap.
+	MaxRequests int64
+	// MaxRetryTime bounds the time spent retrying one operation.
+	MaxRetryTime time.Duration
+	// MaxWait is the longest Retry-After the run sleeps through; a longer
+	// one (a daily quota) stops the run with ReasonRateLimited.
+	MaxWait time.Duration
+	// InitialInterval is the first retry delay (default 500ms).
+	InitialInterval time.Duration
+	// Timer and Clock drive backoff; nil means real time.
+	Timer backoff.Timer
+	Clock backoff.Clock
+	// Now is the clock of the quota pattern; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway is shared by every worker of a run; it is safe for concurrent use.
+type Gateway struct {
+	cfg Config
+
+	sent, retries, rateLimited      atomic.Int64
+	readBacks, splits, flows, users atomic.Int64
+	unassigns                       atomic.Int64
+	answered                        atomic.Bool // some request got an answer other than 429
+	quota                           quotaWatch
+	mu                              sync.Mutex
+	reason                          string
+	stopped                         context.Context
+	stopWaits                       context.CancelFunc
+}
+
+// New returns a Gateway.
+func New(cfg Config) *Gateway {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = noPacing{}
+	}
+	if cfg.MaxRetryTime <= 0 {
+		cfg.MaxRetryTime = 10 * time.Minute
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 5 * time.Minute
+	}
+	if cfg.InitialInterval <= 0 {
+		cfg.InitialInterval = 500 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	g := &Gateway{cfg: cfg}
+	g.stopped, g.stopWaits = context.WithCancel(context.Background())
+	return g
+}
+
+type noPacing struct{}
+
+func (noPacing) Wait(ctx context.Context) error { return ctx.Err() }
+func (noPacing) RateLimited(time.Duration)      {}
+func (noPacing) Answered()                      {}
+
+// Counts returns the request figures so far.
+func (g *Gateway) Counts() outcome.RequestCounts {
+	return outcome.RequestCounts{
+		Requests: g.sent.Load(), Retries: g.retries.Load(), RateLimited: g.rateLimited.Load(),
+		ReadBacks: g.readBacks.Load(), Splits: g.splits.Load(), FlowListings: g.flows.Load(),
+		UserListings: g.users.Load(), Unassigns: g.unassigns.Load(),
+	}
+}
+
+// Split counts a request refused with 400 and split in halves.
+func (g *Gateway) Split() { g.splits.Add(1) }
+
+// Stopped returns why the run stopped dispatching, or "".
+func (g *Gateway) Stopped() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reason
+}
+
+// Stop makes every later request end with reason; the first reason wins.
+func (g *Gateway) Stop(reason string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.reason == "" {
+		g.reason = reason
+		g.stopWaits()
+	}
+}
+
+// Log is the gateway's logger.
+func (g *Gateway) Log() *zap.Logger { return g.cfg.Log }
+
+// waitCtx is ctx that also ends when the run stops dispatching: for waits,
+// never for a request already sent.
+func (g *Gateway) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(g.stopped, cancel)
+	return wctx, func() { unhook(); cancel() }
+}
+
+// reserve takes one request from the budget.
+func (g *Gateway) reserve() bool {
+	n := g.sent.Add(1)
+	if g.cfg.MaxRequests > 0 && n > g.cfg.MaxRequests {
+		g.sent.Add(-1)
+		g.Stop(outcome.ReasonRequestBudget)
+		return false
+	}
+	return true
+}
+
+// StopError ends an operation because the run stops dispatching.
+type StopError struct{ Reason string }
+
+func (e *StopError) Error() string { return "stopped: " + e.Reason }
+
+// StopReason reports whether err is the run stopping dispatch, and why.
+func StopReason(err error) (string, bool) {
+	var stop *StopError
+	if errors.As(err, &stop) {
+		return stop.Reason, true
+	}
+	return "", false
+}
+
+func (g *Gateway) count(k Kind) {
+	switch k {
+	case ReadBack:
+		g.readBacks.Add(1)
+	case FlowListing:
+		g.flows.Add(1)
+	case UserListing:
+		g.users.Add(1)
+	case Unassign:
+		g.unassigns.Add(1)
+	}
+}
+
+// hear tells the limiter and the quota watch how a request was answered.
+func (g *Gateway) hear(err error) {
+	switch st := gong.StatusOf(err); {
+	case st == http.StatusTooManyRequests:
+		var api *gong.APIError
+		errors.As(err, &api)
+		// A wait past --max-wait stops the run instead: no worker may sleep
+		// through a daily quota in the pacer.
+		if api.RetryAfter <= g.cfg.MaxWait {
+			g.cfg.Limiter.RateLimited(api.RetryAfter)
+		}
+		if g.quota.limited(g.cfg.Now()) {
+			g.cfg.Log.Warn("Gong keeps answering 429 long after its per-second window: the daily quota is spent; stopping")
+			g.Stop(outcome.ReasonDailyQuota)
+		}
+	case err == nil || st != 0:
+		g.answered.Store(true)
+		g.quota.answered()
+		g.cfg.Limiter.Answered()
+	}
+}
+
+// Client is the part of the Gong client a run uses.
+type Client interface {
+	Assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
+	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
+	ListFlows(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error)
+}
+
+// ListFlows reads one page of owner's flows as a request of the run: paced,
+// budgeted, retried and counted.
+func (g *Gateway) ListFlows(ctx context.Context, c Client, owner, cursor string) (*gong.FlowsResponse, error) {
+	var resp *gong.FlowsResponse
+	err := g.Retry(ctx, g.cfg.Log.With(zap.String("op", "list flows")), func(op *Op) error {
+		return op.Send(ctx, FlowListing, nil, func() error {
+			r, err := c.ListFlows(ctx, owner, cursor)
+			resp = r
+			return err
+		})
+	})
+	return resp, err
+}

@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// Op is one operation retried as a whole under the one retry policy; each
+// attempt may send several requests through Send (a read-back, then an
+// assign).
+type Op struct {
+	g   *Gateway
+	log *zap.Logger
+	ra  *retryAfter
+	// Attempts counts the requests sent so far.
+	Attempts int
+}
+
+// retryAfter is a BackOff that waits at least as long as the server asked.
+type retryAfter struct {
+	backoff.BackOff
+	next time.Duration
+}
+
+func (b *retryAfter) NextBackOff() time.Duration {
+	d := b.BackOff.NextBackOff()
+	if d == backoff.Stop {
+		return d
+	}
+	if b.next > d {
+		d = b.next
+	}
+	b.next = 0
+	return d
+}
+
+// Retry runs attempt until it succeeds or fails for good: jittered
+// exponential backoff from InitialInterval, at most a minute apart, for at
+// most MaxRetryTime, never sooner than a 429's Retry-After, and never past a
+// stop of the run (then the error is a *StopError).
+func (g *Gateway) Retry(ctx context.Context, log *zap.Logger, attempt func(op *Op) error) error {
+	expo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(g.cfg.InitialInterval),
+		backoff.WithMaxInterval(time.Minute),
+		backoff.WithMaxElapsedTime(g.cfg.MaxRetryTime),
+	)
+	if g.cfg.Clock != nil {
+		expo.Clock = g.cfg.Clock
+		expo.Reset()
+	}
+	op := &Op{g: g, log: log, ra: &retryAfter{BackOff: expo}}
+	notify := func(err error, wait time.Duration) {
+		g.retries.Add(1)
+		log.Info("retrying", zap.Int("attempt", op.Attempts), zap.Duration("wait", wait), zap.Error(err))
+	}
+	wctx, done := g.waitCtx(ctx)
+	defer done()
+	err := backoff.RetryNotifyWithTimer(func() error { return attempt(op) }, backoff.WithContext(op.ra, wctx), notify, g.cfg.Timer)
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		if reason := g.Stopped(); reason != "" {
+			return &StopError{reason} // stopped during a backoff wait
+		}
+	}
+	return err
+}
+
+// JournalError is a failure of the step between taking a request from the
+// budget and sending it (the ledger): the run cannot go on.
+type JournalError struct{ Err error }
+
+func (e *JournalError) Error() string { return e.Err.Error() }
+func (e *JournalError) Unwrap() error { return e.Err }
+
+// Send makes one request of kind k: it checks the stop, takes one request
+// from the budget, runs before (journaling that rows may reach Gong; nil
+// for none), waits its turn on the limiter, then runs do. The answer is
+// classified once, here: what to retry, what stops the run.
+func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() error) error {
+	g := op.g
+	if err := op.take(ctx, before); err != nil {
+		return err
+	}
+	op.Attempts++
+	g.count(k)
+	err := do()
+	g.hear(err)
+	if err == nil {
+		return nil
+	}
+	if stop := op.stopFor(k, err); stop != "" {
+		g.Stop(stop)
+		return backoff.Permanent(&StopError{stop})
+	}
+	if reason := g.Stopped(); reason == outcome.ReasonDailyQuota {
+		return backoff.Permanent(&StopError{reason})
+	}
+	if ctx.Err() != nil {
+		return backoff.Permanent(ctx.Err())
+	}
+	if !gong.Retryable(err) {
+		return backoff.Permanent(err)
+	}
+	return err
+}
+
+// take checks the stop, takes a request from the budget, runs before and
+// waits for the limiter's turn; a request not sent is given back.
+func (op *Op) take(ctx context.Context, before func() error) error {
+	g := op.g
+	if reason := g.Stopped(); reason != "" {
+		return backoff.Permanent(&StopError{reason})
+	}
+	if err := ctx.Err(); err != nil {
+		return backoff.Permanent(err)
+	}
+	if !g.reserve() {
+		return backoff.Permanent(&StopError{outcome.ReasonRequestBudget})
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			g.sent.Add(-1)
+			return backoff.Permanent(&JournalError{err})
+		}
+	}
+	wctx, done := g.waitCtx(ctx)
+	werr := g.cfg.Limiter.Wait(wctx)
+	done()
+	if reason := g.Stopped(); reason != "" { // a stop while waiting: send nothing more
+		g.sent.Add(-1)
+		return backoff.Permanent(&StopError{reason})
+	}
+	if werr != nil {
+		g.sent.Add(-1) // never sent
+		return backoff.Permanent(werr)
+	}
+	return nil
+}
+
+// stopFor returns the reason err stops the whole run, or "".
+func (op *Op) stopFor(k Kind, err error) string {
+	g := op.g
+	var api *gong.APIError
+	if errors.As(err, &api) {
+		switch api.StatusCode {
+		case http.StatusTooManyRequests:
+			g.rateLimited.Add(1)
+			if api.RetryAfter > g.cfg.MaxWait {
+				op.log.Warn("Gong asks to wait longer than --max-wait; stopping", zap.Duration("retryAfter", api.RetryAfter), zap.Duration("maxWait", g.cfg.MaxWait))
+				return outcome.ReasonRateLimited
+			}
+			op.ra.next = api.RetryAfter
+		case http.StatusUnauthorized:
+			op.log.Error("Gong refused the credentials (401); stopping", zap.String("requestId", api.RequestID))
+			return outcome.ReasonUnauthorized
+		case http.StatusForbidden:
+			if k == Assign || k == Unassign {
+				op.log.Error("Gong refused the request (403): the token lacks the scope api:flows:write; stopping", zap.String("requestId", api.RequestID))
+				return outcome.ReasonForbidden
+			}
+		}
+		return ""
+	}
+	if what, ok := gong.Unreachable(err); ok && !g.answered.Load() {
+		op.log.Error("Gong cannot be reached, and no request has been answered yet: check GONG_BASE_URL and the network; stopping", zap.String("cause", what))
+		return outcome.ReasonUnreachable
+	}
+	return ""
+}
+
+// quotaWatch tells the daily quota by its pattern: 429 after 429 with no
+// other answer between, for longer than the per-second window could explain.
+type quotaWatch struct {
+	mu     sync.Mutex
+	streak int
+	first  time.Time
+}
+
+// The quota pattern: this many 429s in a row, the first this long before the last.
+const (
+	quotaStreak = 4
+	quotaSpan   = 3 * time.Second
+)
+
+// limited notes a 429 and reports whether the pattern is the daily quota's.
+func (q *quotaWatch) limited(now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.streak == 0 {
+		q.first = now
+	}
+	q.streak++
+	return q.streak >= quotaStreak && now.Sub(q.first) >= quotaSpan
+}
+
+func (q *quotaWatch) answered() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.streak = 0
+}

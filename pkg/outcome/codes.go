@@ -1,0 +1,156 @@
+package outcome
+
+// Stages of failed.csv: who gave the final answer.
+const (
+	// StageInput: rejected before anything was sent (the file, the flow
+	// listing, the owner directory, duplicates).
+	StageInput = "input"
+	// StageAPI: Gong answered the row in prospectsNotAssigned; the code is
+	// Gong's own.
+	StageAPI = "api"
+	// StageRequest: Gong refused the whole request (400 or 404).
+	StageRequest = "request"
+)
+
+// Codes of failed.csv, stage input: the file.
+const (
+	CodeMissingValue       = "MissingValue"
+	CodeInvalidFlowID      = "InvalidFlowId"
+	CodeInvalidEmail       = "InvalidEmail"
+	CodeMalformedRow       = "MalformedRow"
+	CodeBlankRow           = "BlankRow"
+	CodeScientificNotation = "ScientificNotation"
+	CodeTrailingDecimal    = "TrailingDecimal"
+	CodeRoundedFlowID      = "RoundedFlowId"
+	CodeSalesforceChecksum = "SalesforceChecksum"
+	CodeInvalidProspectID  = "InvalidProspectId"
+	CodeLeadingZerosLost   = "LeadingZerosLost"
+	CodeDuplicate          = "Duplicate"
+)
+
+// Codes of failed.csv, stage input: what Gong's listings say.
+const (
+	CodeFlowNameNotFound    = "FlowNameNotFound"
+	CodeFlowNameAmbiguous   = "FlowNameAmbiguous"
+	CodeFlowNameNotResolved = "FlowNameNotResolved"
+	CodeFlowNotVisible      = "FlowNotVisible"
+	CodeOwnerRefused        = "OwnerRefused"
+	CodeOwnerNotFound       = "OwnerNotFound"
+	CodeOwnerAmbiguous      = "OwnerAmbiguous"
+)
+
+// Codes of failed.csv, stages api and request.
+const (
+	// Gong's own codes in prospectsNotAssigned (stage api).
+	CodeInvalidArgument = "InvalidArgument"
+	CodeInvalidState    = "InvalidState"
+	CodeUnexpectedError = "UnexpectedError"
+	// CodeMissingFromResponse: Gong's answer named the row in neither list
+	// and a read-back found no instance for it.
+	CodeMissingFromResponse = "MissingFromResponse"
+	// CodeBadRequest: Gong refused the request (400) and splitting it did
+	// not single out the row, or singled out this row.
+	CodeBadRequest = "BadRequest"
+	// CodeFlowNotFound: Gong answered 404 for the flow and owner.
+	CodeFlowNotFound = "FlowNotFound"
+	// CodeHTTPPrefix + status: another final 4xx.
+	CodeHTTPPrefix = "HTTP"
+)
+
+// Reasons of unprocessed.csv: no final answer yet; the same command sends
+// these rows again. A reason is also why a run stopped early.
+const (
+	ReasonInterrupted   = "Interrupted"   // a signal, or the console's Stop
+	ReasonRequestBudget = "RequestBudget" // --max-requests reached
+	ReasonRateLimited   = "RateLimited"   // a 429 asked to wait past --max-wait
+	ReasonDailyQuota    = "DailyQuota"    // 429s kept coming past the per-second window
+	ReasonUnauthorized  = "Unauthorized"  // 401: the credentials (exit 1)
+	ReasonForbidden     = "Forbidden"     // 403: the token's scope (exit 1)
+	ReasonUnreachable   = "Unreachable"   // Gong could not be reached at all (exit 1)
+	// ReasonRetriesExhausted: 5xx or timeouts outlasted --max-retry-time.
+	ReasonRetriesExhausted = "RetriesExhausted"
+	// ReasonInDoubt: the request may have reached Gong and no answer came;
+	// the next run reads the rows back before sending them again.
+	ReasonInDoubt = "InDoubt"
+	// ReasonFlowListingFailed: the row names its flow by name and Gong's
+	// flow listing failed for now.
+	ReasonFlowListingFailed = "FlowListingFailed"
+	// ReasonUserListingFailed: the row names its owner by name and Gong's
+	// user listing failed for now.
+	ReasonUserListingFailed = "UserListingFailed"
+)
+
+// Fatal reports whether a stop reason ends the run with exit 1: the setup
+// is wrong, and the same command would meet it again.
+func Fatal(reason string) bool {
+	switch reason {
+	case ReasonUnauthorized, ReasonForbidden, ReasonUnreachable:
+		return true
+	}
+	return false
+}
+
+// Explained is one row of the what-to-do table.
+type Explained struct {
+	Kind    Kind
+	Stage   string // Failed only
+	Code    string // the errorCode, or the reason for Unprocessed
+	Meaning string
+	Fix     string
+}
+
+// Explanations lists every code and reason a run can write, with what it
+// means and what to do; docs/what-to-do.md is checked against it.
+func Explanations() []Explained {
+	in := func(code, meaning, fix string) Explained {
+		return Explained{Kind: Failed, Stage: StageInput, Code: code, Meaning: meaning, Fix: fix}
+	}
+	left := func(reason, meaning, fix string) Explained {
+		return Explained{Kind: Unprocessed, Code: reason, Meaning: meaning, Fix: fix}
+	}
+	return append([]Explained{
+		in(CodeMissingValue, "a required cell is empty", "fill it in, or give --flow / --owner for the whole file"),
+		in(CodeInvalidFlowID, "the flow ID is not 1 to 20 digits", "copy the flow ID from Gong, or use a flowName column"),
+		in(CodeInvalidEmail, "the owner cell is not an email address", "use the owner's Gong email, or their name with --owner-by name"),
+		in(CodeMalformedRow, "the row breaks the CSV rules (quotes, cell count)", "export the file again, or fix the quotes on that line"),
+		in(CodeBlankRow, "every cell of the row is blank", "delete the row, or fill it in"),
+		in(CodeScientificNotation, "a spreadsheet wrote an ID as 1.69549E+18", "export again with the ID column formatted as text"),
+		in(CodeTrailingDecimal, "an ID was written as a decimal number (12345.0)", "export again with the ID column formatted as text"),
+		in(CodeRoundedFlowID, "a spreadsheet rounded the flow ID to 15 digits", "export again with the ID column formatted as text"),
+		in(CodeSalesforceChecksum, "the Salesforce ID's case does not match its checksum", "copy the 18-character ID from Salesforce again"),
+		in(CodeInvalidProspectID, "crmProspectId is not an ID of the CRM given with --crm", "check the column, or drop --crm"),
+		in(CodeLeadingZerosLost, "a spreadsheet dropped an ID's leading zeros", "export again with the ID column formatted as text"),
+		in(CodeDuplicate, "the same ID, flow and owner as an earlier line, which is sent instead", "nothing: the earlier line covers it"),
+		in(CodeFlowNameNotFound, "no flow of that name is visible to the owner", "check the name against Gong (the message lists similar names)"),
+		in(CodeFlowNameAmbiguous, "several flows of that name are visible to the owner", "use the flowId the message lists"),
+		in(CodeFlowNameNotResolved, "the flow name could not be resolved (no credentials, or the listing is refused)", "give flowId, or credentials with api:flows:read"),
+		in(CodeFlowNotVisible, "Gong does not list that flow for the owner", "check the flow ID and that the owner can see the flow"),
+		in(CodeOwnerRefused, "Gong refused to list the owner's flows: not a Gong user", "use the email the owner signs in to Gong with"),
+		in(CodeOwnerNotFound, "no active Gong user has that name", "use the owner's email, or the name as Gong shows it"),
+		in(CodeOwnerAmbiguous, "several active Gong users have that name", "use the email the message lists"),
+		{Kind: Failed, Stage: StageAPI, Code: CodeInvalidArgument, Meaning: "Gong refused the prospect: not a known CRM ID, or not allowed", Fix: "check the ID in the CRM and Gong's CRM sync"},
+		{Kind: Failed, Stage: StageAPI, Code: CodeInvalidState, Meaning: "Gong refused the prospect in its state: already in this or an exclusive flow, cool-off", Fix: "nothing, or remove it from its flow in Gong first"},
+		{Kind: Failed, Stage: StageAPI, Code: CodeUnexpectedError, Meaning: "Gong failed on this prospect", Fix: "send the row again later; tell Gong support if it persists"},
+		{Kind: Failed, Stage: StageAPI, Code: CodeMissingFromResponse, Meaning: "Gong's answer did not mention the row and a read-back found no instance", Fix: "send the row again"},
+		{Kind: Failed, Stage: StageRequest, Code: CodeBadRequest, Meaning: "Gong refused the request (400); the message is Gong's", Fix: "fix what Gong's message names (often the owner), then send the rows again"},
+		{Kind: Failed, Stage: StageRequest, Code: CodeFlowNotFound, Meaning: "Gong answered 404: no such flow for that owner", Fix: "check the flow ID and owner"},
+		{Kind: Failed, Stage: StageRequest, Code: CodeHTTPPrefix + "nnn", Meaning: "Gong refused the request with another 4xx status", Fix: "read Gong's message in errorMessage"},
+	}, reasons(left)...)
+}
+
+func reasons(left func(reason, meaning, fix string) Explained) []Explained {
+	again := "run the same command again"
+	return []Explained{
+		left(ReasonInterrupted, "the run was stopped (signal, Stop) before the row was settled", again),
+		left(ReasonRequestBudget, "--max-requests was reached", again),
+		left(ReasonRateLimited, "Gong asked to wait longer than --max-wait", again+" later"),
+		left(ReasonDailyQuota, "Gong's daily quota is spent", again+" tomorrow (a CronJob does)"),
+		left(ReasonUnauthorized, "Gong refused the credentials (401)", "fix GONG_ACCESS_KEY/SECRET or the token, then "+again),
+		left(ReasonForbidden, "the token lacks a scope (403)", "grant the scope the message names, then "+again),
+		left(ReasonUnreachable, "Gong could not be reached (address, DNS, TLS)", "fix GONG_BASE_URL or the network, then "+again),
+		left(ReasonRetriesExhausted, "Gong kept failing (5xx, timeouts) past --max-retry-time", again),
+		left(ReasonInDoubt, "the request may have reached Gong without an answer", again+": it reads the rows back first"),
+		left(ReasonFlowListingFailed, "the flow listing failed for now, so the flow name is not resolved yet", again),
+		left(ReasonUserListingFailed, "the user listing failed for now, so the owner name is not resolved yet", again),
+	}
+}

@@ -1,0 +1,146 @@
+// Package outdir guards a run's output directory: one run at a time holds
+// it (an flock on a lock file, released by the kernel when the holder dies,
+// however it dies), and the files the run writes there are never the files
+// it reads, nor files someone else left.
+package outdir
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// LockFile is the lock's name inside the directory.
+const LockFile = ".flowenroll.lock"
+
+// Holder is who holds a directory; it is written in the lock file.
+type Holder struct {
+	PID     int    `json:"pid"`
+	Host    string `json:"host"`
+	Command string `json:"command"`
+	Since   string `json:"since"`
+}
+
+func (h Holder) String() string {
+	return fmt.Sprintf("%s (process %d on %s, since %s)", h.Command, h.PID, h.Host, h.Since)
+}
+
+// HeldError is a directory another live process holds.
+type HeldError struct {
+	Dir    string
+	Holder Holder
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("%s is held by another flowenroll run: %s; wait for it to end, or use another --out", e.Dir, e.Holder)
+}
+
+// Dir is an output directory this process holds.
+type Dir struct {
+	path string
+	lock *os.File
+}
+
+// Acquire creates dir (mode 0700) if needed and takes its lock for command
+// ("run", "plan", "undo"...), or returns a *HeldError naming the holder at
+// once. A lock left by a dead process is free: the kernel released it.
+func Acquire(dir, command string, now time.Time) (*Dir, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			var h Holder
+			b, _ := os.ReadFile(f.Name())
+			_ = json.Unmarshal(b, &h)
+			return nil, &HeldError{Dir: dir, Holder: h}
+		}
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	host, _ := os.Hostname()
+	b, _ := json.Marshal(Holder{PID: os.Getpid(), Host: host, Command: "flowenroll " + command, Since: now.UTC().Format(time.RFC3339)})
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt(append(b, '\n'), 0)
+	}
+	return &Dir{path: dir, lock: f}, nil
+}
+
+// Path is the directory.
+func (d *Dir) Path() string { return d.path }
+
+// Release gives the directory up.
+func (d *Dir) Release() {
+	if d.lock != nil {
+		d.lock.Close() // closing the descriptor releases the flock
+		d.lock = nil
+	}
+}
+
+// Foreign returns the names, among names, of files in the directory: with
+// no journal of an earlier run beside them, they are someone else's.
+func (d *Dir) Foreign(names []string) []string {
+	var found []string
+	for _, n := range names {
+		if _, err := os.Lstat(filepath.Join(d.path, n)); err == nil {
+			found = append(found, n)
+		}
+	}
+	return found
+}
+
+// Writes reports whether path is, or resolves to, one of the named files
+// of the directory, or a temporary file of one: a file a run there writes.
+func (d *Dir) Writes(path string, names []string) (string, bool) {
+	in, err := os.Stat(path)
+	if err != nil {
+		return "", false
+	}
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range entries {
+		if !ours(e.Name(), names) {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(d.path, e.Name())); err == nil && os.SameFile(in, st) {
+			return e.Name(), true
+		}
+	}
+	return "", false
+}
+
+func ours(name string, names []string) bool {
+	for _, n := range names {
+		if name == n || strings.HasPrefix(name, "."+n+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// RemoveTemporary removes temporary files the named files left behind
+// (a run killed before it renamed them into place).
+func (d *Dir) RemoveTemporary(names []string) {
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		for _, n := range names {
+			if strings.HasPrefix(e.Name(), "."+n+".") && e.Type().IsRegular() {
+				os.Remove(filepath.Join(d.path, e.Name()))
+			}
+		}
+	}
+}

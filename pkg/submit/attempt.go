@@ -1,0 +1,286 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// ClockSkew is how much earlier than this machine's send time Gong's clock
+// may date an instance this tool created.
+const ClockSkew = time.Minute
+
+// attempts is the state of some rows of a chunk across their attempts.
+type attempts struct {
+	s          *Submitter
+	c          chunk.Chunk
+	log        *zap.Logger
+	done       []outcome.Outcome    // rows settled so far
+	pending    []outcome.Row        // rows still to be answered
+	doubt      map[string]time.Time // CRM ID -> earliest time Gong may have applied it
+	unverified map[string]bool      // in doubt, but the read-back was refused
+	journaled  bool                 // BeforeSend was called for these rows
+	journalErr error                // BeforeSend failed: the run cannot go on
+}
+
+func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Row) *attempts {
+	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, unverified: map[string]bool{}}
+	if s.cfg.Doubt != nil {
+		for _, r := range rows {
+			if at, ok := s.cfg.Doubt(r.Line); ok {
+				a.doubt[r.CRMProspectID] = at
+			}
+		}
+	}
+	return a
+}
+
+// attempt is one attempt: a read-back if rows are in doubt, then an assign
+// of the rows still pending.
+func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
+	if len(a.doubt) > 0 {
+		if err := op.Send(ctx, gateway.ReadBack, nil, func() error { return a.readBack(ctx) }); err != nil {
+			return err
+		}
+		if len(a.pending) == 0 {
+			return nil
+		}
+	}
+	ids := make([]string, len(a.pending))
+	for i, r := range a.pending {
+		ids[i] = r.CRMProspectID
+	}
+	req := gong.AssignRequest{CRMProspectsIDs: ids, FlowID: a.c.FlowID, FlowInstanceOwnerEmail: a.c.OwnerEmail}
+	return op.Send(ctx, gateway.Assign, a.journal, func() error {
+		sentAt := a.s.cfg.Now()
+		resp, err := a.s.cfg.Client.Assign(ctx, req)
+		if err == nil {
+			err = checkAnswer(req, resp)
+		}
+		if err != nil {
+			if mayHaveApplied(err) {
+				for _, r := range a.pending {
+					if _, ok := a.doubt[r.CRMProspectID]; !ok {
+						a.doubt[r.CRMProspectID] = sentAt
+					}
+				}
+			}
+			return err
+		}
+		a.s.size.answered(len(ids))
+		a.settle(resp)
+		return nil
+	})
+}
+
+// journal records, once, that the pending rows may reach Gong from now on:
+// after the budget lets the request go (rows a budget stop keeps back are
+// not journaled) and before the pacer's turn (an fsync between the turn
+// and the send would bunch requests up at Gong under disk load).
+func (a *attempts) journal() error {
+	if a.journaled || a.s.cfg.BeforeSend == nil {
+		return nil
+	}
+	part := a.c
+	part.Rows = a.pending
+	if err := a.s.cfg.BeforeSend(part, a.s.cfg.Now()); err != nil {
+		a.journalErr = err
+		return err
+	}
+	a.journaled = true
+	return nil
+}
+
+// mayHaveApplied reports whether Gong may have acted on a request that
+// failed: the request went out and no clear answer came back.
+func mayHaveApplied(err error) bool {
+	var te *gong.TransportError
+	if errors.As(err, &te) {
+		return te.Sent
+	}
+	var bad *badAnswer
+	if errors.As(err, &bad) {
+		return true
+	}
+	return gong.StatusOf(err) >= 500 && gong.Retryable(err) // not 501: nothing was done
+}
+
+// readBack resolves the rows in doubt from their open flow instances.
+func (a *attempts) readBack(ctx context.Context) error {
+	ids := make([]string, 0, len(a.doubt))
+	for _, r := range a.pending {
+		if _, ok := a.doubt[r.CRMProspectID]; ok {
+			ids = append(ids, r.CRMProspectID)
+		}
+	}
+	resp, err := a.s.cfg.Client.ProspectsFlows(ctx, ids)
+	if st := gong.StatusOf(err); st == http.StatusForbidden || st == http.StatusNotFound {
+		// A token without api:flows:read cannot read back. Rows stuck in
+		// doubt for ever would help no one: send them, and say in their
+		// result, if Gong refuses one, that it may be this tool's own.
+		a.log.Warn("the read-back was refused; rows in doubt are sent again unverified", zap.Error(err))
+		for id := range a.doubt {
+			a.unverified[id] = true
+		}
+		clear(a.doubt)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ours := a.claim(resp.ProspectsAssigned)
+	rest := a.pending[:0:0]
+	for _, r := range a.pending {
+		if inst, ok := ours[r.CRMProspectID]; ok {
+			a.done = append(a.done, outcome.Assign(r, instanceOf(inst), resp.RequestID))
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	a.log.Info("read back rows in doubt", zap.Int("inDoubt", len(ids)), zap.Int("foundAssigned", len(ours)), zap.String("requestId", resp.RequestID))
+	a.pending = rest
+	clear(a.doubt)
+	return nil
+}
+
+// claim picks the instances this tool created: in this flow, for this
+// owner, created since the row was first sent, and not claimed by another row.
+func (a *attempts) claim(found []gong.AssignedFlow) map[string]gong.AssignedFlow {
+	ours := map[string]gong.AssignedFlow{}
+	for _, inst := range found {
+		since, ok := a.doubt[inst.CRMProspectID]
+		if !ok || inst.FlowID != a.c.FlowID || !strings.EqualFold(inst.FlowInstanceOwnerEmail, a.c.OwnerEmail) {
+			continue
+		}
+		created, perr := time.Parse(time.RFC3339Nano, inst.FlowInstanceCreateDate)
+		if perr != nil || created.Before(since.Add(-ClockSkew)) {
+			continue // there before we sent it: not ours to claim
+		}
+		if _, taken := a.s.claimed.LoadOrStore(inst.FlowInstanceID, struct{}{}); taken {
+			continue // another row already owns this instance
+		}
+		ours[inst.CRMProspectID] = inst
+	}
+	return ours
+}
+
+func instanceOf(x gong.AssignedFlow) outcome.Instance {
+	return outcome.Instance{
+		FlowName: x.FlowName, ID: x.FlowInstanceID, OwnerFullName: x.FlowInstanceOwnerFullName,
+		CreateDate: x.FlowInstanceCreateDate, Status: x.FlowInstanceStatus, WorkspaceID: x.WorkspaceID, Exclusive: x.Exclusive,
+	}
+}
+
+// settle matches Gong's answer to the pending rows by CRM ID. An ID the
+// answer names in neither list is a failure, never a silent loss.
+func (a *attempts) settle(resp *gong.AssignResponse) {
+	assigned := make(map[string]gong.AssignedFlow, len(resp.ProspectsAssigned))
+	for _, x := range resp.ProspectsAssigned {
+		assigned[x.CRMProspectID] = x
+	}
+	failed := make(map[string]gong.AssignFailure, len(resp.ProspectsNotAssigned))
+	for _, f := range resp.ProspectsNotAssigned {
+		failed[f.CRMProspectID] = f
+	}
+	for _, r := range a.pending {
+		if x, ok := assigned[r.CRMProspectID]; ok {
+			a.done = append(a.done, outcome.Assign(r, instanceOf(x), resp.RequestID))
+			continue
+		}
+		if f, ok := failed[r.CRMProspectID]; ok {
+			msg := f.ErrorMessage
+			if a.unverified[r.CRMProspectID] {
+				msg = "unverified: an earlier request for this row may have assigned it, and the read-back that would tell was refused; Gong says: " + msg
+			}
+			a.done = append(a.done, outcome.Fail(r, outcome.StageAPI, f.ErrorCode, msg).WithAnswer(http.StatusOK, resp.RequestID))
+			continue
+		}
+		a.done = append(a.done, outcome.Fail(r, outcome.StageAPI, outcome.CodeMissingFromResponse,
+			fmt.Sprintf("Gong's answer named %s in neither prospectsAssigned nor prospectsNotAssigned", r.CRMProspectID)).
+			WithAnswer(http.StatusOK, resp.RequestID))
+	}
+	a.pending = nil
+	clear(a.doubt)
+}
+
+// settleError settles the rows still pending after the attempts gave up.
+// Only a final answer (400, 404, another 4xx) fails them; anything else
+// leaves them for the next run.
+func (s *Submitter) settleError(ctx context.Context, a *attempts, err error) []outcome.Outcome {
+	var out []outcome.Outcome
+	rest := a.pending
+	if len(a.doubt) > 0 {
+		// Gong may have assigned these; saying "failed" could be false.
+		// The next run reads them back before sending again.
+		rest = nil
+		for _, r := range a.pending {
+			if _, ok := a.doubt[r.CRMProspectID]; ok {
+				out = append(out, outcome.Leave(r, outcome.ReasonInDoubt))
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		a.log.Warn("giving up with rows in doubt; they are left unprocessed for the next run", zap.Int("rows", len(out)), zap.Error(err))
+	}
+	if reason, ok := gateway.StopReason(err); ok {
+		return append(out, outcome.LeaveAll(rest, reason)...)
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return append(out, outcome.LeaveAll(rest, outcome.ReasonInterrupted)...)
+	}
+	api := apiError(err)
+	if api == nil || gong.Retryable(err) {
+		a.log.Warn("giving up after retrying; the rows are left for the next run", zap.Error(err))
+		return append(out, outcome.LeaveAll(rest, outcome.ReasonRetriesExhausted)...)
+	}
+	o := outcome.Fail(outcome.Row{}, outcome.StageRequest, "", api.Message()).WithAnswer(api.StatusCode, api.RequestID)
+	switch api.StatusCode {
+	case http.StatusBadRequest:
+		o.Code = outcome.CodeBadRequest
+	case http.StatusNotFound:
+		o.Code = outcome.CodeFlowNotFound
+		nf := o
+		nf.Message += " (not sent: Gong answered 404 for an earlier request for this flow and owner)"
+		s.refused.LoadOrStore(chunk.GroupKey(a.c.FlowID, a.c.OwnerEmail), nf)
+	default:
+		o.Code = outcome.CodeHTTPPrefix + strconv.Itoa(api.StatusCode)
+	}
+	a.log.Warn("request refused", zap.String("code", o.Code), zap.Int("httpStatus", o.HTTPStatus), zap.String("requestId", o.RequestID))
+	return append(out, sameFor(o, rest)...)
+}
+
+func apiError(err error) *gong.APIError {
+	var api *gong.APIError
+	if errors.As(err, &api) {
+		return api
+	}
+	return nil
+}
+
+// badAnswer is a 200 whose body does not fit the request: the rows may or
+// may not be in Gong, so they are read back before anything else.
+type badAnswer struct{ err error }
+
+func (e *badAnswer) Error() string { return "Gong's answer does not fit the request: " + e.err.Error() }
+func (e *badAnswer) Unwrap() error { return e.err }
+
+// checkAnswer checks an answer against what was asked: the flow, and only
+// IDs that were sent, each in one list.
+func checkAnswer(req gong.AssignRequest, resp *gong.AssignResponse) error {
+	if err := gong.CheckAssignAnswer(req, resp); err != nil {
+		// Retried like a dropped answer: the rows are read back first.
+		return &gong.TransportError{Op: "assign", Err: &badAnswer{err}, Sent: true}
+	}
+	return nil
+}
