@@ -216,7 +216,7 @@ func TestAssignUnknownOwnerPerProspect(t *testing.T) {
 // finished before the run.
 func withExisting() Fixture {
 	f := DefaultFixture()
-	f.Existing = []gong.AssignedFlow{
+	f.Existing = []AssignedFlow{
 		{FlowID: flowSDR, CRMProspectID: "003OLD", FlowInstanceID: "5000000000000000001",
 			FlowInstanceOwnerEmail: ben, FlowInstanceCreateDate: "2026-01-05T09:00:00.000Z"},
 		{FlowID: flowExclusive, CRMProspectID: "00QEXCL", FlowInstanceOwnerEmail: ava,
@@ -322,7 +322,7 @@ func TestAssignPerProspect(t *testing.T) {
 	}
 
 	// Created is exactly what the answers reported, in order, IDs included.
-	if diff := cmp.Diff(assigned, e.srv.Created()); diff != "" {
+	if diff := cmp.Diff(assigned, asGong(e.srv.Created())); diff != "" {
 		t.Errorf("Created (-answers +Created):\n%s", diff)
 	}
 	seen := map[string]bool{}

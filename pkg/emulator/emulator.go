@@ -60,8 +60,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // MaxBodyBytes bounds a request body; a larger one is a 400.
@@ -193,7 +191,7 @@ type Config struct {
 
 // Instance is one flow instance the server holds.
 type Instance struct {
-	gong.AssignedFlow
+	AssignedFlow
 	// Preexisting marks instances from Fixture.Existing.
 	Preexisting bool
 }
@@ -238,7 +236,7 @@ type Server struct {
 	instances  []*Instance // creation order, Existing first
 	byID       map[string]*Instance
 	byProspect map[string][]*Instance
-	created    []gong.AssignedFlow
+	created    []AssignedFlow
 	stats      Stats
 	faults     faultState
 }
@@ -376,10 +374,10 @@ func (s *Server) newInstanceID() string {
 }
 
 // Created returns the instances created by assign calls, in creation order.
-func (s *Server) Created() []gong.AssignedFlow {
+func (s *Server) Created() []AssignedFlow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]gong.AssignedFlow{}, s.created...)
+	return append([]AssignedFlow{}, s.created...)
 }
 
 // Instances returns every instance the server holds, Existing first, then
@@ -414,11 +412,11 @@ type endpoint struct {
 
 func route(path string) endpoint {
 	switch path {
-	case gong.PathAssign:
+	case PathAssign:
 		return endpoint{op: OpAssign, method: http.MethodPost, scope: ScopeFlowsWrite}
-	case gong.PathProspectsFlows:
+	case PathProspectsFlows:
 		return endpoint{op: OpReadBack, method: http.MethodPost, scope: ScopeFlowsRead}
-	case gong.PathFlows:
+	case PathFlows:
 		return endpoint{op: OpListFlows, method: http.MethodGet, scope: ScopeFlowsRead}
 	}
 	return endpoint{}
@@ -434,7 +432,7 @@ type answer struct {
 }
 
 func errorAnswer(reqID string, status int, msgs ...string) answer {
-	return answer{status: status, body: gong.ErrorResponse{RequestID: reqID, Errors: msgs}}
+	return answer{status: status, body: errorResponse{RequestID: reqID, Errors: msgs}}
 }
 
 // ServeHTTP answers one request; see the package comment for the order of
@@ -532,7 +530,7 @@ func (s *Server) answer(r *http.Request, ep endpoint, body []byte, tooLarge bool
 		a = errorAnswer(reqID, http.StatusTooManyRequests, "emulator fault: API rate limit exceeded")
 		a.retryAfter = f.retryAfter
 	case faultResetBefore:
-		a = answer{body: gong.ErrorResponse{RequestID: reqID}} // never sent
+		a = answer{body: errorResponse{RequestID: reqID}} // never sent
 	default:
 		a = s.handle(r, ep, reqID, body, tooLarge)
 	}
@@ -655,18 +653,4 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a an
 		_ = http.NewResponseController(w).Flush()
 		hangUp(w, false)
 	}
-}
-
-func requestIDOf(body any) string {
-	switch b := body.(type) {
-	case gong.ErrorResponse:
-		return b.RequestID
-	case gong.AssignResponse:
-		return b.RequestID
-	case gong.ProspectsFlowsResponse:
-		return b.RequestID
-	case gong.FlowsResponse:
-		return b.RequestID
-	}
-	return ""
 }

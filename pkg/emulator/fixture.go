@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // User is a Gong user of the emulated company: someone who can own flow
@@ -57,7 +55,7 @@ type Fixture struct {
 	// flow; FlowName, WorkspaceID, FlowInstanceOwnerFullName and
 	// FlowInstanceStatus ("Running") are filled in when empty;
 	// FlowInstanceID is generated when empty.
-	Existing []gong.AssignedFlow `json:"existing,omitempty"`
+	Existing []AssignedFlow `json:"existing,omitempty"`
 }
 
 // Statuses of a flow instance (PublicApiAssignedFlow.flowInstanceStatus).

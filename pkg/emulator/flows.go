@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // maxRecentFlows caps mostRecentlyAssigned, per the spec.
@@ -76,20 +74,20 @@ func (s *Server) listFlows(reqID string, q url.Values) answer {
 		offset = o
 	}
 	end := min(offset+s.cfg.PageSize, len(flows))
-	res := gong.FlowsResponse{
+	res := flowsResponse{
 		RequestID: reqID,
-		Records: gong.Records{
+		Records: records{
 			TotalRecords:      len(flows),
 			CurrentPageSize:   end - offset,
 			CurrentPageNumber: offset / s.cfg.PageSize,
 		},
-		Flows: make([]gong.Flow, 0, end-offset),
+		Flows: make([]flow, 0, end-offset),
 	}
 	if end < len(flows) {
 		res.Records.Cursor = makeCursor(end, fp)
 	}
 	for _, f := range flows[offset:end] {
-		res.Flows = append(res.Flows, gong.Flow{
+		res.Flows = append(res.Flows, flow{
 			ID: f.ID, Name: f.Name, FolderID: f.FolderID, FolderName: f.FolderName,
 			Visibility: f.Visibility, CreationDate: f.CreationDate, Exclusive: f.Exclusive,
 		})

@@ -221,3 +221,13 @@ func ignoreGenerated() cmp.Option {
 		cmpopts.IgnoreFields(gong.FlowsResponse{}, "RequestID"),
 	}
 }
+
+// asGong converts the server's records to the client's type, to compare
+// them with what the client decoded.
+func asGong(in []AssignedFlow) []gong.AssignedFlow {
+	out := make([]gong.AssignedFlow, len(in))
+	for i, a := range in {
+		out[i] = gong.AssignedFlow(a)
+	}
+	return out
+}

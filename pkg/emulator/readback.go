@@ -2,8 +2,6 @@ package emulator
 
 import (
 	"net/http"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // readBackQuery is a well-formed ProspectsAssignedFlowsRequestV2: exactly
@@ -53,7 +51,7 @@ func decodeReadBack(body []byte) (readBackQuery, []string) {
 // any flow; by instance ID it lists those instances whatever their status.
 // Order: the request's, then creation order. Unknown IDs are left out.
 func (s *Server) readBack(reqID string, q readBackQuery) answer {
-	res := gong.ProspectsFlowsResponse{RequestID: reqID, ProspectsAssigned: []gong.AssignedFlow{}}
+	res := prospectsFlowsResponse{RequestID: reqID, ProspectsAssigned: []AssignedFlow{}}
 	for _, id := range q.crmIDs {
 		for _, in := range s.byProspect[id] {
 			if isOpen(in.FlowInstanceStatus) {

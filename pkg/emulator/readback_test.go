@@ -22,8 +22,8 @@ func TestReadBack(t *testing.T) {
 	if len(res.ProspectsAssigned) != 2 {
 		t.Fatalf("assign: %+v", res)
 	}
-	old := e.srv.Instances()[0].AssignedFlow // 003OLD in SDR, from the fixture
-	done := e.srv.Instances()[2].AssignedFlow
+	old := gong.AssignedFlow(e.srv.Instances()[0].AssignedFlow) // 003OLD in SDR, from the fixture
+	done := gong.AssignedFlow(e.srv.Instances()[2].AssignedFlow)
 	newOld, newNew := res.ProspectsAssigned[0], res.ProspectsAssigned[1]
 
 	tests := []struct {
