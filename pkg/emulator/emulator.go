@@ -422,8 +422,17 @@ func route(path string) endpoint {
 	return endpoint{}
 }
 
+// FaultHeader marks an answer the server spoils or makes up on purpose (a
+// fault of Config.Faults, Config.PoisonIDs, an answer of Config.Hook, and
+// the modes that make the server lie or redirect); its value names the
+// reason. Gong sends no such header and a client must not read it: it is
+// there so that tests checking answers against the spec can tell these
+// answers from the server's mistakes.
+const FaultHeader = "X-Emulator-Fault"
+
 // answer is one response, before it is written.
 type answer struct {
+	mark       string // the value of FaultHeader, if any
 	status     int
 	retryAfter time.Duration // 429 only: whole seconds
 	allow      string        // 405 only
@@ -512,6 +521,7 @@ func (s *Server) answer(r *http.Request, ep endpoint, body []byte, tooLarge bool
 	if s.cfg.Hook != nil {
 		if status, handled := s.cfg.Hook(ep.op, body); handled {
 			a := errorAnswer(reqID, status, "emulator hook: "+http.StatusText(status))
+			a.mark = "hook"
 			if status == http.StatusTooManyRequests {
 				a.retryAfter = time.Second
 			}
@@ -553,7 +563,9 @@ func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte,
 			s.mu.Lock()
 			s.stats.Faults.Poisoned++
 			s.mu.Unlock()
-			return errorAnswer(reqID, http.StatusBadRequest, msgs...)
+			a := errorAnswer(reqID, http.StatusBadRequest, msgs...)
+			a.mark = "poisoned"
+			return a
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -620,6 +632,12 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a an
 	}
 	if a.allow != "" {
 		h.Set("Allow", a.allow)
+	}
+	switch {
+	case a.mark != "":
+		h.Set(FaultHeader, a.mark)
+	case a.fault.kind != noFault:
+		h.Set(FaultHeader, a.fault.kind.String())
 	}
 	switch a.fault.kind {
 	case faultTruncatedBody:

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/flowenroll/flowenroll/internal/apispec"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
@@ -82,8 +83,10 @@ type env struct {
 
 // newEnv starts a server. Unless cfg says otherwise it has the default
 // fixture, accepts basic, has no rate limits (so a fake clock that does not
-// move never trips them), and logs to t.
-func newEnv(t *testing.T, cfg Config) *env {
+// move never trips them), and logs to t. Every exchange is checked against
+// Gong's published spec (apispec, with opts), but for the answers the server
+// marks with FaultHeader: its documented faults and modes.
+func newEnv(t *testing.T, cfg Config, opts ...apispec.Option) *env {
 	t.Helper()
 	clock := newFakeClock(start())
 	if cfg.Now == nil {
@@ -108,7 +111,10 @@ func newEnv(t *testing.T, cfg Config) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	hs := httptest.NewServer(s)
+	opts = append([]apispec.Option{apispec.IgnoreResponses(func(_ int, h http.Header) bool {
+		return h.Get(FaultHeader) != ""
+	})}, opts...)
+	hs := httptest.NewServer(apispec.Load(t, opts...).Handler(t, s))
 	t.Cleanup(hs.Close)
 	return &env{srv: s, hs: hs, clock: clock}
 }
