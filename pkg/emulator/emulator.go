@@ -1,9 +1,12 @@
 // Package emulator is a local stand-in for Gong's Engage flow API, for demos
-// and tests of flowenroll. It serves the three endpoints flowenroll uses:
+// and tests of flowenroll. It serves the endpoints flowenroll uses:
 //
-//	POST /v2/flows/prospects/assign   assign prospects to a flow
-//	POST /v2/flows/prospects          read back open flow instances
-//	GET  /v2/flows                    list the flows a user can see
+//	POST /v2/flows/prospects/assign                          assign prospects to a flow
+//	POST /v2/flows/prospects                                 read back flow instances
+//	GET  /v2/flows                                           list the flows a user can see
+//	GET  /v2/users                                           list the company's users
+//	POST /v2/flows/prospects/unassign-flows-by-instance-id   remove flow instances
+//	POST /v2/flows/prospects/unassign-flows-by-crm-id        remove a prospect from flows
 //
 // It answers the way Gong's published spec and help pages say Gong answers
 // (see shared/gong-api): the same status codes, bodies, auth schemes, scopes,
@@ -13,12 +16,17 @@
 //
 // Every request goes through one pipeline, in this order:
 //
+//  0. with Config.RedirectTo set, every request is answered 307 and nothing
+//     else happens;
 //  1. routing: an unknown path is 404, a wrong method 405 (neither needs
 //     credentials nor counts against the limits);
 //  2. the request body is read, at most MaxBodyBytes;
 //  3. Config.Latency passes, without holding any lock; a request whose
 //     context ends meanwhile is abandoned: not answered, admitted or applied;
 //  4. authentication (401) and, for Bearer tokens only, the scope (403);
+//     where the spec lists no such status for the operation, the refusal
+//     takes the one it lists: GET /v2/users lists 403 ("Access denied") and
+//     no 401, the unassign endpoints 401 and no 403;
 //  5. the company-wide limits (429): daily quota first, then the per-second
 //     window. Only requests that pass 1 and 4 count, whatever their outcome
 //     after: Gong counts calls per company, a 401 names no company, and a
@@ -42,8 +50,18 @@
 //   - read-back with both crmProspectsIds and flowInstanceIds, or a repeated
 //     ID, is a 400; an unknown or malformed ID is simply not listed;
 //   - read-back takes any number of IDs;
-//   - GET /v2/flows for an email that is no Gong user is a 400;
-//   - flowInstanceCreateDate is written in UTC with milliseconds.
+//   - GET /v2/flows for an email that is no Gong user is a 400, unless
+//     Config.NonUserListsFlows;
+//   - flowInstanceCreateDate is written in UTC with milliseconds;
+//   - an inactive user may still own instances; an email alias is not
+//     accepted as an owner (only the user's emailAddress is);
+//   - unassign removes the instance: read-back no longer lists it, Instances
+//     no longer holds it, and the prospect may be assigned to the flow again;
+//     Created keeps it (it is the history of what assign created);
+//   - unassign refuses finished instances (they are left out of
+//     unassignedFlowInstanceIds) and leaves unknown IDs out of it;
+//   - a given unassignedByUserEmail that is no Gong user is a 400;
+//   - unassign by CRM ID with an unknown flowId removes nothing (200).
 package emulator
 
 import (
@@ -71,12 +89,18 @@ const (
 	OpAssign    = "assign"
 	OpReadBack  = "read-back"
 	OpListFlows = "list flows"
+	OpListUsers = "list users"
+	// OpUnassign is unassign-flows-by-instance-id, OpUnassignCRM
+	// unassign-flows-by-crm-id.
+	OpUnassign    = "unassign"
+	OpUnassignCRM = "unassign by CRM ID"
 )
 
 // OAuth scopes checked on Bearer tokens.
 const (
 	ScopeFlowsRead  = "api:flows:read"
 	ScopeFlowsWrite = "api:flows:write"
+	ScopeUsersRead  = "api:users:read"
 )
 
 // Values of Config.UnknownOwner.
@@ -139,6 +163,9 @@ type Config struct {
 
 	// PageSize is the number of flows per page of GET /v2/flows. Default 100.
 	PageSize int
+	// UserPageSize is the number of users per page of GET /v2/users.
+	// Default 100.
+	UserPageSize int
 
 	// ProspectIDPattern matches a well-formed CRM ID; an assign for any other
 	// ID fails that prospect with InvalidArgument "Invalid crmId <id>".
@@ -154,6 +181,10 @@ type Config struct {
 	// NumericFlowID says what assign does with a flowId sent as a JSON
 	// number: NumericFlowIDReject (the default) or NumericFlowIDLossy.
 	NumericFlowID string
+
+	// Modes: behaviours Gong might have that a client must survive. All are
+	// off by default; see modes.go.
+	Modes
 
 	// Now is the clock for the limits and creation dates. Default time.Now.
 	// It is called with the server's mutex held and must not call the Server.
@@ -200,9 +231,12 @@ type Instance struct {
 type Stats struct {
 	// Requests counts every request, answered or abandoned.
 	Requests int
-	// Assign, ReadBack and ListFlows count the requests routed to each
-	// endpoint, whatever their answer.
-	Assign, ReadBack, ListFlows int
+	// Assign, ReadBack, ListFlows, ListUsers and Unassign (both unassign
+	// endpoints) count the requests routed to each endpoint, whatever their
+	// answer.
+	Assign, ReadBack, ListFlows, ListUsers, Unassign int
+	// Redirected counts the requests answered 307 (Modes.RedirectTo).
+	Redirected int
 	// RateLimited counts 429s for the per-second window; QuotaExceeded 429s
 	// for the daily limit.
 	RateLimited, QuotaExceeded int
@@ -212,8 +246,9 @@ type Stats struct {
 	// Abandoned counts requests whose context ended before they were
 	// answered (see Config.Latency), or whose body could not be read.
 	Abandoned int
-	// Created counts instances created by assign.
-	Created int
+	// Created counts instances created by assign; Unassigned those
+	// removed by unassign.
+	Created, Unassigned int
 	// MaxInWindow is the most requests admitted in any one 1-second window.
 	MaxInWindow int
 	// Faults counts the faults injected (Config.Faults, Config.PoisonIDs).
@@ -277,6 +312,17 @@ func New(cfg Config) (*Server, error) {
 	case cfg.PageSize == 0:
 		cfg.PageSize = 100
 	}
+	switch {
+	case cfg.UserPageSize < 0:
+		errs = append(errs, fmt.Errorf("UserPageSize %d is negative", cfg.UserPageSize))
+	case cfg.UserPageSize == 0:
+		cfg.UserPageSize = 100
+	}
+	modes, err := cfg.Modes.normalize()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.Modes = modes
 	if cfg.ProspectIDPattern == nil {
 		cfg.ProspectIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 	}
@@ -327,7 +373,9 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
-	for _, u := range cfg.Fixture.Users {
+	for i, u := range cfg.Fixture.Users {
+		u = u.complete()
+		cfg.Fixture.Users[i] = u
 		s.users[strings.ToLower(u.Email)] = u
 	}
 	for _, f := range cfg.Fixture.Flows {
@@ -373,7 +421,8 @@ func (s *Server) newInstanceID() string {
 	}
 }
 
-// Created returns the instances created by assign calls, in creation order.
+// Created returns the instances created by assign calls, in creation order,
+// including those unassigned since.
 func (s *Server) Created() []AssignedFlow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -381,7 +430,7 @@ func (s *Server) Created() []AssignedFlow {
 }
 
 // Instances returns every instance the server holds, Existing first, then
-// those created, in creation order.
+// those created, in creation order; unassigned instances are gone.
 func (s *Server) Instances() []Instance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -418,6 +467,12 @@ func route(path string) endpoint {
 		return endpoint{op: OpReadBack, method: http.MethodPost, scope: ScopeFlowsRead}
 	case PathFlows:
 		return endpoint{op: OpListFlows, method: http.MethodGet, scope: ScopeFlowsRead}
+	case PathUsers:
+		return endpoint{op: OpListUsers, method: http.MethodGet, scope: ScopeUsersRead}
+	case PathUnassignByInstance:
+		return endpoint{op: OpUnassign, method: http.MethodPost, scope: ScopeFlowsWrite}
+	case PathUnassignByCRMID:
+		return endpoint{op: OpUnassignCRM, method: http.MethodPost, scope: ScopeFlowsWrite}
 	}
 	return endpoint{}
 }
@@ -435,6 +490,7 @@ type answer struct {
 	mark       string // the value of FaultHeader, if any
 	status     int
 	retryAfter time.Duration // 429 only: whole seconds
+	noRetry    bool          // 429 only: send no Retry-After
 	allow      string        // 405 only
 	body       any
 	fault      injection // how Server.deliver spoils it, if at all
@@ -457,6 +513,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.ReadBack++
 	case OpListFlows:
 		s.stats.ListFlows++
+	case OpListUsers:
+		s.stats.ListUsers++
+	case OpUnassign, OpUnassignCRM:
+		s.stats.Unassign++
+	}
+	if s.cfg.RedirectTo != "" {
+		s.stats.Redirected++
+		s.mu.Unlock()
+		s.redirect(w, r)
+		return
 	}
 	s.mu.Unlock()
 
@@ -569,7 +635,7 @@ func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte,
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.applyAssign(reqID, call)
+		return s.lie(s.applyAssign(reqID, call), call)
 	case OpReadBack:
 		q, errs := decodeReadBack(body)
 		if len(errs) > 0 {
@@ -578,6 +644,12 @@ func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte,
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.readBack(reqID, q)
+	case OpListUsers:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.listUsers(reqID, r.URL.Query())
+	case OpUnassign, OpUnassignCRM:
+		return s.unassign(reqID, ep.op, body)
 	default:
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -598,6 +670,12 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 		return a, false
 	}
 	if status, msg := s.authenticate(r.Header.Values("Authorization"), ep.scope); status != 0 {
+		switch ep.op {
+		case OpListUsers:
+			status = http.StatusForbidden
+		case OpUnassign, OpUnassignCRM:
+			status = http.StatusUnauthorized
+		}
 		return errorAnswer(reqID, status, msg), false
 	}
 	switch v, wait := s.limits.admit(s.cfg.Now()); v {
@@ -605,7 +683,12 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 		s.stats.QuotaExceeded++
 		a := errorAnswer(reqID, http.StatusTooManyRequests,
 			fmt.Sprintf("API daily limit of %d calls exceeded", s.cfg.DailyLimit))
-		a.retryAfter = wait
+		switch a.retryAfter = wait; s.cfg.QuotaRetryAfter {
+		case QuotaRetryAfterOne:
+			a.retryAfter = time.Second
+		case QuotaRetryAfterNone:
+			a.noRetry = true
+		}
 		return a, false
 	case rateLimited:
 		s.stats.RateLimited++
@@ -620,14 +703,14 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 // write sends the answer and counts it. Every answer is JSON, but for the
 // faults TruncatedBody (half of it) and InvalidJSON (HTML).
 func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a answer) {
-	b, err := json.Marshal(a.body)
+	b, err := json.Marshal(a.body) // a nil body is "null"
 	if err != nil { // only our own types reach here
 		a = errorAnswer("", http.StatusInternalServerError, "emulator: encoding the answer: "+err.Error())
 		b, _ = json.Marshal(a.body)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	if a.status == http.StatusTooManyRequests {
+	if a.status == http.StatusTooManyRequests && !a.noRetry {
 		h.Set("Retry-After", strconv.FormatInt(int64(a.retryAfter/time.Second), 10))
 	}
 	if a.allow != "" {

@@ -29,7 +29,7 @@ func TestDefaultFixture(t *testing.T) {
 		}
 	}
 	got := []int{len(f.Users), len(f.Flows), len(folders), exclusiveCompany, vis[VisibilityPersonal], vis[VisibilityShared], len(f.Existing)}
-	if diff := cmp.Diff([]int{4, 6, 2, 1, 1, 1, 0}, got); diff != "" {
+	if diff := cmp.Diff([]int{7, 6, 2, 1, 1, 1, 0}, got); diff != "" {
 		t.Errorf("users, flows, folders, exclusive company, personal, shared, existing (-want +got):\n%s", diff)
 	}
 	// Each call returns a fresh value.

@@ -4,6 +4,9 @@ package emulator
 // published spec (shared/gong-api/engage-flows.openapi.json), not shared with
 // the client (pkg/gong): a misspelt name on either side then shows up as a
 // disagreement instead of passing on both. Schema names are given for each.
+// Requests are read field by field from the raw JSON object (see
+// decodeAssign), under the same names, so that each problem gets its own 400
+// message.
 
 // Paths of the endpoints served.
 const (
@@ -108,19 +111,6 @@ type usersResponse struct {
 	RequestID string         `json:"requestId"`
 	Records   records        `json:"records"`
 	Users     []userMetadata `json:"users"`
-}
-
-// unassignByInstanceRequest is UnassignFlowsRequest.
-type unassignByInstanceRequest struct {
-	FlowInstanceIDs       []string `json:"flowInstanceIds"`
-	UnassignedByUserEmail *string  `json:"unassignedByUserEmail"`
-}
-
-// unassignByCRMIDRequest is UnassignProspectFlowsRequest.
-type unassignByCRMIDRequest struct {
-	CRMProspectID         *string `json:"crmProspectId"`
-	FlowID                *string `json:"flowId"`
-	UnassignedByUserEmail *string `json:"unassignedByUserEmail"`
 }
 
 // unassignResponse is UnassignFlowsResponse.
