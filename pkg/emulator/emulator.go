@@ -485,6 +485,16 @@ func route(path string) endpoint {
 // answers from the server's mistakes.
 const FaultHeader = "X-Emulator-Fault"
 
+// pathOf is the path of an operation, "" if none.
+func pathOf(op string) string {
+	for _, p := range []string{PathAssign, PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
+		if route(p).op == op {
+			return p
+		}
+	}
+	return ""
+}
+
 // answer is one response, before it is written.
 type answer struct {
 	mark       string // the value of FaultHeader, if any
@@ -703,8 +713,10 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 // write sends the answer and counts it. Every answer is JSON, but for the
 // faults TruncatedBody (half of it) and InvalidJSON (HTML).
 func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a answer) {
-	b, err := json.Marshal(a.body) // a nil body is "null"
-	if err != nil { // only our own types reach here
+	// A nil body (Modes.AssignLie LieNullBody) is "null"; only our own
+	// types reach here, so an error is the emulator's bug.
+	b, err := json.Marshal(a.body)
+	if err != nil {
 		a = errorAnswer("", http.StatusInternalServerError, "emulator: encoding the answer: "+err.Error())
 		b, _ = json.Marshal(a.body)
 	}

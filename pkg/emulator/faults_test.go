@@ -401,8 +401,8 @@ func TestFaultsConfig(t *testing.T) {
 		{name: "rates over 1", in: Faults{ServerErrorRate: 0.6, TruncatedBodyRate: 0.6},
 			err: "faults: the fault rates add up to 1.2, more than 1"},
 		{name: "everything else wrong",
-			in: Faults{Ops: []string{"unassign"}, ServerErrorStatuses: []int{404}, StormLength: -1, StormRetryAfter: -1, SlowAnswerRate: 0.1},
-			err: `faults: Ops: unknown operation "unassign": want "assign", "read-back" or "list flows"` +
+			in: Faults{Ops: []string{"delete flow"}, ServerErrorStatuses: []int{404}, StormLength: -1, StormRetryAfter: -1, SlowAnswerRate: 0.1},
+			err: `faults: Ops: unknown operation "delete flow"` +
 				"\nServerErrorStatuses: 404 is not a 5xx status\nStormLength -1 is negative\nStormRetryAfter -1ns is negative\nSlowAnswerRate needs a SlowAnswerDelay"},
 	}
 	for _, tt := range tests {
