@@ -84,10 +84,11 @@ func (s *Server) decodeAssign(body []byte) (assignCall, []string) {
 		c.ids = ids
 	}
 
-	if raw, ok := fields["flowInstanceDescription"]; ok && !isNull(raw) && raw[0] != '"' {
+	// The spec makes no field nullable.
+	if raw, ok := fields["flowInstanceDescription"]; ok && (isNull(raw) || raw[0] != '"') {
 		errs = append(errs, "flowInstanceDescription must be a string")
 	}
-	if raw, ok := fields["overrides"]; ok && !isNull(raw) && raw[0] != '{' {
+	if raw, ok := fields["overrides"]; ok && (isNull(raw) || raw[0] != '{') {
 		errs = append(errs, "overrides must be an object")
 	}
 	return c, errs

@@ -87,6 +87,8 @@ func TestAssignValidation(t *testing.T) {
 			want: []string{"crmProspectsIds[1] must be a string"}},
 		{name: "description not a string", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["003A"], "flowInstanceDescription": 1}`,
 			want: []string{"flowInstanceDescription must be a string"}},
+		{name: "description null", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["003A"], "flowInstanceDescription": null, "overrides": null}`,
+			want: []string{"flowInstanceDescription must be a string", "overrides must be an object"}},
 		{name: "overrides not an object", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["003A"], "overrides": []}`,
 			want: []string{"overrides must be an object"}},
 		{name: "body over 1 MiB", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["` + strings.Repeat("a", MaxBodyBytes) + `"]}`,

@@ -22,7 +22,11 @@ func decodeReadBack(body []byte) (readBackQuery, []string) {
 	var errs []string
 	read := func(field string) []string {
 		raw, ok := fields[field]
-		if !ok || isNull(raw) {
+		switch {
+		case !ok:
+			return nil
+		case isNull(raw): // the spec makes no field nullable
+			errs = append(errs, field+" must not be null")
 			return nil
 		}
 		ids, msgs := stringArray(field, raw)

@@ -113,7 +113,7 @@ func decodeUnassignByCRMID(body []byte) (unassignCall, []string) {
 	}
 	var c unassignCall
 	var errs []string
-	if raw, ok := fields["crmProspectId"]; !ok || isNull(raw) {
+	if _, ok := fields["crmProspectId"]; !ok {
 		errs = append(errs, "crmProspectId is required")
 	} else if errs = append(errs, optionalString(fields, "crmProspectId", &c.crmID)...); len(errs) == 0 && c.crmID == "" {
 		errs = append(errs, "crmProspectId is required")
@@ -127,12 +127,16 @@ func decodeUnassignByCRMID(body []byte) (unassignCall, []string) {
 	return c, errs
 }
 
-// optionalString reads the string field name into dst if it is present and
-// not null.
+// optionalString reads the string field name into dst if it is present.
+// The spec's fields are not nullable: null is a 400, as it is for every
+// field.
 func optionalString(fields map[string]json.RawMessage, name string, dst *string) []string {
 	raw, ok := fields[name]
-	if !ok || isNull(raw) {
+	switch {
+	case !ok:
 		return nil
+	case isNull(raw):
+		return []string{name + " must not be null"}
 	}
 	if raw[0] != '"' || json.Unmarshal(raw, dst) != nil {
 		return []string{name + " must be a string"}
