@@ -276,8 +276,9 @@ type Server struct {
 	faults     faultState
 }
 
-// New checks the configuration and returns a server holding the fixture.
-func New(cfg Config) (*Server, error) {
+// normalize checks the configuration, fills in its defaults and copies what
+// the caller may change afterwards.
+func (cfg Config) normalize() (Config, error) {
 	cfg.Fixture = cfg.Fixture.clone() // the caller may reuse its slices
 	var errs []error
 	if (cfg.AccessKey == "") != (cfg.AccessKeySecret == "") {
@@ -353,9 +354,17 @@ func New(cfg Config) (*Server, error) {
 		errs = append(errs, fmt.Errorf("fixture: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("emulator config: %w", err)
+		return Config{}, fmt.Errorf("emulator config: %w", err)
 	}
+	return cfg, nil
+}
 
+// New checks the configuration and returns a server holding the fixture.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:        cfg,
 		users:      make(map[string]User, len(cfg.Fixture.Users)),

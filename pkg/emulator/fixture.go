@@ -204,47 +204,8 @@ func (f Fixture) Validate() error {
 	users, errs := validateUsers(f.Users)
 	isUser := func(email string) bool { return users[strings.ToLower(email)] }
 
-	flows := make(map[string]FlowDef, len(f.Flows))
-	for i, fl := range f.Flows {
-		at := fmt.Sprintf("flows[%d] (%s)", i, fl.ID)
-		if !allDigits(fl.ID) {
-			errs = append(errs, fmt.Errorf("%s: id must be a non-empty string of digits", at))
-		} else if _, dup := flows[fl.ID]; dup {
-			errs = append(errs, fmt.Errorf("%s: duplicate flow id", at))
-		}
-		flows[fl.ID] = fl
-		if fl.Name == "" {
-			errs = append(errs, fmt.Errorf("%s: name is empty", at))
-		}
-		switch fl.Visibility {
-		case VisibilityCompany:
-			if fl.OwnerEmail != "" || len(fl.SharedWith) > 0 {
-				errs = append(errs, fmt.Errorf("%s: a Company flow has no ownerEmail or sharedWith", at))
-			}
-		case VisibilityPersonal, VisibilityShared:
-			if !isUser(fl.OwnerEmail) {
-				errs = append(errs, fmt.Errorf("%s: ownerEmail %q is not a fixture user", at, fl.OwnerEmail))
-			}
-			if fl.Visibility == VisibilityPersonal && len(fl.SharedWith) > 0 {
-				errs = append(errs, fmt.Errorf("%s: a Personal flow has no sharedWith", at))
-			}
-			for _, e := range fl.SharedWith {
-				if !isUser(e) {
-					errs = append(errs, fmt.Errorf("%s: sharedWith %q is not a fixture user", at, e))
-				}
-			}
-		default:
-			errs = append(errs, fmt.Errorf("%s: visibility %q is not Company, Personal or Shared", at, fl.Visibility))
-		}
-		if fl.WorkspaceID != "" && !allDigits(fl.WorkspaceID) {
-			errs = append(errs, fmt.Errorf("%s: workspaceId %q is not a string of digits", at, fl.WorkspaceID))
-		}
-		if fl.CreationDate != "" {
-			if _, err := time.Parse(time.RFC3339, fl.CreationDate); err != nil {
-				errs = append(errs, fmt.Errorf("%s: creationDate: %w", at, err))
-			}
-		}
-	}
+	flows, ferrs := validateFlows(f.Flows, isUser)
+	errs = append(errs, ferrs...)
 
 	instanceIDs := make(map[string]bool, len(f.Existing))
 	open := make(map[[2]string]bool, len(f.Existing))
@@ -291,6 +252,53 @@ func (f Fixture) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateFlows checks the flows and returns them by ID.
+func validateFlows(list []FlowDef, isUser func(string) bool) (map[string]FlowDef, []error) {
+	var errs []error
+	flows := make(map[string]FlowDef, len(list))
+	for i, fl := range list {
+		at := fmt.Sprintf("flows[%d] (%s)", i, fl.ID)
+		if !allDigits(fl.ID) {
+			errs = append(errs, fmt.Errorf("%s: id must be a non-empty string of digits", at))
+		} else if _, dup := flows[fl.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s: duplicate flow id", at))
+		}
+		flows[fl.ID] = fl
+		if fl.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name is empty", at))
+		}
+		switch fl.Visibility {
+		case VisibilityCompany:
+			if fl.OwnerEmail != "" || len(fl.SharedWith) > 0 {
+				errs = append(errs, fmt.Errorf("%s: a Company flow has no ownerEmail or sharedWith", at))
+			}
+		case VisibilityPersonal, VisibilityShared:
+			if !isUser(fl.OwnerEmail) {
+				errs = append(errs, fmt.Errorf("%s: ownerEmail %q is not a fixture user", at, fl.OwnerEmail))
+			}
+			if fl.Visibility == VisibilityPersonal && len(fl.SharedWith) > 0 {
+				errs = append(errs, fmt.Errorf("%s: a Personal flow has no sharedWith", at))
+			}
+			for _, e := range fl.SharedWith {
+				if !isUser(e) {
+					errs = append(errs, fmt.Errorf("%s: sharedWith %q is not a fixture user", at, e))
+				}
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s: visibility %q is not Company, Personal or Shared", at, fl.Visibility))
+		}
+		if fl.WorkspaceID != "" && !allDigits(fl.WorkspaceID) {
+			errs = append(errs, fmt.Errorf("%s: workspaceId %q is not a string of digits", at, fl.WorkspaceID))
+		}
+		if fl.CreationDate != "" {
+			if _, err := time.Parse(time.RFC3339, fl.CreationDate); err != nil {
+				errs = append(errs, fmt.Errorf("%s: creationDate: %w", at, err))
+			}
+		}
+	}
+	return flows, errs
 }
 
 // validateUsers checks the users and returns the set of their lowercased
