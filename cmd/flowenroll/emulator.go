@@ -30,6 +30,14 @@ func newEmulatorCommand(getenv func(string) string, stdout, stderr io.Writer) *f
 	pageSize := fs.Int("page-size", 100, "flows per page of GET /v2/flows")
 	seed := fs.Int64("seed", 1, "seed for request and instance IDs")
 	unknownOwner := fs.String("unknown-owner", "request", "an owner who is not a Gong user: request (400) or prospect (InvalidArgument per prospect)")
+	userPageSize := fs.Int("user-page-size", 100, "users per page of GET /v2/users")
+	var modes emulator.Modes
+	fs.BoolVar(&modes.NonUserListsFlows, "non-user-lists-flows", false, "GET /v2/flows answers an email that is no Gong user with the company's flows (default: 400)")
+	fs.StringVar(&modes.QuotaRetryAfter, "quota-retry-after", "midnight", "Retry-After of a 429 for the daily limit: midnight (seconds to UTC midnight), one or none")
+	fs.BoolVar(&modes.RepeatCursor, "repeat-cursor", false, "GET /v2/flows answers the first page and the same cursor for ever")
+	fs.StringVar(&modes.AssignLie, "assign-lie", "", "make assign's 200 answers lie: wrong-flow-id, both-lists, unsent-id or null-body")
+	fs.StringVar(&modes.RedirectTo, "redirect-to", "", "answer every request with 307 to this base URL")
+	fs.StringVar(&modes.UnassignByCRMIDAnswer, "unassign-by-crm-id-answer", "instance-ids", "what unassign by CRM ID lists: instance-ids or flow-ids")
 	logFormat := fs.String("log-format", "auto", "auto, json or console")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	return &ffcli.Command{
@@ -37,9 +45,12 @@ func newEmulatorCommand(getenv func(string) string, stdout, stderr io.Writer) *f
 		ShortUsage: "flowenroll emulator [--listen ADDR] [flags]",
 		ShortHelp:  "a local stand-in for Gong's Engage flow API",
 		LongHelp: `A local stand-in for Gong's Engage flow API, for rehearsals, demos and tests.
-It serves POST /v2/flows/prospects/assign, POST /v2/flows/prospects and
-GET /v2/flows as Gong's spec describes them, with Gong's limits (3 requests per
-second, 10,000 per day, answered with 429 and Retry-After).
+It serves POST /v2/flows/prospects/assign, POST /v2/flows/prospects,
+GET /v2/flows, GET /v2/users and the two unassign endpoints
+(POST /v2/flows/prospects/unassign-flows-by-instance-id and -by-crm-id) as
+Gong's spec describes them, with Gong's limits (3 requests per second, 10,000
+per day, answered with 429 and Retry-After). The mode flags make it behave
+in ways Gong has not published, or should not, for testing clients.
 
 It accepts the credentials in GONG_ACCESS_KEY + GONG_ACCESS_KEY_SECRET or in
 GONG_BEARER_TOKEN (or their _FILE forms; one kind, as for run); with none set
@@ -63,7 +74,7 @@ Example:
 			cfg := emulator.Config{
 				Fixture: emulator.DefaultFixture(), RatePerSecond: *rateLimit, DailyLimit: *dailyLimit,
 				MaxIDs: *maxIDs, Latency: *latency, PageSize: *pageSize, Seed: *seed,
-				UnknownOwner: *unknownOwner, Logger: log,
+				UnknownOwner: *unknownOwner, UserPageSize: *userPageSize, Modes: modes, Logger: log,
 			}
 			if *fixture != "" {
 				fx, err := emulator.LoadFixture(*fixture)
@@ -81,7 +92,7 @@ Example:
 			default:
 				cfg.AccessKey, cfg.AccessKeySecret = creds.AccessKey, creds.AccessKeySecret
 				if creds.BearerToken != "" {
-					cfg.BearerTokens = map[string][]string{creds.BearerToken: {"api:flows:read", "api:flows:write"}}
+					cfg.BearerTokens = map[string][]string{creds.BearerToken: {emulator.ScopeFlowsRead, emulator.ScopeFlowsWrite, emulator.ScopeUsersRead}}
 				}
 			}
 			emu, err := emulator.New(cfg)
