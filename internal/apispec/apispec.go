@@ -51,6 +51,7 @@ type Option func(*options)
 
 type options struct {
 	maxItems int
+	closed   bool
 	ignore   func(status int, h http.Header) bool
 }
 
@@ -59,6 +60,15 @@ type options struct {
 // single request") though its schema does not.
 func MaxItems100() Option {
 	return func(o *options) { o.maxItems = 100 }
+}
+
+// NoExtraFields closes every object of the spec's answers
+// (additionalProperties false), so that a field the spec does not name, such
+// as a misspelt one, is a mismatch. Gong asks clients to tolerate new fields,
+// so this suits checking a stand-in server, not real answers. Requests stay
+// open: the spec lets them carry more.
+func NoExtraFields() Option {
+	return func(o *options) { o.closed = true }
 }
 
 // IgnoreResponses leaves out of the response checks every answer for which
@@ -98,6 +108,9 @@ func Load(t testing.TB, opts ...Option) *Spec {
 		n := uint64(o.maxItems)
 		ref.Value.Properties["crmProspectsIds"].Value.MaxItems = &n
 	}
+	if o.closed {
+		closeObjects(doc)
+	}
 	// Gong's schemas carry "types" and "exampleSetFlag" beside their keywords
 	// (left over from its generator); they mean nothing to validation.
 	if err := doc.Validate(context.Background(), openapi3.AllowExtraSiblingFields("types", "exampleSetFlag"),
@@ -133,6 +146,41 @@ func normalize(doc *openapi3.T) {
 					if h.Value != nil {
 						lower(&h.Value.Parameter)
 					}
+				}
+			}
+		}
+	}
+}
+
+// closeObjects sets additionalProperties false on every schema with
+// properties that an answer uses, once each (schemas are shared through
+// references). No answer schema is also a request schema in this spec.
+func closeObjects(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var visit func(ref *openapi3.SchemaRef)
+	visit = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		sc := ref.Value
+		seen[sc] = true
+		if len(sc.Properties) > 0 {
+			closed := false
+			sc.AdditionalProperties = openapi3.AdditionalProperties{Has: &closed}
+		}
+		for _, p := range sc.Properties {
+			visit(p)
+		}
+		visit(sc.Items)
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, r := range op.Responses.Map() {
+				if r.Value == nil {
+					continue
+				}
+				for _, mt := range r.Value.Content {
+					visit(mt.Schema)
 				}
 			}
 		}

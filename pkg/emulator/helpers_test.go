@@ -85,7 +85,9 @@ type env struct {
 // fixture, accepts basic, has no rate limits (so a fake clock that does not
 // move never trips them), and logs to t. Every exchange is checked against
 // Gong's published spec (apispec, with opts), but for the answers the server
-// marks with FaultHeader: its documented faults and modes.
+// marks with FaultHeader: its documented faults and modes. The spec's objects
+// are closed (apispec.NoExtraFields), so a field the spec does not name, a
+// misspelt one, is a mismatch too.
 func newEnv(t *testing.T, cfg Config, opts ...apispec.Option) *env {
 	t.Helper()
 	clock := newFakeClock(start())
@@ -111,7 +113,7 @@ func newEnv(t *testing.T, cfg Config, opts ...apispec.Option) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	opts = append([]apispec.Option{apispec.IgnoreResponses(func(_ int, h http.Header) bool {
+	opts = append([]apispec.Option{apispec.NoExtraFields(), apispec.IgnoreResponses(func(_ int, h http.Header) bool {
 		return h.Get(FaultHeader) != ""
 	})}, opts...)
 	hs := httptest.NewServer(apispec.Load(t, opts...).Handler(t, s))
