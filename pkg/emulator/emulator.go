@@ -12,11 +12,16 @@
 // (see shared/gong-api): the same status codes, bodies, auth schemes, scopes,
 // company-wide limits and per-prospect failures. It is never made lenient to
 // suit a client. Where Gong's behaviour is not published, the choice is a
-// Config field, and the default is documented on that field or here.
+// Config field, and the default is documented on that field or here; Modes
+// gathers the behaviours a client must survive (a quota 429 without a useful
+// Retry-After, a cursor that never ends, lying assign answers, a redirect).
+// Its tests check every answer against the published spec
+// (internal/apispec); answers it spoils or makes up on purpose carry
+// FaultHeader.
 //
 // Every request goes through one pipeline, in this order:
 //
-//  0. with Config.RedirectTo set, every request is answered 307 and nothing
+//  0. with Modes.RedirectTo set, every request is answered 307 and nothing
 //     else happens;
 //  1. routing: an unknown path is 404, a wrong method 405 (neither needs
 //     credentials nor counts against the limits);
