@@ -245,3 +245,21 @@ func TestClientThroughSpec(t *testing.T) {
 		t.Error("assign to an unknown flow: no error")
 	}
 }
+
+// TestRoutesAreSpecOperations: every endpoint served is one of the spec's
+// operations, with the method the spec gives it.
+func TestRoutesAreSpecOperations(t *testing.T) {
+	spec := apispec.Load(t)
+	got := map[string]string{}
+	for _, p := range []string{PathAssign, PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
+		ep := route(p)
+		got[ep.op] = spec.Operation(ep.method, p)
+	}
+	want := map[string]string{
+		OpAssign: "assignProspects", OpReadBack: "getProspectsAssignedFlows", OpListFlows: "listFlows",
+		OpListUsers: "listUsers", OpUnassign: "unassignFlows", OpUnassignCRM: "unassignProspectFlows",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
+	}
+}
