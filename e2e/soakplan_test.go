@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // Flows and owners of emulator.DefaultFixture that only the soak uses.
@@ -130,7 +129,7 @@ func newSoakPlan(rng *rand.Rand) soakPlan {
 	}
 	anyRow := func(inputRow) bool { return true }
 	existing := func(r inputRow, flow, status string) {
-		p.fixture.Existing = append(p.fixture.Existing, gong.AssignedFlow{
+		p.fixture.Existing = append(p.fixture.Existing, emulator.AssignedFlow{
 			FlowID: flow, CRMProspectID: r.id, FlowInstanceOwnerEmail: r.owner,
 			FlowInstanceCreateDate: "2024-05-02T09:00:00.000Z", FlowInstanceStatus: status,
 		})

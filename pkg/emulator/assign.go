@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // assignCall is an assign request that passed the checks needing no state.
@@ -86,10 +84,11 @@ func (s *Server) decodeAssign(body []byte) (assignCall, []string) {
 		c.ids = ids
 	}
 
-	if raw, ok := fields["flowInstanceDescription"]; ok && !isNull(raw) && raw[0] != '"' {
+	// The spec makes no field nullable.
+	if raw, ok := fields["flowInstanceDescription"]; ok && (isNull(raw) || raw[0] != '"') {
 		errs = append(errs, "flowInstanceDescription must be a string")
 	}
-	if raw, ok := fields["overrides"]; ok && !isNull(raw) && raw[0] != '{' {
+	if raw, ok := fields["overrides"]; ok && (isNull(raw) || raw[0] != '{') {
 		errs = append(errs, "overrides must be an object")
 	}
 	return c, errs
@@ -123,30 +122,30 @@ func (s *Server) applyAssign(reqID string, c assignCall) answer {
 		return errorAnswer(reqID, http.StatusNotFound, fmt.Sprintf("flow %s not found", c.flowID))
 	}
 
-	res := gong.AssignResponse{
+	res := assignResponse{
 		RequestID:            reqID,
-		ProspectsAssigned:    []gong.AssignedFlow{},
-		ProspectsNotAssigned: []gong.AssignFailure{},
+		ProspectsAssigned:    []AssignedFlow{},
+		ProspectsNotAssigned: []assignFailure{},
 	}
 	fail := func(id, code, msg string) {
 		res.ProspectsNotAssigned = append(res.ProspectsNotAssigned,
-			gong.AssignFailure{FlowID: flow.ID, CRMProspectID: id, ErrorCode: code, ErrorMessage: msg})
+			assignFailure{FlowID: flow.ID, CRMProspectID: id, ErrorCode: code, ErrorMessage: msg})
 	}
 	created := s.cfg.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	for _, id := range c.ids {
 		if !s.cfg.ProspectIDPattern.MatchString(id) {
-			fail(id, gong.CodeInvalidArgument, "Invalid crmId "+id)
+			fail(id, CodeInvalidArgument, "Invalid crmId "+id)
 			continue
 		}
 		if !known {
-			fail(id, gong.CodeInvalidArgument, c.owner+" is not a Gong user")
+			fail(id, CodeInvalidArgument, c.owner+" is not a Gong user")
 			continue
 		}
 		if msg := s.ineligible(id, flow); msg != "" {
-			fail(id, gong.CodeInvalidState, msg)
+			fail(id, CodeInvalidState, msg)
 			continue
 		}
-		in := &Instance{AssignedFlow: gong.AssignedFlow{
+		in := &Instance{AssignedFlow: AssignedFlow{
 			FlowID:                    flow.ID,
 			FlowName:                  flow.Name,
 			CRMProspectID:             id,

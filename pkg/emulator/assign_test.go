@@ -87,6 +87,8 @@ func TestAssignValidation(t *testing.T) {
 			want: []string{"crmProspectsIds[1] must be a string"}},
 		{name: "description not a string", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["003A"], "flowInstanceDescription": 1}`,
 			want: []string{"flowInstanceDescription must be a string"}},
+		{name: "description null", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["003A"], "flowInstanceDescription": null, "overrides": null}`,
+			want: []string{"flowInstanceDescription must be a string", "overrides must be an object"}},
 		{name: "overrides not an object", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["003A"], "overrides": []}`,
 			want: []string{"overrides must be an object"}},
 		{name: "body over 1 MiB", raw: `{"flowId": "1", "flowInstanceOwnerEmail": "a@b", "crmProspectsIds": ["` + strings.Repeat("a", MaxBodyBytes) + `"]}`,
@@ -216,7 +218,7 @@ func TestAssignUnknownOwnerPerProspect(t *testing.T) {
 // finished before the run.
 func withExisting() Fixture {
 	f := DefaultFixture()
-	f.Existing = []gong.AssignedFlow{
+	f.Existing = []AssignedFlow{
 		{FlowID: flowSDR, CRMProspectID: "003OLD", FlowInstanceID: "5000000000000000001",
 			FlowInstanceOwnerEmail: ben, FlowInstanceCreateDate: "2026-01-05T09:00:00.000Z"},
 		{FlowID: flowExclusive, CRMProspectID: "00QEXCL", FlowInstanceOwnerEmail: ava,
@@ -322,7 +324,7 @@ func TestAssignPerProspect(t *testing.T) {
 	}
 
 	// Created is exactly what the answers reported, in order, IDs included.
-	if diff := cmp.Diff(assigned, e.srv.Created()); diff != "" {
+	if diff := cmp.Diff(assigned, asGong(e.srv.Created())); diff != "" {
 		t.Errorf("Created (-answers +Created):\n%s", diff)
 	}
 	seen := map[string]bool{}

@@ -1,24 +1,37 @@
 // Package emulator is a local stand-in for Gong's Engage flow API, for demos
-// and tests of flowenroll. It serves the three endpoints flowenroll uses:
+// and tests of flowenroll. It serves the endpoints flowenroll uses:
 //
-//	POST /v2/flows/prospects/assign   assign prospects to a flow
-//	POST /v2/flows/prospects          read back open flow instances
-//	GET  /v2/flows                    list the flows a user can see
+//	POST /v2/flows/prospects/assign                          assign prospects to a flow
+//	POST /v2/flows/prospects                                 read back flow instances
+//	GET  /v2/flows                                           list the flows a user can see
+//	GET  /v2/users                                           list the company's users
+//	POST /v2/flows/prospects/unassign-flows-by-instance-id   remove flow instances
+//	POST /v2/flows/prospects/unassign-flows-by-crm-id        remove a prospect from flows
 //
 // It answers the way Gong's published spec and help pages say Gong answers
 // (see shared/gong-api): the same status codes, bodies, auth schemes, scopes,
 // company-wide limits and per-prospect failures. It is never made lenient to
 // suit a client. Where Gong's behaviour is not published, the choice is a
-// Config field, and the default is documented on that field or here.
+// Config field, and the default is documented on that field or here; Modes
+// gathers the behaviours a client must survive (a quota 429 without a useful
+// Retry-After, a cursor that never ends, lying assign answers, a redirect).
+// Its tests check every answer against the published spec
+// (internal/apispec); answers it spoils or makes up on purpose carry
+// FaultHeader.
 //
 // Every request goes through one pipeline, in this order:
 //
+//  0. with Modes.RedirectTo set, every request is answered 307 and nothing
+//     else happens;
 //  1. routing: an unknown path is 404, a wrong method 405 (neither needs
 //     credentials nor counts against the limits);
 //  2. the request body is read, at most MaxBodyBytes;
 //  3. Config.Latency passes, without holding any lock; a request whose
 //     context ends meanwhile is abandoned: not answered, admitted or applied;
 //  4. authentication (401) and, for Bearer tokens only, the scope (403);
+//     where the spec lists no such status for the operation, the refusal
+//     takes the one it lists: GET /v2/users lists 403 ("Access denied") and
+//     no 401, the unassign endpoints 401 and no 403;
 //  5. the company-wide limits (429): daily quota first, then the per-second
 //     window. Only requests that pass 1 and 4 count, whatever their outcome
 //     after: Gong counts calls per company, a 401 names no company, and a
@@ -42,8 +55,18 @@
 //   - read-back with both crmProspectsIds and flowInstanceIds, or a repeated
 //     ID, is a 400; an unknown or malformed ID is simply not listed;
 //   - read-back takes any number of IDs;
-//   - GET /v2/flows for an email that is no Gong user is a 400;
-//   - flowInstanceCreateDate is written in UTC with milliseconds.
+//   - GET /v2/flows for an email that is no Gong user is a 400, unless
+//     Config.NonUserListsFlows;
+//   - flowInstanceCreateDate is written in UTC with milliseconds;
+//   - an inactive user may still own instances; an email alias is not
+//     accepted as an owner (only the user's emailAddress is);
+//   - unassign removes the instance: read-back no longer lists it, Instances
+//     no longer holds it, and the prospect may be assigned to the flow again;
+//     Created keeps it (it is the history of what assign created);
+//   - unassign refuses finished instances (they are left out of
+//     unassignedFlowInstanceIds) and leaves unknown IDs out of it;
+//   - a given unassignedByUserEmail that is no Gong user is a 400;
+//   - unassign by CRM ID with an unknown flowId removes nothing (200).
 package emulator
 
 import (
@@ -60,8 +83,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // MaxBodyBytes bounds a request body; a larger one is a 400.
@@ -73,12 +94,18 @@ const (
 	OpAssign    = "assign"
 	OpReadBack  = "read-back"
 	OpListFlows = "list flows"
+	OpListUsers = "list users"
+	// OpUnassign is unassign-flows-by-instance-id, OpUnassignCRM
+	// unassign-flows-by-crm-id.
+	OpUnassign    = "unassign"
+	OpUnassignCRM = "unassign by CRM ID"
 )
 
 // OAuth scopes checked on Bearer tokens.
 const (
 	ScopeFlowsRead  = "api:flows:read"
 	ScopeFlowsWrite = "api:flows:write"
+	ScopeUsersRead  = "api:users:read"
 )
 
 // Values of Config.UnknownOwner.
@@ -141,6 +168,9 @@ type Config struct {
 
 	// PageSize is the number of flows per page of GET /v2/flows. Default 100.
 	PageSize int
+	// UserPageSize is the number of users per page of GET /v2/users.
+	// Default 100.
+	UserPageSize int
 
 	// ProspectIDPattern matches a well-formed CRM ID; an assign for any other
 	// ID fails that prospect with InvalidArgument "Invalid crmId <id>".
@@ -156,6 +186,10 @@ type Config struct {
 	// NumericFlowID says what assign does with a flowId sent as a JSON
 	// number: NumericFlowIDReject (the default) or NumericFlowIDLossy.
 	NumericFlowID string
+
+	// Modes: behaviours Gong might have that a client must survive. All are
+	// off by default; see modes.go.
+	Modes
 
 	// Now is the clock for the limits and creation dates. Default time.Now.
 	// It is called with the server's mutex held and must not call the Server.
@@ -193,7 +227,7 @@ type Config struct {
 
 // Instance is one flow instance the server holds.
 type Instance struct {
-	gong.AssignedFlow
+	AssignedFlow
 	// Preexisting marks instances from Fixture.Existing.
 	Preexisting bool
 }
@@ -202,9 +236,12 @@ type Instance struct {
 type Stats struct {
 	// Requests counts every request, answered or abandoned.
 	Requests int
-	// Assign, ReadBack and ListFlows count the requests routed to each
-	// endpoint, whatever their answer.
-	Assign, ReadBack, ListFlows int
+	// Assign, ReadBack, ListFlows, ListUsers and Unassign (both unassign
+	// endpoints) count the requests routed to each endpoint, whatever their
+	// answer.
+	Assign, ReadBack, ListFlows, ListUsers, Unassign int
+	// Redirected counts the requests answered 307 (Modes.RedirectTo).
+	Redirected int
 	// RateLimited counts 429s for the per-second window; QuotaExceeded 429s
 	// for the daily limit.
 	RateLimited, QuotaExceeded int
@@ -214,8 +251,9 @@ type Stats struct {
 	// Abandoned counts requests whose context ended before they were
 	// answered (see Config.Latency), or whose body could not be read.
 	Abandoned int
-	// Created counts instances created by assign.
-	Created int
+	// Created counts instances created by assign; Unassigned those
+	// removed by unassign.
+	Created, Unassigned int
 	// MaxInWindow is the most requests admitted in any one 1-second window.
 	MaxInWindow int
 	// Faults counts the faults injected (Config.Faults, Config.PoisonIDs).
@@ -238,13 +276,14 @@ type Server struct {
 	instances  []*Instance // creation order, Existing first
 	byID       map[string]*Instance
 	byProspect map[string][]*Instance
-	created    []gong.AssignedFlow
+	created    []AssignedFlow
 	stats      Stats
 	faults     faultState
 }
 
-// New checks the configuration and returns a server holding the fixture.
-func New(cfg Config) (*Server, error) {
+// normalize checks the configuration, fills in its defaults and copies what
+// the caller may change afterwards.
+func (cfg Config) normalize() (Config, error) {
 	cfg.Fixture = cfg.Fixture.clone() // the caller may reuse its slices
 	var errs []error
 	if (cfg.AccessKey == "") != (cfg.AccessKeySecret == "") {
@@ -279,6 +318,17 @@ func New(cfg Config) (*Server, error) {
 	case cfg.PageSize == 0:
 		cfg.PageSize = 100
 	}
+	switch {
+	case cfg.UserPageSize < 0:
+		errs = append(errs, fmt.Errorf("UserPageSize %d is negative", cfg.UserPageSize))
+	case cfg.UserPageSize == 0:
+		cfg.UserPageSize = 100
+	}
+	modes, err := cfg.Modes.normalize()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.Modes = modes
 	if cfg.ProspectIDPattern == nil {
 		cfg.ProspectIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 	}
@@ -309,9 +359,17 @@ func New(cfg Config) (*Server, error) {
 		errs = append(errs, fmt.Errorf("fixture: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("emulator config: %w", err)
+		return Config{}, fmt.Errorf("emulator config: %w", err)
 	}
+	return cfg, nil
+}
 
+// New checks the configuration and returns a server holding the fixture.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:        cfg,
 		users:      make(map[string]User, len(cfg.Fixture.Users)),
@@ -329,7 +387,9 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
-	for _, u := range cfg.Fixture.Users {
+	for i, u := range cfg.Fixture.Users {
+		u = u.complete()
+		cfg.Fixture.Users[i] = u
 		s.users[strings.ToLower(u.Email)] = u
 	}
 	for _, f := range cfg.Fixture.Flows {
@@ -375,15 +435,16 @@ func (s *Server) newInstanceID() string {
 	}
 }
 
-// Created returns the instances created by assign calls, in creation order.
-func (s *Server) Created() []gong.AssignedFlow {
+// Created returns the instances created by assign calls, in creation order,
+// including those unassigned since.
+func (s *Server) Created() []AssignedFlow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]gong.AssignedFlow{}, s.created...)
+	return append([]AssignedFlow{}, s.created...)
 }
 
 // Instances returns every instance the server holds, Existing first, then
-// those created, in creation order.
+// those created, in creation order; unassigned instances are gone.
 func (s *Server) Instances() []Instance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -414,27 +475,53 @@ type endpoint struct {
 
 func route(path string) endpoint {
 	switch path {
-	case gong.PathAssign:
+	case PathAssign:
 		return endpoint{op: OpAssign, method: http.MethodPost, scope: ScopeFlowsWrite}
-	case gong.PathProspectsFlows:
+	case PathProspectsFlows:
 		return endpoint{op: OpReadBack, method: http.MethodPost, scope: ScopeFlowsRead}
-	case gong.PathFlows:
+	case PathFlows:
 		return endpoint{op: OpListFlows, method: http.MethodGet, scope: ScopeFlowsRead}
+	case PathUsers:
+		return endpoint{op: OpListUsers, method: http.MethodGet, scope: ScopeUsersRead}
+	case PathUnassignByInstance:
+		return endpoint{op: OpUnassign, method: http.MethodPost, scope: ScopeFlowsWrite}
+	case PathUnassignByCRMID:
+		return endpoint{op: OpUnassignCRM, method: http.MethodPost, scope: ScopeFlowsWrite}
 	}
 	return endpoint{}
 }
 
+// FaultHeader marks an answer the server spoils or makes up on purpose (a
+// fault of Config.Faults, Config.PoisonIDs, an answer of Config.Hook, and
+// the modes that make the server lie or redirect); its value names the
+// reason. Gong sends no such header and a client must not read it: it is
+// there so that tests checking answers against the spec can tell these
+// answers from the server's mistakes.
+const FaultHeader = "X-Emulator-Fault"
+
+// pathOf is the path of an operation, "" if none.
+func pathOf(op string) string {
+	for _, p := range []string{PathAssign, PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
+		if route(p).op == op {
+			return p
+		}
+	}
+	return ""
+}
+
 // answer is one response, before it is written.
 type answer struct {
+	mark       string // the value of FaultHeader, if any
 	status     int
 	retryAfter time.Duration // 429 only: whole seconds
+	noRetry    bool          // 429 only: send no Retry-After
 	allow      string        // 405 only
 	body       any
 	fault      injection // how Server.deliver spoils it, if at all
 }
 
 func errorAnswer(reqID string, status int, msgs ...string) answer {
-	return answer{status: status, body: gong.ErrorResponse{RequestID: reqID, Errors: msgs}}
+	return answer{status: status, body: errorResponse{RequestID: reqID, Errors: msgs}}
 }
 
 // ServeHTTP answers one request; see the package comment for the order of
@@ -450,6 +537,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.ReadBack++
 	case OpListFlows:
 		s.stats.ListFlows++
+	case OpListUsers:
+		s.stats.ListUsers++
+	case OpUnassign, OpUnassignCRM:
+		s.stats.Unassign++
+	}
+	if s.cfg.RedirectTo != "" {
+		s.stats.Redirected++
+		s.mu.Unlock()
+		s.redirect(w, r)
+		return
 	}
 	s.mu.Unlock()
 
@@ -514,6 +611,7 @@ func (s *Server) answer(r *http.Request, ep endpoint, body []byte, tooLarge bool
 	if s.cfg.Hook != nil {
 		if status, handled := s.cfg.Hook(ep.op, body); handled {
 			a := errorAnswer(reqID, status, "emulator hook: "+http.StatusText(status))
+			a.mark = "hook"
 			if status == http.StatusTooManyRequests {
 				a.retryAfter = time.Second
 			}
@@ -532,7 +630,7 @@ func (s *Server) answer(r *http.Request, ep endpoint, body []byte, tooLarge bool
 		a = errorAnswer(reqID, http.StatusTooManyRequests, "emulator fault: API rate limit exceeded")
 		a.retryAfter = f.retryAfter
 	case faultResetBefore:
-		a = answer{body: gong.ErrorResponse{RequestID: reqID}} // never sent
+		a = answer{body: errorResponse{RequestID: reqID}} // never sent
 	default:
 		a = s.handle(r, ep, reqID, body, tooLarge)
 	}
@@ -555,11 +653,13 @@ func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte,
 			s.mu.Lock()
 			s.stats.Faults.Poisoned++
 			s.mu.Unlock()
-			return errorAnswer(reqID, http.StatusBadRequest, msgs...)
+			a := errorAnswer(reqID, http.StatusBadRequest, msgs...)
+			a.mark = "poisoned"
+			return a
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.applyAssign(reqID, call)
+		return s.lie(s.applyAssign(reqID, call), call)
 	case OpReadBack:
 		q, errs := decodeReadBack(body)
 		if len(errs) > 0 {
@@ -568,6 +668,12 @@ func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte,
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.readBack(reqID, q)
+	case OpListUsers:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.listUsers(reqID, r.URL.Query())
+	case OpUnassign, OpUnassignCRM:
+		return s.unassign(reqID, ep.op, body)
 	default:
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -588,6 +694,12 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 		return a, false
 	}
 	if status, msg := s.authenticate(r.Header.Values("Authorization"), ep.scope); status != 0 {
+		switch ep.op {
+		case OpListUsers:
+			status = http.StatusForbidden
+		case OpUnassign, OpUnassignCRM:
+			status = http.StatusUnauthorized
+		}
 		return errorAnswer(reqID, status, msg), false
 	}
 	switch v, wait := s.limits.admit(s.cfg.Now()); v {
@@ -595,7 +707,12 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 		s.stats.QuotaExceeded++
 		a := errorAnswer(reqID, http.StatusTooManyRequests,
 			fmt.Sprintf("API daily limit of %d calls exceeded", s.cfg.DailyLimit))
-		a.retryAfter = wait
+		switch a.retryAfter = wait; s.cfg.QuotaRetryAfter {
+		case QuotaRetryAfterOne:
+			a.retryAfter = time.Second
+		case QuotaRetryAfterNone:
+			a.noRetry = true
+		}
 		return a, false
 	case rateLimited:
 		s.stats.RateLimited++
@@ -610,18 +727,26 @@ func (s *Server) admit(r *http.Request, ep endpoint, reqID string) (answer, bool
 // write sends the answer and counts it. Every answer is JSON, but for the
 // faults TruncatedBody (half of it) and InvalidJSON (HTML).
 func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a answer) {
+	// A nil body (Modes.AssignLie LieNullBody) is "null"; only our own
+	// types reach here, so an error is the emulator's bug.
 	b, err := json.Marshal(a.body)
-	if err != nil { // only our own types reach here
+	if err != nil {
 		a = errorAnswer("", http.StatusInternalServerError, "emulator: encoding the answer: "+err.Error())
 		b, _ = json.Marshal(a.body)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	if a.status == http.StatusTooManyRequests {
+	if a.status == http.StatusTooManyRequests && !a.noRetry {
 		h.Set("Retry-After", strconv.FormatInt(int64(a.retryAfter/time.Second), 10))
 	}
 	if a.allow != "" {
 		h.Set("Allow", a.allow)
+	}
+	switch {
+	case a.mark != "":
+		h.Set(FaultHeader, a.mark)
+	case a.fault.kind != noFault:
+		h.Set(FaultHeader, a.fault.kind.String())
 	}
 	switch a.fault.kind {
 	case faultTruncatedBody:
@@ -655,18 +780,4 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a an
 		_ = http.NewResponseController(w).Flush()
 		hangUp(w, false)
 	}
-}
-
-func requestIDOf(body any) string {
-	switch b := body.(type) {
-	case gong.ErrorResponse:
-		return b.RequestID
-	case gong.AssignResponse:
-		return b.RequestID
-	case gong.ProspectsFlowsResponse:
-		return b.RequestID
-	case gong.FlowsResponse:
-		return b.RequestID
-	}
-	return ""
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/flowenroll/flowenroll/internal/apispec"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
@@ -34,6 +35,14 @@ func TestRouting(t *testing.T) {
 			[]string{"method PUT not allowed on /v2/flows/prospects; use POST"}},
 		{"POST flows", http.MethodPost, gong.PathFlows, http.StatusMethodNotAllowed, "GET",
 			[]string{"method POST not allowed on /v2/flows; use GET"}},
+		{"POST users", http.MethodPost, PathUsers, http.StatusMethodNotAllowed, "GET",
+			[]string{"method POST not allowed on /v2/users; use GET"}},
+		{"GET unassign", http.MethodGet, PathUnassignByInstance, http.StatusMethodNotAllowed, "POST",
+			[]string{"method GET not allowed on " + PathUnassignByInstance + "; use POST"}},
+		{"DELETE unassign by CRM ID", http.MethodDelete, PathUnassignByCRMID, http.StatusMethodNotAllowed, "POST",
+			[]string{"method DELETE not allowed on " + PathUnassignByCRMID + "; use POST"}},
+		{"bulk assignments are not served", http.MethodPost, "/v2/flows/prospects/bulk-assignments", http.StatusNotFound, "",
+			[]string{"no such endpoint: /v2/flows/prospects/bulk-assignments"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,5 +211,55 @@ func TestLogNeverShowsCredentials(t *testing.T) {
 				t.Errorf("log entry shows %q: %s", s, line)
 			}
 		}
+	}
+}
+
+// TestClientThroughSpec runs the real client through apispec's Transport:
+// what pkg/gong sends and what the emulator answers both match the spec.
+func TestClientThroughSpec(t *testing.T) {
+	e := newEnv(t, Config{PageSize: 2})
+	base, err := gong.ParseBaseURL(e.hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := apispec.Load(t, apispec.NoExtraFields())
+	hc := &http.Client{Transport: spec.Transport(t, e.hs.Client().Transport)}
+	c := gong.NewClient(base, basic(), hc, zaptest.NewLogger(t))
+	ctx := context.Background()
+	if _, err := c.Assign(ctx, gong.AssignRequest{FlowID: flowSDR, FlowInstanceOwnerEmail: ava,
+		CRMProspectsIDs: []string{"003A", "bad id"}, FlowInstanceDescription: "Q3"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ProspectsFlows(ctx, []string{"003A", "003B"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.ListFlows(ctx, ava, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListFlows(ctx, ava, res.Records.Cursor); err != nil {
+		t.Fatal(err)
+	}
+	// An error answer is checked too.
+	if _, err := c.Assign(ctx, gong.AssignRequest{FlowID: "1", FlowInstanceOwnerEmail: ava, CRMProspectsIDs: []string{"003A"}}); err == nil {
+		t.Error("assign to an unknown flow: no error")
+	}
+}
+
+// TestRoutesAreSpecOperations: every endpoint served is one of the spec's
+// operations, with the method the spec gives it.
+func TestRoutesAreSpecOperations(t *testing.T) {
+	spec := apispec.Load(t)
+	got := map[string]string{}
+	for _, p := range []string{PathAssign, PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
+		ep := route(p)
+		got[ep.op] = spec.Operation(ep.method, p)
+	}
+	want := map[string]string{
+		OpAssign: "assignProspects", OpReadBack: "getProspectsAssignedFlows", OpListFlows: "listFlows",
+		OpListUsers: "listUsers", OpUnassign: "unassignFlows", OpUnassignCRM: "unassignProspectFlows",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("operations (-want +got):\n%s", diff)
 	}
 }

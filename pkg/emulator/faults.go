@@ -42,7 +42,8 @@ type Faults struct {
 	// faults can change without changing the generated IDs.
 	Seed int64
 	// Ops lists the operations faults apply to: OpAssign, OpReadBack,
-	// OpListFlows. Default: OpAssign only.
+	// OpListFlows, OpListUsers, OpUnassign, OpUnassignCRM. Default: OpAssign
+	// only.
 	Ops []string
 
 	// ServerErrorRate is the share of requests answered with a 5xx and an
@@ -186,8 +187,8 @@ func (f Faults) normalize() (Faults, error) {
 		f.Ops = slices.Clone(f.Ops)
 	}
 	for _, op := range f.Ops {
-		if op != OpAssign && op != OpReadBack && op != OpListFlows {
-			errs = append(errs, fmt.Errorf("Ops: unknown operation %q: want %q, %q or %q", op, OpAssign, OpReadBack, OpListFlows))
+		if route(pathOf(op)).op == "" {
+			errs = append(errs, fmt.Errorf("Ops: unknown operation %q", op))
 		}
 	}
 

@@ -116,7 +116,7 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%d instances created, want %d", len(created), tt.created)
 			}
 			if res != nil {
-				if diff := cmp.Diff(created, res.ProspectsAssigned); diff != "" {
+				if diff := cmp.Diff(asGong(created), res.ProspectsAssigned); diff != "" {
 					t.Errorf("answer and record differ (-record +answer):\n%s", diff)
 				}
 			}
@@ -221,7 +221,7 @@ func TestSlowAnswer(t *testing.T) {
 
 // faultScript sends n assigns of one new prospect each, with a client that
 // never retries, and returns what each got, the counts and the record.
-func faultScript(t *testing.T, f Faults, n int) (outs []outcome, counts FaultCounts, created []gong.AssignedFlow) {
+func faultScript(t *testing.T, f Faults, n int) (outs []outcome, counts FaultCounts, created []AssignedFlow) {
 	t.Helper()
 	e := newEnv(t, Config{Faults: f})
 	c := e.client(t, basic())
@@ -246,7 +246,7 @@ func TestFaultsDeterminism(t *testing.T) {
 	type run struct {
 		Outs    []outcome
 		Counts  FaultCounts
-		Created []gong.AssignedFlow
+		Created []AssignedFlow
 	}
 	do := func(seed int64) run {
 		o, c, cr := faultScript(t, mixedFaults(seed), 40)
@@ -401,8 +401,8 @@ func TestFaultsConfig(t *testing.T) {
 		{name: "rates over 1", in: Faults{ServerErrorRate: 0.6, TruncatedBodyRate: 0.6},
 			err: "faults: the fault rates add up to 1.2, more than 1"},
 		{name: "everything else wrong",
-			in: Faults{Ops: []string{"unassign"}, ServerErrorStatuses: []int{404}, StormLength: -1, StormRetryAfter: -1, SlowAnswerRate: 0.1},
-			err: `faults: Ops: unknown operation "unassign": want "assign", "read-back" or "list flows"` +
+			in: Faults{Ops: []string{"delete flow"}, ServerErrorStatuses: []int{404}, StormLength: -1, StormRetryAfter: -1, SlowAnswerRate: 0.1},
+			err: `faults: Ops: unknown operation "delete flow"` +
 				"\nServerErrorStatuses: 404 is not a 5xx status\nStormLength -1 is negative\nStormRetryAfter -1ns is negative\nSlowAnswerRate needs a SlowAnswerDelay"},
 	}
 	for _, tt := range tests {

@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 func TestDefaultFixture(t *testing.T) {
@@ -31,7 +29,7 @@ func TestDefaultFixture(t *testing.T) {
 		}
 	}
 	got := []int{len(f.Users), len(f.Flows), len(folders), exclusiveCompany, vis[VisibilityPersonal], vis[VisibilityShared], len(f.Existing)}
-	if diff := cmp.Diff([]int{4, 6, 2, 1, 1, 1, 0}, got); diff != "" {
+	if diff := cmp.Diff([]int{7, 6, 2, 1, 1, 1, 0}, got); diff != "" {
 		t.Errorf("users, flows, folders, exclusive company, personal, shared, existing (-want +got):\n%s", diff)
 	}
 	// Each call returns a fresh value.
@@ -55,7 +53,7 @@ func TestLoadFixture(t *testing.T) {
 				Visibility: VisibilityPersonal, OwnerEmail: "sam.chen@example.com", Exclusive: true,
 				WorkspaceID: "623457276584334", CreationDate: "2025-04-03T08:00:00-07:00"},
 		},
-		Existing: []gong.AssignedFlow{{FlowID: "1738001122334455667", CRMProspectID: "0035e00000Qx1AbAAJ",
+		Existing: []AssignedFlow{{FlowID: "1738001122334455667", CRMProspectID: "0035e00000Qx1AbAAJ",
 			FlowInstanceID: "1738009999000000001", FlowInstanceOwnerEmail: "maria.lopez@example.com",
 			FlowInstanceCreateDate: "2026-01-15T10:00:00.000Z", FlowInstanceStatus: StatusRunning}},
 	}
@@ -67,7 +65,7 @@ func TestLoadFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantInst := []Instance{{Preexisting: true, AssignedFlow: gong.AssignedFlow{
+	wantInst := []Instance{{Preexisting: true, AssignedFlow: AssignedFlow{
 		FlowID: "1738001122334455667", FlowName: "Trade Show Leads", CRMProspectID: "0035e00000Qx1AbAAJ",
 		FlowInstanceID: "1738009999000000001", FlowInstanceOwnerEmail: "maria.lopez@example.com",
 		FlowInstanceOwnerFullName: "María López", FlowInstanceCreateDate: "2026-01-15T10:00:00.000Z",
@@ -148,23 +146,23 @@ func TestNewRejects(t *testing.T) {
 		{"company flow with owner", with(func(c *Config) { c.Fixture.Flows[0].OwnerEmail = ava }), "a Company flow has no ownerEmail or sharedWith"},
 		{"bad creation date", with(func(c *Config) { c.Fixture.Flows[0].CreationDate = "2024-03-05" }), "creationDate"},
 		{"existing in unknown flow", with(func(c *Config) {
-			c.Fixture.Existing = []gong.AssignedFlow{{FlowID: "9", CRMProspectID: "003A", FlowInstanceOwnerEmail: ava}}
+			c.Fixture.Existing = []AssignedFlow{{FlowID: "9", CRMProspectID: "003A", FlowInstanceOwnerEmail: ava}}
 		}), `flowId "9" is not a fixture flow`},
 		{"existing twice open in one flow", with(func(c *Config) {
-			c.Fixture.Existing = []gong.AssignedFlow{
+			c.Fixture.Existing = []AssignedFlow{
 				{FlowID: flowSDR, CRMProspectID: "003A", FlowInstanceOwnerEmail: ava},
 				{FlowID: flowSDR, CRMProspectID: "003A", FlowInstanceOwnerEmail: ava, FlowInstanceStatus: StatusPaused}}
 		}), "prospect 003A is already open in flow " + flowSDR},
 		{"existing bad status", with(func(c *Config) {
-			c.Fixture.Existing = []gong.AssignedFlow{{FlowID: flowSDR, CRMProspectID: "003A", FlowInstanceOwnerEmail: ava, FlowInstanceStatus: "Done"}}
+			c.Fixture.Existing = []AssignedFlow{{FlowID: flowSDR, CRMProspectID: "003A", FlowInstanceOwnerEmail: ava, FlowInstanceStatus: "Done"}}
 		}), `flowInstanceStatus "Done" is not a Gong status`},
 		{"existing duplicate instance ID", with(func(c *Config) {
-			c.Fixture.Existing = []gong.AssignedFlow{
+			c.Fixture.Existing = []AssignedFlow{
 				{FlowID: flowSDR, CRMProspectID: "003A", FlowInstanceOwnerEmail: ava, FlowInstanceID: "7"},
 				{FlowID: flowDemo, CRMProspectID: "003B", FlowInstanceOwnerEmail: ava, FlowInstanceID: "7"}}
 		}), "duplicate flowInstanceId 7"},
 		{"existing with another flow's name", with(func(c *Config) {
-			c.Fixture.Existing = []gong.AssignedFlow{{FlowID: flowSDR, FlowName: "Other", CRMProspectID: "003A", FlowInstanceOwnerEmail: ava}}
+			c.Fixture.Existing = []AssignedFlow{{FlowID: flowSDR, FlowName: "Other", CRMProspectID: "003A", FlowInstanceOwnerEmail: ava}}
 		}), `flowName "Other" differs`},
 		{"key without secret", with(func(c *Config) { c.AccessKey = "k" }), "AccessKey and AccessKeySecret must be set together"},
 		{"empty bearer token", with(func(c *Config) { c.BearerTokens = map[string][]string{"": nil} }), "a token is empty"},

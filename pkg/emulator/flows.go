@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // maxRecentFlows caps mostRecentlyAssigned, per the spec.
@@ -22,15 +20,22 @@ const maxRecentFlows = 20
 // owner most recently assigned prospects to, newest first. Pages hold
 // PageSize flows and are numbered from 0; records.cursor appears only when
 // more pages remain and is valid only with the same other parameters. An
-// owner who is no Gong user is a 400 (Gong's answer is unknown).
+// owner who is no Gong user is a 400 (Gong's answer is unknown), or, with
+// Modes.NonUserListsFlows, sees the Company flows. With Modes.RepeatCursor
+// every request gets the first page and a cursor.
 func (s *Server) listFlows(reqID string, q url.Values) answer {
 	owner := q.Get("flowOwnerEmail")
 	if owner == "" {
 		return errorAnswer(reqID, http.StatusBadRequest, "flowOwnerEmail is required")
 	}
 	user, ok := s.users[strings.ToLower(owner)]
-	if !ok {
+	if !ok && !s.cfg.NonUserListsFlows {
 		return errorAnswer(reqID, http.StatusBadRequest, fmt.Sprintf("%s is not a Gong user", owner))
+	}
+	if !ok {
+		// Nobody owns, shares or is shared a flow with them; they have
+		// assigned nothing.
+		user = User{Email: owner}
 	}
 	recent := false
 	if v := q.Get("mostRecentlyAssigned"); v != "" {
@@ -68,7 +73,7 @@ func (s *Server) listFlows(reqID string, q url.Values) answer {
 
 	fp := fingerprint(user.Email, workspace, folder, recent)
 	offset := 0
-	if c := q.Get("cursor"); c != "" {
+	if c := q.Get("cursor"); c != "" && !s.cfg.RepeatCursor {
 		o, ok := parseCursor(c, fp)
 		if !ok || o >= len(flows) {
 			return errorAnswer(reqID, http.StatusBadRequest, "invalid cursor")
@@ -76,20 +81,20 @@ func (s *Server) listFlows(reqID string, q url.Values) answer {
 		offset = o
 	}
 	end := min(offset+s.cfg.PageSize, len(flows))
-	res := gong.FlowsResponse{
+	res := flowsResponse{
 		RequestID: reqID,
-		Records: gong.Records{
+		Records: records{
 			TotalRecords:      len(flows),
 			CurrentPageSize:   end - offset,
 			CurrentPageNumber: offset / s.cfg.PageSize,
 		},
-		Flows: make([]gong.Flow, 0, end-offset),
+		Flows: make([]flow, 0, end-offset),
 	}
-	if end < len(flows) {
-		res.Records.Cursor = makeCursor(end, fp)
+	if end < len(flows) || s.cfg.RepeatCursor {
+		res.Records.Cursor = makeCursor(max(end, 1), fp)
 	}
 	for _, f := range flows[offset:end] {
-		res.Flows = append(res.Flows, gong.Flow{
+		res.Flows = append(res.Flows, flow{
 			ID: f.ID, Name: f.Name, FolderID: f.FolderID, FolderName: f.FolderName,
 			Visibility: f.Visibility, CreationDate: f.CreationDate, Exclusive: f.Exclusive,
 		})

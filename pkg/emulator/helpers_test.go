@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/flowenroll/flowenroll/internal/apispec"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
@@ -82,8 +83,12 @@ type env struct {
 
 // newEnv starts a server. Unless cfg says otherwise it has the default
 // fixture, accepts basic, has no rate limits (so a fake clock that does not
-// move never trips them), and logs to t.
-func newEnv(t *testing.T, cfg Config) *env {
+// move never trips them), and logs to t. Every exchange is checked against
+// Gong's published spec (apispec, with opts), but for the answers the server
+// marks with FaultHeader: its documented faults and modes. The spec's objects
+// are closed (apispec.NoExtraFields), so a field the spec does not name, a
+// misspelt one, is a mismatch too.
+func newEnv(t *testing.T, cfg Config, opts ...apispec.Option) *env {
 	t.Helper()
 	clock := newFakeClock(start())
 	if cfg.Now == nil {
@@ -108,7 +113,10 @@ func newEnv(t *testing.T, cfg Config) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	hs := httptest.NewServer(s)
+	opts = append([]apispec.Option{apispec.NoExtraFields(), apispec.IgnoreResponses(func(_ int, h http.Header) bool {
+		return h.Get(FaultHeader) != ""
+	})}, opts...)
+	hs := httptest.NewServer(apispec.Load(t, opts...).Handler(t, s))
 	t.Cleanup(hs.Close)
 	return &env{srv: s, hs: hs, clock: clock}
 }
@@ -220,4 +228,14 @@ func ignoreGenerated() cmp.Option {
 		cmpopts.IgnoreFields(gong.ProspectsFlowsResponse{}, "RequestID"),
 		cmpopts.IgnoreFields(gong.FlowsResponse{}, "RequestID"),
 	}
+}
+
+// asGong converts the server's records to the client's type, to compare
+// them with what the client decoded.
+func asGong(in []AssignedFlow) []gong.AssignedFlow {
+	out := make([]gong.AssignedFlow, len(in))
+	for i, a := range in {
+		out[i] = gong.AssignedFlow(a)
+	}
+	return out
 }

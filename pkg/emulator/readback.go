@@ -2,8 +2,6 @@ package emulator
 
 import (
 	"net/http"
-
-	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // readBackQuery is a well-formed ProspectsAssignedFlowsRequestV2: exactly
@@ -24,7 +22,11 @@ func decodeReadBack(body []byte) (readBackQuery, []string) {
 	var errs []string
 	read := func(field string) []string {
 		raw, ok := fields[field]
-		if !ok || isNull(raw) {
+		switch {
+		case !ok:
+			return nil
+		case isNull(raw): // the spec makes no field nullable
+			errs = append(errs, field+" must not be null")
 			return nil
 		}
 		ids, msgs := stringArray(field, raw)
@@ -53,7 +55,7 @@ func decodeReadBack(body []byte) (readBackQuery, []string) {
 // any flow; by instance ID it lists those instances whatever their status.
 // Order: the request's, then creation order. Unknown IDs are left out.
 func (s *Server) readBack(reqID string, q readBackQuery) answer {
-	res := gong.ProspectsFlowsResponse{RequestID: reqID, ProspectsAssigned: []gong.AssignedFlow{}}
+	res := prospectsFlowsResponse{RequestID: reqID, ProspectsAssigned: []AssignedFlow{}}
 	for _, id := range q.crmIDs {
 		for _, in := range s.byProspect[id] {
 			if isOpen(in.FlowInstanceStatus) {

@@ -22,8 +22,8 @@ func TestReadBack(t *testing.T) {
 	if len(res.ProspectsAssigned) != 2 {
 		t.Fatalf("assign: %+v", res)
 	}
-	old := e.srv.Instances()[0].AssignedFlow // 003OLD in SDR, from the fixture
-	done := e.srv.Instances()[2].AssignedFlow
+	old := gong.AssignedFlow(e.srv.Instances()[0].AssignedFlow) // 003OLD in SDR, from the fixture
+	done := gong.AssignedFlow(e.srv.Instances()[2].AssignedFlow)
 	newOld, newNew := res.ProspectsAssigned[0], res.ProspectsAssigned[1]
 
 	tests := []struct {
@@ -80,7 +80,8 @@ func TestReadBackValidation(t *testing.T) {
 		want       []string
 	}{
 		{"neither", `{}`, []string{"crmProspectsIds or flowInstanceIds is required"}},
-		{"both empty", `{"crmProspectsIds": [], "flowInstanceIds": null}`, []string{"crmProspectsIds or flowInstanceIds is required"}},
+		{"both empty", `{"crmProspectsIds": []}`, []string{"crmProspectsIds or flowInstanceIds is required"}},
+		{"null", `{"crmProspectsIds": ["003A"], "flowInstanceIds": null}`, []string{"flowInstanceIds must not be null"}},
 		{"both", `{"crmProspectsIds": ["003A"], "flowInstanceIds": ["1"]}`, []string{"give crmProspectsIds or flowInstanceIds, not both"}},
 		{"repeated CRM ID", `{"crmProspectsIds": ["003A", "003A"]}`, []string{`crmProspectsIds must not repeat an ID: "003A" appears more than once`}},
 		{"repeated instance ID", `{"flowInstanceIds": ["1", "1"]}`, []string{`flowInstanceIds must not repeat an ID: "1" appears more than once`}},
