@@ -193,6 +193,12 @@ func notText(head []byte) string {
 			return m.what
 		}
 	}
+	// Text never starts with zero bytes: UTF-16 has one in every other
+	// byte at most. Caught here, /dev/zero fails at once, not after a line
+	// of MaxRowBytes.
+	if len(head) >= 8 && bytes.Equal(head[:8], make([]byte, 8)) {
+		return "binary data: it starts with zero bytes (a damaged or preallocated file, or a device such as /dev/zero)"
+	}
 	return ""
 }
 

@@ -178,7 +178,7 @@ func TestDelimiters(t *testing.T) {
 			name:      "commas inside quoted headers do not count",
 			input:     "\"Contact ID, 18\";\"Flow, ID\";Owner Email\n1;2;a@b.co\n",
 			wantDelim: ";",
-			wantErr:   `p.csv: line 1: missing column(s) crmProspectId, flowId (or flowName); found headers: "Contact ID, 18", "Flow, ID", "Owner Email"`,
+			wantErr:   `p.csv: line 1: missing column(s) crmProspectId, flowId (or flowName); if "Contact ID, 18" is crmProspectId, add --map crmProspectId="Contact ID, 18"; if "Flow, ID" is flowId, add --map flowId="Flow, ID"; found headers: "Contact ID, 18", "Flow, ID", "Owner Email"`,
 		},
 		{name: "more semicolons than commas", input: "Contact ID;Flow ID;Owner Email, Europe\n1;2;a@b.co\n", wantDelim: ";", wantErr: `p.csv: line 1: missing column(s) flowInstanceOwnerEmail; found headers: "Contact ID", "Flow ID", "Owner Email, Europe"`},
 		{

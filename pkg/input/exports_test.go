@@ -180,7 +180,7 @@ func TestFixtures(t *testing.T) {
 		{
 			name:    "Excel in German without --map",
 			file:    "excel-semicolon-de.csv",
-			wantErr: `excel-semicolon-de.csv: line 1: missing column(s) crmProspectId; found headers: "Kontakt-ID", "Vorname", "Nachname", "Flow ID", "Owner Email", "Notiz"`,
+			wantErr: `excel-semicolon-de.csv: line 1: missing column(s) crmProspectId; if "Kontakt-ID" is crmProspectId, add --map crmProspectId="Kontakt-ID"; found headers: "Kontakt-ID", "Vorname", "Nachname", "Flow ID", "Owner Email", "Notiz"`,
 		},
 		{
 			name:       "Excel Unicode Text, Salesforce IDs",

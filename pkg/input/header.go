@@ -71,24 +71,45 @@ func normalize(h string) string {
 // A plain "Email" is deliberately not an alias of the owner: in a CRM export
 // it is the prospect's own address, and using it as the owner would fail or,
 // worse, misassign every row.
+//
+// The aliases of FallbackAliases are among them, and count only when no
+// other alias of their column is in the header.
 func Aliases() map[string][]string {
 	return map[string][]string{
 		ColCRMProspectID: {"crmProspectId", "CRM ID", "CRM Record ID", "Prospect ID", "Contact ID", "Lead ID", "Record ID", "Contact Record ID", "Lead Record ID",
-			"Salesforce ID", "Salesforce Contact ID", "Salesforce Lead ID", "SFDC ID", "Case Safe ID", "Contact ID (18)", "Lead ID (18)", "HubSpot ID"},
-		ColFlowID:     {"flowId", "Flow ID", "Sequence ID", "Engage Flow ID", "Gong Flow ID", "Gong Engage Flow ID"},
-		ColFlowName:   {"flowName", "Flow Name", "Flow", "Sequence", "Sequence Name", "Engage Flow Name", "Gong Flow Name"},
-		ColOwnerEmail: {"flowInstanceOwnerEmail", "Flow Instance Owner Email", "Flow Instance Owner", "Owner Email", "Owner", "Flow Owner", "Flow Owner Email", "Sequence Owner", "Sequence Owner Email", "Contact Owner Email", "Lead Owner Email", "Record Owner Email", "Gong User Email"},
+			"Salesforce ID", "Salesforce Contact ID", "Salesforce Lead ID", "SFDC ID", "Case Safe ID", "Contact ID (18)", "Lead ID (18)", "HubSpot ID", "Id"},
+		ColFlowID:   {"flowId", "Flow ID", "Sequence ID", "Engage Flow ID", "Gong Flow ID", "Gong Engage Flow ID"},
+		ColFlowName: {"flowName", "Flow Name", "Flow", "Sequence", "Sequence Name", "Engage Flow Name", "Gong Flow Name"},
+		ColOwnerEmail: {"flowInstanceOwnerEmail", "Flow Instance Owner Email", "Flow Instance Owner", "Owner Email", "Owner", "Flow Owner", "Flow Owner Email", "Sequence Owner", "Sequence Owner Email",
+			"Contact Owner Email", "Lead Owner Email", "Record Owner Email", "Gong User Email", "HubSpot Owner Email", "Contact owner", "Lead Owner"},
 	}
+}
+
+// FallbackAliases returns the aliases that are weaker than the others:
+// each names its column only when no other alias of that column is in the
+// header. Salesforce's "Id" stands next to "Contact ID" or "OwnerId" in
+// some exports; "Contact owner" (HubSpot, Salesforce) holds the owner's
+// name, next to an "Owner Email" column in others.
+func FallbackAliases() []string { return []string{"Id", "Contact owner", "Lead Owner"} }
+
+// alias is what a normalized header stands for.
+type alias struct {
+	col      column
+	fallback bool
 }
 
 // aliasIndex maps each normalized alias to its column; built per header row,
 // which is cheap and keeps Aliases the one list.
-func aliasIndex() map[string]column {
-	ix := map[string]column{}
+func aliasIndex() map[string]alias {
+	weak := map[string]bool{}
+	for _, a := range FallbackAliases() {
+		weak[normalize(a)] = true
+	}
+	ix := map[string]alias{}
 	for name, aliases := range Aliases() {
 		c, _ := columnNamed(name)
 		for _, a := range aliases {
-			ix[normalize(a)] = c
+			ix[normalize(a)] = alias{col: c, fallback: weak[normalize(a)]}
 		}
 	}
 	return ix
@@ -109,6 +130,10 @@ type HeaderError struct {
 	// those headers in file order.
 	Ambiguous map[string][]string
 	Found     []string // the header row, cells trimmed
+	// Suggest holds, for a missing column, the header that looks like a
+	// misspelling of one of its aliases (canonical -> header), for the
+	// message to offer as a --map.
+	Suggest map[string]string
 }
 
 // Error lists what is wrong with the header, then the headers found, so
@@ -124,6 +149,11 @@ func (e *HeaderError) Error() string {
 			}
 		}
 		parts = append(parts, "missing column(s) "+strings.Join(names, ", "))
+	}
+	for c := range numColumns {
+		if h, ok := e.Suggest[c.String()]; ok {
+			parts = append(parts, fmt.Sprintf("if %q is %s, add --map %s=%q", h, c, c, h))
+		}
 	}
 	for c := range numColumns {
 		if h, ok := e.NotFound[c.String()]; ok {
@@ -199,9 +229,14 @@ func matchHeader(name string, line int, header []string, m map[string]string) ([
 			continue
 		}
 		var at []int
-		for i, h := range header {
-			if a, ok := aliases[normalize(h)]; ok && a == c && !claimed[i] {
-				at = append(at, i)
+		for _, fallback := range []bool{false, true} {
+			for i, h := range header {
+				if a, ok := aliases[normalize(h)]; ok && a.col == c && a.fallback == fallback && !claimed[i] {
+					at = append(at, i)
+				}
+			}
+			if len(at) > 0 {
+				break
 			}
 		}
 		switch len(at) {
@@ -228,9 +263,75 @@ func matchHeader(name string, line int, header []string, m map[string]string) ([
 		herr.Missing = append(herr.Missing, ColOwnerEmail)
 	}
 	if len(herr.Missing) > 0 || len(herr.NotFound) > 0 || len(herr.Ambiguous) > 0 {
+		herr.Suggest = suggestMap(herr.Missing, header, idx)
 		return idx, herr
 	}
 	return idx, nil
+}
+
+// suggestMap finds, for each missing column, the header closest to one of
+// its aliases by edit distance, when it is close enough to be a spelling
+// of it ("Kontakt-ID", "Flow Idd"), among the headers no column took.
+func suggestMap(missing, header []string, idx [numColumns]int) map[string]string {
+	used := map[int]bool{}
+	for _, i := range idx {
+		used[i] = true
+	}
+	var out map[string]string
+	for _, m := range missing {
+		cols := []string{m}
+		if m == ColFlowID {
+			cols = append(cols, ColFlowName)
+		}
+		bestCol, bestHeader, best := "", "", -1
+		for _, col := range cols {
+			for _, a := range Aliases()[col] {
+				na := []rune(normalize(a))
+				if len(na) < 4 {
+					continue // too short to tell a spelling from another word
+				}
+				for i, h := range header {
+					d := editDistance([]rune(normalize(h)), na)
+					if !used[i] && d <= max(1, len(na)/4) && (best < 0 || d < best) {
+						bestCol, bestHeader, best = col, h, d
+					}
+				}
+			}
+		}
+		if best >= 0 {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[bestCol] = bestHeader
+		}
+	}
+	return out
+}
+
+// editDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and swaps of two neighbours.
+func editDistance(a, b []rune) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 func indexesWhere(header []string, match func(string) bool) []int {
