@@ -173,24 +173,28 @@ func (q *blankQueue) push(start, end int) {
 	}
 }
 
-// pop returns the line of the next blank row to return, once flush has
-// been called (or the bound reached).
-func (q *blankQueue) pop() (int, bool) {
+// pop returns the first and last line of the next blank row to return,
+// once flush has been called (or the bound reached).
+func (q *blankQueue) pop() (start, end int, ok bool) {
 	if !q.flushing || len(q.runs) == 0 {
 		q.flushing = false
-		return 0, false
+		return 0, 0, false
 	}
 	r := &q.runs[0]
-	line := r.first
-	if r.multi || r.first == r.last {
+	start, end = r.first, r.first
+	switch {
+	case r.multi:
+		end = r.last
 		q.runs = q.runs[1:]
-		if len(q.runs) == 0 {
-			q.runs = nil
-		}
-	} else {
+	case r.first == r.last:
+		q.runs = q.runs[1:]
+	default:
 		r.first++
 	}
-	return line, true
+	if len(q.runs) == 0 {
+		q.runs = nil
+	}
+	return start, end, true
 }
 
 // flush makes pop return the queued rows.

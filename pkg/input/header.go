@@ -228,18 +228,7 @@ func matchHeader(name string, line int, header []string, m map[string]string) ([
 		if mapped[c] {
 			continue
 		}
-		var at []int
-		for _, fallback := range []bool{false, true} {
-			for i, h := range header {
-				if a, ok := aliases[normalize(h)]; ok && a.col == c && a.fallback == fallback && !claimed[i] {
-					at = append(at, i)
-				}
-			}
-			if len(at) > 0 {
-				break
-			}
-		}
-		switch len(at) {
+		switch at := aliasMatches(header, claimed, aliases, c); len(at) {
 		case 0:
 		case 1:
 			idx[c] = at[0]
@@ -332,6 +321,24 @@ func editDistance(a, b []rune) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// aliasMatches returns the cells of the header that are aliases of
+// column c and not claimed by --map: those of its strong aliases, or when
+// there is none, those of its fallback aliases.
+func aliasMatches(header []string, claimed []bool, aliases map[string]alias, c column) []int {
+	var at []int
+	for _, fallback := range []bool{false, true} {
+		for i, h := range header {
+			if a, ok := aliases[normalize(h)]; ok && a.col == c && a.fallback == fallback && !claimed[i] {
+				at = append(at, i)
+			}
+		}
+		if len(at) > 0 {
+			break
+		}
+	}
+	return at
 }
 
 func indexesWhere(header []string, match func(string) bool) []int {

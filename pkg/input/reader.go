@@ -9,9 +9,14 @@
 // flow ID, a Salesforce ID whose case changed, lost leading zeros), and how
 // to export the file again.
 //
+// Every other column of the file is carried with each row (Extra, under
+// ExtraHeaders), for the result files to show next to each outcome; a
+// result file of flowenroll's fed back as input reads as the input it came
+// from. An Excel workbook is read through WorkbookToCSV.
+//
 // Memory does not grow with the number of rows: rows are streamed, a
-// Prospect keeps only its own values, not the row, and a Survey keeps at
-// most a bounded set of IDs.
+// Prospect keeps only its own values and carried cells, copied out of the
+// row, and a Survey keeps at most a bounded set of IDs.
 package input
 
 import (
@@ -145,7 +150,6 @@ type Reader struct {
 	headerLine int             // where the header row starts
 	idx        [numColumns]int // cell index of each column, -1 if absent
 	lastEnd    int             // line where the last record read ends
-	rows       int             // rows returned
 	owners     map[string]bool // owner cell -> isEmail, see ownerOK
 	// observe, set by NewSurvey, takes each well-formed row, which is
 	// validated only when validate is set.
@@ -167,6 +171,7 @@ type Reader struct {
 type heldRow struct {
 	p   Prospect
 	rej *Rejection
+	end int // the line where it ends
 }
 
 // NewReader returns a Reader over r. It reads the header row now: an empty
@@ -283,13 +288,12 @@ func (r *Reader) Format() Format { return r.format }
 // counted, see TrailingBlankRows.
 func (r *Reader) Next() (Prospect, *Rejection, error) {
 	for {
-		if start, ok := r.blanks.pop(); ok {
-			r.rows++
+		if start, end, ok := r.blanks.pop(); ok {
+			r.lastEnd = end
 			return Prospect{}, r.blankRow(start), nil
 		}
 		if h := r.held; h != nil {
-			r.held = nil
-			r.rows++
+			r.held, r.lastEnd = nil, h.end
 			return h.p, h.rej, nil
 		}
 		if r.err != nil {
@@ -308,11 +312,10 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 			continue
 		case r.blanks.len() > 0:
 			// The blank rows before this one are gaps: return them first.
-			r.held = &heldRow{p: p, rej: rej}
+			r.held = &heldRow{p: p, rej: rej, end: r.lastEnd}
 			r.blanks.flush()
 			continue
 		}
-		r.rows++
 		return p, rej, nil
 	}
 }
