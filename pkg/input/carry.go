@@ -93,34 +93,21 @@ func carryColumns(header []string, idx [numColumns]int) carried {
 }
 
 // cells returns the carried cells of a record, padded with "" where the
-// record is short, copied out of the record in one allocation so that a
-// row held downstream does not pin the record.
+// record is short. They are slices of the record's one string, which the
+// scanner makes anew for each record: the carried cells are most of a row,
+// so copying them out would cost an allocation per row and save little.
 func (c *carried) cells(fields []string, fedBack bool) []string {
 	if len(c.idx) == 0 {
 		return nil
 	}
 	out := make([]string, len(c.idx))
-	n := 0
 	for k, i := range c.idx {
 		if i < len(fields) {
 			out[k] = fields[i]
 			if fedBack {
 				out[k] = unguard(out[k])
 			}
-			n += len(out[k])
 		}
-	}
-	if n == 0 {
-		return out
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, s := range out {
-		b.WriteString(s)
-	}
-	all := b.String()
-	for k, s := range out {
-		out[k], all = all[:len(s)], all[len(s):]
 	}
 	return out
 }

@@ -15,8 +15,8 @@
 // from. An Excel workbook is read through WorkbookToCSV.
 //
 // Memory does not grow with the number of rows: rows are streamed, a
-// Prospect keeps only its own values and carried cells, copied out of the
-// row, and a Survey keeps at most a bounded set of IDs.
+// Prospect keeps only its own values and carried cells, not the Reader's
+// buffers, and a Survey keeps at most a bounded set of IDs.
 package input
 
 import (
