@@ -151,13 +151,13 @@ func (e *HeaderError) Error() string {
 		parts = append(parts, "missing column(s) "+strings.Join(names, ", "))
 	}
 	for c := range numColumns {
-		if h, ok := e.Suggest[c.String()]; ok {
-			parts = append(parts, fmt.Sprintf("if %q is %s, add --map %s=%q", h, c, c, h))
+		if h, ok := e.NotFound[c.String()]; ok {
+			parts = append(parts, fmt.Sprintf("--map %s=%q: no such header", c, h))
 		}
 	}
 	for c := range numColumns {
-		if h, ok := e.NotFound[c.String()]; ok {
-			parts = append(parts, fmt.Sprintf("--map %s=%q: no such header", c, h))
+		if h, ok := e.Suggest[c.String()]; ok {
+			parts = append(parts, fmt.Sprintf("if %q is %s, add --map %s=%q", h, c, c, h))
 		}
 	}
 	for c := range numColumns {
@@ -252,7 +252,7 @@ func matchHeader(name string, line int, header []string, m map[string]string) ([
 		herr.Missing = append(herr.Missing, ColOwnerEmail)
 	}
 	if len(herr.Missing) > 0 || len(herr.NotFound) > 0 || len(herr.Ambiguous) > 0 {
-		herr.Suggest = suggestMap(herr.Missing, header, idx)
+		herr.Suggest = suggestMap(herr.Missing, herr.NotFound, header, idx)
 		return idx, herr
 	}
 	return idx, nil
@@ -260,39 +260,43 @@ func matchHeader(name string, line int, header []string, m map[string]string) ([
 
 // suggestMap finds, for each missing column, the header closest to one of
 // its aliases by edit distance, when it is close enough to be a spelling
-// of it ("Kontakt-ID", "Flow Idd"), among the headers no column took.
-func suggestMap(missing, header []string, idx [numColumns]int) map[string]string {
+// of it ("Kontakt-ID", "Flow Idd"), among the headers no column took; and
+// for each --map header not found, the header closest to it.
+func suggestMap(missing []string, notFound map[string]string, header []string, idx [numColumns]int) map[string]string {
 	used := map[int]bool{}
 	for _, i := range idx {
 		used[i] = true
 	}
-	var out map[string]string
+	out := map[string]string{}
+	closest := func(col string, names []string) {
+		bestHeader, best := "", -1
+		for _, a := range names {
+			na := []rune(normalize(a))
+			if len(na) < 4 {
+				continue // too short to tell a spelling from another word
+			}
+			for i, h := range header {
+				d := editDistance([]rune(normalize(h)), na)
+				if !used[i] && d <= max(1, len(na)/4) && (best < 0 || d < best) {
+					bestHeader, best = h, d
+				}
+			}
+		}
+		if best >= 0 && (out[col] == "" || best == 0) {
+			out[col] = bestHeader
+		}
+	}
 	for _, m := range missing {
-		cols := []string{m}
-		if m == ColFlowID {
-			cols = append(cols, ColFlowName)
+		closest(m, Aliases()[m])
+		if m == ColFlowID && out[m] == "" {
+			closest(ColFlowName, Aliases()[ColFlowName])
 		}
-		bestCol, bestHeader, best := "", "", -1
-		for _, col := range cols {
-			for _, a := range Aliases()[col] {
-				na := []rune(normalize(a))
-				if len(na) < 4 {
-					continue // too short to tell a spelling from another word
-				}
-				for i, h := range header {
-					d := editDistance([]rune(normalize(h)), na)
-					if !used[i] && d <= max(1, len(na)/4) && (best < 0 || d < best) {
-						bestCol, bestHeader, best = col, h, d
-					}
-				}
-			}
-		}
-		if best >= 0 {
-			if out == nil {
-				out = map[string]string{}
-			}
-			out[bestCol] = bestHeader
-		}
+	}
+	for col, want := range notFound {
+		closest(col, []string{want})
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

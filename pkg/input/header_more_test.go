@@ -62,9 +62,17 @@ func TestExportHeaders(t *testing.T) {
 func TestHeaderSuggestions(t *testing.T) {
 	tests := []struct {
 		name, header string
+		m            map[string]string
 		want         map[string]string
 		wantErr      string
 	}{
+		{
+			name:    "a --map header misspelt",
+			header:  "Contact ID,Flow Reference,Owner Email",
+			m:       map[string]string{ColFlowID: "Flow Refrence"},
+			want:    map[string]string{ColFlowID: "Flow Reference"},
+			wantErr: `in.csv: line 1: --map flowId="Flow Refrence": no such header; if "Flow Reference" is flowId, add --map flowId="Flow Reference"; found headers: "Contact ID", "Flow Reference", "Owner Email"`,
+		},
 		{
 			name:    "a typo in the ID header",
 			header:  "Contcat ID,Flow ID,Owner Email",
@@ -91,7 +99,7 @@ func TestHeaderSuggestions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewReader(strings.NewReader(tt.header+"\n"), Options{Name: "in.csv"})
+			_, err := NewReader(strings.NewReader(tt.header+"\n"), Options{Name: "in.csv", Map: tt.m})
 			var he *HeaderError
 			if !errors.As(err, &he) {
 				t.Fatalf("err %v, want a *HeaderError", err)
