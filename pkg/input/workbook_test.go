@@ -185,3 +185,38 @@ func TestExcelGeneral(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkbookThroughSurvey reads a converted workbook as the command
+// does, with a Survey: a flow ID a Number format rounded is caught as in a
+// CSV export, and the lines are the sheet's rows (the header on row 3).
+func TestWorkbookThroughSurvey(t *testing.T) {
+	rows := map[string][][]any{"S": {
+		nil,
+		nil,
+		{"Contact ID", "Flow ID", "Owner Email"},
+		{"003A", "1695493301223590792", "a@example.com"},
+		{"003B", int64(1695493301223590792), "a@example.com"},
+	}}
+	book := makeWorkbook(t, []string{"S"}, rows, map[string]int{"B5": 1})
+	text, err := toCSV(t, book, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(text, "\n\nContact ID,") {
+		t.Fatalf("rows 1 and 2 are not empty lines: %q", text)
+	}
+	opts := Options{Name: "book.xlsx"}
+	s, err := NewSurvey(strings.NewReader(text), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Survey = s
+	got := readRows(t, text, opts)
+	want := readResult{Rows: []Row{
+		{Line: 4, ID: "003A", FlowID: "1695493301223590792", Owner: "a@example.com"},
+		{Line: 5, Code: CodeRoundedFlowID, ID: "003B", FlowID: "1695493301223590000", Owner: "a@example.com"},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
