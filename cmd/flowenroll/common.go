@@ -32,6 +32,11 @@ type common struct {
 	encoding  string
 	delimiter string
 	crm       string
+	flow      string
+	owner     string
+	ownerBy   string
+	sheet     string
+	maxInput  int64
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -44,6 +49,11 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.encoding, "encoding", "auto", "input encoding: auto, utf-8, utf-16le, utf-16be or windows-1252")
 	fs.StringVar(&c.delimiter, "delimiter", "auto", "input delimiter: auto (sniffed from the header), ',', ';', tab or '|'")
 	fs.StringVar(&c.crm, "crm", "", "salesforce: check crmProspectId as a Salesforce ID, extend 15-character IDs to 18")
+	fs.StringVar(&c.flow, "flow", "", "ID|NAME: the flow of every row without a flow column, or with it blank")
+	fs.StringVar(&c.owner, "owner", "", "EMAIL|NAME: the owner of every row without an owner column, or with it blank")
+	fs.StringVar(&c.ownerBy, "owner-by", "auto", "the owner column holds: email, name (resolved through Gong's users), or auto (names when at least half the owner cells have no @)")
+	fs.StringVar(&c.sheet, "sheet", "", "a workbook's sheet to read (default: the first)")
+	fs.Int64Var(&c.maxInput, "max-input-bytes", 1<<30, "most bytes of standard input (or a pipe) to copy; more is refused")
 	fs.BoolVar(&c.preflight, "preflight", true, "before sending, check through GET /v2/flows that each flow is visible to its owner")
 }
 
@@ -86,7 +96,18 @@ func (c *common) options() (input.Options, error) {
 	if err != nil {
 		return input.Options{}, &usageError{err.Error()}
 	}
-	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm}, nil
+	switch c.ownerBy {
+	case "auto", "email", "name":
+	default:
+		return input.Options{}, usagef("--owner-by must be auto, email or name, got %q", c.ownerBy)
+	}
+	if c.maxInput < 1 {
+		return input.Options{}, usagef("--max-input-bytes must be at least 1, got %d", c.maxInput)
+	}
+	if c.flow != "" && strings.ContainsAny(c.flow, "\r\n") || c.owner != "" && strings.ContainsAny(c.owner, "\r\n") {
+		return input.Options{}, usagef("--flow and --owner take one line")
+	}
+	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm, Flow: c.flow, Owner: c.owner, OwnerByName: c.ownerBy == "name"}, nil
 }
 
 func newLogger(format, level string, stderr io.Writer) *zap.Logger {

@@ -38,7 +38,8 @@ func (j *job) file(ctx context.Context, in, out string, budget int64) fileResult
 	prog := progress.New(progress.Config{TTY: isTerminal(c.stderr), Out: c.stderr, Log: j.log, Interval: c.progEvery})
 	prog.Start(ctx)
 	sum, err := enroll.Run(ctx, enroll.Config{
-		InputPath: in, Stdin: c.stdin, OutDir: out, Restart: c.restart, Input: j.opts,
+		InputPath: in, Stdin: c.stdin, OutDir: out, Restart: c.restart, Input: j.opts, Sheet: c.sheet, MaxInputBytes: c.maxInput,
+		OwnerBy:   c.ownerBy,
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, Client: j.client, Limiter: j.limiter,
 		MaxRequests: budget, MaxRetryTime: c.maxRetry, MaxWait: c.maxWait, DrainTimeout: c.drain,
 		Preflight: c.preflight, Progress: prog, Log: j.log, Version: version,

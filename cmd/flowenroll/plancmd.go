@@ -65,7 +65,8 @@ func (c *planCmd) Exec(ctx context.Context, args []string) error {
 	}
 	log := newLogger(c.logFormat, c.logLevel, c.stderr)
 	defer log.Sync() //nolint:errcheck
-	pc := enroll.PlanConfig{InputPath: c.input, Stdin: c.stdin, OutDir: c.out, Input: m, ChunkSize: c.chunkSize, Preflight: c.preflight, Log: log}
+	pc := enroll.PlanConfig{InputPath: c.input, Stdin: c.stdin, OutDir: c.out, Input: m, ChunkSize: c.chunkSize, Preflight: c.preflight, Log: log,
+		Sheet: c.sheet, MaxInputBytes: c.maxInput, OwnerBy: c.ownerBy}
 	// Credentials are optional for plan: with them it resolves flow names
 	// and runs the preflight; without, it says it did not.
 	creds, err := gong.CredentialsFromEnv(c.getenv, os.Open)

@@ -37,9 +37,10 @@ type catalogCache struct {
 }
 
 type keptPage struct {
-	Owner string             `json:"owner"`
-	At    time.Time          `json:"at"`
-	Page  gong.FlowsResponse `json:"page"`
+	Owner string              `json:"owner"`
+	At    time.Time           `json:"at"`
+	Page  gong.FlowsResponse  `json:"page"`
+	Users *gong.UsersResponse `json:"users,omitempty"`
 }
 
 func pageKey(owner, cursor string) string {
@@ -87,6 +88,37 @@ func (c *catalogCache) lister(gw *gateway.Gateway, client gateway.Client) flows.
 		c.keep(owner, cursor, page)
 		return page, nil
 	}
+}
+
+// userLister lists users through the gateway and keeps every page, under
+// the owner key "" (no flow owner has an empty email).
+func (c *catalogCache) userLister(gw *gateway.Gateway, client gateway.Client) flows.ListUsers {
+	return func(ctx context.Context, cursor string) (flows.UserPage, error) {
+		c.mu.Lock()
+		p, ok := c.Pages[pageKey("", cursor)]
+		c.mu.Unlock()
+		if ok && p.Users != nil {
+			return userPage(p.Users), nil
+		}
+		page, err := gw.ListUsers(ctx, client, cursor)
+		if err != nil {
+			return flows.UserPage{}, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.Pages[pageKey("", cursor)] = keptPage{At: c.now(), Users: page}
+		c.save()
+		return userPage(page), nil
+	}
+}
+
+func userPage(r *gong.UsersResponse) flows.UserPage {
+	p := flows.UserPage{Cursor: r.Records.Cursor, TotalRecords: r.Records.TotalRecords}
+	for _, u := range r.Users {
+		p.Users = append(p.Users, flows.User{ID: u.ID, EmailAddress: u.EmailAddress, EmailAliases: u.EmailAliases,
+			FirstName: u.FirstName, LastName: u.LastName, Active: u.Active})
+	}
+	return p
 }
 
 func (c *catalogCache) keep(owner, cursor string, page *gong.FlowsResponse) {

@@ -43,8 +43,16 @@ type Config struct {
 	Stdin     io.Reader // read when InputPath is "-"
 	OutDir    string
 	Restart   bool
-	// Input holds the reading options: --map, --encoding, --delimiter, --crm.
+	// Input holds the reading options: --map, --encoding, --delimiter,
+	// --crm, --flow, --owner, --owner-by.
 	Input input.Options
+	// Sheet is a workbook's sheet ("" for the first); MaxInputBytes bounds
+	// standard input and other inputs that are not regular files.
+	Sheet         string
+	MaxInputBytes int64
+	// OwnerBy is --owner-by: "email", "name" or "auto" (names when the
+	// owner column holds no email).
+	OwnerBy string
 
 	ChunkSize    int
 	Concurrency  int
@@ -112,7 +120,13 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 		return sum, &FatalError{err}
 	}
 	defer dir.Release()
-	st, err := open(cfg, dir, start)
+	st, err := open(ctx, cfg, dir, start)
+	if err != nil && ctx.Err() != nil {
+		// A signal before the run began: nothing was sent or written.
+		cfg.Log.Warn("stopped before the run began; the same command starts it", zap.Error(err))
+		sum.StopReason, sum.ExitCode = outcome.ReasonInterrupted, ExitStoppedEarly
+		return sum, nil
+	}
 	if err != nil {
 		return sum, &FatalError{err}
 	}
@@ -204,7 +218,7 @@ func (s *stores) close() {
 
 // open opens the input and the journal, checks the output directory, and
 // starts the result files with the earlier runs' rows replayed.
-func open(cfg Config, dir *outdir.Dir, now time.Time) (*stores, error) {
+func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*stores, error) {
 	if cfg.InputPath != "-" {
 		if name, ok := dir.Writes(cfg.InputPath, written()); ok {
 			return nil, fmt.Errorf("--input %s is %s, a file this run writes in --out %s: it would be overwritten while it is read; copy it elsewhere first, or choose another --out", cfg.InputPath, name, cfg.OutDir)
@@ -218,7 +232,8 @@ func open(cfg Config, dir *outdir.Dir, now time.Time) (*stores, error) {
 	dir.RemoveTemporary(written())
 	st := &stores{}
 	var err error
-	if st.src, err = openSource(cfg.InputPath, cfg.Stdin, cfg.OutDir, cfg.Input); err != nil {
+	sc := SourceConfig{Stdin: cfg.Stdin, SpoolDir: cfg.OutDir, MaxSpool: cfg.MaxInputBytes, Sheet: cfg.Sheet, AutoOwnerNames: cfg.OwnerBy == "" || cfg.OwnerBy == "auto"}
+	if st.src, err = openSource(ctx, cfg.InputPath, sc, cfg.Input); err != nil {
 		return nil, err
 	}
 	if st.led, st.state, err = ledger.Open(cfg.OutDir, st.src.sha256, st.src.name, cfg.Restart, now); err != nil {

@@ -146,7 +146,8 @@ func (r *runner) read() (int, error) {
 	}
 	sc := screen.New(screen.Config{
 		Name: r.st.src.name, Log: r.cfg.Log, Dedup: r.st.src.dedup(), Preflight: r.cfg.Preflight,
-		Catalog: flows.NewCatalog(r.st.catalog.lister(r.gw, r.cfg.Client)),
+		Catalog:   flows.NewCatalog(r.st.catalog.lister(r.gw, r.cfg.Client)),
+		Directory: flows.NewDirectory(r.st.catalog.userLister(r.gw, r.cfg.Client)),
 	})
 	chunker := chunk.New(r.cfg.ChunkSize)
 	rows := 0

@@ -24,11 +24,14 @@ import (
 
 // PlanConfig is a dry run.
 type PlanConfig struct {
-	InputPath string
-	Stdin     io.Reader
-	OutDir    string        // optional: failed.csv with the rejected rows goes here
-	Input     input.Options // --map, --encoding, --delimiter, --crm
-	ChunkSize int
+	InputPath     string
+	Stdin         io.Reader
+	OutDir        string        // optional: failed.csv with the rejected rows goes here
+	Input         input.Options // --map, --encoding, --delimiter, --crm, --flow, --owner
+	Sheet         string
+	MaxInputBytes int64
+	OwnerBy       string
+	ChunkSize     int
 	// Client, if set (credentials present), resolves flow names and, with
 	// Preflight, checks each flow is visible to its owner. Listing requests
 	// are paced by Limiter.
@@ -83,7 +86,7 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
-	src, err := openSource(cfg.InputPath, cfg.Stdin, "", cfg.Input)
+	src, err := openSource(ctx, cfg.InputPath, SourceConfig{Stdin: cfg.Stdin, MaxSpool: cfg.MaxInputBytes, Sheet: cfg.Sheet, AutoOwnerNames: cfg.OwnerBy == "" || cfg.OwnerBy == "auto"}, cfg.Input)
 	if err != nil {
 		return Plan{}, &FatalError{err}
 	}
@@ -141,6 +144,13 @@ func (pl *planner) screen(cfg PlanConfig, src *source) (*screen.Screen, *gateway
 		client := cfg.Client
 		sc.Catalog = flows.NewCatalog(func(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error) {
 			return gw.ListFlows(ctx, client, owner, cursor)
+		})
+		sc.Directory = flows.NewDirectory(func(ctx context.Context, cursor string) (flows.UserPage, error) {
+			page, err := gw.ListUsers(ctx, client, cursor)
+			if err != nil {
+				return flows.UserPage{}, err
+			}
+			return userPage(page), nil
 		})
 		pl.p.Checked = true
 		if !cfg.Preflight {

@@ -2,6 +2,7 @@ package enroll
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,14 +16,20 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/screen"
 )
 
+// DefaultMaxSpoolBytes bounds standard input (and any input that is not a
+// regular file) copied into --out so that it can be read more than once.
+const DefaultMaxSpoolBytes = 1 << 30
+
 // source is the input, read in passes so that memory stays independent of
 // its size: first its bytes (the SHA-256 that ties the ledger to it, and a
 // line count that sizes the duplicate filter), then a first parse (which
-// rows may repeat), then the real read. Standard input is copied to a file
-// first, so that it can be read more than once.
+// rows may repeat), then the real read. Standard input, and any path that
+// is not a regular file, is copied to a file first, so that it can be read
+// more than once; a workbook is converted to CSV text, its rows on the
+// lines of the sheet.
 type source struct {
 	f        *os.File
-	temp     bool // f is a copy of standard input to remove on close
+	temp     bool // f is a copy to remove on close
 	kept     bool // f is the copy of standard input an earlier run kept
 	spoolDir string
 	name     string
@@ -30,60 +37,171 @@ type source struct {
 	sha256   string
 	rows     int              // data records the first parse saw
 	suspects *screen.Suspects // keys the first parse saw more than once
+	cols     report.Input
+	trailing int // blank rows after the last data row, ignored
 }
 
-// openSource opens path ("-": stdin, copied into spoolDir, or a temporary
-// file when spoolDir is "") and makes the first passes.
-func openSource(path string, stdin io.Reader, spoolDir string, opts input.Options) (*source, error) {
-	s := &source{name: path, opts: opts}
-	var err error
-	if path == "-" {
-		s.name = "stdin"
-		// A temporary copy first: the kept copy (spoolDir/stdin.csv) of an
-		// earlier run is replaced only once the ledger has accepted this one.
-		s.f, err = os.CreateTemp(spoolDir, ".stdin-*.csv")
-		if err != nil {
-			return nil, fmt.Errorf("copying standard input: %w", err)
-		}
-		s.temp = true
-		n, err := io.Copy(s.f, stdin)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("copying standard input: %w", err)
-		}
-		if kept := filepath.Join(spoolDir, stdinCopy); n == 0 && spoolDir != "" {
-			// Nothing on standard input (a resumed Job, say): go on with
-			// the copy the earlier run kept, if there is one.
-			if f, err := os.Open(kept); err == nil {
-				s.Close()
-				s.f, s.temp, s.kept = f, false, true
-			}
-		}
-		s.spoolDir = spoolDir
-	} else if s.f, err = os.Open(path); err != nil {
-		return nil, fmt.Errorf("input: %w", err)
+// SourceConfig is what openSource needs beyond the path.
+type SourceConfig struct {
+	Stdin    io.Reader
+	SpoolDir string // where a copy of standard input goes; "" for a temporary file
+	MaxSpool int64  // 0: DefaultMaxSpoolBytes
+	Sheet    string // a workbook's sheet; "" for the first
+	// AutoOwnerNames reads owner cells without an @ as names when at least
+	// half the owner cells are such (a CRM export's "Contact owner"); cells
+	// with an @ are emails either way.
+	AutoOwnerNames bool
+}
+
+// openSource opens path ("-": stdin) and makes the first passes. ctx stops
+// every pass.
+func openSource(ctx context.Context, path string, sc SourceConfig, opts input.Options) (*source, error) {
+	s := &source{name: path, opts: opts, spoolDir: sc.SpoolDir}
+	if err := s.open(ctx, path, sc); err != nil {
+		s.Close()
+		return nil, err
 	}
 	s.opts.Name = s.name
-	if err := s.scanBytes(); err != nil {
+	if err := s.scanBytes(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("input %s: %w", s.name, err)
 	}
-	if err := s.firstParse(); err != nil {
+	if err := s.firstParse(ctx); err != nil {
 		s.Close()
-		return nil, err
+		return nil, lackHint(err)
+	}
+	if sv := s.opts.Survey; sc.AutoOwnerNames && !s.opts.OwnerByName && sv.OwnerNames > 0 && sv.OwnerNames >= sv.OwnerEmails {
+		// The owner column holds names (a CRM export's "Contact owner", or
+		// a result file with names that did not resolve): read it so.
+		s.opts.OwnerByName, s.opts.Survey, s.rows = true, nil, 0
+		s.suspects = screen.NewSuspects(uint(s.suspects.Capacity()))
+		if err := s.firstParse(ctx); err != nil {
+			s.Close()
+			return nil, lackHint(err)
+		}
 	}
 	return s, nil
 }
 
-func (s *source) scanBytes() (err error) {
+// lackHint adds --flow and --owner to a header error that lacks them.
+func lackHint(err error) error {
+	var he *input.HeaderError
+	if !errors.As(err, &he) {
+		return err
+	}
+	switch flow, owner := he.Lacks(); {
+	case flow && owner:
+		return fmt.Errorf("%w; or give every row one flow and owner with --flow ID|NAME and --owner EMAIL|NAME", err)
+	case flow:
+		return fmt.Errorf("%w; or give every row one flow with --flow ID|NAME", err)
+	case owner:
+		return fmt.Errorf("%w; or give every row one owner with --owner EMAIL|NAME", err)
+	}
+	return err
+}
+
+// open opens the input as a seekable file of CSV text.
+func (s *source) open(ctx context.Context, path string, sc SourceConfig) error {
+	if path == "-" {
+		s.name = "stdin"
+		return s.spool(ctx, sc.Stdin, sc, true)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("input: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		// A pipe, a device: read once, like standard input.
+		defer f.Close()
+		return s.spool(ctx, f, sc, false)
+	}
+	s.f = f
+	head := make([]byte, 8)
+	n, _ := f.ReadAt(head, 0)
+	if input.IsWorkbook(head[:n]) {
+		return s.workbook(ctx, st.Size(), sc.Sheet)
+	}
+	return nil
+}
+
+// workbook converts the workbook open in s.f to a temporary CSV file.
+func (s *source) workbook(ctx context.Context, size int64, sheet string) error {
+	book := s.f
+	defer book.Close()
+	tmp, err := os.CreateTemp("", "flowenroll-sheet-*.csv")
+	if err != nil {
+		return fmt.Errorf("input %s: %w", s.name, err)
+	}
+	s.f, s.temp = tmp, true
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if err := input.WorkbookToCSV(ctx, book, size, sheet, tmp); err != nil {
+		return fmt.Errorf("input %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// spool copies r into a file, at most MaxSpool bytes; stdin copies may be
+// kept in SpoolDir for a resumed run.
+func (s *source) spool(ctx context.Context, r io.Reader, sc SourceConfig, stdin bool) error {
+	limit := sc.MaxSpool
+	if limit <= 0 {
+		limit = DefaultMaxSpoolBytes
+	}
+	// A temporary copy first: the kept copy (spoolDir/stdin.csv) of an
+	// earlier run is replaced only once the ledger has accepted this one.
+	f, err := os.CreateTemp(sc.SpoolDir, ".stdin.csv.*")
+	if err != nil {
+		return fmt.Errorf("copying %s: %w", s.name, err)
+	}
+	s.f, s.temp = f, true
+	n, err := io.Copy(f, io.LimitReader(&ctxReader{ctx: ctx, r: r}, limit+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("copying %s: %w", s.name, err)
+	case n > limit:
+		return fmt.Errorf("%s: more than %d bytes: too large to copy (--max-input-bytes)", s.name, limit)
+	}
+	if kept := filepath.Join(sc.SpoolDir, stdinCopy); stdin && n == 0 && sc.SpoolDir != "" {
+		// Nothing on standard input (a resumed Job, say): go on with the
+		// copy the earlier run kept, if there is one.
+		if k, err := os.Open(kept); err == nil {
+			s.Close()
+			s.f, s.temp, s.kept = k, false, true
+		}
+	}
+	return nil
+}
+
+// ctxReader stops a read when ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("reading stopped: %w", err)
+	}
+	return c.r.Read(p)
+}
+
+func (s *source) scanBytes(ctx context.Context) (err error) {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
 	lines := 0
+	r := &ctxReader{ctx: ctx, r: s.f}
 	for {
-		n, rerr := s.f.Read(buf)
+		n, rerr := r.Read(buf)
 		h.Write(buf[:n])
 		// \r too: Excel for Mac ends lines with it alone. A \r\n line
 		// counts twice, which only sizes the filter generously.
@@ -106,11 +224,13 @@ func (s *source) scanBytes() (err error) {
 // rest (a flow ID rounded by a spreadsheet, leading zeros lost). An error
 // here is the one the real read would meet: the file is refused before
 // anything is sent.
-func (s *source) firstParse() error {
+func (s *source) firstParse(ctx context.Context) error {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	survey, err := input.SurveyRows(s.f, s.opts, func(p input.Prospect, rej *input.Rejection) {
+	first := s.opts
+	first.Context = ctx
+	survey, err := input.SurveyRows(s.f, first, func(p input.Prospect, rej *input.Rejection) {
 		s.rows++
 		if rej == nil {
 			s.suspects.Observe(screen.Identity(screen.RowOf(p)))
@@ -120,10 +240,17 @@ func (s *source) firstParse() error {
 		return err
 	}
 	s.opts.Survey = survey
+	rd, err := s.reader()
+	if err != nil {
+		return err
+	}
+	_, hasName := rd.Columns()[input.ColFlowName]
+	s.cols = report.Input{FlowName: hasName, Extra: rd.ExtraHeaders()}
 	return nil
 }
 
-// reader starts a read from the top.
+// reader starts a read from the top. It reads to the end whatever
+// happens: after a signal, the rows not yet read are written unprocessed.
 func (s *source) reader() (*input.Reader, error) {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -134,13 +261,16 @@ func (s *source) reader() (*input.Reader, error) {
 // dedup returns the duplicate finder for the real read.
 func (s *source) dedup() *screen.Dedup { return screen.NewDedupOf(s.suspects) }
 
+// columns are the input's columns the result files carry.
+func (s *source) columns() report.Input { return s.cols }
+
 // stdinCopy is the name of the kept copy of standard input in --out.
 const stdinCopy = "stdin.csv"
 
 // keep makes the temporary copy of standard input the kept one, for a
 // resumed run to read; call it once the ledger has accepted the input.
 func (s *source) keep() error {
-	if !s.temp || s.spoolDir == "" {
+	if !s.temp || s.spoolDir == "" || s.name != "stdin" {
 		return nil
 	}
 	if err := os.Rename(s.f.Name(), filepath.Join(s.spoolDir, stdinCopy)); err != nil {
@@ -162,6 +292,3 @@ func (s *source) Close() error {
 	s.f = nil
 	return err
 }
-
-// columns are the input's columns the result files carry.
-func (s *source) columns() report.Input { return report.Input{} }

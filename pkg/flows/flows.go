@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,11 @@ const (
 
 // ListPage reads one page of an owner's flows; cursor is "" for the first.
 type ListPage func(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error)
+
+// MaxPagesPerOwner bounds the pages of one owner's listing: a cursor that
+// never ends (a server that keeps answering) must not hold a run forever.
+// At 100 flows a page it is 5,000 flows, far past any real company.
+const MaxPagesPerOwner = 50
 
 // ErrUnavailable means the listing cannot be used at all (Gong answered 403
 // or 404 to it: a token without api:flows:read, say).
@@ -59,9 +65,26 @@ func (c *Catalog) Flows(ctx context.Context, owner string) ([]gong.Flow, error) 
 	if fl, ok := c.byOwner[key]; ok {
 		return fl, nil
 	}
+	all, err := c.listAll(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	c.byOwner[key] = all
+	return all, nil
+}
+
+// listAll follows the cursor through an owner's pages. It stops at the
+// last page (no cursor), an empty page, a cursor seen before, or once it
+// has totalRecords flows; a flow listed on two pages is kept once.
+func (c *Catalog) listAll(ctx context.Context, owner string) ([]gong.Flow, error) {
 	var all []gong.Flow
+	ids := map[string]bool{}
+	seen := map[string]bool{"": true}
 	cursor := ""
-	for {
+	for pages := 1; ; pages++ {
+		if pages > MaxPagesPerOwner {
+			return nil, fmt.Errorf("listing the flows of %s: still not at the end after %d pages (%d flows); stopped", owner, MaxPagesPerOwner, len(all))
+		}
 		page, err := c.list(ctx, owner, cursor)
 		if err != nil {
 			if s := gong.StatusOf(err); s == http.StatusForbidden || s == http.StatusNotFound {
@@ -70,14 +93,20 @@ func (c *Catalog) Flows(ctx context.Context, owner string) ([]gong.Flow, error) 
 			}
 			return nil, err
 		}
-		all = append(all, page.Flows...)
-		if page.Records.Cursor == "" || page.Records.Cursor == cursor {
-			break
+		for _, f := range page.Flows {
+			if !ids[f.ID] {
+				ids[f.ID] = true
+				all = append(all, f)
+			}
 		}
-		cursor = page.Records.Cursor
+		next := page.Records.Cursor
+		total := page.Records.TotalRecords
+		if len(page.Flows) == 0 || seen[next] || total > 0 && len(all) >= total {
+			return all, nil
+		}
+		seen[next] = true
+		cursor = next
 	}
-	c.byOwner[key] = all
-	return all, nil
 }
 
 // Visible reports whether flowID is among flows.
@@ -97,7 +126,8 @@ func Resolve(flows []gong.Flow, name, owner string) (id, code, msg string) {
 	want := strings.ToLower(strings.TrimSpace(name))
 	var hits []gong.Flow
 	for _, f := range flows {
-		if strings.ToLower(strings.TrimSpace(f.Name)) == want {
+		// A flow listed twice is one flow, not two of the same name.
+		if strings.ToLower(strings.TrimSpace(f.Name)) == want && !slices.ContainsFunc(hits, func(h gong.Flow) bool { return h.ID == f.ID }) {
 			hits = append(hits, f)
 		}
 	}
@@ -115,21 +145,75 @@ func Resolve(flows []gong.Flow, name, owner string) (id, code, msg string) {
 	return "", CodeFlowNameAmbiguous, fmt.Sprintf("%d flows named %q are visible to %s: %s; give the flowId instead", len(hits), name, owner, strings.Join(c, "; "))
 }
 
-// suggest lists up to five flow names that contain the wanted one, or the
-// other way round, to help a typo.
+// maxSuggestions is how many similar names a message offers.
+const maxSuggestions = 3
+
+// suggest lists the flow names nearest the wanted one, to help a typo:
+// those within a few edits of it (Damerau-Levenshtein, case ignored:
+// "Inbound Demo Reqest" finds "Inbound Demo Request"), and those that
+// contain it or that it contains, nearest first, at most three.
 func suggest(flows []gong.Flow, want string) string {
-	var near []string
-	for _, f := range flows {
-		n := strings.ToLower(strings.TrimSpace(f.Name))
-		if want != "" && (strings.Contains(n, want) || strings.Contains(want, n)) {
-			near = append(near, fmt.Sprintf("%q (%s)", f.Name, f.ID))
-		}
-		if len(near) == 5 {
-			break
-		}
-	}
-	if len(near) == 0 {
+	if want == "" {
 		return ""
 	}
-	return "; similar: " + strings.Join(near, ", ")
+	type near struct {
+		f    gong.Flow
+		dist int
+	}
+	var cands []near
+	w := []rune(want)
+	limit := max(2, len(w)/3)
+	seen := map[string]bool{}
+	for _, f := range flows {
+		n := strings.ToLower(strings.TrimSpace(f.Name))
+		if seen[f.ID] || n == "" {
+			continue
+		}
+		d := editDistance(w, []rune(n))
+		if d <= limit || strings.Contains(n, want) || strings.Contains(want, n) {
+			seen[f.ID] = true
+			cands = append(cands, near{f, d})
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].dist != cands[j].dist {
+			return cands[i].dist < cands[j].dist
+		}
+		return cands[i].f.Name < cands[j].f.Name
+	})
+	var out []string
+	for _, c := range cands[:min(len(cands), maxSuggestions)] {
+		out = append(out, fmt.Sprintf("%q (%s)", c.f.Name, c.f.ID))
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; similar: " + strings.Join(out, ", ")
+}
+
+// editDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and swaps of two neighbours, each
+// one edit.
+func editDistance(a, b []rune) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

@@ -217,6 +217,20 @@ type Client interface {
 	Assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
 	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
 	ListFlows(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error)
+	ListUsers(ctx context.Context, cursor string) (*gong.UsersResponse, error)
+}
+
+// ListUsers reads one page of the company's users as a request of the run.
+func (g *Gateway) ListUsers(ctx context.Context, c Client, cursor string) (*gong.UsersResponse, error) {
+	var resp *gong.UsersResponse
+	err := g.Retry(ctx, g.cfg.Log.With(zap.String("op", "list users")), func(op *Op) error {
+		return op.Send(ctx, UserListing, nil, func() error {
+			r, err := c.ListUsers(ctx, cursor)
+			resp = r
+			return err
+		})
+	})
+	return resp, err
 }
 
 // ListFlows reads one page of owner's flows as a request of the run: paced,

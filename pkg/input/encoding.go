@@ -193,6 +193,12 @@ func notText(head []byte) string {
 			return m.what
 		}
 	}
+	// Text never starts with zero bytes: UTF-16 has one in every other
+	// byte at most. Caught here, /dev/zero fails at once, not after a line
+	// of MaxRowBytes.
+	if len(head) >= 8 && bytes.Equal(head[:8], make([]byte, 8)) {
+		return "binary data: it starts with zero bytes (a damaged or preallocated file, or a device such as /dev/zero)"
+	}
 	return ""
 }
 
@@ -209,8 +215,10 @@ func (e *NotCSVError) Error() string {
 	return fmt.Sprintf("%s:%d: this is not CSV text: it is %s", e.Name, e.Line, e.Found)
 }
 
-// ErrNoRows is wrapped by the fatal error of a file with a header row and no
-// data row: nothing to enroll is almost always the wrong export.
+// ErrNoRows was wrapped by the fatal error of a file with a header row and
+// no data row. Such a file now reads as zero rows without an error (the
+// contract makes it a run with nothing to do, and a warning); ErrNoRows
+// is kept so that callers testing for it still compile.
 var ErrNoRows = errors.New("no data rows")
 
 // utf8OrWindows1252 decodes UTF-8, reading each byte that is not part of a

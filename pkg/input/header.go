@@ -71,24 +71,45 @@ func normalize(h string) string {
 // A plain "Email" is deliberately not an alias of the owner: in a CRM export
 // it is the prospect's own address, and using it as the owner would fail or,
 // worse, misassign every row.
+//
+// The aliases of FallbackAliases are among them, and count only when no
+// other alias of their column is in the header.
 func Aliases() map[string][]string {
 	return map[string][]string{
 		ColCRMProspectID: {"crmProspectId", "CRM ID", "CRM Record ID", "Prospect ID", "Contact ID", "Lead ID", "Record ID", "Contact Record ID", "Lead Record ID",
-			"Salesforce ID", "Salesforce Contact ID", "Salesforce Lead ID", "SFDC ID", "Case Safe ID", "Contact ID (18)", "Lead ID (18)", "HubSpot ID"},
-		ColFlowID:     {"flowId", "Flow ID", "Sequence ID", "Engage Flow ID", "Gong Flow ID", "Gong Engage Flow ID"},
-		ColFlowName:   {"flowName", "Flow Name", "Flow", "Sequence", "Sequence Name", "Engage Flow Name", "Gong Flow Name"},
-		ColOwnerEmail: {"flowInstanceOwnerEmail", "Flow Instance Owner Email", "Flow Instance Owner", "Owner Email", "Owner", "Flow Owner", "Flow Owner Email", "Sequence Owner", "Sequence Owner Email", "Contact Owner Email", "Lead Owner Email", "Record Owner Email", "Gong User Email"},
+			"Salesforce ID", "Salesforce Contact ID", "Salesforce Lead ID", "SFDC ID", "Case Safe ID", "Contact ID (18)", "Lead ID (18)", "HubSpot ID", "Id"},
+		ColFlowID:   {"flowId", "Flow ID", "Sequence ID", "Engage Flow ID", "Gong Flow ID", "Gong Engage Flow ID"},
+		ColFlowName: {"flowName", "Flow Name", "Flow", "Sequence", "Sequence Name", "Engage Flow Name", "Gong Flow Name"},
+		ColOwnerEmail: {"flowInstanceOwnerEmail", "Flow Instance Owner Email", "Flow Instance Owner", "Owner Email", "Owner", "Flow Owner", "Flow Owner Email", "Sequence Owner", "Sequence Owner Email",
+			"Contact Owner Email", "Lead Owner Email", "Record Owner Email", "Gong User Email", "HubSpot Owner Email", "Contact owner", "Lead Owner"},
 	}
+}
+
+// FallbackAliases returns the aliases that are weaker than the others:
+// each names its column only when no other alias of that column is in the
+// header. Salesforce's "Id" stands next to "Contact ID" or "OwnerId" in
+// some exports; "Contact owner" (HubSpot, Salesforce) holds the owner's
+// name, next to an "Owner Email" column in others.
+func FallbackAliases() []string { return []string{"Id", "Contact owner", "Lead Owner"} }
+
+// alias is what a normalized header stands for.
+type alias struct {
+	col      column
+	fallback bool
 }
 
 // aliasIndex maps each normalized alias to its column; built per header row,
 // which is cheap and keeps Aliases the one list.
-func aliasIndex() map[string]column {
-	ix := map[string]column{}
+func aliasIndex() map[string]alias {
+	weak := map[string]bool{}
+	for _, a := range FallbackAliases() {
+		weak[normalize(a)] = true
+	}
+	ix := map[string]alias{}
 	for name, aliases := range Aliases() {
 		c, _ := columnNamed(name)
 		for _, a := range aliases {
-			ix[normalize(a)] = c
+			ix[normalize(a)] = alias{col: c, fallback: weak[normalize(a)]}
 		}
 	}
 	return ix
@@ -109,6 +130,10 @@ type HeaderError struct {
 	// those headers in file order.
 	Ambiguous map[string][]string
 	Found     []string // the header row, cells trimmed
+	// Suggest holds, for a missing column, the header that looks like a
+	// misspelling of one of its aliases (canonical -> header), for the
+	// message to offer as a --map.
+	Suggest map[string]string
 }
 
 // Error lists what is wrong with the header, then the headers found, so
@@ -131,6 +156,11 @@ func (e *HeaderError) Error() string {
 		}
 	}
 	for c := range numColumns {
+		if h, ok := e.Suggest[c.String()]; ok {
+			parts = append(parts, fmt.Sprintf("if %q is %s, add --map %s=%q", h, c, c, h))
+		}
+	}
+	for c := range numColumns {
 		if hs, ok := e.Ambiguous[c.String()]; ok {
 			parts = append(parts, fmt.Sprintf("column %s matches several headers: %s (pick one with --map %s=HEADER)", c, quoteAll(hs), c))
 		}
@@ -147,11 +177,21 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
+// Lacks reports whether the flow or the owner column is missing: the
+// caller may offer --flow and --owner.
+func (e *HeaderError) Lacks() (flow, owner bool) {
+	for _, m := range e.Missing {
+		flow = flow || m == ColFlowID
+		owner = owner || m == ColOwnerEmail
+	}
+	return flow, owner
+}
+
 // matchHeader finds the canonical columns in a header row. idx[c] is the
 // index of column c's cell, or -1. A *HeaderError is returned when a
 // required column is missing, a --map header is not there, or a column is
 // ambiguous.
-func matchHeader(name string, line int, header []string, m map[string]string) ([numColumns]int, error) {
+func matchHeader(name string, line int, header []string, m map[string]string, flowGiven, ownerGiven bool) ([numColumns]int, error) {
 	var idx [numColumns]int
 	for c := range idx {
 		idx[c] = -1
@@ -198,13 +238,7 @@ func matchHeader(name string, line int, header []string, m map[string]string) ([
 		if mapped[c] {
 			continue
 		}
-		var at []int
-		for i, h := range header {
-			if a, ok := aliases[normalize(h)]; ok && a == c && !claimed[i] {
-				at = append(at, i)
-			}
-		}
-		switch len(at) {
+		switch at := aliasMatches(header, claimed, aliases, c); len(at) {
 		case 0:
 		case 1:
 			idx[c] = at[0]
@@ -221,16 +255,104 @@ func matchHeader(name string, line int, header []string, m map[string]string) ([
 	if idx[colID] < 0 && !reported(colID) {
 		herr.Missing = append(herr.Missing, ColCRMProspectID)
 	}
-	if idx[colFlowID] < 0 && idx[colFlowName] < 0 && !reported(colFlowID) && !reported(colFlowName) {
+	if idx[colFlowID] < 0 && idx[colFlowName] < 0 && !reported(colFlowID) && !reported(colFlowName) && !flowGiven {
 		herr.Missing = append(herr.Missing, ColFlowID)
 	}
-	if idx[colOwner] < 0 && !reported(colOwner) {
+	if idx[colOwner] < 0 && !reported(colOwner) && !ownerGiven {
 		herr.Missing = append(herr.Missing, ColOwnerEmail)
 	}
 	if len(herr.Missing) > 0 || len(herr.NotFound) > 0 || len(herr.Ambiguous) > 0 {
+		herr.Suggest = suggestMap(herr.Missing, herr.NotFound, header, idx)
 		return idx, herr
 	}
 	return idx, nil
+}
+
+// suggestMap finds, for each missing column, the header closest to one of
+// its aliases by edit distance, when it is close enough to be a spelling
+// of it ("Kontakt-ID", "Flow Idd"), among the headers no column took; and
+// for each --map header not found, the header closest to it.
+func suggestMap(missing []string, notFound map[string]string, header []string, idx [numColumns]int) map[string]string {
+	used := map[int]bool{}
+	for _, i := range idx {
+		used[i] = true
+	}
+	out := map[string]string{}
+	closest := func(col string, names []string) {
+		bestHeader, best := "", -1
+		for _, a := range names {
+			na := []rune(normalize(a))
+			if len(na) < 4 {
+				continue // too short to tell a spelling from another word
+			}
+			for i, h := range header {
+				d := editDistance([]rune(normalize(h)), na)
+				if !used[i] && d <= max(1, len(na)/4) && (best < 0 || d < best) {
+					bestHeader, best = h, d
+				}
+			}
+		}
+		if best >= 0 && (out[col] == "" || best == 0) {
+			out[col] = bestHeader
+		}
+	}
+	for _, m := range missing {
+		closest(m, Aliases()[m])
+		if m == ColFlowID && out[m] == "" {
+			closest(ColFlowName, Aliases()[ColFlowName])
+		}
+	}
+	for col, want := range notFound {
+		closest(col, []string{want})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// editDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and swaps of two neighbours.
+func editDistance(a, b []rune) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+// aliasMatches returns the cells of the header that are aliases of
+// column c and not claimed by --map: those of its strong aliases, or when
+// there is none, those of its fallback aliases.
+func aliasMatches(header []string, claimed []bool, aliases map[string]alias, c column) []int {
+	var at []int
+	for _, fallback := range []bool{false, true} {
+		for i, h := range header {
+			if a, ok := aliases[normalize(h)]; ok && a.col == c && a.fallback == fallback && !claimed[i] {
+				at = append(at, i)
+			}
+		}
+		if len(at) > 0 {
+			break
+		}
+	}
+	return at
 }
 
 func indexesWhere(header []string, match func(string) bool) []int {

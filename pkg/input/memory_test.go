@@ -150,3 +150,93 @@ func BenchmarkReader(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
 }
+
+// blankStream is a header, n rows of ",,," and, when real is set, one real
+// row after them: the shape of an Excel sheet formatted far past its data.
+type blankStream struct {
+	n, i int
+	real bool
+	buf  []byte
+}
+
+func (s *blankStream) Read(p []byte) (int, error) {
+	if len(s.buf) == 0 {
+		switch {
+		case s.i == 0:
+			s.buf = []byte("Contact ID,Flow ID,Owner Email,Notes\n")
+		case s.i <= s.n:
+			s.buf = []byte(",,,\r\n")
+		case s.i == s.n+1 && s.real:
+			s.buf = []byte("003A,1,a@example.com,x\n")
+		default:
+			return 0, io.EOF
+		}
+		s.i++
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[n:]
+	return n, nil
+}
+
+// TestBlankRowsMemory reads a million blank rows, trailing and then
+// followed by a real row, and checks that holding them back until the
+// Reader knows which they are does not grow the heap.
+func TestBlankRowsMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads a million rows")
+	}
+	const rows, bound = 1_000_000, 1 << 20
+	heapInUse := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	for _, real := range []bool{false, true} {
+		start := heapInUse()
+		rd, err := NewReader(&blankStream{n: rows, real: real}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blanks, valid int
+		var peak uint64
+		for {
+			p, rej, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rej != nil && rej.Code == CodeBlankRow {
+				blanks++
+			} else if rej == nil && p.Line == rows+2 {
+				valid++
+			}
+			if blanks == rows/2 {
+				peak = max(peak, heapInUse())
+			}
+		}
+		peak = max(peak, heapInUse())
+		runtime.KeepAlive(rd)
+		wantBlanks, wantTrailing := 0, rows
+		if real {
+			wantBlanks, wantTrailing = rows, 0
+		}
+		if blanks != wantBlanks || rd.TrailingBlankRows() != wantTrailing || valid != btoi(real) {
+			t.Errorf("real row %v: %d blank rows, %d trailing, %d valid", real, blanks, rd.TrailingBlankRows(), valid)
+		}
+		grew := int64(peak) - int64(start)
+		t.Logf("real row %v: heap in use %d at start, %d at peak (%+d)", real, start, peak, grew)
+		if grew > bound {
+			t.Errorf("heap grew by %d bytes over %d blank rows, want at most %d", grew, rows, bound)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -9,12 +9,18 @@
 // flow ID, a Salesforce ID whose case changed, lost leading zeros), and how
 // to export the file again.
 //
+// Every other column of the file is carried with each row (Extra, under
+// ExtraHeaders), for the result files to show next to each outcome; a
+// result file of flowenroll's fed back as input reads as the input it came
+// from. An Excel workbook is read through WorkbookToCSV.
+//
 // Memory does not grow with the number of rows: rows are streamed, a
-// Prospect keeps only its own values, not the row, and a Survey keeps at
-// most a bounded set of IDs.
+// Prospect keeps only its own values and carried cells, not the Reader's
+// buffers, and a Survey keeps at most a bounded set of IDs.
 package input
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/mail"
@@ -46,6 +52,11 @@ const (
 	// zeros, where the file shows the padded form elsewhere (needs a
 	// Survey).
 	CodeLeadingZerosLost = "LeadingZerosLost"
+	// CodeBlankRow is a row whose cells are all blank (",,,"), before the
+	// last row that is not: a gap a person may have meant to fill. Blank
+	// rows after the last real row are not rows; see
+	// Reader.TrailingBlankRows.
+	CodeBlankRow = "BlankRow"
 )
 
 // maxFlowIDDigits bounds a flow ID: Gong's IDs are 64-bit, at most 20 digits.
@@ -63,6 +74,14 @@ type Prospect struct {
 	FlowID     string
 	FlowName   string
 	OwnerEmail string // as written (trimmed); callers compare case-insensitively
+	// OwnerName is the owner cell when Options.OwnerByName is set and the
+	// cell is not an email address ("Jane Doe", as CRM exports write the
+	// record owner); OwnerEmail is then "" until the caller resolves the
+	// name to a Gong user (flows.Directory) and fills it in.
+	OwnerName string
+	// Extra holds the row's cells of the columns Reader.ExtraHeaders names,
+	// in that order, as read (not trimmed), for the result files to carry.
+	Extra []string
 }
 
 // Rejection is a row that failed validation (stage "input" in failed.csv).
@@ -74,11 +93,14 @@ type Rejection struct {
 	FlowID        string
 	FlowName      string
 	OwnerEmail    string
-	Column        string // canonical column at fault; "" for a malformed row
+	Column        string // canonical column at fault; "" for a malformed or blank row
 	Code          string // one of the Code constants
 	// Message names the file, line, column and header, e.g.
 	// `prospects.csv:12: column flowInstanceOwnerEmail ("Owner Email"): "bob@" is not an email address`.
 	Message string
+	// Extra is as in Prospect: the cells of Reader.ExtraHeaders, padded with
+	// "" or cut to the header's width for a malformed row.
+	Extra []string
 }
 
 // Options configure a Reader.
@@ -102,6 +124,23 @@ type Options struct {
 	// Survey, from NewSurvey over the same input with the same Options,
 	// turns on the checks that compare a row with the rest of the file.
 	Survey *Survey
+	// OwnerByName says the owner column may hold user names rather than
+	// emails, as CRM exports write the record owner ("Contact owner": "Jane
+	// Doe"): a cell without an "@" is then passed as Prospect.OwnerName, not
+	// rejected as InvalidEmail. Survey.OwnerNames tells a caller whether a
+	// file needs it.
+	OwnerByName bool
+	// Flow and Owner (the --flow and --owner flags) give every row without
+	// that column, or with its cell blank, one value: a flow ID (digits) or
+	// name, an owner's email or (without @) name. The column may then be
+	// missing from the file.
+	Flow, Owner string
+	// Context, when set, stops the read: NewReader, Next, NewSurvey and
+	// SurveyRows check it between rows and before every block they read,
+	// and fail with an error wrapping its Err. It lives in Options, not in
+	// the signatures, so that the existing callers keep compiling and a
+	// Survey stops with the same Options as the read after it.
+	Context context.Context
 }
 
 // Reader reads prospects from a CSV stream. It is not safe for concurrent
@@ -116,7 +155,6 @@ type Reader struct {
 	headerLine int             // where the header row starts
 	idx        [numColumns]int // cell index of each column, -1 if absent
 	lastEnd    int             // line where the last record read ends
-	rows       int             // rows returned
 	owners     map[string]bool // owner cell -> isEmail, see ownerOK
 	// observe, set by NewSurvey, takes each well-formed row, which is
 	// validated only when validate is set.
@@ -124,6 +162,22 @@ type Reader struct {
 	validate   bool
 	noteRecord func(rec *record, headerCells int)
 	err        error // sticky: io.EOF or the fatal error
+
+	carry       carried
+	ownerByName bool
+	flow, owner string          // defaults for blank cells, see Options.Flow
+	done        <-chan struct{} // Options.Context's, or nil
+	ctx         context.Context
+	blanks      blankQueue // blank rows not yet known to be followed by a real row
+	held        *heldRow   // the row read after them, returned once they are
+	trailing    int        // blank rows after the last real row, not returned
+}
+
+// heldRow is a row read while blank rows before it wait to be returned.
+type heldRow struct {
+	p   Prospect
+	rej *Rejection
+	end int // the line where it ends
 }
 
 // NewReader returns a Reader over r. It reads the header row now: an empty
@@ -155,6 +209,9 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if maxRow <= 0 {
 		maxRow = DefaultMaxRowBytes
 	}
+	if opts.Context != nil {
+		r = &ctxReader{ctx: opts.Context, r: r}
+	}
 	text, format, err := decode(name, r, enc)
 	if err != nil {
 		return nil, err
@@ -169,13 +226,20 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	case err == io.EOF:
 		return nil, fmt.Errorf("%s: the file is empty: it needs a header row", name)
 	case err != nil:
+		if c := opts.Context; c != nil && c.Err() != nil {
+			return nil, fmt.Errorf("%s: reading stopped: %w", name, c.Err())
+		}
 		return nil, fmt.Errorf("%s: reading the header row: %w", name, err)
 	}
 	format.Delimiter = delimiterString(sc.comma)
 	if rec.nul > 0 || rec.ctl*8 >= rec.size && rec.ctl > 0 {
 		return nil, &NotCSVError{Name: name, Line: rec.start, Found: "binary data: " + controls(rec) + " in the header row"}
 	}
-	rd := &Reader{name: name, scan: sc, format: format, crm: crm, survey: opts.Survey, headerLine: rec.start, lastEnd: rec.end}
+	rd := &Reader{name: name, scan: sc, format: format, crm: crm, survey: opts.Survey, headerLine: rec.start, lastEnd: rec.end, ownerByName: opts.OwnerByName || (opts.Owner != "" && !strings.Contains(opts.Owner, "@")),
+		flow: strings.TrimSpace(opts.Flow), owner: strings.TrimSpace(opts.Owner)}
+	if opts.Context != nil {
+		rd.ctx, rd.done = opts.Context, opts.Context.Done()
+	}
 	if rec.syntax != nil {
 		return nil, fmt.Errorf("%s:%d: malformed header row: %s", name, rec.start, rd.syntaxDetail(rec))
 	}
@@ -183,9 +247,10 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	for i, h := range rec.fields {
 		rd.header[i] = strings.TrimSpace(h)
 	}
-	if rd.idx, err = matchHeader(name, rec.start, rd.header, opts.Map); err != nil {
+	if rd.idx, err = matchHeader(name, rec.start, rd.header, opts.Map, rd.flow != "", rd.owner != ""); err != nil {
 		return nil, err
 	}
+	rd.carry = carryColumns(rd.header, rd.idx)
 	return rd, nil
 }
 
@@ -219,30 +284,74 @@ func (r *Reader) Format() Format { return r.format }
 // Next returns the next row: a valid Prospect (with a nil Rejection and a
 // nil error), or a Rejection (with a nil error), or an error: io.EOF after
 // the last row, or a fatal error that names the file and line, after which
-// the Reader is done. Rows whose cells are all blank are skipped, as blank
-// lines are. A file with no row after its header ends with a fatal error
-// wrapping ErrNoRows; one that turns out not to be text, with a
-// *NotCSVError.
+// the Reader is done. A file with no row after its header ends with io.EOF
+// at once: a run with nothing to do. One that turns out not to be text
+// ends with a *NotCSVError.
+//
+// Empty lines are not rows. A row whose cells are all blank (",,,", as a
+// spreadsheet writes an emptied row) is a Rejection with code BlankRow when
+// a real row follows it; blank rows after the last real row are the end of
+// the file (Excel writes them for formatted cells left empty) and are only
+// counted, see TrailingBlankRows.
 func (r *Reader) Next() (Prospect, *Rejection, error) {
-	if r.err != nil {
-		return Prospect{}, nil, r.err
-	}
 	for {
+		if start, end, ok := r.blanks.pop(); ok {
+			r.lastEnd = end
+			return Prospect{}, r.blankRow(start), nil
+		}
+		if h := r.held; h != nil {
+			r.held, r.lastEnd = nil, h.end
+			return h.p, h.rej, nil
+		}
+		if r.err != nil {
+			return Prospect{}, nil, r.err
+		}
+		p, rej, err := r.read()
+		switch {
+		case err == nil && rej == nil && p.Line == 0:
+			continue // a blank row, queued
+		case err == io.EOF:
+			r.trailing += r.blanks.drop()
+			r.err = io.EOF
+			continue
+		case err != nil:
+			r.err = err
+			continue
+		case r.blanks.len() > 0:
+			// The blank rows before this one are gaps: return them first.
+			r.held = &heldRow{p: p, rej: rej, end: r.lastEnd}
+			r.blanks.flush()
+			continue
+		}
+		return p, rej, nil
+	}
+}
+
+// TrailingBlankRows returns how many blank rows (",,,") followed the last
+// real row, which Next does not return; it is final once Next has
+// returned io.EOF.
+func (r *Reader) TrailingBlankRows() int { return r.trailing }
+
+// read reads the next record and makes it a row. A blank row is queued in
+// r.blanks, and read returns the zero values; io.EOF or a fatal error end
+// the read.
+func (r *Reader) read() (Prospect, *Rejection, error) {
+	for {
+		if err := r.stopped(); err != nil {
+			return Prospect{}, nil, err
+		}
 		rec, err := r.scan.next()
 		if err == io.EOF {
-			r.err = io.EOF
-			if r.rows == 0 {
-				r.err = r.noRows()
-			}
-			return Prospect{}, nil, r.err
+			return Prospect{}, nil, io.EOF
 		}
 		if err != nil {
-			r.err = fmt.Errorf("%s:%d: %w", r.name, r.scan.errLine, err)
-			return Prospect{}, nil, r.err
+			if c := r.ctx; c != nil && c.Err() != nil {
+				return Prospect{}, nil, fmt.Errorf("%s:%d: reading stopped: %w", r.name, r.scan.errLine, c.Err())
+			}
+			return Prospect{}, nil, fmt.Errorf("%s:%d: %w", r.name, r.scan.errLine, err)
 		}
 		if n := rec.nul + rec.ctl; n >= 8 && n*4 >= rec.size {
-			r.err = &NotCSVError{Name: r.name, Line: rec.start, Found: "binary data: " + controls(rec) + " on this line; the file is damaged or was not copied whole"}
-			return Prospect{}, nil, r.err
+			return Prospect{}, nil, &NotCSVError{Name: r.name, Line: rec.start, Found: "binary data: " + controls(rec) + " on this line; the file is damaged or was not copied whole"}
 		}
 		r.lastEnd = rec.end
 		if r.survey != nil && r.survey.Footer > 0 && rec.start >= r.survey.Footer {
@@ -252,14 +361,13 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 			r.noteRecord(rec, len(r.header))
 		}
 		if rec.syntax != nil {
-			r.rows++
 			return Prospect{}, r.malformed(rec, r.syntaxDetail(rec)), nil
 		}
 		if blank(rec.fields) {
-			continue
+			r.blanks.push(rec.start, rec.end)
+			return Prospect{}, nil, nil
 		}
 		if rec.nul > 0 {
-			r.rows++
 			return Prospect{}, r.malformed(rec, r.nulDetail(rec)), nil
 		}
 		if detail := r.ragged(rec); detail != "" {
@@ -268,10 +376,8 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 				r.lastEnd = rec.end
 				detail += fmt.Sprintf("; only line %d is rejected, the lines after it are read as rows", rec.start)
 			}
-			r.rows++
 			return Prospect{}, r.malformed(rec, detail), nil
 		}
-		r.rows++
 		v := r.cells(rec.fields)
 		if r.observe != nil {
 			r.observe(rec.start, v)
@@ -280,12 +386,38 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 			}
 		}
 		p, rej := r.check(rec.start, v)
+		if rej != nil {
+			rej.Extra = r.carry.cells(rec.fields, r.fedBack())
+		} else {
+			p.Extra = r.carry.cells(rec.fields, r.fedBack())
+		}
 		return p, rej, nil
 	}
 }
 
-func (r *Reader) noRows() error {
-	return fmt.Errorf("%s: %w: the header row is line %d and no row follows it", r.name, ErrNoRows, r.headerLine)
+// stopped returns the error of a cancelled Options.Context, or nil.
+func (r *Reader) stopped() error {
+	if r.done == nil {
+		return nil
+	}
+	select {
+	case <-r.done:
+		return fmt.Errorf("%s:%d: reading stopped: %w", r.name, r.lastEnd, r.ctx.Err())
+	default:
+		return nil
+	}
+}
+
+func (r *Reader) fedBack() bool { return r.carry.fedBack }
+
+// blankRow is the Rejection of the blank row at line start.
+func (r *Reader) blankRow(start int) *Rejection {
+	return &Rejection{
+		Line:    start,
+		Code:    CodeBlankRow,
+		Message: fmt.Sprintf("%s:%d: blank row: every cell is empty; fill it in or delete the row", r.name, start),
+		Extra:   r.carry.cells(nil, false),
+	}
 }
 
 func blank(rec []string) bool {
@@ -318,7 +450,18 @@ func (r *Reader) cells(rec []string) cells {
 			v[c] = clean(rec[i])
 		}
 	}
-	return v.detach()
+	v = v.detach()
+	if r.flow != "" && v[colFlowID] == "" && v[colFlowName] == "" {
+		if isFlowID(r.flow) {
+			v[colFlowID] = r.flow
+		} else {
+			v[colFlowName] = r.flow
+		}
+	}
+	if r.owner != "" && v[colOwner] == "" {
+		v[colOwner] = r.owner
+	}
+	return v
 }
 
 // detach copies the values out of the record they were sliced from, in one
@@ -400,19 +543,16 @@ func (r *Reader) check(line int, v cells) (Prospect, *Rejection) {
 		}
 	}
 
+	p := Prospect{Line: line, CRMProspectID: id, FlowID: flow, FlowName: v[colFlowName], OwnerEmail: v[colOwner]}
 	switch owner := v[colOwner]; {
 	case owner == "":
 		return Prospect{}, reject(colOwner, CodeMissingValue, "missing value")
+	case r.ownerByName && !strings.Contains(owner, "@"):
+		p.OwnerEmail, p.OwnerName = "", owner
 	case !r.ownerOK(owner):
 		return Prospect{}, reject(colOwner, CodeInvalidEmail, fmt.Sprintf("%q is not an email address", owner))
 	}
-	return Prospect{
-		Line:          line,
-		CRMProspectID: id,
-		FlowID:        flow,
-		FlowName:      v[colFlowName],
-		OwnerEmail:    v[colOwner],
-	}, nil
+	return p, nil
 }
 
 func (r *Reader) roundedDetail(flow string, exact []string) string {
@@ -453,6 +593,12 @@ func (r *Reader) malformed(rec *record, detail string) *Rejection {
 			v[c] = strings.ReplaceAll(v[c], "\x00", "")
 		}
 	}
+	extra := r.carry.cells(rec.fields, r.fedBack())
+	if rec.nul > 0 {
+		for i := range extra {
+			extra[i] = strings.ReplaceAll(extra[i], "\x00", "")
+		}
+	}
 	return &Rejection{
 		Line:          rec.start,
 		CRMProspectID: v[colID],
@@ -461,6 +607,7 @@ func (r *Reader) malformed(rec *record, detail string) *Rejection {
 		OwnerEmail:    v[colOwner],
 		Code:          CodeMalformedRow,
 		Message:       fmt.Sprintf("%s:%d: %s", r.name, rec.start, detail),
+		Extra:         extra,
 	}
 }
 

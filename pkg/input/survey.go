@@ -40,6 +40,12 @@ type Survey struct {
 	// inc...."): lines of one cell after a blank line at the end of the
 	// file. The Reader skips it; 0 when there is none.
 	Footer int
+	// OwnerEmails and OwnerNames count the well-formed rows whose owner cell
+	// holds an "@" and those whose owner cell holds text without one: a
+	// file with names and no emails was exported with the owner's name
+	// ("Contact owner"), and needs Options.OwnerByName and a lookup of the
+	// names in Gong.
+	OwnerEmails, OwnerNames int
 
 	flows   map[string]int      // valid flow ID -> first line
 	rounded map[string][]string // a spreadsheet's rounding -> the exact flow IDs it may come from
@@ -55,6 +61,9 @@ type footerTracker struct {
 	start   int  // first line of the current block, 0 if none
 	rows    int  // rows Next returned from the block on
 	signed  bool // the block holds Salesforce's copyright line
+	// blanksBefore is how many BlankRow rows Next returned just before the
+	// block: with the footer skipped they are trailing, not rows.
+	blanksBefore int
 }
 
 type paddedID struct {
@@ -94,6 +103,7 @@ func SurveyRows(r io.Reader, opts Options, row func(Prospect, *Rejection)) (*Sur
 	rd.observe = s.observe
 	rd.noteRecord = s.noteRecord
 	s.footer.prevEnd = rd.lastEnd
+	blankRun := 0 // BlankRow rows returned since the last other row
 	for {
 		p, rej, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -111,15 +121,19 @@ func SurveyRows(r io.Reader, opts Options, row func(Prospect, *Rejection)) (*Sur
 			line = rej.Line
 		}
 		if s.footer.start > 0 && line >= s.footer.start {
+			if s.footer.rows == 0 {
+				s.footer.blanksBefore = blankRun
+			}
 			s.footer.rows++
+		}
+		blankRun++
+		if rej == nil || rej.Code != CodeBlankRow {
+			blankRun = 0
 		}
 	}
 	if s.footer.start > 0 && s.footer.signed {
 		s.Footer = s.footer.start
-		s.Rows -= s.footer.rows
-		if s.Rows == 0 {
-			return nil, rd.noRows()
-		}
+		s.Rows -= s.footer.rows + s.footer.blanksBefore
 	}
 	s.index()
 	return s, nil
@@ -147,6 +161,12 @@ func (s *Survey) noteRecord(rec *record, headerCells int) {
 // observe takes note of one well-formed row, before validation: a row
 // rejected for its owner still shows a flow's exact ID.
 func (s *Survey) observe(line int, v cells) {
+	switch o := v[colOwner]; {
+	case strings.Contains(o, "@"):
+		s.OwnerEmails++
+	case o != "":
+		s.OwnerNames++
+	}
 	if f := v[colFlowID]; isFlowID(f) && len(s.flows) < maxSurveyFlows {
 		if _, seen := s.flows[f]; !seen {
 			s.flows[f] = line

@@ -11,6 +11,7 @@ type record struct {
 	FlowID        string   `json:"flowId"`
 	FlowName      string   `json:"flowName,omitempty"`
 	Owner         string   `json:"owner"`
+	OwnerName     string   `json:"ownerName,omitempty"`
 	Extra         []string `json:"extra,omitempty"`
 
 	Stage      string `json:"stage,omitempty"`
@@ -25,7 +26,7 @@ type record struct {
 func recordOf(o outcome.Outcome) record {
 	r := record{
 		Line: o.Row.Line, Kind: o.Kind.String(), CRMProspectID: o.Row.CRMProspectID, FlowID: o.Row.FlowID,
-		FlowName: o.Row.FlowName, Owner: o.Row.OwnerEmail, Extra: o.Row.Extra,
+		FlowName: o.Row.FlowName, Owner: o.Row.OwnerEmail, OwnerName: o.Row.OwnerName, Extra: o.Row.Extra,
 		Stage: o.Stage, Code: o.Code, Message: o.Message, HTTPStatus: o.HTTPStatus, RequestID: o.RequestID,
 	}
 	if o.Kind == outcome.Assigned {
@@ -37,7 +38,7 @@ func recordOf(o outcome.Outcome) record {
 
 func (r record) outcome() outcome.Outcome {
 	o := outcome.Outcome{
-		Row:   outcome.Row{Line: r.Line, CRMProspectID: r.CRMProspectID, FlowID: r.FlowID, FlowName: r.FlowName, OwnerEmail: r.Owner, Extra: r.Extra},
+		Row:   outcome.Row{Line: r.Line, CRMProspectID: r.CRMProspectID, FlowID: r.FlowID, FlowName: r.FlowName, OwnerEmail: r.Owner, OwnerName: r.OwnerName, Extra: r.Extra},
 		Kind:  outcome.Failed,
 		Stage: r.Stage, Code: r.Code, Message: r.Message, HTTPStatus: r.HTTPStatus, RequestID: r.RequestID,
 	}

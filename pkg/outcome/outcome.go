@@ -20,6 +20,10 @@ type Row struct {
 	FlowID     string
 	FlowName   string
 	OwnerEmail string
+	// OwnerName is the owner as the input names them ("Ava Reyes") when
+	// the owner column holds names: resolved to OwnerEmail through Gong's
+	// users before the row is sent.
+	OwnerName string
 	// Extra holds the input's other columns, as read, in header order: they
 	// are carried into the result files.
 	Extra []string

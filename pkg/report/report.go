@@ -231,7 +231,11 @@ func (w *Writer) Write(outs ...outcome.Outcome) error {
 // cells lays out one row of o's file; every text cell is neutralised.
 func (w *Writer) cells(o outcome.Outcome) []string {
 	r := o.Row
-	row := []string{strconv.Itoa(r.Line), r.CRMProspectID, r.FlowID, r.OwnerEmail}
+	owner := r.OwnerEmail
+	if owner == "" {
+		owner = r.OwnerName // not resolved: the name as the input gave it
+	}
+	row := []string{strconv.Itoa(r.Line), r.CRMProspectID, r.FlowID, owner}
 	switch o.Kind {
 	case outcome.Assigned:
 		i := o.Instance

@@ -50,11 +50,12 @@ func (d *Dedup) Seen(r outcome.Row) int {
 type Suspects struct {
 	filter *bloom.BloomFilter
 	keys   map[string]struct{}
+	n      uint
 }
 
 // NewSuspects sizes the filter for about n rows at a 1% false-positive rate.
 func NewSuspects(n uint) *Suspects {
-	return &Suspects{filter: bloom.NewWithEstimates(max(n, 1000), 0.01), keys: map[string]struct{}{}}
+	return &Suspects{filter: bloom.NewWithEstimates(max(n, 1000), 0.01), keys: map[string]struct{}{}, n: n}
 }
 
 // Observe notes one row of the first pass.
@@ -64,6 +65,9 @@ func (s *Suspects) Observe(r outcome.Row) {
 		s.keys[k] = struct{}{}
 	}
 }
+
+// Capacity is the number of rows the filter was sized for.
+func (s *Suspects) Capacity() uint { return s.n }
 
 // Len is the number of keys flagged.
 func (s *Suspects) Len() int { return len(s.keys) }

@@ -27,7 +27,9 @@ type Config struct {
 	Log   *zap.Logger
 	Dedup *Dedup
 	// Catalog lists flows; nil without credentials (no names, no preflight).
-	Catalog   *flows.Catalog
+	Catalog *flows.Catalog
+	// Directory resolves owners named by name; nil without credentials.
+	Directory *flows.Directory
 	Preflight bool
 	// KeepNames (plan without credentials) passes a row named by flow name
 	// on, grouped under the name, instead of failing it.
@@ -59,12 +61,13 @@ func (s *Screen) PreflightOn() bool { return s.cfg.Preflight }
 
 // RowOf is the row of a valid prospect.
 func RowOf(p input.Prospect) outcome.Row {
-	return outcome.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, FlowName: p.FlowName, OwnerEmail: p.OwnerEmail}
+	return outcome.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, FlowName: p.FlowName,
+		OwnerEmail: p.OwnerEmail, OwnerName: p.OwnerName, Extra: p.Extra}
 }
 
 // RejectedRow is the row of a rejection, as far as it could be read.
 func RejectedRow(r *input.Rejection) outcome.Row {
-	return outcome.Row{Line: r.Line, CRMProspectID: r.CRMProspectID, FlowID: r.FlowID, FlowName: r.FlowName, OwnerEmail: r.OwnerEmail}
+	return outcome.Row{Line: r.Line, CRMProspectID: r.CRMProspectID, FlowID: r.FlowID, FlowName: r.FlowName, OwnerEmail: r.OwnerEmail, Extra: r.Extra}
 }
 
 // Settled notes a valid row an earlier run settled: it still counts for
@@ -78,6 +81,11 @@ func (s *Screen) Check(ctx context.Context, p input.Prospect, rej *input.Rejecti
 		return outcome.Row{}, &o
 	}
 	row := RowOf(p)
+	if row.OwnerName != "" {
+		if o := s.owner(ctx, &row); o != nil {
+			return outcome.Row{}, o
+		}
+	}
 	ident := Identity(row)
 	if row.FlowID == "" || (s.cfg.Preflight && s.cfg.Catalog != nil) {
 		if o := s.flows(ctx, &row); o != nil {
@@ -92,6 +100,37 @@ func (s *Screen) Check(ctx context.Context, p input.Prospect, rej *input.Rejecti
 	return row, nil
 }
 
+// owner resolves the row's owner name to a Gong user's email; it returns
+// the row's outcome if that settles it.
+func (s *Screen) owner(ctx context.Context, row *outcome.Row) *outcome.Outcome {
+	if s.cfg.Directory == nil && s.cfg.KeepNames {
+		row.OwnerEmail = fmt.Sprintf("%q (name, not resolved)", row.OwnerName)
+		return nil
+	}
+	if s.cfg.Directory == nil {
+		o := outcome.Fail(*row, outcome.StageInput, outcome.CodeOwnerNotFound,
+			fmt.Sprintf("%s:%d: the owner %q is a name, which cannot be resolved without Gong credentials; give the owner's email", s.cfg.Name, row.Line, row.OwnerName))
+		return &o
+	}
+	email, code, msg, err := s.cfg.Directory.Resolve(ctx, row.OwnerName)
+	switch {
+	case err != nil:
+		reason := outcome.ReasonUserListingFailed
+		if r, ok := gateway.StopReason(err); ok {
+			reason = r
+		} else if ctx.Err() != nil {
+			reason = outcome.ReasonInterrupted
+		}
+		o := outcome.Leave(*row, reason)
+		return &o
+	case code != "":
+		o := outcome.Fail(*row, outcome.StageInput, code, fmt.Sprintf("%s:%d: %s", s.cfg.Name, row.Line, msg))
+		return &o
+	}
+	row.OwnerEmail = email
+	return nil
+}
+
 // Identity is what makes two rows the same for duplicates: the CRM ID, the
 // owner, and the flow as the input names it (its ID, or its name). A row by
 // name and a row by ID for the same flow are not taken for duplicates: Gong
@@ -100,7 +139,11 @@ func Identity(r outcome.Row) outcome.Row {
 	if r.FlowID == "" {
 		r.FlowID = "name:" + strings.ToLower(strings.TrimSpace(r.FlowName))
 	}
-	return outcome.Row{Line: r.Line, CRMProspectID: r.CRMProspectID, FlowID: r.FlowID, OwnerEmail: r.OwnerEmail}
+	owner := r.OwnerEmail
+	if r.OwnerName != "" {
+		owner = "name:" + strings.ToLower(strings.TrimSpace(r.OwnerName))
+	}
+	return outcome.Row{Line: r.Line, CRMProspectID: r.CRMProspectID, FlowID: r.FlowID, OwnerEmail: owner}
 }
 
 // flows resolves the row's flow name and checks that its flow is visible
