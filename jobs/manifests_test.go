@@ -1062,11 +1062,12 @@ func secretDefined(ms []manifest, name string) bool {
 	return slices.ContainsFunc(objectsOf[*corev1.Secret](ms), func(s *corev1.Secret) bool { return s.Name == name })
 }
 
-// readmeSecretCommands are the keys that each of README.md's `kubectl create
-// secret generic NAME --from-file=KEY=...` commands puts in Secret NAME.
+// readmeSecretCommands are the keys that each `kubectl create secret generic
+// NAME --from-file=KEY=...` command of this directory's README.md puts in
+// Secret NAME.
 func readmeSecretCommands(t *testing.T, secret string) [][]string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	data, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1183,10 +1184,11 @@ func TestConfigMaps(t *testing.T) {
 	}
 }
 
-// TestReadmeManifests decodes the YAML blocks of README.md (the helper pod)
-// as strictly as the manifests, so that the copy-and-paste works.
+// TestReadmeManifests decodes the YAML blocks of this directory's README.md
+// (the helper pod) as strictly as the manifests, so that the copy-and-paste
+// works.
 func TestReadmeManifests(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	data, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1219,7 +1221,8 @@ func TestReadmeManifests(t *testing.T) {
 			}
 		})
 	}
-	for _, want := range []string{"make image", "kubectl apply -k jobs/", "kubectl cp"} {
+	for _, want := range []string{"make image", "scripts/image.sh", "kubectl apply -k jobs/", "kubectl cp",
+		"FLOWENROLL_ROW_FAILURES_EXIT_CODE", "--dry-run=client -o yaml | kubectl replace -f -"} {
 		if !bytes.Contains(data, []byte(want)) {
 			t.Errorf("README.md does not say %q", want)
 		}
