@@ -5,6 +5,8 @@ import (
 	goparser "go/parser"
 	"go/token"
 	"maps"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,6 +19,7 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+	"sigs.k8s.io/yaml"
 
 	"github.com/flowenroll/flowenroll/pkg/metrics"
 )
@@ -286,5 +289,69 @@ func TestExpandAnnotation(t *testing.T) {
 				t.Errorf("error %v, want an error: %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestAlertsWithPromtool checks what the alerts do, with Prometheus' own
+// promtool (Debian's package prometheus): `promtool check rules` on the
+// PrometheusRule's groups, then `promtool test rules` on
+// testdata/alerts_test.yaml, series in and alerts out. Without promtool it
+// skips, unless FLOWENROLL_REQUIRE_PROMTOOL is set (CI sets it and installs
+// promtool).
+func TestAlertsWithPromtool(t *testing.T) {
+	promtool := os.Getenv("FLOWENROLL_PROMTOOL")
+	if promtool == "" {
+		var err error
+		if promtool, err = exec.LookPath("promtool"); err != nil {
+			msg := "promtool not found: install Debian's prometheus (scripts/ci-deps.sh does), or set FLOWENROLL_PROMTOOL"
+			if os.Getenv("FLOWENROLL_REQUIRE_PROMTOOL") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	rules := objectsOf[*monitoringv1.PrometheusRule](loadManifests(t))
+	if len(rules) != 1 {
+		t.Fatalf("%d PrometheusRules, want 1", len(rules))
+	}
+	dir := t.TempDir()
+	groups := rules[0].DeepCopy().Spec.Groups
+	writeRuleFile(t, filepath.Join(dir, "checked.yaml"), groups)
+	// The tests compare alerts' labels; TestPrometheusRule checks the
+	// annotations, whose text would only make the expected alerts long.
+	for i := range groups {
+		for j := range groups[i].Rules {
+			groups[i].Rules[j].Annotations = nil
+		}
+	}
+	writeRuleFile(t, filepath.Join(dir, "rules.yaml"), groups)
+	tests, err := os.ReadFile(filepath.Join("testdata", "alerts_test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "alerts_test.yaml"), tests, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", "rules", "checked.yaml"}, {"test", "rules", "alerts_test.yaml"}} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// writeRuleFile writes groups as a Prometheus rule file.
+func writeRuleFile(t *testing.T, file string, groups []monitoringv1.RuleGroup) {
+	t.Helper()
+	data, err := yaml.Marshal(struct {
+		Groups []monitoringv1.RuleGroup `json:"groups"`
+	}{groups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -12,6 +12,8 @@
 #   prometheus-pushgateway  pkg/metrics' test (scripts/pushgateway.sh starts it;
 #                           installed here so that apt-get update runs once)
 #   curl                    scripts/pushgateway.sh waits on /-/ready with it
+#   prometheus              its promtool checks and unit-tests the alerts of
+#                           jobs/prometheusrule.yaml (the server is not started)
 #
 # Only missing packages are installed, with --no-install-recommends; apt-get
 # update runs once, and only when something is missing. dpkg's lock is waited
@@ -20,7 +22,7 @@ set -euo pipefail
 
 say() { echo "ci-deps.sh: $*" >&2; }
 
-packages=(chromium buildah ca-certificates prometheus-pushgateway curl)
+packages=(chromium buildah ca-certificates prometheus-pushgateway curl prometheus)
 
 missing=()
 for p in "${packages[@]}"; do
