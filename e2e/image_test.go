@@ -63,103 +63,109 @@ type ociImage struct {
 func TestImage(t *testing.T) {
 	dir := imageLayoutDir(t)
 	img := readOCIImage(t, dir)
-
-	t.Run("config", func(t *testing.T) {
-		c := img.config
-		if c.OS != "linux" || c.Architecture != runtime.GOARCH {
-			t.Errorf("platform %s/%s, want linux/%s", c.OS, c.Architecture, runtime.GOARCH)
-		}
-		if c.Config.User != imageUser {
-			t.Errorf("User %q, want %q: numeric and not root, as the manifests' runAsUser", c.Config.User, imageUser)
-		}
-		if uid, err := strconv.Atoi(strings.SplitN(c.Config.User, ":", 2)[0]); err != nil || uid == 0 {
-			t.Errorf("User %q is root or not numeric: runAsNonRoot cannot be checked against a name", c.Config.User)
-		}
-		if diff := cmp.Diff([]string{imageBinary}, c.Config.Entrypoint); diff != "" {
-			t.Errorf("Entrypoint (-want +got):\n%s", diff)
-		}
-		if len(c.Config.Cmd) > 0 {
-			t.Errorf("Cmd %q: the manifests give the arguments; the image has no default run", c.Config.Cmd)
-		}
-		for _, e := range c.Config.Env {
-			if strings.HasPrefix(e, "FLOWENROLL_") || strings.HasPrefix(e, "GONG_") {
-				t.Errorf("Env %q baked into the image: settings come from the manifests", e)
-			}
-		}
-	})
-
-	t.Run("files", func(t *testing.T) {
-		bin, ok := img.files[imageBinary]
-		switch {
-		case !ok:
-			t.Fatalf("no %s in the image", imageBinary)
-		case bin.typeflag != tar.TypeReg:
-			t.Errorf("%s is not a regular file (type %q)", imageBinary, bin.typeflag)
-		case bin.mode&0o111 != 0o111 || bin.mode&0o022 != 0:
-			t.Errorf("%s has mode %v, want 0755", imageBinary, bin.mode)
-		}
-		ca, ok := img.files[caBundle]
-		if !ok {
-			t.Fatalf("no CA bundle at %s: https to Gong would fail with an unknown authority", caBundle)
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(ca.data) {
-			t.Errorf("%s holds no PEM certificate", caBundle)
-		}
-		if ca.mode&0o004 == 0 {
-			t.Errorf("%s has mode %v: user 65532 cannot read it", caBundle, ca.mode)
-		}
-		for _, p := range []string{"/bin/sh", "/usr/bin/env"} {
-			if _, ok := img.files[p]; ok {
-				t.Errorf("%s in the image: it is meant to be built from scratch", p)
-			}
-		}
-		// The process runs as 65532: it must not be able to change the image's
-		// files (the manifests also mount the root file system read-only).
-		for p, f := range img.files {
-			if f.typeflag == tar.TypeReg && (f.uid != 0 || f.mode&0o022 != 0) {
-				t.Errorf("%s: owner %d:%d, mode %v; want root's, writable by root only", p, f.uid, f.gid, f.mode)
-			}
-		}
-	})
+	t.Run("config", func(t *testing.T) { checkImageConfig(t, img.config) })
+	t.Run("files", func(t *testing.T) { checkImageFiles(t, img.files) })
 
 	binPath := filepath.Join(t.TempDir(), "flowenroll")
 	if err := os.WriteFile(binPath, img.files[imageBinary].data, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	t.Run("binary is static", func(t *testing.T) { checkStatic(t, binPath) })
+	t.Run("binary prints its version", func(t *testing.T) { checkVersion(t, binPath, img.config) })
+}
 
-	t.Run("binary is static", func(t *testing.T) {
-		f, err := elf.Open(binPath)
-		if err != nil {
-			t.Fatal(err)
+func checkImageConfig(t *testing.T, c ocispec.Image) {
+	if c.OS != "linux" || c.Architecture != runtime.GOARCH {
+		t.Errorf("platform %s/%s, want linux/%s", c.OS, c.Architecture, runtime.GOARCH)
+	}
+	if c.Config.User != imageUser {
+		t.Errorf("User %q, want %q: numeric and not root, as the manifests' runAsUser", c.Config.User, imageUser)
+	}
+	if uid, err := strconv.Atoi(strings.SplitN(c.Config.User, ":", 2)[0]); err != nil || uid == 0 {
+		t.Errorf("User %q is root or not numeric: runAsNonRoot cannot be checked against a name", c.Config.User)
+	}
+	if diff := cmp.Diff([]string{imageBinary}, c.Config.Entrypoint); diff != "" {
+		t.Errorf("Entrypoint (-want +got):\n%s", diff)
+	}
+	if len(c.Config.Cmd) > 0 {
+		t.Errorf("Cmd %q: the manifests give the arguments; the image has no default run", c.Config.Cmd)
+	}
+	for _, e := range c.Config.Env {
+		if strings.HasPrefix(e, "FLOWENROLL_") || strings.HasPrefix(e, "GONG_") {
+			t.Errorf("Env %q baked into the image: settings come from the manifests", e)
 		}
-		defer f.Close()
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_INTERP {
-				t.Error("the binary asks for a dynamic loader, which a scratch image lacks: build it with CGO_ENABLED=0")
-			}
-		}
-		if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
-			t.Errorf("the binary needs shared libraries %q (%v)", libs, err)
-		}
-	})
+	}
+}
 
-	t.Run("binary prints its version", func(t *testing.T) {
-		cmd := exec.Command(binPath, "--version")
-		cmd.Dir = t.TempDir()
-		cmd.Env = []string{} // as in the image: nothing set
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("flowenroll --version: %v\nstdout: %s\nstderr: %s", err, stdout.Bytes(), stderr.Bytes())
+func checkImageFiles(t *testing.T, files map[string]imageFile) {
+	bin, ok := files[imageBinary]
+	switch {
+	case !ok:
+		t.Fatalf("no %s in the image", imageBinary)
+	case bin.typeflag != tar.TypeReg:
+		t.Errorf("%s is not a regular file (type %q)", imageBinary, bin.typeflag)
+	case bin.mode&0o111 != 0o111 || bin.mode&0o022 != 0:
+		t.Errorf("%s has mode %v, want 0755", imageBinary, bin.mode)
+	}
+	ca, ok := files[caBundle]
+	if !ok {
+		t.Fatalf("no CA bundle at %s: https to Gong would fail with an unknown authority", caBundle)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(ca.data) {
+		t.Errorf("%s holds no PEM certificate", caBundle)
+	}
+	if ca.mode&0o004 == 0 {
+		t.Errorf("%s has mode %v: user 65532 cannot read it", caBundle, ca.mode)
+	}
+	for _, p := range []string{"/bin/sh", "/usr/bin/env"} {
+		if _, ok := files[p]; ok {
+			t.Errorf("%s in the image: it is meant to be built from scratch", p)
 		}
-		m := regexp.MustCompile(`^flowenroll (\S+)\n$`).FindStringSubmatch(stdout.String())
-		if m == nil {
-			t.Fatalf("flowenroll --version printed %q, want \"flowenroll <version>\\n\"", stdout.String())
+	}
+	// The process runs as 65532: it must not be able to change the image's
+	// files (the manifests also mount the root file system read-only).
+	for p, f := range files {
+		if f.typeflag == tar.TypeReg && (f.uid != 0 || f.mode&0o022 != 0) {
+			t.Errorf("%s: owner %d:%d, mode %v; want root's, writable by root only", p, f.uid, f.gid, f.mode)
 		}
-		if want, ok := img.config.Config.Labels[ocispec.AnnotationVersion]; ok && m[1] != want {
-			t.Errorf("the binary says version %q, the image's label %s says %q", m[1], ocispec.AnnotationVersion, want)
+	}
+}
+
+// checkStatic: a scratch image has no dynamic loader and no libc.
+func checkStatic(t *testing.T, binPath string) {
+	f, err := elf.Open(binPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary asks for a dynamic loader, which a scratch image lacks: build it with CGO_ENABLED=0")
 		}
-	})
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("the binary needs shared libraries %q (%v)", libs, err)
+	}
+}
+
+// checkVersion runs the binary as the image would, with an empty
+// environment, and compares its version with the image's label.
+func checkVersion(t *testing.T, binPath string, c ocispec.Image) {
+	cmd := exec.Command(binPath, "--version")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("flowenroll --version: %v\nstdout: %s\nstderr: %s", err, stdout.Bytes(), stderr.Bytes())
+	}
+	m := regexp.MustCompile(`^flowenroll (\S+)\n$`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("flowenroll --version printed %q, want \"flowenroll <version>\\n\"", stdout.String())
+	}
+	if want, ok := c.Config.Labels[ocispec.AnnotationVersion]; ok && m[1] != want {
+		t.Errorf("the binary says version %q, the image's label %s says %q", m[1], ocispec.AnnotationVersion, want)
+	}
 }
 
 // imageLayoutDir is the OCI layout to check: $FLOWENROLL_IMAGE_OCI, or
