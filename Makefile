@@ -6,7 +6,7 @@ BIN       := bin/flowenroll
 DEMO_OUT  ?= demo-out
 IMAGE     ?= flowenroll:$(VERSION)
 
-.PHONY: all build test demo bench soak fuzz image clean
+.PHONY: all build test demo bench soak fuzz image image-oci print-version clean
 
 all: build
 
@@ -41,8 +41,17 @@ soak:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./pkg/input
 
+# The container image, with a Docker engine (BuildKit). Where there is none
+# (CI), image-oci builds the same image with buildah into an OCI layout
+# (bin/image-oci), which e2e/image_test.go checks; skopeo can push it.
 image:
 	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+image-oci:
+	VERSION=$(VERSION) scripts/image.sh
+
+print-version:
+	@echo $(VERSION)
 
 clean:
 	rm -rf bin $(DEMO_OUT)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -57,6 +58,10 @@ var runFlags = map[string]flagKind{
 	"inbox":             stringFlag,
 	"progress-interval": durationFlag,
 	"pushgateway":       stringFlag,
+	"pushgateway-job":   stringFlag,
+	// The lead's: the exit code of a run that finished with some rows failed
+	// (default 3).
+	"row-failures-exit-code": intFlag,
 }
 
 const (
@@ -65,7 +70,8 @@ const (
 	// drainMargin is what the grace period must leave after the drain: the
 	// run still writes its result files and summary before it exits.
 	drainMargin = 10 * time.Second
-	// nonRootUID is distroless's "nonroot" user, the image's USER.
+	// nonRootUID is the image's USER, 65532 "nonroot" (Dockerfile,
+	// scripts/image-rootfs.sh; e2e/image_test.go checks the built image).
 	nonRootUID = 65532
 	// containerName is the flowenroll container, named by podFailurePolicy.
 	containerName = "flowenroll"
@@ -83,7 +89,7 @@ func envName(flag string) string {
 // scheme knows the kinds this directory may hold.
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{batchv1.AddToScheme, corev1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{batchv1.AddToScheme, corev1.AddToScheme, monitoringv1.AddToScheme} {
 		if err := add(s); err != nil {
 			panic(err)
 		}
@@ -107,7 +113,8 @@ func decodeStrict(doc []byte) (runtime.Object, error) {
 		return nil, err
 	}
 	switch obj.(type) {
-	case *batchv1.CronJob, *batchv1.Job, *corev1.Secret, *corev1.PersistentVolumeClaim, *corev1.ConfigMap, *corev1.Pod:
+	case *batchv1.CronJob, *batchv1.Job, *corev1.Secret, *corev1.PersistentVolumeClaim, *corev1.ConfigMap, *corev1.Pod,
+		*monitoringv1.PrometheusRule:
 		return obj, nil
 	}
 	return nil, fmt.Errorf("%s is not a kind this test checks; add it to decodeStrict and to the tests", gvk)
@@ -313,7 +320,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			seen[key] = m.String()
 		})
 	}
-	for _, kind := range []string{"CronJob", "Job", "Secret", "PersistentVolumeClaim", "ConfigMap"} {
+	for _, kind := range []string{"CronJob", "Job", "Secret", "PersistentVolumeClaim", "ConfigMap", "PrometheusRule"} {
 		found := false
 		for k := range seen {
 			found = found || strings.HasPrefix(k, kind+"/")
@@ -368,6 +375,7 @@ func TestStrictDecodeRejectsMistakes(t *testing.T) {
 		{name: "unknown kind", old: "kind: CronJob", new: "kind: CronJobs", wantErr: "CronJobs"},
 		{name: "kind this test does not check", doc: "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n", wantErr: "Service"},
 		{name: "no kind", old: "kind: CronJob\n", new: "", wantErr: "Kind"},
+		{name: "misspelled field of a PrometheusRule", doc: "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: x\nspec:\n  groups:\n    - name: g\n      rules:\n        - alert: A\n          expresion: up == 0\n", wantErr: "expresion"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -454,6 +462,30 @@ var expectations = map[string]struct {
 	},
 }
 
+// defaultRowFailuresExitCode is --row-failures-exit-code's default: the
+// contract's exit 3, "finished, and some rows failed".
+const defaultRowFailuresExitCode = 3
+
+// checkRowFailuresSucceed: a run that settled every row, some of them
+// failed, must end as a Complete Job. Bad rows are routine (a typo in an
+// email, a prospect already in a flow); a Failed Job for each would bury the
+// failures that need a person (exit 1) and the runs that stopped early
+// (exit 4), which must stay failures.
+func checkRowFailuresSucceed(t *testing.T, w workload) {
+	c := mainContainer(t, w)
+	code := defaultRowFailuresExitCode
+	if v, ok := flagSettings(t, w, c)["row-failures-exit-code"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("row failures exit code %q: %v", v, err)
+		}
+		code = n
+	}
+	if code != 0 {
+		t.Errorf("a run with failed rows exits %d: the Job fails for routine bad rows; set FLOWENROLL_ROW_FAILURES_EXIT_CODE to 0", code)
+	}
+}
+
 func TestWorkloads(t *testing.T) {
 	ms := loadManifests(t)
 	ws := workloads(t, ms)
@@ -485,6 +517,7 @@ func TestWorkloads(t *testing.T) {
 				{"credentials only from a mounted Secret", checkCredentials},
 				{"volumes", checkVolumes},
 				{"flags and FLOWENROLL variables", checkFlags},
+				{"failed rows complete the Job", checkRowFailuresSucceed},
 				{"command", func(t *testing.T, w workload) {
 					c := mainContainer(t, w)
 					if len(c.Command) > 0 {
@@ -1029,11 +1062,12 @@ func secretDefined(ms []manifest, name string) bool {
 	return slices.ContainsFunc(objectsOf[*corev1.Secret](ms), func(s *corev1.Secret) bool { return s.Name == name })
 }
 
-// readmeSecretCommands are the keys that each of README.md's `kubectl create
-// secret generic NAME --from-file=KEY=...` commands puts in Secret NAME.
+// readmeSecretCommands are the keys that each `kubectl create secret generic
+// NAME --from-file=KEY=...` command of this directory's README.md puts in
+// Secret NAME.
 func readmeSecretCommands(t *testing.T, secret string) [][]string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	data, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1150,10 +1184,11 @@ func TestConfigMaps(t *testing.T) {
 	}
 }
 
-// TestReadmeManifests decodes the YAML blocks of README.md (the helper pod)
-// as strictly as the manifests, so that the copy-and-paste works.
+// TestReadmeManifests decodes the YAML blocks of this directory's README.md
+// (the helper pod) as strictly as the manifests, so that the copy-and-paste
+// works.
 func TestReadmeManifests(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	data, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1186,7 +1221,8 @@ func TestReadmeManifests(t *testing.T) {
 			}
 		})
 	}
-	for _, want := range []string{"make image", "kubectl apply -k jobs/", "kubectl cp"} {
+	for _, want := range []string{"make image", "scripts/image.sh", "kubectl apply -k jobs/", "kubectl cp",
+		"FLOWENROLL_ROW_FAILURES_EXIT_CODE", "--dry-run=client -o yaml | kubectl replace -f -"} {
 		if !bytes.Contains(data, []byte(want)) {
 			t.Errorf("README.md does not say %q", want)
 		}
