@@ -43,12 +43,16 @@ See README.md for the full contract.
 COMMANDS
   run       enroll every valid row of the file in its flow
   plan      dry run: read and validate, print the request plan, send nothing
+  undo      remove the flow instances a run created (from its ledger), no other
+  verify    read back every row a run assigned: open, no longer open, elsewhere
   emulator  a local stand-in for Gong's Engage flow API
 
 EXAMPLES
   flowenroll run --input prospects.csv --out results/
   flowenroll run --sandbox --input samples/prospects.csv --out /tmp/demo
   flowenroll plan --input prospects.csv
+  flowenroll undo --out results/ --dry-run
+  flowenroll verify --out results/
   cat prospects.csv | flowenroll run --input - --out results/
 
 INPUT
@@ -93,7 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stdout, "flowenroll %s\n", version)
 		return nil
 	}
-	subs := []*ffcli.Command{newRunCommand(e).ffcli(), newPlanCommand(e).ffcli(), newEmulatorCommand(getenv, stdout, stderr)}
+	subs := []*ffcli.Command{newRunCommand(e).ffcli(), newPlanCommand(e).ffcli(), newEmulatorCommand(getenv, stdout, stderr),
+		newUndoCommand(e).ffcli(), newVerifyCommand(e).ffcli()}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && find(subs, args[0]) == nil {
 		return usagef("unknown command %q%s", args[0], suggestCommand(subs, args[0]))
 	}
@@ -101,18 +106,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	rootFS := flag.NewFlagSet("flowenroll", flag.ContinueOnError)
 	root := &ffcli.Command{
 		Name:        "flowenroll",
-		ShortUsage:  "flowenroll <run|plan|emulator> [flags]",
+		ShortUsage:  "flowenroll <run|plan|undo|verify|emulator> [flags]",
 		FlagSet:     rootFS,
 		Subcommands: subs,
 		UsageFunc:   func(*ffcli.Command) string { return rootHelp },
 		Exec: func(context.Context, []string) error {
-			return usagef("a command is required: run, plan or emulator")
+			return usagef("a command is required: run, plan, undo, verify or emulator")
 		},
 	}
 	// Flag sets print nothing: help asked for goes to stdout, whole, and
 	// a wrong flag is one line on stderr (main adds where help is).
-	for _, fs := range []*flag.FlagSet{rootFS, subs[0].FlagSet, subs[1].FlagSet, subs[2].FlagSet} {
-		fs.SetOutput(io.Discard)
+	rootFS.SetOutput(io.Discard)
+	for _, c := range subs {
+		c.FlagSet.SetOutput(io.Discard)
 	}
 	if err := root.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

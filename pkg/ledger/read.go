@@ -1,0 +1,41 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// ErrNoJournal is returned by Read when the directory holds no journal.
+var ErrNoJournal = errors.New("no flowenroll ledger")
+
+// Read replays the settled rows of the journal in dir through fn, in order,
+// without opening it for writing, and returns its header and what it left
+// (the rows in doubt, the runs' figures). It is for commands that act on a
+// run's results (undo, verify); the caller holds dir's lock, so no run
+// appends meanwhile. A torn last line is ignored, as Open would drop it.
+func Read(dir string, fn func(outcome.Outcome) error) (Header, State, error) {
+	path := filepath.Join(dir, FileName)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return Header{}, State{}, fmt.Errorf("%s: %w", dir, ErrNoJournal)
+	}
+	if err != nil {
+		return Header{}, State{}, fmt.Errorf("ledger: %w", err)
+	}
+	defer f.Close()
+	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}
+	_, hdr, err := load(f, &st, fn)
+	if err != nil {
+		return Header{}, State{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if hdr == nil {
+		return Header{}, State{}, fmt.Errorf("%s: %w (the journal is empty)", dir, ErrNoJournal)
+	}
+	st.Resumed = true
+	return *hdr, st, nil
+}
