@@ -88,6 +88,7 @@ func (j *job) inbox(ctx context.Context) error {
 	res, err := inbox.Run(ctx, inbox.Config{Dir: j.cmd.inbox, MaxRequests: int64(j.cmd.maxRequests), Log: j.log,
 		Run: func(ctx context.Context, f inbox.File) inbox.Outcome {
 			r := j.file(ctx, f.Input, f.Out, f.MaxRequests)
+			r.err = redact(r.err, secrets(j.cmd.getenv))
 			if r.err != nil {
 				j.log.Error("run failed", zap.String("input", f.Input), zap.Error(r.err))
 			}

@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		return &usageError{err.Error()}
 	}
-	return root.Run(ctx)
+	return redact(root.Run(ctx), secrets(getenv))
 }
 
 func ffOptions() []ff.Option { return []ff.Option{ff.WithEnvVarPrefix("FLOWENROLL")} }

@@ -49,8 +49,9 @@ func pageKey(owner, cursor string) string {
 
 // openCatalog reads the kept listings of dir, dropping stale ones; with
 // restart, or when there are none, it starts empty.
-func openCatalog(dir string, restart bool, now time.Time, log *zap.Logger) *catalogCache {
-	c := &catalogCache{path: filepath.Join(dir, catalogFile), now: time.Now, log: log, Pages: map[string]keptPage{}}
+func openCatalog(dir string, restart bool, clock func() time.Time, log *zap.Logger) *catalogCache {
+	now := clock()
+	c := &catalogCache{path: filepath.Join(dir, catalogFile), now: clock, log: log, Pages: map[string]keptPage{}}
 	if restart {
 		return c
 	}

@@ -124,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	if err != nil && ctx.Err() != nil {
 		// A signal before the run began: nothing was sent or written.
 		cfg.Log.Warn("stopped before the run began; the same command starts it", zap.Error(err))
-		sum.StopReason, sum.ExitCode = outcome.ReasonInterrupted, ExitStoppedEarly
+		sum.Input, sum.StopReason, sum.ExitCode = cfg.InputPath, outcome.ReasonInterrupted, ExitStoppedEarly
 		return sum, nil
 	}
 	if err != nil {
@@ -248,7 +248,7 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 		st.close()
 		return nil, err
 	}
-	st.catalog = openCatalog(cfg.OutDir, cfg.Restart, now, cfg.Log)
+	st.catalog = openCatalog(cfg.OutDir, cfg.Restart, cfg.Now, cfg.Log)
 	return st, nil
 }
 

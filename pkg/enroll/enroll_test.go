@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/flowenroll/flowenroll/internal/apispec"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
@@ -92,9 +93,14 @@ func newEnv(t *testing.T, emuCfg emulator.Config, wrap func(http.Handler) http.H
 	t.Cleanup(srv.Close)
 	base, _ := gong.ParseBaseURL(srv.URL)
 	log := zaptest.NewLogger(t)
+	// Every request the client sends, and every answer it gets, is checked
+	// against Gong's published spec; answers the emulator marks as faults
+	// it injects on purpose are left out.
+	spec := apispec.Load(t, apispec.IgnoreResponses(func(_ int, h http.Header) bool { return h.Get(emulator.FaultHeader) != "" }))
+	hc := &http.Client{Transport: spec.Transport(t, srv.Client().Transport)}
 	return &env{emu: emu, srv: srv, cfg: Config{
 		OutDir: t.TempDir(), ChunkSize: 200, Concurrency: 4,
-		Client:  gong.NewClient(base, gong.Credentials{AccessKey: "key", AccessKeySecret: "secret"}, srv.Client(), log),
+		Client:  gong.NewClient(base, gong.Credentials{AccessKey: "key", AccessKeySecret: "secret"}, hc, log),
 		Limiter: pace.New(0, 0), MaxRetryTime: time.Minute, MaxWait: time.Minute, DrainTimeout: time.Minute,
 		Log: log,
 	}}

@@ -143,6 +143,7 @@ func TestListingOutageLeavesNamedRowsForTheNextRun(t *testing.T) {
 	e := newEnv(t, emulator.Config{}, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if down.Load() && r.URL.Path == gong.PathFlows {
+				w.Header().Set(emulator.FaultHeader, "outage") // an injected fault, not a spec answer
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}

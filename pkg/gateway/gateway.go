@@ -74,6 +74,7 @@ type Gateway struct {
 	readBacks, splits, flows, users atomic.Int64
 	unassigns                       atomic.Int64
 	answered                        atomic.Bool // some request got an answer other than 429
+	budgetOut                       atomic.Bool // the request budget is spent
 	quota                           quotaWatch
 	mu                              sync.Mutex
 	reason                          string
@@ -126,6 +127,18 @@ func (g *Gateway) Split() { g.splits.Add(1) }
 
 // Stopped returns why the run stopped dispatching, or "".
 func (g *Gateway) Stopped() string {
+	if r := g.halted(); r != "" {
+		return r
+	}
+	if g.budgetOut.Load() {
+		return outcome.ReasonRequestBudget
+	}
+	return ""
+}
+
+// halted returns the reason of a stop that ends every wait: a spent
+// budget is not one, since requests already reserved still go out.
+func (g *Gateway) halted() string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.reason
@@ -157,7 +170,7 @@ func (g *Gateway) reserve() bool {
 	n := g.sent.Add(1)
 	if g.cfg.MaxRequests > 0 && n > g.cfg.MaxRequests {
 		g.sent.Add(-1)
-		g.Stop(outcome.ReasonRequestBudget)
+		g.budgetOut.Store(true)
 		return false
 	}
 	return true

@@ -66,7 +66,7 @@ func (g *Gateway) Retry(ctx context.Context, log *zap.Logger, attempt func(op *O
 	defer done()
 	err := backoff.RetryNotifyWithTimer(func() error { return attempt(op) }, backoff.WithContext(op.ra, wctx), notify, g.cfg.Timer)
 	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
-		if reason := g.Stopped(); reason != "" {
+		if reason := g.halted(); reason != "" {
 			return &StopError{reason} // stopped during a backoff wait
 		}
 	}
@@ -134,7 +134,7 @@ func (op *Op) take(ctx context.Context, before func() error) error {
 	wctx, done := g.waitCtx(ctx)
 	werr := g.cfg.Limiter.Wait(wctx)
 	done()
-	if reason := g.Stopped(); reason != "" { // a stop while waiting: send nothing more
+	if reason := g.halted(); reason != "" { // a stop while waiting: send nothing more
 		g.sent.Add(-1)
 		return backoff.Permanent(&StopError{reason})
 	}
@@ -148,6 +148,12 @@ func (op *Op) take(ctx context.Context, before func() error) error {
 // stopFor returns the reason err stops the whole run, or "".
 func (op *Op) stopFor(k Kind, err error) string {
 	g := op.g
+	if st := gong.StatusOf(err); st >= 300 && st < 400 {
+		// Gong does not redirect its API: the base URL is wrong.
+		what, _ := gong.Unreachable(err)
+		op.log.Error("Gong's address answered with a redirect, which is not followed: check GONG_BASE_URL; stopping", zap.Int("status", st), zap.String("cause", what))
+		return outcome.ReasonUnreachable
+	}
 	var api *gong.APIError
 	if errors.As(err, &api) {
 		switch api.StatusCode {

@@ -60,10 +60,7 @@ func Acquire(dir, command string, now time.Time) (*Dir, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			var h Holder
-			b, _ := os.ReadFile(f.Name())
-			_ = json.Unmarshal(b, &h)
-			return nil, &HeldError{Dir: dir, Holder: h}
+			return nil, &HeldError{Dir: dir, Holder: holder(f.Name())}
 		}
 		return nil, fmt.Errorf("locking %s: %w", dir, err)
 	}
@@ -73,6 +70,25 @@ func Acquire(dir, command string, now time.Time) (*Dir, error) {
 		_, _ = f.WriteAt(append(b, '\n'), 0)
 	}
 	return &Dir{path: dir, lock: f}, nil
+}
+
+// holder reads the holder's record. The holder writes it just after it
+// takes the lock, so a process that lost a race by a hair may find it
+// empty: it reads again for a moment (at most half a second) before it
+// says it does not know.
+func holder(path string) Holder {
+	var h Holder
+	for i := 0; i < 25; i++ {
+		b, _ := os.ReadFile(path)
+		// A record of a dead process is the previous holder's, not yet
+		// replaced (on another host, PIDs say nothing: take it).
+		host, _ := os.Hostname()
+		if json.Unmarshal(b, &h) == nil && h.PID != 0 && (h.Host != host || syscall.Kill(h.PID, 0) == nil) {
+			return h
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return Holder{Command: "flowenroll (it has not written its details yet)", Host: "?", Since: "just now"}
 }
 
 // Path is the directory.
