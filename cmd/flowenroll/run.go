@@ -196,7 +196,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Name:        "flowenroll",
 		ShortUsage:  "flowenroll <run|plan|emulator> [flags]",
 		FlagSet:     rootFS,
-		Subcommands: []*ffcli.Command{runCmd, planCmd, emuCmd},
+		Subcommands: []*ffcli.Command{runCmd, planCmd, emuCmd, newServeCommand(getenv, stdout, stderr)},
 		UsageFunc:   func(*ffcli.Command) string { return rootHelp },
 		Exec: func(context.Context, []string) error {
 			fmt.Fprint(stderr, rootHelp)
