@@ -159,9 +159,12 @@ func (s *Server) keepUpload(part io.Reader, path string) (int, string) {
 		s.log.Error("cannot keep the upload", zap.Error(err))
 		return http.StatusInternalServerError, "The server could not store the file."
 	}
-	_, err = io.Copy(f, part)
+	n, err := io.Copy(f, io.LimitReader(part, s.cfg.MaxUpload+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && n > s.cfg.MaxUpload {
+		err = &http.MaxBytesError{Limit: s.cfg.MaxUpload}
 	}
 	if err != nil {
 		return s.readError(err)
@@ -220,13 +223,16 @@ func parseOptions(fields map[string][]string) (Options, error) {
 func (s *Server) check(r *http.Request, run *Run) (int, string) {
 	dir := s.st.runDir(run.ID)
 	upload := filepath.Join(dir, uploadName(run.File))
-	head := make([]byte, 8)
+	head := make([]byte, 512)
 	if f, err := os.Open(upload); err == nil {
 		n, _ := io.ReadFull(f, head)
 		head = head[:n]
 		f.Close()
 	}
 	run.Converted = isWorkbook(head)
+	if ct := http.DetectContentType(head); !run.Converted && !strings.HasPrefix(ct, "text/") && ct != "application/octet-stream" {
+		return http.StatusBadRequest, "This file is not a CSV file or an Excel workbook (.xlsx): it looks like " + ct + ". Export the spreadsheet as CSV UTF-8 or save it as .xlsx."
+	}
 	if run.Converted {
 		if err := workbookToCSV(upload, run.Options.Sheet, filepath.Join(dir, inputCSV)); err != nil {
 			return s.checkError(err)
