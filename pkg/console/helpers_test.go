@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,10 +94,13 @@ func startConsole(t *testing.T, cfg Config) *console {
 		_ = srv.Run(ctx)
 	}()
 	c := &console{srv: srv, http: hs}
+	var once sync.Once
 	c.stop = func() {
-		cancel()
-		<-done
-		hs.Close()
+		once.Do(func() {
+			cancel()
+			<-done
+			hs.Close()
+		})
 	}
 	t.Cleanup(func() { c.stop() })
 	return c
