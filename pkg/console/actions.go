@@ -198,6 +198,12 @@ func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 	for i := range page.Rows {
 		page.Rows[i].Message = name(page.Rows[i].Message)
 	}
+	page.Fixes = map[string]string{}
+	for code := range page.ByCode {
+		if fix := fixFor(code); fix != "" {
+			page.Fixes[code] = fix
+		}
+	}
 	writeJSON(w, http.StatusOK, page)
 }
 

@@ -18,6 +18,8 @@ type RowPage struct {
 	Total  int            `json:"total"` // rows matching the filter
 	ByCode map[string]int `json:"byCode"`
 	Rows   []RowRef       `json:"rows"`
+	// Fixes says, for each code, what a person does about it.
+	Fixes map[string]string `json:"fixes,omitempty"`
 }
 
 // ReadRows reads failed.csv at path: the rows whose errorCode is code (all

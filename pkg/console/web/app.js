@@ -222,7 +222,7 @@ function renderRejected(run, p) {
     el("p", {}, "Fix these in the spreadsheet and upload it again, or start anyway: the other rows go through, and these are listed in failed.csv. ",
       el("a", { href: fileURL(run, "failed.csv"), download: "" }, "Download these rows (failed.csv)")));
   for (const [code, r] of codes) {
-    box.append(el("details", { class: "reason", open: codes.length <= 3 },
+    box.append(el("details", { class: "reason", open: codes.length <= 6 || box.childElementCount < 5 },
       el("summary", {}, el("b", {}, code), " — " + n(r.rows) + (r.rows === 1 ? " row" : " rows")),
       r.fix ? el("p", { class: "fix" }, "What to do: " + r.fix) : null,
       rowsTable(r.first || [], false),
@@ -232,10 +232,10 @@ function renderRejected(run, p) {
 }
 
 function rowsTable(rows, withCode) {
-  return el("table", { class: "rows" },
+  return el("div", { class: "scroll" }, el("table", { class: "rows" },
     el("thead", {}, el("tr", {}, el("th", { class: "num" }, "Line"), el("th", {}, "CRM ID"), el("th", {}, "Flow ID"), el("th", {}, "Owner"), withCode ? el("th", {}, "Reason") : null, el("th", {}, "Message"))),
     el("tbody", {}, rows.map((r) => el("tr", {}, el("td", { class: "num" }, r.line), el("td", {}, r.crmProspectId), el("td", {}, r.flowId), el("td", {}, r.owner),
-      withCode ? el("td", {}, r.code) : null, el("td", { class: "msg" }, r.message)))));
+      withCode ? el("td", {}, r.code) : null, el("td", { class: "msg" }, r.message))))));
 }
 
 function renderMapping(run, cols) {
@@ -263,6 +263,7 @@ function renderMapping(run, cols) {
     for (const k of ["encoding", "delimiter", "crm", "sheet"]) if (run.options && run.options[k]) fd.append(k, run.options[k]);
     try {
       showRun(await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/check", fd));
+      loadRuns();
     } catch (e) { showError("run-error", e.message); }
   });
   return form;
@@ -338,17 +339,12 @@ async function loadFailed() {
   const select = el("select", { id: "failed-code", onchange: (ev) => { failedCode = ev.target.value; failedOffset = 0; loadFailed(); } },
     el("option", { value: "" }, "every reason"),
     Object.entries(page.byCode).sort((a, b) => b[1] - a[1]).map(([c, k]) => el("option", { value: c, selected: c === failedCode }, c + " (" + n(k) + ")")));
-  const fix = failedCode ? fixOf(run, failedCode) : "";
+  const fix = failedCode ? (page.fixes || {})[failedCode] || "" : "";
   const nav = el("p", { class: "pager" },
     el("button", { type: "button", disabled: failedOffset === 0, onclick: () => { failedOffset = Math.max(0, failedOffset - pageSize); loadFailed(); } }, "Previous"),
     " rows " + n(Math.min(failedOffset + 1, page.total)) + "–" + n(Math.min(failedOffset + pageSize, page.total)) + " of " + n(page.total) + " ",
     el("button", { type: "button", disabled: failedOffset + pageSize >= page.total, onclick: () => { failedOffset += pageSize; loadFailed(); } }, "Next"));
   $("failed-body").replaceChildren(el("label", {}, "Show ", select), fix ? el("p", { class: "fix" }, "What to do: " + fix) : "", rowsTable(page.rows, true), nav);
-}
-
-function fixOf(run, code) {
-  const r = run.plan && run.plan.rejectedByCode && run.plan.rejectedByCode[code];
-  return (r && r.fix) || "";
 }
 
 // ---- the runs list ----
@@ -363,7 +359,7 @@ async function loadRuns() {
     el("td", {}, r.createdBy),
     el("td", {}, r.startedBy || ""),
     el("td", {}, statusText(r)),
-    el("td", {}, r.summary ? n(r.summary.assigned) + " assigned, " + n(r.summary.failed) + " failed, " + n(r.summary.unprocessed) + " not sent" : (r.plan ? n(r.plan.validRows) + " rows to send" : "")))));
+    el("td", {}, r.summary ? n(r.summary.assigned) + " assigned, " + n(r.summary.failed) + " failed, " + n(r.summary.unprocessed) + " not sent" : (r.plan ? (r.plan.columns ? "columns to choose" : n(r.plan.validRows) + " rows to send") : "")))));
   $("no-runs").hidden = data.runs.length > 0;
 }
 
