@@ -263,6 +263,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	// A comment line now and then keeps proxies from closing a quiet stream.
+	keepalive := time.NewTicker(25 * time.Second)
+	defer keepalive.Stop()
 	var last []byte
 	for {
 		changed := s.st.watch()
@@ -282,6 +285,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-changed:
+		case <-keepalive.C:
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
 		case <-r.Context().Done():
 			return
 		case <-s.closing:

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckListen(t *testing.T) {
@@ -100,4 +101,22 @@ func TestEstimate(t *testing.T) {
 			t.Errorf("estimate(%d) = %+v, want %+v", tt.requests, got, tt.want)
 		}
 	}
+}
+
+func TestOneServerPerFolder(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	first, err := lockData(dir, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockData(dir, now); err == nil || !strings.Contains(err.Error(), "in use by another flowenroll serve (process ") {
+		t.Fatalf("a second lock: %v", err)
+	}
+	first.Close()
+	again, err := lockData(dir, now)
+	if err != nil {
+		t.Fatalf("after the first server stopped: %v", err)
+	}
+	again.Close()
 }

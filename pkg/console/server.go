@@ -111,6 +111,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // stopped, then runs the queue until ctx ends. Then the running run drains
 // (as `run` does on SIGTERM) and stays queued, and Run returns.
 func (s *Server) Run(ctx context.Context) error {
+	lock, err := lockData(s.cfg.DataDir, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	var again []Run
 	for _, r := range s.st.list() {
 		if r.Status == StatusQueued || r.Status == StatusRunning {
