@@ -147,7 +147,8 @@ func TestBrowser(t *testing.T) {
 	}
 	downloads := t.TempDir()
 
-	b.do(chromedp.Navigate(c.http.URL), chromedp.WaitVisible("#upload-form"),
+	// The script is deferred: wait for its handlers before using the form.
+	b.do(chromedp.Navigate(c.http.URL), chromedp.WaitVisible("body[data-ready]"),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: ptrTo(true),
@@ -217,6 +218,13 @@ func TestBrowser(t *testing.T) {
 	if got := b.text("#run-meta"); !strings.Contains(got, "a retry of run") {
 		t.Errorf("the retry does not say what it retries: %q", got)
 	}
+
+	// The retry runs like any upload: its two sendable rows go to Gong
+	// again, and Gong answers for them.
+	b.do(chromedp.Click("#start-button"), chromedp.WaitVisible("#dl-failed-csv"))
+	// The runs list shows both runs finished.
+	b.wait(`document.querySelector("#runs tbody").textContent.split("finished, some rows failed").length === 3`)
+	b.shot("retry-finished")
 }
 
 func ptrTo[T any](v T) *T { return &v }

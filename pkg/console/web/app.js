@@ -92,6 +92,7 @@ function setupUpload() {
       form.reset();
       $("drop-text").textContent = "Drop the file here, or choose a file";
       openRun(run.id, run);
+      $("run").scrollIntoView({ behavior: "smooth", block: "start" });
       loadRuns();
     } catch (e) {
       showError("upload-error", e.message);
@@ -233,10 +234,15 @@ function renderRejected(run, p) {
 
 function rowsTable(rows, withCode) {
   return el("div", { class: "scroll" }, el("table", { class: "rows" },
-    el("thead", {}, el("tr", {}, el("th", { class: "num" }, "Line"), el("th", {}, "CRM ID"), el("th", {}, "Flow ID"), el("th", {}, "Owner"), withCode ? el("th", {}, "Reason") : null, el("th", {}, "Message"))),
+    el("thead", {}, el("tr", {}, el("th", { class: "num c-line" }, "Line"), el("th", { class: "c-id" }, "CRM ID"), el("th", { class: "c-id" }, "Flow ID"),
+      el("th", { class: "c-owner" }, "Owner"), withCode ? el("th", { class: "c-code" }, "Reason") : null, el("th", {}, "Message"))),
     el("tbody", {}, rows.map((r) => el("tr", {}, el("td", { class: "num" }, r.line), el("td", {}, r.crmProspectId), el("td", {}, r.flowId), el("td", {}, r.owner),
-      withCode ? el("td", {}, r.code) : null, el("td", { class: "msg" }, r.message))))));
+      withCode ? el("td", {}, r.code) : null, el("td", { class: "msg" }, shortMessage(r.message)))))));
 }
+
+// shortMessage leaves out the "file:line: " a message starts with: the table
+// shows the line in its own column.
+function shortMessage(m) { return (m || "").replace(/^.*?:\d+: /, ""); }
 
 function renderMapping(run, cols) {
   const form = el("form", { id: "mapping" });
@@ -373,4 +379,5 @@ document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("hashchange", () => { route(); loadRuns(); });
   route();
   loadRuns();
+  document.body.dataset.ready = "true"; // the page's handlers are in place
 });
