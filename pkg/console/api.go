@@ -14,11 +14,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// formFields are the upload's optional fields, as the contract names them.
-func formFields() []string {
-	return []string{"map", "encoding", "delimiter", "crm", "sheet", "flow", "owner"}
-}
-
 // maxField bounds one form field other than the file.
 const maxField = 64 << 10
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -232,12 +231,4 @@ func (t *tracker) change(f func(*Live)) {
 	l := t.l
 	t.mu.Unlock()
 	t.st.setLive(t.id, l)
-}
-
-// removeAll removes a folder, ignoring that it is not there.
-func removeAll(path string) error {
-	if err := os.RemoveAll(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
 }
