@@ -45,6 +45,7 @@ COMMANDS
   plan      dry run: read and validate, print the request plan, send nothing
   undo      remove the flow instances a run created (from its ledger), no other
   verify    read back every row a run assigned: open, no longer open, elsewhere
+  serve     the ops console: upload, check, run, follow and download in a browser
   emulator  a local stand-in for Gong's Engage flow API
 
 EXAMPLES
@@ -53,6 +54,7 @@ EXAMPLES
   flowenroll plan --input prospects.csv
   flowenroll undo --out results/ --dry-run
   flowenroll verify --out results/
+  flowenroll serve --sandbox            (the console at http://127.0.0.1:8080)
   cat prospects.csv | flowenroll run --input - --out results/
 
 INPUT
@@ -98,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	}
 	subs := []*ffcli.Command{newRunCommand(e).ffcli(), newPlanCommand(e).ffcli(), newEmulatorCommand(getenv, stdout, stderr),
-		newUndoCommand(e).ffcli(), newVerifyCommand(e).ffcli()}
+		newUndoCommand(e).ffcli(), newVerifyCommand(e).ffcli(), newServeCommand(getenv, stdout, stderr)}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && find(subs, args[0]) == nil {
 		return usagef("unknown command %q%s", args[0], suggestCommand(subs, args[0]))
 	}
@@ -106,12 +108,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	rootFS := flag.NewFlagSet("flowenroll", flag.ContinueOnError)
 	root := &ffcli.Command{
 		Name:        "flowenroll",
-		ShortUsage:  "flowenroll <run|plan|undo|verify|emulator> [flags]",
+		ShortUsage:  "flowenroll <run|plan|undo|verify|serve|emulator> [flags]",
 		FlagSet:     rootFS,
 		Subcommands: subs,
 		UsageFunc:   func(*ffcli.Command) string { return rootHelp },
 		Exec: func(context.Context, []string) error {
-			return usagef("a command is required: run, plan, undo, verify or emulator")
+			return usagef("a command is required: run, plan, undo, verify, serve or emulator")
 		},
 	}
 	// Flag sets print nothing: help asked for goes to stdout, whole, and

@@ -41,8 +41,8 @@ type Survey struct {
 	// file. The Reader skips it; 0 when there is none.
 	Footer int
 	// OwnerEmails and OwnerNames count the well-formed rows whose owner cell
-	// holds an "@" and those whose owner cell holds text without one: a
-	// file with names and no emails was exported with the owner's name
+	// holds an "@" and those whose owner cell holds a name (words, no "@"):
+	// a file with names and no emails was exported with the owner's name
 	// ("Contact owner"), and needs Options.OwnerByName and a lookup of the
 	// names in Gong.
 	OwnerEmails, OwnerNames int
@@ -164,7 +164,9 @@ func (s *Survey) observe(line int, v cells) {
 	switch o := v[colOwner]; {
 	case strings.Contains(o, "@"):
 		s.OwnerEmails++
-	case o != "":
+	case strings.ContainsRune(strings.TrimSpace(o), ' '):
+		// "Ava Reyes", as CRM exports name a contact's owner; a cell
+		// like "bob" or "not-an-email" is more likely a broken email.
 		s.OwnerNames++
 	}
 	if f := v[colFlowID]; isFlowID(f) && len(s.flows) < maxSurveyFlows {

@@ -1,0 +1,298 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// recheck checks a run again with other options: the page's column
+// mapping, the --map of the command line.
+func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.runOr404(w, r)
+	if !ok {
+		return
+	}
+	if run.Status != StatusChecked {
+		writeError(w, http.StatusConflict, "This run has started; upload the file again to check it with other settings.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16*maxField)
+	if err := r.ParseMultipartForm(16 * maxField); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		writeError(w, http.StatusBadRequest, "Send the settings as a form.")
+		return
+	}
+	opts, err := parseOptions(r.Form)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	run.Options = opts
+	if status, msg := s.check(r, &run); status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	updated, err := s.st.update(run.ID, func(stored *Run) error {
+		if stored.Status != StatusChecked {
+			return constError("started meanwhile")
+		}
+		stored.Options, stored.Plan, stored.Converted = run.Options, run.Plan, run.Converted
+		return nil
+	})
+	if err != nil {
+		writeError(w, http.StatusConflict, "This run has started meanwhile.")
+		return
+	}
+	s.log.Info("checked again", zap.String("run", run.ID), zap.String("user", userOf(r.Context())), zap.Any("map", opts.Map))
+	writeJSON(w, http.StatusOK, updated)
+}
+
+// startable says whether a run in this state may be started (or resumed).
+func startable(r Run) bool {
+	switch r.Status {
+	case StatusChecked, StatusStopped:
+		return true
+	case StatusFinished:
+		// Rows left unprocessed (quota, a 401) or a fatal stop: the same
+		// run continues from its ledger.
+		return r.ExitCode != nil && (*r.ExitCode == 4 || *r.ExitCode == 1)
+	}
+	return false
+}
+
+func (s *Server) start(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.runOr404(w, r)
+	if !ok {
+		return
+	}
+	user := userOf(r.Context())
+	updated, err := s.st.update(run.ID, func(r *Run) error {
+		switch {
+		case !r.Plan.Ready() && r.Status == StatusChecked:
+			return constError("The check found nothing to send: fix the columns or the rows first.")
+		case !startable(*r):
+			return constError("This run is " + r.Status + "; it cannot be started now.")
+		}
+		r.Status, r.QueuedAt, r.StartedBy = StatusQueued, s.cfg.Now(), user
+		r.StoppedBy, r.EndedAt = "", time.Time{}
+		return nil
+	})
+	if err != nil {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	s.q.enqueue(run.ID)
+	s.log.Info("run queued", zap.String("run", run.ID), zap.String("user", user))
+	updated, _ = s.view(updated.ID)
+	writeJSON(w, http.StatusAccepted, updated)
+}
+
+func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.runOr404(w, r)
+	if !ok {
+		return
+	}
+	user := userOf(r.Context())
+	waiting, running := s.q.stop(run.ID)
+	if !waiting && !running {
+		writeError(w, http.StatusConflict, "This run is "+run.Status+"; only a queued or running run can be stopped.")
+		return
+	}
+	updated, err := s.st.update(run.ID, func(r *Run) error {
+		r.StoppedBy = user
+		if waiting {
+			r.Status, r.EndedAt = StatusStopped, s.cfg.Now()
+		}
+		return nil
+	})
+	if err != nil {
+		s.internal(w, "cannot record the stop", err)
+		return
+	}
+	s.log.Info("run stopping", zap.String("run", run.ID), zap.String("user", user), zap.Bool("wasRunning", running))
+	writeJSON(w, http.StatusAccepted, updated)
+}
+
+// retry makes a new run of this run's failed.csv and unprocessed.csv rows,
+// as if they were uploaded again.
+func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
+	old, ok := s.runOr404(w, r)
+	if !ok {
+		return
+	}
+	if old.Status != StatusFinished && old.Status != StatusStopped {
+		writeError(w, http.StatusConflict, "Retry takes the rows of a finished or stopped run; this one is "+old.Status+".")
+		return
+	}
+	id, err := s.st.reserve()
+	if err != nil {
+		s.internal(w, "cannot create the run's folder", err)
+		return
+	}
+	run := Run{ID: id, Status: StatusChecked, CreatedBy: userOf(r.Context()), CreatedAt: s.cfg.Now(), RetryOf: old.ID,
+		File: "retry-of-" + old.ID + ".csv", Options: Options{Encoding: "utf-8", Delimiter: ","}}
+	n, err := writeRetryInput(s.st.outDir(old.ID), filepath.Join(s.st.runDir(id), uploadName(run.File)))
+	if err != nil {
+		s.st.discard(id)
+		s.internal(w, "cannot gather the rows to retry", err)
+		return
+	}
+	if n == 0 {
+		s.st.discard(id)
+		writeError(w, http.StatusConflict, "Nothing to retry: no row failed or was left.")
+		return
+	}
+	if status, msg := s.check(r, &run); status != 0 {
+		s.st.discard(id)
+		writeError(w, status, msg)
+		return
+	}
+	if err := s.st.put(run); err != nil {
+		s.st.discard(id)
+		s.internal(w, "cannot save the run", err)
+		return
+	}
+	s.log.Info("retry checked", zap.String("run", id), zap.String("retryOf", old.ID), zap.String("user", run.CreatedBy), zap.Int("rows", n))
+	v, _ := s.view(id)
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// failedPath is the run's failed.csv: the run's, or before it started the
+// check's.
+func (s *Server) failedPath(id string) string {
+	p := filepath.Join(s.st.outDir(id), FailedFile)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return filepath.Join(s.st.runDir(id), checkDir, FailedFile)
+}
+
+// rows pages through failed.csv: ?code=X&offset=N&limit=M.
+func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.runOr404(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	page, err := ReadRows(s.failedPath(run.ID), q.Get("code"), max(offset, 0), limit)
+	if err != nil {
+		s.internal(w, "cannot read failed.csv", err)
+		return
+	}
+	name := s.displayName(run)
+	for i := range page.Rows {
+		page.Rows[i].Message = name(page.Rows[i].Message)
+	}
+	page.Fixes = map[string]string{}
+	for code := range page.ByCode {
+		if fix := fixFor(code); fix != "" {
+			page.Fixes[code] = fix
+		}
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// downloadable are the files of GET .../files/{name}.
+func downloadable() []string {
+	return []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile, "results.xlsx"}
+}
+
+func (s *Server) file(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.runOr404(w, r)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	if !slices.Contains(downloadable(), name) {
+		writeError(w, http.StatusNotFound, "No such file; the files are "+fmt.Sprint(downloadable())+".")
+		return
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s"`, run.ID, name))
+	if name == "results.xlsx" {
+		var buf bytes.Buffer
+		if err := WriteResultsWorkbook(s.st.outDir(run.ID), &buf); err != nil {
+			s.internal(w, "cannot write results.xlsx", err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
+	path := filepath.Join(s.st.outDir(run.ID), name)
+	if name == FailedFile {
+		path = s.failedPath(run.ID)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		w.Header().Del("Content-Disposition")
+		writeError(w, http.StatusNotFound, "This run has no "+name+" yet.")
+		return
+	}
+	defer f.Close()
+	ctype := "text/csv; charset=utf-8"
+	if name == SummaryFile {
+		ctype = "application/json"
+	}
+	w.Header().Set("Content-Type", ctype)
+	_, _ = io.Copy(w, f)
+}
+
+// events streams the run as server-sent events: an event "run" with the
+// run's JSON at every change, until the client goes or the server stops.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.runOr404(w, r); !ok {
+		return
+	}
+	id := r.PathValue("id")
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	// A comment line now and then keeps proxies from closing a quiet stream.
+	keepalive := time.NewTicker(25 * time.Second)
+	defer keepalive.Stop()
+	var last []byte
+	for {
+		changed := s.st.watch()
+		run, _ := s.view(id)
+		b, err := json.Marshal(run)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(b, last) {
+			if _, err := fmt.Fprintf(w, "event: run\ndata: %s\n\n", b); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			last = b
+		}
+		select {
+		case <-changed:
+		case <-keepalive.C:
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package console
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
+	"go.uber.org/zap"
+)
+
+var update = flag.Bool("update", false, "write the browser test's screenshots to docs/console/")
+
+// chromium finds the browser: FLOWENROLL_CHROMIUM, or one on the PATH.
+func chromium() string {
+	if p := os.Getenv("FLOWENROLL_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browserSession drives a headless Chromium with the flags a machine
+// without network needs; screenshots go to dir.
+type browserSession struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string
+	n     int
+}
+
+func newBrowser(t *testing.T) *browserSession {
+	t.Helper()
+	path := chromium()
+	if path == "" {
+		t.Skip("no Chromium found (set FLOWENROLL_CHROMIUM, or apt-get install chromium): the browser test did not run")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	shots := t.TempDir()
+	if *update {
+		shots = filepath.Join("..", "..", "docs", "console")
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &browserSession{t: t, ctx: ctx, shots: shots}
+}
+
+func (b *browserSession) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// shot saves a full-page screenshot named for the step.
+func (b *browserSession) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.n++
+	path := filepath.Join(b.shots, strings.Join([]string{string(rune('0' + b.n)), name}, "-")+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot %s", path)
+}
+
+// wait waits until the JavaScript condition holds, with no time limit of
+// its own: the page's state decides, not a clock.
+func (b *browserSession) wait(cond string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(0))); err != nil {
+		b.t.Fatalf("waiting for %s: %v", cond, err)
+	}
+}
+
+func (b *browserSession) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(sel))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
+
+// download clicks a link and returns the file the browser saved.
+func (b *browserSession) download(dir, link string) []byte {
+	b.t.Helper()
+	progress := chromedp.Events(b.ctx, browser.DownloadProgress)
+	b.do(chromedp.Click(link))
+	for ev, err := range progress {
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if ev.State == browser.DownloadProgressStateCompleted {
+			data, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			return data
+		}
+		if ev.State == browser.DownloadProgressStateCanceled {
+			b.t.Fatalf("the download of %s was cancelled", link)
+		}
+	}
+	b.t.Fatalf("no download from %s", link)
+	return nil
+}
+
+// A person uploads an export with bad rows and an owner column the reader
+// does not know, maps the column, starts, watches it finish, downloads the
+// results and retries the failed rows: through the real pipeline, against
+// the in-process emulator.
+func TestBrowser(t *testing.T) {
+	b := newBrowser(t)
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 4), Log: zap.NewNop(),
+		Banner: "Sandbox: runs go to a built-in stand-in for Gong, not to your company."})
+	export, err := filepath.Abs(filepath.Join("testdata", "export.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	downloads := t.TempDir()
+
+	// The script is deferred: wait for its handlers before using the form.
+	b.do(chromedp.Navigate(c.http.URL), chromedp.WaitVisible("body[data-ready]"),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: ptrTo(true),
+			})
+			return err
+		}))
+	b.shot("upload")
+
+	b.do(chromedp.SetUploadFiles("#file", []string{export}), chromedp.Click("#check-button"), chromedp.WaitVisible("#mapping"))
+	b.shot("unknown-column")
+	if got := b.text("#mapping"); !strings.Contains(got, "the email of the flow's owner") {
+		t.Errorf("the mapping does not ask for the owner column: %q", got)
+	}
+
+	b.do(chromedp.SetValue("#map-flowInstanceOwnerEmail", "Account Exec"), chromedp.Click("#map-button"), chromedp.WaitVisible("#rejected"))
+	b.shot("check")
+	rejected := b.text("#rejected")
+	for _, want := range []string{"ScientificNotation", "InvalidEmail", "Duplicate", "FlowNotVisible", "MissingValue", "Export the file again"} {
+		if !strings.Contains(rejected, want) {
+			t.Errorf("the check does not show %q: %q", want, rejected)
+		}
+	}
+
+	b.do(chromedp.Click("#start-button"))
+	b.wait(`(document.querySelector("#bar") && document.querySelector("#bar").value > 0) || document.querySelector("#dl-failed-csv")`)
+	b.shot("running")
+	b.do(chromedp.WaitVisible("#dl-failed-csv"), chromedp.WaitVisible("#failed-code"))
+	b.shot("results")
+	if got := b.text("#run-status"); got != "finished, some rows failed" {
+		t.Errorf("status %q", got)
+	}
+
+	failed, err := csv.NewReader(strings.NewReader(string(b.download(downloads, "#dl-failed-csv")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]int{}
+	for _, r := range failed[1:] {
+		codes[r[5]]++
+	}
+	want := map[string]int{"ScientificNotation": 2, "InvalidEmail": 1, "Duplicate": 1, "FlowNotVisible": 1, "MissingValue": 1, "InvalidArgument": 1}
+	for code, n := range want {
+		if codes[code] != n {
+			t.Errorf("failed.csv: %d rows of %s, want %d (all: %v)", codes[code], code, n, codes)
+		}
+	}
+	x, err := excelize.OpenReader(strings.NewReader(string(b.download(downloads, "#dl-results-xlsx"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := x.GetRows("assigned")
+	typ, _ := x.GetCellType("assigned", "C2")
+	x.Close()
+	if len(rows) != 37 || typ != excelize.CellTypeInlineString {
+		t.Errorf("results.xlsx: %d rows in assigned (want 36 and the header), flow ID cell of type %v", len(rows), typ)
+	}
+
+	// Browse the failed rows of one reason.
+	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("failed-code"); s.value = "ScientificNotation"; s.dispatchEvent(new Event("change")); })()`))
+	b.wait(`document.querySelectorAll("#failed-body tbody tr").length === 2 && document.querySelector("#failed-body .fix")`)
+	b.shot("failed-rows")
+
+	b.do(chromedp.Click("#retry-button"))
+	b.wait(`document.querySelector("#run-title").textContent.startsWith("retry-of-")`)
+	b.do(chromedp.WaitVisible("#rejected"))
+	b.shot("retry")
+	if got := b.text("#run-meta"); !strings.Contains(got, "a retry of run") {
+		t.Errorf("the retry does not say what it retries: %q", got)
+	}
+
+	// The retry runs like any upload: its two sendable rows go to Gong
+	// again, and Gong answers for them.
+	b.do(chromedp.Click("#start-button"), chromedp.WaitVisible("#dl-failed-csv"))
+	// The runs list shows both runs finished.
+	b.wait(`document.querySelector("#runs tbody").textContent.split("finished, some rows failed").length === 3`)
+	b.shot("retry-finished")
+}
+
+func ptrTo[T any](v T) *T { return &v }

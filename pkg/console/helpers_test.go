@@ -1,0 +1,236 @@
+package console
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/flowenroll/flowenroll/pkg/emulator"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/pace"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Flows and owners of the emulator's default fixture.
+const (
+	flowSDR     = "1695493301223590792"
+	flowWebinar = "1702318845120411230"
+	flowDemo    = "1711046208531772911"
+	ava         = "ava.reyes@example.com"
+	chloe       = "chloe.martin@example.com"
+	dan         = "dan.kowalski@example.com"
+)
+
+// gongStub is the emulator behind an httptest server.
+type gongStub struct {
+	emu *emulator.Server
+	url string
+}
+
+func startGong(t *testing.T) *gongStub {
+	t.Helper()
+	emu, err := emulator.New(emulator.Config{Fixture: emulator.DefaultFixture(), AccessKey: "key", AccessKeySecret: "secret", Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(emu)
+	t.Cleanup(hs.Close)
+	return &gongStub{emu: emu, url: hs.URL}
+}
+
+// pipeline is the real pipeline against g, with its one pacer at 3/s.
+func (g *gongStub) pipeline(t *testing.T, chunkSize int) *EnrollPipeline {
+	t.Helper()
+	base, err := gong.ParseBaseURL(g.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := gong.NewClient(base, gong.Credentials{AccessKey: "key", AccessKeySecret: "secret"}, &http.Client{Timeout: 10 * time.Second}, zap.NewNop())
+	return &EnrollPipeline{
+		Client: client, Limiter: pace.New(3, pace.DefaultMargin), ChunkSize: chunkSize, Concurrency: 4,
+		MaxRetryTime: time.Minute, MaxWait: time.Minute, DrainTimeout: 10 * time.Second, Preflight: true,
+	}
+}
+
+// console is a Server under test: its queue runs until stop.
+type console struct {
+	srv  *Server
+	http *httptest.Server
+	stop func()
+}
+
+func startConsole(t *testing.T, cfg Config) *console {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.Log == nil {
+		cfg.Log = zaptest.NewLogger(t)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Run(ctx)
+	}()
+	c := &console{srv: srv, http: hs}
+	var once sync.Once
+	c.stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			hs.Close()
+		})
+	}
+	t.Cleanup(func() { c.stop() })
+	return c
+}
+
+// prospectsCSV makes a file of n valid rows over three flows and owners,
+// each with a CRM ID made of prefix and the row number.
+func prospectsCSV(prefix string, n int) string {
+	var b strings.Builder
+	b.WriteString("Contact ID,Flow ID,Owner Email,First Name\n")
+	pairs := [][2]string{{flowSDR, ava}, {flowWebinar, chloe}, {flowDemo, dan}}
+	for i := range n {
+		p := pairs[i%len(pairs)]
+		fmt.Fprintf(&b, "%s%05d,%s,%s,Name %d\n", prefix, i, p[0], p[1], i)
+	}
+	return b.String()
+}
+
+// form is a multipart body: the file, then the fields.
+func form(t *testing.T, name string, content []byte, fields map[string]string) (io.Reader, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if name != "" {
+		fw, err := mw.CreateFormFile("file", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(content)
+	}
+	mw.Close()
+	return &buf, mw.FormDataContentType()
+}
+
+// do sends a request and decodes a JSON answer into out (if not nil).
+func do(t *testing.T, req *http.Request, out any) *http.Response {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if out != nil && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", req.Method, req.URL.Path, err, body)
+		}
+	}
+	return res
+}
+
+func (c *console) upload(t *testing.T, name, content string, fields map[string]string) (int, Run) {
+	t.Helper()
+	body, ctype := form(t, name, []byte(content), fields)
+	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
+	req.Header.Set("Content-Type", ctype)
+	var r Run
+	res := do(t, req, &r)
+	return res.StatusCode, r
+}
+
+func (c *console) post(t *testing.T, path string) (int, Run) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", c.http.URL+path, nil)
+	var r Run
+	res := do(t, req, &r)
+	return res.StatusCode, r
+}
+
+func (c *console) get(t *testing.T, path string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.http.URL+path, nil)
+	return do(t, req, out).StatusCode
+}
+
+// await follows the run's events until until says yes, and returns that
+// state of the run. It waits on the server's own events: no sleeping.
+func (c *console) await(t *testing.T, id string, until func(Run) bool) Run {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.http.URL+"/api/v1/runs/"+id+"/events", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var r Run
+		if err := json.Unmarshal([]byte(data), &r); err != nil {
+			t.Fatal(err)
+		}
+		if until(r) {
+			return r
+		}
+	}
+	t.Fatalf("run %s: the events ended before the awaited state: %v", id, sc.Err())
+	return Run{}
+}
+
+func ended(r Run) bool { return r.Status == StatusFinished || r.Status == StatusStopped }
+
+// summaryOf decodes a run's summary.
+func summaryOf(t *testing.T, r Run) Summary {
+	t.Helper()
+	var s Summary
+	if err := json.Unmarshal(r.Summary, &s); err != nil {
+		t.Fatalf("summary of %s: %v", r.ID, err)
+	}
+	return s
+}
+
+// fakePipeline is a Pipeline of function fields.
+type fakePipeline struct {
+	plan func(context.Context, PlanSpec) (PlanView, error)
+	run  func(context.Context, RunSpec, Progress) (Result, error)
+}
+
+func (f *fakePipeline) Plan(ctx context.Context, s PlanSpec) (PlanView, error) { return f.plan(ctx, s) }
+func (f *fakePipeline) Run(ctx context.Context, s RunSpec, p Progress) (Result, error) {
+	return f.run(ctx, s, p)
+}

@@ -1,0 +1,71 @@
+package console
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the console's Prometheus metrics, derived from the runs the
+// store holds (counted once, in the summaries), and the requests sent.
+type metrics struct {
+	st       *store
+	runs     *prometheus.Desc
+	rows     *prometheus.Desc
+	requests *prometheus.Desc
+
+	mu   sync.Mutex
+	sent float64 // requests sent by this process
+}
+
+func newMetrics(st *store) *metrics {
+	return &metrics{
+		st: st,
+		runs: prometheus.NewDesc("flowenroll_console_runs", "Runs the console holds, by status.",
+			[]string{"status"}, nil),
+		rows: prometheus.NewDesc("flowenroll_console_rows", "Rows of the runs the console holds, by outcome, from their last summary.",
+			[]string{"outcome"}, nil),
+		requests: prometheus.NewDesc("flowenroll_console_requests_total", "Requests to Gong sent by this process's runs.",
+			nil, nil),
+	}
+}
+
+// ended adds the requests of a run segment.
+func (m *metrics) ended(_ Run, sum Summary) {
+	m.mu.Lock()
+	m.sent += float64(sum.RequestsThisRun)
+	m.mu.Unlock()
+}
+
+// Describe implements prometheus.Collector.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.runs
+	ch <- m.rows
+	ch <- m.requests
+}
+
+// Collect implements prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	byStatus := map[string]int{StatusChecked: 0, StatusQueued: 0, StatusRunning: 0, StatusFinished: 0, StatusStopped: 0}
+	byOutcome := map[string]int{"assigned": 0, "failed": 0, "unprocessed": 0}
+	for _, r := range m.st.list() {
+		byStatus[r.Status]++
+		var sum Summary
+		if len(r.Summary) > 0 && json.Unmarshal(r.Summary, &sum) == nil {
+			byOutcome["assigned"] += sum.Assigned
+			byOutcome["failed"] += sum.Failed
+			byOutcome["unprocessed"] += sum.Unprocessed
+		}
+	}
+	for k, v := range byStatus {
+		ch <- prometheus.MustNewConstMetric(m.runs, prometheus.GaugeValue, float64(v), k)
+	}
+	for k, v := range byOutcome {
+		ch <- prometheus.MustNewConstMetric(m.rows, prometheus.GaugeValue, float64(v), k)
+	}
+	m.mu.Lock()
+	sent := m.sent
+	m.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(m.requests, prometheus.CounterValue, sent)
+}

@@ -1,0 +1,44 @@
+package console
+
+import (
+	"embed"
+	"html/template"
+	"net/http"
+)
+
+// webFiles holds the page: embed works only on a package-level variable,
+// and this is the package's only one.
+//
+//go:embed web
+var webFiles embed.FS
+
+// pageData is what index.html shows before its script runs.
+type pageData struct {
+	User      string
+	Banner    string
+	MaxUpload string
+}
+
+func parsePage() (*template.Template, error) {
+	return template.ParseFS(webFiles, "web/index.html")
+}
+
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := s.tmpl.Execute(w, pageData{User: userOf(r.Context()), Banner: s.cfg.Banner, MaxUpload: megabytes(s.cfg.MaxUpload)}); err != nil {
+		s.log.Warn("page not written")
+	}
+}
+
+// static serves the page's script and style sheet, and nothing else.
+func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	ctype := map[string]string{"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}[name]
+	b, err := webFiles.ReadFile("web/" + name)
+	if ctype == "" || err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,227 @@
+package console
+
+// This file is the console's only door into the enrollment pipeline: every
+// call into pkg/enroll, pkg/input and pkg/report is here, behind Pipeline,
+// so that the console runs exactly what `flowenroll run` and `plan` run and
+// the rest of the package does not depend on how the pipeline is built.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/enroll"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/input"
+	"github.com/flowenroll/flowenroll/pkg/report"
+)
+
+// Pipeline checks and runs an input. The console holds one; EnrollPipeline
+// is the real one, and tests of the HTTP side may use a fake.
+type Pipeline interface {
+	// Plan reads and validates the input as `flowenroll plan` does; it
+	// sends no assign request. A file that is not CSV text is a
+	// *BadInputError; a header without a required column is a PlanView
+	// whose Columns says which, not an error.
+	Plan(ctx context.Context, spec PlanSpec) (PlanView, error)
+	// Run enrolls the input as `flowenroll run` does, resuming from the
+	// ledger in spec.OutDir. ctx ending drains the run (as SIGTERM does);
+	// the result is then exit 4 and the run can be resumed.
+	Run(ctx context.Context, spec RunSpec, p Progress) (Result, error)
+}
+
+// Options are what a person chooses for an upload: the flags of `run`
+// that concern reading the file.
+type Options struct {
+	Map       map[string]string `json:"map,omitempty"` // canonical column -> header
+	Encoding  string            `json:"encoding,omitempty"`
+	Delimiter string            `json:"delimiter,omitempty"`
+	CRM       string            `json:"crm,omitempty"`
+	Sheet     string            `json:"sheet,omitempty"`
+	Flow      string            `json:"flow,omitempty"`
+	Owner     string            `json:"owner,omitempty"`
+}
+
+// PlanSpec is one check of an upload.
+type PlanSpec struct {
+	InputPath string // the CSV (a workbook is converted before)
+	CheckDir  string // a folder for the rejected rows; emptied first
+	Options   Options
+	Log       *zap.Logger
+}
+
+// RunSpec is one run (or the resumption of one).
+type RunSpec struct {
+	InputPath string
+	OutDir    string
+	Options   Options
+	Log       *zap.Logger
+}
+
+// Progress hears how a run advances: the total rows, rows settled (assigned,
+// failed or left) and the requests sent so far. It has the shape of
+// enroll.Progress on purpose.
+type Progress interface {
+	SetTotal(rows int)
+	Settled(rows int)     // assigned or failed
+	Unprocessed(rows int) // left for the next start
+	Requests(total int64)
+}
+
+// Result is how a run ended: its exit code (as `run` would exit) and
+// summary.json as written.
+type Result struct {
+	ExitCode int
+	Summary  json.RawMessage
+}
+
+// BadInputError is an upload the pipeline cannot read at all (not CSV text,
+// a bad option); its message is meant for the person who uploaded it.
+type BadInputError struct{ Msg string }
+
+func (e *BadInputError) Error() string { return e.Msg }
+
+// EnrollPipeline is Pipeline over pkg/enroll: the same code as `run` and
+// `plan`, sharing one client and one pacer across every run of the server.
+type EnrollPipeline struct {
+	Client       gateway.Client
+	Limiter      gateway.Limiter
+	ChunkSize    int
+	Concurrency  int
+	MaxRetryTime time.Duration
+	MaxWait      time.Duration
+	DrainTimeout time.Duration
+	Preflight    bool
+}
+
+// sampleRows is how many rejected rows of each code a check shows.
+const sampleRows = 5
+
+// Plan implements Pipeline.
+func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, error) {
+	opts, err := inputOptions(spec.Options)
+	if err != nil {
+		return PlanView{}, err
+	}
+	if err := os.RemoveAll(spec.CheckDir); err != nil {
+		return PlanView{}, err
+	}
+	pc := enroll.PlanConfig{
+		InputPath: spec.InputPath, OutDir: spec.CheckDir, Input: opts, ChunkSize: p.ChunkSize,
+		Preflight: p.Preflight, Log: spec.Log,
+	}
+	if p.Client != nil {
+		pc.Client, pc.Limiter = p.Client, p.Limiter
+	}
+	plan, err := enroll.MakePlan(ctx, pc)
+	var he *input.HeaderError
+	var nc *input.NotCSVError
+	switch {
+	case errors.As(err, &he):
+		return PlanView{Columns: &ColumnProblem{Missing: he.Missing, NotFound: he.NotFound, Ambiguous: he.Ambiguous, Found: he.Found}}, nil
+	case errors.As(err, &nc):
+		return PlanView{}, &BadInputError{Msg: "this file is not a CSV file or an Excel workbook (.xlsx): " + nc.Found}
+	case err != nil:
+		return PlanView{}, err
+	}
+	v := PlanView{
+		Rows: plan.RowsRead, Valid: plan.Valid, Rejected: plan.Rejected, Requests: plan.Requests,
+		Checked: plan.Checked, Note: plan.Note, RejectedByCode: map[string]RejectedView{},
+	}
+	for _, g := range plan.Groups {
+		v.Groups = append(v.Groups, PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests})
+	}
+	for code, r := range plan.RejectedByCode {
+		v.RejectedByCode[code] = RejectedView{Rows: r.Rows, Example: r.Example}
+	}
+	if plan.FailedCSV != "" {
+		if err := sampleRejected(plan.FailedCSV, v.RejectedByCode); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// sampleRejected adds the first rows of each code from the check's failed.csv.
+func sampleRejected(path string, by map[string]RejectedView) error {
+	rows, err := ReadRows(path, "", 0, 0)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows.Rows {
+		v := by[r.Code]
+		if len(v.First) < sampleRows {
+			v.First = append(v.First, r)
+			by[r.Code] = v
+		}
+	}
+	return nil
+}
+
+// Run implements Pipeline.
+func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (Result, error) {
+	opts, err := inputOptions(spec.Options)
+	if err != nil {
+		return Result{ExitCode: enroll.ExitFatal}, err
+	}
+	sum, err := enroll.Run(ctx, enroll.Config{
+		InputPath: spec.InputPath, OutDir: spec.OutDir, Input: opts,
+		ChunkSize: p.ChunkSize, Concurrency: p.Concurrency, Client: p.Client, Limiter: p.Limiter,
+		MaxRetryTime: p.MaxRetryTime, MaxWait: p.MaxWait, DrainTimeout: p.DrainTimeout,
+		Preflight: p.Preflight, Progress: prog, Log: spec.Log,
+	})
+	code := sum.ExitCode
+	if err != nil {
+		code = enroll.ExitFatal
+	}
+	raw, merr := json.Marshal(sum)
+	if merr != nil {
+		return Result{ExitCode: enroll.ExitFatal}, merr
+	}
+	return Result{ExitCode: code, Summary: raw}, err
+}
+
+// inputOptions turns the page's choices into the reader's options; the flow
+// and owner defaults wait for the pipeline to take them.
+func inputOptions(o Options) (input.Options, error) {
+	var maps []string
+	for k, v := range o.Map {
+		maps = append(maps, k+"="+v)
+	}
+	m, err := input.ParseMap(maps)
+	if err != nil {
+		return input.Options{}, &BadInputError{Msg: err.Error()}
+	}
+	enc, err := input.ParseEncoding(orAuto(o.Encoding))
+	if err != nil {
+		return input.Options{}, &BadInputError{Msg: err.Error()}
+	}
+	delim, err := input.ParseDelimiter(orAuto(o.Delimiter))
+	if err != nil {
+		return input.Options{}, &BadInputError{Msg: err.Error()}
+	}
+	crm, err := input.ParseCRM(o.CRM)
+	if err != nil {
+		return input.Options{}, &BadInputError{Msg: err.Error()}
+	}
+	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm, Flow: o.Flow, Owner: o.Owner}, nil
+}
+
+func orAuto(s string) string {
+	if s == "" {
+		return "auto"
+	}
+	return s
+}
+
+// Result file names, as the pipeline writes them in a run's out folder.
+const (
+	AssignedFile    = report.AssignedFile
+	FailedFile      = report.FailedFile
+	UnprocessedFile = report.UnprocessedFile
+	SummaryFile     = report.SummaryFile
+)

@@ -1,0 +1,235 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// constError is an error that can be a constant.
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+// Errors of the queue, also the causes a run's context ends with.
+const (
+	errNoRun         = constError("no such run")
+	errStopRequested = constError("stopped by a person")
+)
+
+// queue runs the runs one at a time, first in first out, so that one server
+// spends its Gong company's quota once however many people upload. Every
+// run shares the pipeline's one pacer.
+type queue struct {
+	st   *store
+	pipe Pipeline
+	log  *zap.Logger
+	rate float64 // for the time left
+	// ended hears of each run segment that ended, for the metrics.
+	ended func(Run, Summary)
+
+	mu      sync.Mutex
+	waiting []string // run IDs, next first
+	current string
+	cancel  context.CancelCauseFunc
+	wake    chan struct{} // size 1: something was queued
+}
+
+func newQueue(st *store, pipe Pipeline, log *zap.Logger, rate float64) *queue {
+	return &queue{st: st, pipe: pipe, log: log, rate: rate, ended: func(Run, Summary) {}, wake: make(chan struct{}, 1)}
+}
+
+// enqueue puts a run at the end of the queue.
+func (q *queue) enqueue(id string) {
+	q.mu.Lock()
+	if !slices.Contains(q.waiting, id) && q.current != id {
+		q.waiting = append(q.waiting, id)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// position is 1 for the next run to start, 0 for a run not waiting.
+func (q *queue) position(id string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Index(q.waiting, id) + 1
+}
+
+// stop takes a waiting run out of the queue (true), or asks the running
+// one to drain (true); false if the run is neither.
+func (q *queue) stop(id string) (waiting, running bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if i := slices.Index(q.waiting, id); i >= 0 {
+		q.waiting = slices.Delete(q.waiting, i, i+1)
+		return true, false
+	}
+	if q.current == id && q.cancel != nil {
+		q.cancel(errStopRequested)
+		return false, true
+	}
+	return false, false
+}
+
+// next takes the next run, waiting for one; false once ctx ends.
+func (q *queue) next(ctx context.Context) (string, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.waiting) > 0 && ctx.Err() == nil {
+			id := q.waiting[0]
+			q.waiting = q.waiting[1:]
+			q.current = id
+			q.mu.Unlock()
+			return id, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return "", false
+		case <-q.wake:
+		}
+	}
+}
+
+// loop runs the queue until ctx ends; the run going then drains and stays
+// queued, to continue when the server starts again.
+func (q *queue) loop(ctx context.Context) {
+	for {
+		id, ok := q.next(ctx)
+		if !ok {
+			return
+		}
+		q.execute(ctx, id)
+		q.mu.Lock()
+		q.current, q.cancel = "", nil
+		q.mu.Unlock()
+	}
+}
+
+// execute runs one run through the pipeline, from its ledger if it ran before.
+func (q *queue) execute(ctx context.Context, id string) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	q.mu.Lock()
+	q.cancel = cancel
+	q.mu.Unlock()
+	r, err := q.st.update(id, func(r *Run) error {
+		r.Status = StatusRunning
+		if r.StartedAt.IsZero() {
+			r.StartedAt = q.st.now()
+		}
+		return nil
+	})
+	if err != nil {
+		q.log.Error("cannot start run", zap.String("run", id), zap.Error(err))
+		return
+	}
+	log := q.log.With(zap.String("run", id), zap.String("startedBy", r.StartedBy))
+	log.Info("run starting", zap.String("file", r.File))
+	tr := &tracker{st: q.st, id: id, rate: q.rate}
+	if r.Plan != nil {
+		tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
+	}
+	res, runErr := q.pipe.Run(rctx, RunSpec{
+		InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.Options, Log: log,
+	}, tr)
+	q.finish(id, res, runErr, context.Cause(rctx), log)
+}
+
+// finish records how a run segment ended.
+func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logger) {
+	var sum Summary
+	if len(res.Summary) > 0 {
+		_ = json.Unmarshal(res.Summary, &sum)
+	}
+	r, err := q.st.update(id, func(r *Run) error {
+		code := res.ExitCode
+		r.ExitCode, r.Summary, r.Error = &code, res.Summary, ""
+		r.Outcome = outcome(code)
+		if runErr != nil {
+			r.Error = runErr.Error()
+		}
+		switch {
+		case code == 4 && errors.Is(cause, errStopRequested):
+			r.Status = StatusStopped
+			r.EndedAt = q.st.now()
+		case code == 4 && cause != nil:
+			// The server is stopping: queued again when it starts, and the
+			// ledger resumes it.
+			r.Status, r.ExitCode, r.Outcome = StatusQueued, nil, ""
+		default:
+			r.Status = StatusFinished
+			r.EndedAt = q.st.now()
+		}
+		return nil
+	})
+	if err != nil {
+		log.Error("cannot record the run's end", zap.Error(err))
+		return
+	}
+	q.ended(r, sum)
+	log.Info("run ended", zap.String("status", r.Status), zap.Int("exitCode", res.ExitCode),
+		zap.Int("assigned", sum.Assigned), zap.Int("failed", sum.Failed), zap.Int("unprocessed", sum.Unprocessed),
+		zap.Int64("requests", sum.RequestsThisRun), zap.NamedError("runError", runErr))
+}
+
+// InputFile is the CSV the pipeline reads, inside the run's folder: the
+// upload itself, or the CSV made from an uploaded workbook.
+func (r Run) InputFile() string {
+	if r.Converted {
+		return inputCSV
+	}
+	return uploadName(r.File)
+}
+
+// uploadName is the name the upload is kept under: "upload" and the
+// extension of the name it came with, if it is a known one.
+func uploadName(file string) string {
+	switch ext := filepath.Ext(file); ext {
+	case ".csv", ".CSV", ".txt", ".tsv", ".xlsx", ".XLSX":
+		return "upload" + ext
+	}
+	return "upload"
+}
+
+// tracker is a run's Progress: it keeps the figures in the store, where
+// the events stream and the API read them.
+type tracker struct {
+	st           *store
+	id           string
+	rate         float64
+	planRows     int
+	planRequests int
+
+	mu sync.Mutex
+	l  Live
+}
+
+func (t *tracker) SetTotal(rows int)    { t.change(func(l *Live) { l.Total = rows }) }
+func (t *tracker) Settled(rows int)     { t.change(func(l *Live) { l.Settled += rows }) }
+func (t *tracker) Unprocessed(rows int) { t.change(func(l *Live) { l.Unprocessed += rows }) }
+func (t *tracker) Requests(total int64) { t.change(func(l *Live) { l.Requests = total }) }
+
+func (t *tracker) change(f func(*Live)) {
+	t.mu.Lock()
+	f(&t.l)
+	t.l.Left = max(t.l.Total-t.l.Settled, 0)
+	t.l.ETASeconds = 0
+	if t.rate > 0 && t.planRows > 0 {
+		// Requests left, as the check counted them for the rows left.
+		left := float64(t.l.Left) * float64(t.planRequests) / float64(t.planRows)
+		t.l.ETASeconds = float64(int(left/t.rate + 0.999))
+	}
+	l := t.l
+	t.mu.Unlock()
+	t.st.setLive(t.id, l)
+}

@@ -1,0 +1,262 @@
+package console
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// RowPage is a page of failed.csv, with the count of rows by code.
+type RowPage struct {
+	Total  int            `json:"total"` // rows matching the filter
+	ByCode map[string]int `json:"byCode"`
+	Rows   []RowRef       `json:"rows"`
+	// Fixes says, for each code, what a person does about it.
+	Fixes map[string]string `json:"fixes,omitempty"`
+}
+
+// ReadRows reads failed.csv at path: the rows whose errorCode is code (all
+// if code is ""), from offset, at most limit of them (0: all).
+func ReadRows(path, code string, offset, limit int) (RowPage, error) {
+	page := RowPage{ByCode: map[string]int{}, Rows: []RowRef{}}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return page, nil
+	}
+	if err != nil {
+		return page, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return page, nil
+	}
+	if err != nil {
+		return page, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	col := columnIndex(head)
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return page, nil
+		}
+		if err != nil {
+			return page, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		}
+		ref := rowRef(rec, col)
+		page.ByCode[ref.Code]++
+		if code != "" && ref.Code != code {
+			continue
+		}
+		page.Total++
+		if page.Total > offset && (limit == 0 || len(page.Rows) < limit) {
+			page.Rows = append(page.Rows, ref)
+		}
+	}
+}
+
+func columnIndex(head []string) map[string]int {
+	col := make(map[string]int, len(head))
+	for i, h := range head {
+		if _, dup := col[h]; !dup {
+			col[h] = i
+		}
+	}
+	return col
+}
+
+func rowRef(rec []string, col map[string]int) RowRef {
+	cell := func(name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return unguard(rec[i])
+		}
+		return ""
+	}
+	line, _ := strconv.Atoi(cell("line"))
+	return RowRef{
+		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), Owner: cell("flowInstanceOwnerEmail"),
+		Stage: cell("stage"), Code: cell("errorCode"), Message: cell("errorMessage"),
+	}
+}
+
+// unguard removes the ' the result files put before a value a spreadsheet
+// would run as a formula: the page shows the value, and a workbook cell
+// stored as text cannot run.
+func unguard(s string) string {
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+		return s[1:]
+	}
+	return s
+}
+
+// resultSheets are the CSV files of a run, in the order of results.xlsx.
+func resultSheets() []string { return []string{AssignedFile, FailedFile, UnprocessedFile} }
+
+// WriteResultsWorkbook writes results.xlsx for the run in outDir: one sheet
+// per result file, every cell stored as text (an 18-digit ID stays exact and
+// nothing runs as a formula), the header row frozen and filtered.
+func WriteResultsWorkbook(outDir string, w io.Writer) error {
+	x := excelize.NewFile()
+	defer x.Close()
+	for i, name := range resultSheets() {
+		sheet := strings.TrimSuffix(name, ".csv")
+		if i == 0 {
+			if err := x.SetSheetName("Sheet1", sheet); err != nil {
+				return err
+			}
+		} else if _, err := x.NewSheet(sheet); err != nil {
+			return err
+		}
+		if err := writeSheet(x, sheet, filepath.Join(outDir, name)); err != nil {
+			return err
+		}
+	}
+	return x.Write(w)
+}
+
+// writeSheet streams one CSV into one sheet.
+func writeSheet(x *excelize.File, sheet, path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sw, err := x.NewStreamWriter(sheet)
+	if err != nil {
+		return err
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	rows, width := 0, 0
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(path), err)
+		}
+		cells := make([]any, len(rec))
+		for i, v := range rec {
+			// A string value is written as an inline string: Excel keeps
+			// it as text and never reads it as a number or a formula.
+			cells[i] = unguard(v)
+		}
+		rows++
+		width = max(width, len(rec))
+		cell, _ := excelize.CoordinatesToCellName(1, rows)
+		if err := sw.SetRow(cell, cells); err != nil {
+			return err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return err
+	}
+	if rows == 0 || width == 0 {
+		return nil
+	}
+	last, _ := excelize.CoordinatesToCellName(width, rows)
+	return x.AutoFilter(sheet, "A1:"+last, nil)
+}
+
+// retryColumns are the columns a retry takes from failed.csv and
+// unprocessed.csv: the canonical input columns.
+func retryColumns() []string { return []string{"crmProspectId", "flowId", "flowInstanceOwnerEmail"} }
+
+// writeRetryInput writes to path a CSV of the rows of failed.csv and
+// unprocessed.csv in outDir, as a person would upload them again; it
+// returns the number of rows.
+func writeRetryInput(outDir, path string) (int, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	w := csv.NewWriter(f)
+	if err := w.Write(retryColumns()); err != nil {
+		f.Close()
+		return 0, err
+	}
+	n := 0
+	for _, name := range []string{FailedFile, UnprocessedFile} {
+		k, err := copyCSVColumns(filepath.Join(outDir, name), retryColumns(), w)
+		n += k
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			f.Close()
+			return n, err
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return n, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return n, err
+	}
+	return n, f.Close()
+}
+
+// copyCSVColumns appends to w, for every data row of the CSV at path, the
+// cells under the given headers (blank where a header is missing). It is how
+// a retry gathers rows from failed.csv and unprocessed.csv.
+func copyCSVColumns(path string, headers []string, w *csv.Writer) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	head, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	idx := make([]int, len(headers))
+	for i, h := range headers {
+		idx[i] = -1
+		for j, got := range head {
+			if got == h {
+				idx[i] = j
+			}
+		}
+	}
+	n := 0
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		}
+		out := make([]string, len(headers))
+		for i, j := range idx {
+			if j >= 0 && j < len(rec) {
+				out[i] = rec[j]
+			}
+		}
+		if err := w.Write(out); err != nil {
+			return n, err
+		}
+		n++
+	}
+}

@@ -1,0 +1,214 @@
+// Package console is the ops console, `flowenroll serve`: a web page, and
+// the JSON API under /api/v1 it uses, where people upload a spreadsheet,
+// check it, run it through the same pipeline as `flowenroll run`, follow it
+// and download the results.
+//
+// Every run lives in DIR/runs/<id>/ (the upload as received, run.json, and
+// the pipeline's out folder with its ledger and result files), so runs
+// survive a restart. Runs go through one queue, one at a time, and the
+// pipeline holds one pacer: one server spends its Gong company's quota once.
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxUpload  = 100 << 20
+	DefaultMaxRows    = 1_000_000
+	DefaultRate       = 3
+	DefaultDailyQuota = 10_000
+)
+
+// Config configures a Server.
+type Config struct {
+	DataDir  string   // DIR: every run lives in DIR/runs/<id>/
+	Pipeline Pipeline // the pipeline every check and run goes through
+	Auth     *Auth    // nil: everyone is LocalUser (loopback only)
+
+	MaxUpload  int64   // bytes; 0 means DefaultMaxUpload
+	MaxRows    int     // 0 means DefaultMaxRows
+	Rate       float64 // requests per second, for the estimates; 0 means DefaultRate
+	DailyQuota int     // requests a day, for the estimates; 0 means DefaultDailyQuota
+	// Banner is shown at the top of the page (the sandbox says so).
+	Banner string
+
+	Log *zap.Logger
+	Now func() time.Time
+}
+
+// Server is the console. Handler serves it; Run runs its queue.
+type Server struct {
+	cfg     Config
+	log     *zap.Logger
+	st      *store
+	q       *queue
+	reg     *prometheus.Registry
+	handler http.Handler
+	tmpl    *template.Template
+	ready   atomic.Bool
+	closing chan struct{} // closed when Run's context ends: events streams end
+}
+
+// New opens DIR and builds the server; runs start once Run is called.
+func New(cfg Config) (*Server, error) {
+	if cfg.Pipeline == nil {
+		return nil, fmt.Errorf("console: no pipeline")
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.MaxRows <= 0 {
+		cfg.MaxRows = DefaultMaxRows
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = DefaultRate
+	}
+	if cfg.DailyQuota <= 0 {
+		cfg.DailyQuota = DefaultDailyQuota
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = &Auth{}
+	}
+	st, err := openStore(cfg.DataDir, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{})}
+	s.q = newQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
+	s.reg = prometheus.NewRegistry()
+	m := newMetrics(st)
+	s.q.ended = m.ended
+	s.reg.MustRegister(m)
+	if s.tmpl, err = parsePage(); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler serves the page, the API, /healthz, /readyz and /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run queues again the runs that were queued or running when the server last
+// stopped, then runs the queue until ctx ends. Then the running run drains
+// (as `run` does on SIGTERM) and stays queued, and Run returns.
+func (s *Server) Run(ctx context.Context) error {
+	lock, err := lockData(s.cfg.DataDir, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	var again []Run
+	for _, r := range s.st.list() {
+		if r.Status == StatusQueued || r.Status == StatusRunning {
+			again = append(again, r)
+		}
+	}
+	// Oldest queued first: list is newest first.
+	for i := len(again) - 1; i >= 0; i-- {
+		r := again[i]
+		if _, err := s.st.update(r.ID, func(r *Run) error { r.Status = StatusQueued; return nil }); err != nil {
+			return err
+		}
+		s.q.enqueue(r.ID)
+		s.log.Info("run queued again after a restart", zap.String("run", r.ID))
+	}
+	s.ready.Store(true)
+	defer s.ready.Store(false)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.q.loop(ctx)
+	}()
+	<-ctx.Done()
+	close(s.closing)
+	<-done
+	return nil
+}
+
+// routes builds the handler: security headers on everything, sign-in and
+// cross-origin protection on everything but the probes and metrics.
+func (s *Server) routes() http.Handler {
+	app := http.NewServeMux()
+	app.HandleFunc("GET /{$}", s.page)
+	app.HandleFunc("GET /static/{name}", s.static)
+	app.HandleFunc("GET /api/v1/me", s.me)
+	app.HandleFunc("GET /api/v1/runs", s.listRuns)
+	app.HandleFunc("POST /api/v1/runs", s.upload)
+	app.HandleFunc("GET /api/v1/runs/{id}", s.getRun)
+	app.HandleFunc("POST /api/v1/runs/{id}/check", s.recheck)
+	app.HandleFunc("POST /api/v1/runs/{id}/start", s.start)
+	app.HandleFunc("POST /api/v1/runs/{id}/stop", s.stop)
+	app.HandleFunc("POST /api/v1/runs/{id}/retry", s.retry)
+	app.HandleFunc("GET /api/v1/runs/{id}/events", s.events)
+	app.HandleFunc("GET /api/v1/runs/{id}/rows", s.rows)
+	app.HandleFunc("GET /api/v1/runs/{id}/files/{name}", s.file)
+	app.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "No such API path.")
+	})
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, "Refused: this request came from another site.")
+	}))
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	root.HandleFunc("GET /readyz", s.readyz)
+	root.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	root.Handle("/", s.cfg.Auth.requireUser(cop.Handler(app)))
+	return securityHeaders(root)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// securityHeaders: the page runs only its own script and style (no inline
+// script), cannot be framed, and nothing is sniffed or cached.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeError answers {"error": msg}: msg is for a person to read.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,213 @@
+package console
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Files inside a run's folder DIR/runs/<id>/.
+const (
+	metaFile  = "run.json" // the Run
+	outFolder = "out"      // the pipeline's --out: ledger and result files
+	checkDir  = "check"    // the last check's rejected rows
+	inputCSV  = "input.csv"
+)
+
+// store keeps the runs: in memory, and each in DIR/runs/<id>/run.json, so
+// that they survive a restart. It tells watchers of every change.
+type store struct {
+	dir string // DIR/runs
+	now func() time.Time
+
+	mu      sync.Mutex
+	runs    map[string]*Run
+	live    map[string]Live
+	changed chan struct{} // closed and replaced on every change
+}
+
+func openStore(dataDir string, now func() time.Time) (*store, error) {
+	dir := filepath.Join(dataDir, "runs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	s := &store{dir: dir, now: now, runs: map[string]*Run{}, live: map[string]Live{}, changed: make(chan struct{})}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !validID(e.Name()) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), metaFile))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // an upload that never finished being checked
+		}
+		if err != nil {
+			return nil, fmt.Errorf("data folder: %w", err)
+		}
+		var r Run
+		if err := json.Unmarshal(b, &r); err != nil || r.ID != e.Name() {
+			return nil, fmt.Errorf("data folder: %s: not a run's metadata", filepath.Join(e.Name(), metaFile))
+		}
+		s.runs[r.ID] = &r
+	}
+	return s, nil
+}
+
+// idPattern is what newID makes; anything else is no run (and no path).
+func validID(id string) bool {
+	return regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$`).MatchString(id)
+}
+
+// newID is sortable by creation time and hard to guess.
+func newID(now time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+func (s *store) runDir(id string) string { return filepath.Join(s.dir, id) }
+func (s *store) outDir(id string) string { return filepath.Join(s.dir, id, outFolder) }
+
+// reserve creates the folder of a new run.
+func (s *store) reserve() (string, error) {
+	for {
+		id := newID(s.now())
+		err := os.Mkdir(s.runDir(id), 0o700)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return id, err
+	}
+}
+
+// discard removes the folder of a run that was never created.
+func (s *store) discard(id string) { _ = os.RemoveAll(s.runDir(id)) }
+
+// put saves r, new or changed.
+func (s *store) put(r Run) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.save(&r); err != nil {
+		return err
+	}
+	s.runs[r.ID] = &r
+	s.notify()
+	return nil
+}
+
+// update changes a run under the lock and saves it; f returns an error to
+// leave the run as it was.
+func (s *store) update(id string, f func(*Run) error) (Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.runs[id]
+	if !ok {
+		return Run{}, errNoRun
+	}
+	r := *old
+	if err := f(&r); err != nil {
+		return *old, err
+	}
+	if err := s.save(&r); err != nil {
+		return *old, err
+	}
+	s.runs[id] = &r
+	s.notify()
+	return r, nil
+}
+
+func (s *store) save(r *Run) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(s.runDir(r.ID), metaFile), append(b, '\n'))
+}
+
+// setLive records a running run's progress, in memory only.
+func (s *store) setLive(id string, l Live) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live[id] = l
+	s.notify()
+}
+
+func (s *store) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// watch returns a channel closed at the next change.
+func (s *store) watch() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *store) get(id string) (Run, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[id]
+	if !ok {
+		return Run{}, false
+	}
+	out := *r
+	if l, ok := s.live[id]; ok && out.Status == StatusRunning {
+		out.Progress = &l
+	}
+	return out, true
+}
+
+// list returns the runs, newest first.
+func (s *store) list() []Run {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.runs))
+	for id := range s.runs {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	out := make([]Run, 0, len(ids))
+	for _, id := range ids {
+		if r, ok := s.get(id); ok {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Run) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+	})
+	return out
+}
+
+// writeFileAtomic writes through a synced temporary file and a rename, so a
+// crash leaves the old run.json or the new one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,383 @@
+// flowenroll console: upload, check, start, follow, results. No framework,
+// no build step; every value from the server goes into the page as text.
+"use strict";
+
+const columnNames = {
+  crmProspectId: "the CRM ID of the contact or lead",
+  flowId: "the flow ID (or the flow's name)",
+  flowName: "the flow's name",
+  flowInstanceOwnerEmail: "the email of the flow's owner",
+};
+
+let current = null;   // the run shown
+let stream = null;    // its EventSource
+let failedCode = "";  // the reason shown in the failed rows
+let failedOffset = 0;
+const pageSize = 50;
+
+// el builds an element: el("p", {class: "x"}, "text", child...).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+const $ = (id) => document.getElementById(id);
+const n = (x) => (x || 0).toLocaleString("en-US");
+
+async function api(method, path, body) {
+  const res = await fetch(path, { method, body, credentials: "same-origin", headers: { Accept: "application/json" } });
+  let data = null;
+  try { data = await res.json(); } catch (_) { /* not JSON */ }
+  if (!res.ok) throw new Error((data && data.error) || ("The server answered " + res.status + "."));
+  return data;
+}
+
+function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function duration(seconds) {
+  seconds = Math.max(0, Math.round(seconds || 0));
+  if (seconds < 60) return seconds + " s";
+  const m = Math.round(seconds / 60);
+  if (m < 60) return m + " min";
+  const h = Math.floor(m / 60);
+  return h + " h " + (m % 60) + " min";
+}
+
+function showError(id, msg) {
+  const p = $(id);
+  p.textContent = msg || "";
+  p.hidden = !msg;
+}
+
+// ---- upload ----
+
+function setupUpload() {
+  const form = $("upload-form"), drop = $("drop"), file = $("file");
+  file.addEventListener("change", () => {
+    $("drop-text").textContent = file.files.length ? "Chosen: " + file.files[0].name : "Drop the file here, or choose a file";
+  });
+  ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (ev) => { ev.preventDefault(); drop.classList.add("over"); }));
+  ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, () => drop.classList.remove("over")));
+  drop.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    if (ev.dataTransfer.files.length) {
+      file.files = ev.dataTransfer.files;
+      file.dispatchEvent(new Event("change"));
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError("upload-error", "");
+    if (!file.files.length) { showError("upload-error", "Choose a file first."); return; }
+    const fd = new FormData(form);
+    const button = $("check-button");
+    button.disabled = true;
+    button.textContent = "Checking…";
+    try {
+      const run = await api("POST", "/api/v1/runs", fd);
+      form.reset();
+      $("drop-text").textContent = "Drop the file here, or choose a file";
+      openRun(run.id, run);
+      $("run").scrollIntoView({ behavior: "smooth", block: "start" });
+      loadRuns();
+    } catch (e) {
+      showError("upload-error", e.message);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Check the file";
+    }
+  });
+}
+
+// ---- one run ----
+
+function openRun(id, run) {
+  if (location.hash !== "#run/" + id) history.replaceState(null, "", "#run/" + id);
+  failedCode = ""; failedOffset = 0;
+  if (run) showRun(run);
+  else api("GET", "/api/v1/runs/" + encodeURIComponent(id)).then(showRun, (e) => {
+    $("run").hidden = false;
+    $("run-title").textContent = "Run " + id;
+    showError("run-error", e.message);
+  });
+}
+
+function follow(run) {
+  const live = run.status === "queued" || run.status === "running";
+  if (live && (!stream || stream.runId !== run.id)) {
+    if (stream) stream.close();
+    stream = new EventSource("/api/v1/runs/" + encodeURIComponent(run.id) + "/events");
+    stream.runId = run.id;
+    stream.addEventListener("run", (ev) => {
+      const r = JSON.parse(ev.data);
+      if (current && current.id === r.id) showRun(r);
+    });
+  } else if (!live && stream) {
+    stream.close();
+    stream = null;
+    loadRuns();
+  }
+}
+
+function statusText(run) {
+  switch (run.status) {
+    case "checked": return "checked, not started";
+    case "queued": return run.queuePosition > 1 ? "queued: " + (run.queuePosition - 1) + " run(s) before it" : "queued: next";
+    case "running": return "running";
+    case "stopped": return "stopped";
+    case "finished": return run.exitCode === 0 ? "finished" : run.exitCode === 3 ? "finished, some rows failed" : run.exitCode === 4 ? "finished, some rows not sent" : "ended with an error";
+  }
+  return run.status;
+}
+
+function showRun(run) {
+  const prev = current;
+  current = run;
+  $("run").hidden = false;
+  $("run-title").textContent = run.file;
+  const st = $("run-status");
+  st.textContent = statusText(run);
+  st.className = "status s-" + run.status + (run.exitCode ? " e" + run.exitCode : "");
+  const meta = ["Uploaded by " + run.createdBy + ", " + when(run.createdAt)];
+  if (run.startedBy) meta.push("started by " + run.startedBy + (run.startedAt ? ", " + when(run.startedAt) : ""));
+  if (run.stoppedBy) meta.push("stopped by " + run.stoppedBy);
+  if (run.retryOf) meta.push("a retry of run " + run.retryOf);
+  $("run-meta").textContent = meta.join("; ") + ".";
+  showError("run-error", run.error ? "The run could not go on: " + run.error : "");
+  // A running run redraws only its progress, so that the page does not jump.
+  if (prev && prev.id === run.id && prev.status === run.status && run.status === "running" && $("live")) {
+    fillProgress(run);
+  } else {
+    const body = $("run-body");
+    body.replaceChildren(...renderRun(run));
+    if (run.status === "finished" || run.status === "stopped") loadFailed();
+  }
+  follow(run);
+}
+
+function renderRun(run) {
+  switch (run.status) {
+    case "checked": return renderCheck(run);
+    case "queued": return [planLine(run.plan), el("p", {}, "Waiting for its turn: runs go one at a time, so that together they stay within Gong's limits."), actions(run)];
+    case "running": return [planLine(run.plan), renderProgress(), actions(run)];
+    default: return renderResults(run);
+  }
+}
+
+function planLine(plan) {
+  if (!plan) return null;
+  return el("p", { class: "meta" }, n(plan.rows) + " rows read, " + n(plan.validRows) + " to send in " + n(plan.requests) + " requests.");
+}
+
+function figures(items) {
+  return el("div", { class: "figures" }, items.map(([label, value, cls]) =>
+    el("div", { class: "figure " + (cls || "") }, el("span", { class: "value" }, n(value)), el("span", { class: "label" }, label))));
+}
+
+function estimateText(e) {
+  if (!e) return "";
+  let s = "At Gong's limit of " + e.ratePerSecond + " requests a second, sending takes about " + duration(e.seconds) + ".";
+  if (e.days > 1) s += " Gong allows " + n(e.dailyQuota) + " requests a day: " + n(e.requestsToday) + " go today, and the run needs " + e.days + " days in all (it stops when the day's quota is spent; start it again the next day and it continues).";
+  else s += " That is within one day's quota of " + n(e.dailyQuota) + " requests.";
+  return s;
+}
+
+function renderCheck(run) {
+  const p = run.plan || {};
+  const out = [];
+  if (p.columns) {
+    out.push(renderMapping(run, p.columns));
+    return out;
+  }
+  out.push(figures([["rows read", p.rows], ["ready to send", p.validRows, "ok"], ["will not be sent", p.rejectedRows, p.rejectedRows ? "bad" : ""], ["requests", p.requests]]));
+  out.push(el("p", {}, estimateText(p.estimate)));
+  if (p.note) out.push(el("p", { class: "note" }, "Note: " + p.note));
+  out.push(renderRejected(run, p));
+  if (p.groups && p.groups.length) {
+    out.push(el("details", { class: "groups" }, el("summary", {}, "Requests by flow and owner (" + p.groups.length + ")"),
+      el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Flow ID"), el("th", {}, "Owner"), el("th", { class: "num" }, "Rows"), el("th", { class: "num" }, "Requests"))),
+        el("tbody", {}, p.groups.map((g) => el("tr", {}, el("td", {}, g.flowId), el("td", {}, g.owner), el("td", { class: "num" }, n(g.rows)), el("td", { class: "num" }, n(g.requests))))))));
+  }
+  out.push(actions(run));
+  return out;
+}
+
+function renderRejected(run, p) {
+  const codes = Object.entries(p.rejectedByCode || {}).sort((a, b) => b[1].rows - a[1].rows);
+  if (!codes.length) return el("p", { class: "ok-line" }, "Every row is fine.");
+  const box = el("div", { id: "rejected" }, el("h3", {}, "Rows that will not be sent, by reason"),
+    el("p", {}, "Fix these in the spreadsheet and upload it again, or start anyway: the other rows go through, and these are listed in failed.csv. ",
+      el("a", { href: fileURL(run, "failed.csv"), download: "" }, "Download these rows (failed.csv)")));
+  for (const [code, r] of codes) {
+    box.append(el("details", { class: "reason", open: codes.length <= 6 || box.childElementCount < 5 },
+      el("summary", {}, el("b", {}, code), " — " + n(r.rows) + (r.rows === 1 ? " row" : " rows")),
+      r.fix ? el("p", { class: "fix" }, "What to do: " + r.fix) : null,
+      rowsTable(r.first || [], false),
+      r.rows > (r.first || []).length ? el("p", { class: "hint" }, "The first " + (r.first || []).length + " are shown.") : null));
+  }
+  return box;
+}
+
+function rowsTable(rows, withCode) {
+  return el("div", { class: "scroll" }, el("table", { class: "rows" },
+    el("thead", {}, el("tr", {}, el("th", { class: "num c-line" }, "Line"), el("th", { class: "c-id" }, "CRM ID"), el("th", { class: "c-id" }, "Flow ID"),
+      el("th", { class: "c-owner" }, "Owner"), withCode ? el("th", { class: "c-code" }, "Reason") : null, el("th", {}, "Message"))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, el("td", { class: "num" }, r.line), el("td", {}, r.crmProspectId), el("td", {}, r.flowId), el("td", {}, r.owner),
+      withCode ? el("td", {}, r.code) : null, el("td", { class: "msg" }, shortMessage(r.message)))))));
+}
+
+// shortMessage leaves out the "file:line: " a message starts with: the table
+// shows the line in its own column.
+function shortMessage(m) { return (m || "").replace(/^.*?:\d+: /, ""); }
+
+function renderMapping(run, cols) {
+  const form = el("form", { id: "mapping" });
+  form.append(el("h3", {}, "Which column is which?"),
+    el("p", {}, "The file's columns were not all recognised. Pick the column that holds each of these, and the file is checked again."));
+  const map = Object.assign({}, (run.options && run.options.map) || {});
+  const ask = (canonical, headers, why) => {
+    const id = "map-" + canonical;
+    const select = el("select", { id, name: canonical, required: true },
+      el("option", { value: "" }, "— choose a column —"), headers.map((h) => el("option", { value: h }, h)));
+    form.append(el("p", { class: "map-row" }, el("label", { for: id }, why + " ", el("b", {}, columnNames[canonical] || canonical), " (" + canonical + ")"), " ", select));
+  };
+  (cols.missing || []).forEach((c) => ask(c, cols.found || [], "Which column holds"));
+  Object.entries(cols.ambiguous || {}).forEach(([c, hs]) => ask(c, hs, "Several columns could be"));
+  Object.entries(cols.notFound || {}).forEach(([c, h]) => { delete map[c]; ask(c, cols.found || [], "There is no column \"" + h + "\"; which column holds"); });
+  form.append(el("p", { class: "hint" }, "Columns in the file: " + (cols.found || []).join(", ")));
+  form.append(el("button", { type: "submit", id: "map-button" }, "Use these columns and check again"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError("run-error", "");
+    for (const s of form.querySelectorAll("select")) if (s.value) map[s.name] = s.value;
+    const fd = new FormData();
+    fd.append("map", Object.entries(map).map(([k, v]) => k + "=" + v).join("\n"));
+    for (const k of ["encoding", "delimiter", "crm", "sheet"]) if (run.options && run.options[k]) fd.append(k, run.options[k]);
+    try {
+      showRun(await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/check", fd));
+      loadRuns();
+    } catch (e) { showError("run-error", e.message); }
+  });
+  return form;
+}
+
+function renderProgress() {
+  return el("div", { id: "live" },
+    el("progress", { id: "bar", max: 1, value: 0 }),
+    el("p", { id: "live-text", class: "live" }, "Starting…"));
+}
+
+function fillProgress(run) {
+  const l = run.progress;
+  if (!l || !$("bar")) return;
+  $("bar").max = Math.max(l.total, 1);
+  $("bar").value = l.settled;
+  $("live-text").textContent = n(l.settled) + " of " + n(l.total) + " rows done, " + n(l.left) + " left; " +
+    n(l.requests) + " requests sent" + (l.left > 0 ? "; about " + duration(l.etaSeconds) + " to go." : ".");
+}
+
+function fileURL(run, name) { return "/api/v1/runs/" + encodeURIComponent(run.id) + "/files/" + name; }
+
+function actions(run) {
+  const box = el("p", { class: "actions" });
+  const act = (label, path, cls, id) => el("button", { type: "button", class: cls, id, onclick: async (ev) => {
+    ev.target.disabled = true;
+    showError("run-error", "");
+    try {
+      const r = await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/" + path);
+      if (path === "retry") { openRun(r.id, r); loadRuns(); } else { showRun(r); loadRuns(); }
+    } catch (e) { showError("run-error", e.message); ev.target.disabled = false; }
+  } }, label);
+  const p = run.plan || {};
+  if (run.status === "checked") {
+    const b = act("Start: send " + n(p.validRows) + " rows to Gong", "start", "primary", "start-button");
+    if (!p.validRows || p.columns) b.disabled = true;
+    box.append(b);
+  }
+  if (run.status === "queued" || run.status === "running") box.append(act("Stop", "stop", "danger", "stop-button"));
+  const resumable = run.status === "stopped" || (run.status === "finished" && (run.exitCode === 4 || run.exitCode === 1));
+  if (resumable) box.append(act("Continue this run", "start", "primary", "resume-button"));
+  if (run.status === "finished" || run.status === "stopped") {
+    const s = run.summary || {};
+    if ((s.failed || 0) + (s.unprocessed || 0) > 0) box.append(act("Retry failed and unprocessed rows", "retry", "", "retry-button"));
+  }
+  return box;
+}
+
+function renderResults(run) {
+  const s = run.summary || {};
+  const out = [];
+  if (run.outcome) out.push(el("p", { class: "outcome" }, capital(run.outcome) + "."));
+  out.push(figures([["rows read", s.rowsRead], ["assigned", s.assigned, "ok"], ["failed", s.failed, s.failed ? "bad" : ""], ["not sent yet", s.unprocessed, s.unprocessed ? "warn" : ""], ["requests", s.requests]]));
+  const reasons = Object.entries(s.unprocessedByReason || {});
+  if (reasons.length) out.push(el("p", {}, "Not sent yet: " + reasons.map(([r, k]) => r + " " + n(k)).join(", ") + ". Continue the run to send them, or retry them as a new run."));
+  out.push(el("div", { class: "downloads" }, el("h3", {}, "Download the results"),
+    el("ul", {}, [["assigned.csv", "rows assigned, with the flow instance IDs"], ["failed.csv", "rows that failed, with the reason"], ["unprocessed.csv", "rows not sent yet"], ["results.xlsx", "all three as one Excel workbook"], ["summary.json", "the counts"]]
+      .map(([f, what]) => el("li", {}, el("a", { href: fileURL(run, f), download: "", id: "dl-" + f.replace(".", "-") }, f), " — " + what)))));
+  if (s.failed) out.push(el("div", { id: "failed" }, el("h3", {}, "Failed rows, by reason"), el("div", { id: "failed-body" }, "Loading…")));
+  out.push(actions(run));
+  return out;
+}
+
+function capital(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
+
+async function loadFailed() {
+  const run = current;
+  if (!run || !$("failed-body")) return;
+  const q = new URLSearchParams({ code: failedCode, offset: failedOffset, limit: pageSize });
+  let page;
+  try { page = await api("GET", "/api/v1/runs/" + encodeURIComponent(run.id) + "/rows?" + q); } catch (e) { $("failed-body").textContent = e.message; return; }
+  if (current !== run) return;
+  const select = el("select", { id: "failed-code", onchange: (ev) => { failedCode = ev.target.value; failedOffset = 0; loadFailed(); } },
+    el("option", { value: "" }, "every reason"),
+    Object.entries(page.byCode).sort((a, b) => b[1] - a[1]).map(([c, k]) => el("option", { value: c, selected: c === failedCode }, c + " (" + n(k) + ")")));
+  const fix = failedCode ? (page.fixes || {})[failedCode] || "" : "";
+  const nav = el("p", { class: "pager" },
+    el("button", { type: "button", disabled: failedOffset === 0, onclick: () => { failedOffset = Math.max(0, failedOffset - pageSize); loadFailed(); } }, "Previous"),
+    " rows " + n(Math.min(failedOffset + 1, page.total)) + "–" + n(Math.min(failedOffset + pageSize, page.total)) + " of " + n(page.total) + " ",
+    el("button", { type: "button", disabled: failedOffset + pageSize >= page.total, onclick: () => { failedOffset += pageSize; loadFailed(); } }, "Next"));
+  $("failed-body").replaceChildren(el("label", {}, "Show ", select), fix ? el("p", { class: "fix" }, "What to do: " + fix) : "", rowsTable(page.rows, true), nav);
+}
+
+// ---- the runs list ----
+
+async function loadRuns() {
+  let data;
+  try { data = await api("GET", "/api/v1/runs"); } catch (e) { return; }
+  const body = $("runs").tBodies[0];
+  body.replaceChildren(...data.runs.map((r) => el("tr", { class: current && current.id === r.id ? "current" : "" },
+    el("td", {}, el("a", { href: "#run/" + r.id }, when(r.createdAt))),
+    el("td", {}, r.file),
+    el("td", {}, r.createdBy),
+    el("td", {}, r.startedBy || ""),
+    el("td", {}, statusText(r)),
+    el("td", {}, r.summary ? n(r.summary.assigned) + " assigned, " + n(r.summary.failed) + " failed, " + n(r.summary.unprocessed) + " not sent" : (r.plan ? (r.plan.columns ? "columns to choose" : n(r.plan.validRows) + " rows to send") : "")))));
+  $("no-runs").hidden = data.runs.length > 0;
+}
+
+function route() {
+  const m = location.hash.match(/^#run\/([0-9a-f-]+)$/);
+  if (m && (!current || current.id !== m[1])) openRun(m[1]);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setupUpload();
+  window.addEventListener("hashchange", () => { route(); loadRuns(); });
+  route();
+  loadRuns();
+  document.body.dataset.ready = "true"; // the page's handlers are in place
+});
