@@ -34,11 +34,14 @@ type Limiter interface {
 	Answered()
 }
 
-// DefaultMargin is how much longer than 1 s the window of the send log starts:
-// 5 ms, the spread of delays between the pacer and the server's counting
-// on an idle loopback, so 3 per 1.005 s = 0.995 of a limit of 3/s. A 429
-// that pacing did not prevent widens it (see RateLimited).
-const DefaultMargin = 5 * time.Millisecond
+// DefaultMargin is how much longer than 1 s the window of the send log
+// starts: 3 per 1.003 s is 0.997 of a limit of 3/s. It is below three times
+// the shortest answer time a client sees on loopback, so that pacing is
+// never slower than sleeping 1/rate after each answer, and it covers the
+// delays of an idle loopback (1 to 2 ms between the pacer and the server's
+// counting). Longer delays, on a loaded machine or a real network, show as a
+// 429 now and then, which widens it (see RateLimited).
+const DefaultMargin = 3 * time.Millisecond
 
 // Learning from 429s.
 //
@@ -46,7 +49,8 @@ const DefaultMargin = 5 * time.Millisecond
 // the delays on the way spread more than the margin: a send reached the
 // server in the same second as the limit's worth before it. The margin
 // widens (doubled, by widenStep at least, up to maxMargin) and nothing else
-// changes. A second 429 within CalmAnswers answers of the first, or any 429
+// changes. A second 429 within strikeAnswers answers of the first (a lower
+// limit refuses again within a second or two of the pause), or any 429
 // once one was taken for a limit, means the server takes fewer than the
 // rate (another client shares the company's quota, or the limit is lower):
 // the rate drops by slowDown at once and the sends per window drop to one
@@ -57,13 +61,14 @@ const DefaultMargin = 5 * time.Millisecond
 // every hundred-odd requests, instead of a retry storm. (make bench
 // measures both cases.)
 const (
-	widenStep   = 15 * time.Millisecond
-	maxMargin   = 250 * time.Millisecond
-	slowDown    = 0.85
-	creepUp     = 1.03
-	floorShare  = 0.1
-	CalmAnswers = 20
-	probeAfter  = 5 * CalmAnswers
+	widenStep     = 15 * time.Millisecond
+	strikeAnswers = 6
+	maxMargin     = 250 * time.Millisecond
+	slowDown      = 0.85
+	creepUp       = 1.03
+	floorShare    = 0.1
+	CalmAnswers   = 20
+	probeAfter    = 5 * CalmAnswers
 )
 
 // Pacer paces requests; it is safe for concurrent use and shared by all
@@ -106,7 +111,7 @@ func New(perSecond float64, margin time.Duration) *Pacer {
 		margin:    margin,
 		target:    target,
 		cap:       most,
-		since429:  CalmAnswers,
+		since429:  strikeAnswers + 1,
 	}
 }
 
@@ -129,7 +134,7 @@ func (p *Pacer) RateLimited(retryAfter time.Duration) {
 	if until := now.Add(retryAfter); until.After(p.pausedTil) {
 		p.pausedTil = until
 	}
-	lone := !p.limited && p.since429 >= CalmAnswers
+	lone := !p.limited && p.since429 > strikeAnswers
 	p.since429 = 0
 	if lone {
 		p.margin = min(max(2*p.margin, p.margin+widenStep), maxMargin)
