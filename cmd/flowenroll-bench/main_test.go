@@ -65,8 +65,8 @@ func TestNaiveRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	type shape struct {
-		flow, owner string
-		ids         int
+		Flow, Owner string
+		IDs         int
 	}
 	var got []shape
 	for _, r := range reqs {
