@@ -43,13 +43,16 @@ func quotaShared() quotaCase {
 	return quotaCase{name: "shared, emulator limit 2/s", slug: "shared", limit: 2, shared: true}
 }
 
-// minSpan is how long a quota run must send for its figure to count, and
-// naiveSpan about how long the naive script is run for its figure: it sends
-// at a steady rate set by the latency, and the bench must stay under 8
-// minutes.
+// minSpan is how long a quota run must send for its figure to count;
+// sharedSpan is longer, because the 429s that teach the pacer the lower
+// limit are a fixed few (two, then one per failed probe) and the figure is
+// their share; naiveSpan is about how long the naive script is run for its
+// figure: it sends at a steady rate set by the latency. The bench must stay
+// under 8 minutes.
 const (
-	minSpan   = 45 * time.Second
-	naiveSpan = 30 * time.Second
+	minSpan    = 45 * time.Second
+	sharedSpan = 66 * time.Second
+	naiveSpan  = 30 * time.Second
 )
 
 // quotaRow is one latency of the side-by-side table: requests per second
@@ -64,7 +67,11 @@ type quotaRow struct {
 func (b *bench) quota(ctx context.Context, qc quotaCase) error {
 	// Enough assign requests to send for longer than minSpan at the most the
 	// pacing allows (0.995 of the limit).
-	requests := int(math.Ceil(minSpan.Seconds()*0.995*float64(qc.limit))) + 5
+	span := minSpan
+	if qc.shared {
+		span = sharedSpan
+	}
+	requests := int(math.Ceil(span.Seconds()*0.995*float64(qc.limit))) + 5
 	if b.quick {
 		requests = 20
 	}
@@ -134,8 +141,8 @@ func (b *bench) quota(ctx context.Context, qc quotaCase) error {
 	b.detail("whole run: first to last admission %.1f s, %d admissions, %.3f/s = %.3f of the limit (includes the preflight's flow listing, which the first assign waits for)",
 		p.whole.span.Seconds(), p.whole.admitted, p.whole.rate, p.whole.rate/float64(qc.limit))
 	b.detail("steady part: first to last assign admitted %.1f s, %d assigns, %.3f/s", p.steady.span.Seconds(), p.steady.admitted, p.steady.rate)
-	if p.steady.span < minSpan {
-		b.detail("note: sent for %.1f s, under the %v the issue asks for", p.steady.span.Seconds(), minSpan)
+	if p.steady.span < span {
+		b.detail("note: sent for %.1f s, under the %v aimed at", p.steady.span.Seconds(), span)
 	}
 	if len(p.limitedAt) > 0 {
 		b.detail("429s at (s after the first request): %s", seconds(p.limitedAt, 12))
