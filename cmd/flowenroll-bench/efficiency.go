@@ -26,6 +26,7 @@ type sent struct {
 	all, assign int
 	listings    int // GET /v2/flows (flowenroll's preflight)
 	readBacks   int // POST /v2/flows/prospects (flowenroll's checks of requests in doubt)
+	limited     int // answered 429
 	stopped     int // runs stopped before the end
 }
 
@@ -45,7 +46,7 @@ func (b *bench) efficiency(ctx context.Context) error {
 	}
 	b.section(fmt.Sprintf("request efficiency: %d rows in 12 (flow, owner) groups, owners in two cases, 1 row in 21 a repeat; %s, no faults; minimum %d assign requests (sum over groups of ceil(distinct IDs / %d))",
 		rows, how, minimum, defaultChunkSize))
-	b.detail("stopped and resumed: each run is stopped right after its %d-th assign is admitted (flowenroll as by SIGTERM: requests in flight finish; the naive script as by Ctrl-C: the one in flight is dropped), %d times, then runs to the end", stopEvery, stops)
+	b.detail("stopped and resumed: each run is stopped right after the emulator admits its assign number %d (flowenroll as by SIGTERM: requests in flight finish; the naive script as by Ctrl-C: the one in flight is dropped), %d times, then runs to the end", stopEvery, stops)
 
 	var fe, feResumed, nv, nvResumed sent
 	steps := []struct {
@@ -66,7 +67,7 @@ func (b *bench) efficiency(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		*st.into = got
-		b.detail("%s: %d requests: %d assigns, %d flow listings, %d read-backs; stopped %d times", st.name, got.all, got.assign, got.listings, got.readBacks, got.stopped)
+		b.detail("%s: %d requests: %d assigns, %d flow listings, %d read-backs; %d answered 429; stopped %d times", st.name, got.all, got.assign, got.listings, got.readBacks, got.limited, got.stopped)
 	}
 	ratio := func(n int) string { return fmt.Sprintf("%.2f (%d / %d)", float64(n)/float64(minimum), n, minimum) }
 	b.add(figure{name: "request efficiency, flowenroll, one run (all requests / minimum)", value: ratio(fe.all), target: "1.00", result: verdict(fe.all == minimum)})
@@ -119,7 +120,7 @@ func (b *bench) runStopped(ctx context.Context, cfg emulator.Config, n int, one 
 		got.stopped++
 	}
 	st := srv.emu.Stats()
-	got.all, got.assign, got.listings, got.readBacks = int(st.Requests), int(st.Assign), int(st.ListFlows), int(st.ReadBack)
+	got.all, got.assign, got.listings, got.readBacks, got.limited = int(st.Requests), int(st.Assign), int(st.ListFlows), int(st.ReadBack), int(st.RateLimited)
 	return got, nil
 }
 
