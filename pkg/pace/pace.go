@@ -6,9 +6,9 @@
 // evenly at the limit per window, and a log of the last sends holds back any
 // request that would put more than the limit within one window, whatever the
 // spacing did. The window starts at 1 s plus a small margin, so the job runs
-// at the configured rate: three sends 1/3 s apart never put four in one of
-// the server's seconds unless something between this process and the server
-// delays the first of them more than the fourth. Only a 429 says that
+// at the configured rate: sends 1/3 s apart never put four in one of the
+// server's seconds unless something between this process and the server
+// delays the first of four more than the fourth. Only a 429 says that
 // happened, so only a 429 widens the window.
 package pace
 
@@ -49,7 +49,10 @@ const DefaultMargin = 3 * time.Millisecond
 // the delays on the way spread more than the margin: a send reached the
 // server in the same second as the limit's worth before it. The margin
 // widens (doubled, by widenStep at least, up to maxMargin) and nothing else
-// changes. A second 429 within strikeAnswers answers of the first (a lower
+// changes; after narrowAfter answers without a 429 it halves, down to where
+// it started, so that a passing cause (a burst of another client's, a slow
+// minute of the network) does not slow the rest of a long run. A second 429
+// within strikeAnswers answers of the first (a lower
 // limit refuses again within a second or two of the pause), or any 429
 // once one was taken for a limit, means the server takes fewer than the
 // rate (another client shares the company's quota, or the limit is lower):
@@ -64,6 +67,7 @@ const (
 	widenStep     = 15 * time.Millisecond
 	strikeAnswers = 6
 	maxMargin     = 250 * time.Millisecond
+	narrowAfter   = 2 * probeAfter
 	slowDown      = 0.85
 	creepUp       = 1.03
 	floorShare    = 0.1
@@ -80,6 +84,7 @@ type Pacer struct {
 	now       func() time.Time
 
 	mu        sync.Mutex
+	start     time.Duration // the margin New was given
 	margin    time.Duration // the window of the send log is 1 s + margin
 	target    rate.Limit    // the spacing rate when nothing goes wrong: max per window
 	sends     []time.Time   // the last max send times, oldest first
@@ -88,6 +93,7 @@ type Pacer struct {
 	cap       int           // sends allowed per window now: max, or fewer after a 429
 	calmCap   int           // answers without a 429 since cap last changed
 	since429  int           // answers since the last 429
+	calmWide  int           // answers without a 429 since the margin last changed
 	limited   bool          // a 429 was taken for a limit below the rate
 }
 
@@ -108,6 +114,7 @@ func New(perSecond float64, margin time.Duration) *Pacer {
 		max:       most,
 		perSecond: perSecond,
 		now:       time.Now,
+		start:     margin,
 		margin:    margin,
 		target:    target,
 		cap:       most,
@@ -135,11 +142,9 @@ func (p *Pacer) RateLimited(retryAfter time.Duration) {
 		p.pausedTil = until
 	}
 	lone := !p.limited && p.since429 > strikeAnswers
-	p.since429 = 0
+	p.since429, p.calmWide = 0, 0
 	if lone {
-		p.margin = min(max(2*p.margin, p.margin+widenStep), maxMargin)
-		p.target = spacing(p.perSecond, p.margin)
-		p.lim.SetLimit(min(p.lim.Limit(), p.target))
+		p.setMargin(min(max(2*p.margin, p.margin+widenStep), maxMargin))
 		return
 	}
 	p.limited = true
@@ -167,6 +172,7 @@ func (p *Pacer) Answered() {
 	p.calm++
 	p.calmCap++
 	p.since429++
+	p.calmWide++
 	if p.calm >= CalmAnswers && p.lim.Limit() < p.target {
 		p.calm = 0
 		p.lim.SetLimit(min(p.lim.Limit()*creepUp, p.target))
@@ -176,6 +182,22 @@ func (p *Pacer) Answered() {
 	if p.calmCap >= probeAfter && p.cap < p.max {
 		p.calmCap = 0
 		p.cap++
+	}
+	if p.calmWide >= narrowAfter && p.margin > p.start {
+		p.calmWide = 0
+		p.setMargin(max(p.start, p.margin/2))
+	}
+}
+
+// setMargin makes the window 1 s + m and the target rate follow it; a rate
+// slowed down below the target stays, and creeps back to the new target.
+// The caller holds p.mu.
+func (p *Pacer) setMargin(m time.Duration) {
+	was := p.target
+	p.margin = m
+	p.target = spacing(p.perSecond, m)
+	if l := p.lim.Limit(); l > p.target || l == was {
+		p.lim.SetLimit(p.target)
 	}
 }
 
