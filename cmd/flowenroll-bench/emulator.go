@@ -22,6 +22,23 @@ type server struct {
 	mu       sync.Mutex
 	arrivals []arrival
 	admitted []admission // when the limits let a request through
+	stop     *stopAt     // see stopAfter
+}
+
+// stopAt stops a run at an admission: the bench's way to interrupt a job at
+// a set point of its progress and resume it.
+type stopAt struct {
+	op   string
+	left int
+	stop func()
+}
+
+// stopAfter calls stop right after the emulator admits the n-th request of
+// op from now on (emulator.OpAssign, ...), once.
+func (s *server) stopAfter(op string, n int, stop func()) {
+	s.mu.Lock()
+	s.stop = &stopAt{op: op, left: n, stop: stop}
+	s.mu.Unlock()
 }
 
 // arrival is one request as the emulator saw it.
@@ -48,6 +65,12 @@ func startEmulator(cfg emulator.Config) (*server, error) {
 		now := time.Now()
 		s.mu.Lock()
 		s.admitted = append(s.admitted, admission{now, op})
+		if st := s.stop; st != nil && st.op == op {
+			if st.left--; st.left == 0 {
+				st.stop()
+				s.stop = nil
+			}
+		}
 		s.mu.Unlock()
 		return 0, false
 	}

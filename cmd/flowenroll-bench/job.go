@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/flowenroll/flowenroll/pkg/enroll"
-	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 	"github.com/flowenroll/flowenroll/pkg/report"
@@ -39,6 +38,7 @@ const (
 type job struct {
 	base, input, out string
 	rate             float64      // --rate; +Inf runs unpaced
+	resume           bool         // continue the job in out (no --restart)
 	trace            *clientTrace // if set, notes when the pacer and the transport let each request go
 }
 
@@ -51,15 +51,15 @@ func (j job) run(ctx context.Context, log *zap.Logger) (report.Summary, error) {
 	}
 	hc := &http.Client{Timeout: defaultTimeout}
 	defer hc.CloseIdleConnections()
-	var limiter gateway.Limiter = pace.New(j.rate, pace.DefaultMargin)
+	var limiter pace.Limiter = pace.New(j.rate, pace.DefaultMargin)
 	if j.trace != nil {
 		hc.Transport = tracedTransport{http.DefaultTransport, j.trace}
-		limiter = tracedPacer{limiter.(*pace.Pacer), j.trace}
+		limiter = tracedPacer{limiter, j.trace}
 	}
 	// The emulator runs open: any well-formed key pair is accepted.
 	client := gong.NewClient(baseURL, gong.Credentials{AccessKey: "bench", AccessKeySecret: "bench"}, hc, log)
 	return enroll.Run(ctx, enroll.Config{
-		InputPath: j.input, OutDir: j.out, Restart: true,
+		InputPath: j.input, OutDir: j.out, Restart: !j.resume,
 		ChunkSize: defaultChunkSize, Concurrency: defaultConcurrency,
 		Client: client, Limiter: limiter,
 		MaxRetryTime: defaultMaxRetry, MaxWait: defaultMaxWait, DrainTimeout: defaultDrain,
@@ -91,7 +91,7 @@ func (t *clientTrace) write(path string) error {
 
 // tracedPacer is the run's pacer, noting each release.
 type tracedPacer struct {
-	p *pace.Pacer
+	p pace.Limiter
 	t *clientTrace
 }
 

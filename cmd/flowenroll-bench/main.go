@@ -3,9 +3,13 @@
 // prints in one run the figures of the speed issue, each with its target:
 //
 //   - quota use: achieved requests per second over the emulator's limit, and
-//     the 429s, alone at 0 ms, 300 ms and 1 s of latency, and with the
-//     emulator's limit at 2 per second while the client runs at --rate 3;
-//   - request efficiency: requests sent over the minimum;
+//     the 429s, alone at 0 ms, 300 ms and 1 s of latency, each beside a naive
+//     script's (one request at a time, 1/rate of sleep after each answer),
+//     and with the emulator's limit at 2 per second while the client runs at
+//     --rate 3;
+//   - request efficiency: requests sent over the minimum, for one run and
+//     for a run stopped and resumed 5 times, flowenroll's beside the naive
+//     script's;
 //   - local cost: plan over 1,000,000 rows against a bare encoding/csv loop
 //     over the same file, and the peak memory of plan for 1,000,000 and
 //     10,000,000 rows;

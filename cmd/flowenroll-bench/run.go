@@ -34,6 +34,7 @@ type bench struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	figures    []figure
+	quotaRows  []quotaRow // the quota runs, flowenroll and the naive script
 }
 
 // figure is one line of the final table.
@@ -70,15 +71,16 @@ func scenarios() []scenario {
 }
 
 const helpText = `flowenroll-bench runs flowenroll against the Gong emulator and prints the
-figures of make bench with their targets (PASS or MISS). A full run takes
-about 6 minutes on a quiet machine and needs 2 GB free in the temporary
-directory. A missed target is a result: the exit code is 0 once every figure
+figures of make bench with their targets (PASS or MISS), the quota use and
+request efficiency beside a naive script's. A full run takes about 7 minutes
+on a quiet machine and needs 2 GB free in the temporary directory. A missed target is a result: the exit code is 0 once every figure
 is printed.
 
 Usage: flowenroll-bench [-quick] [-only NAME[,NAME...]] [-cpuprofile FILE] [-memprofile FILE] [-trace DIR]
 
 Scenarios (-only): quota-0ms (also prints CPU per 100,000 prospects),
-quota-300ms, quota-1s, quota-shared, efficiency, plan, memory.
+quota-300ms, quota-1s (each with the naive script), quota-shared, efficiency
+(one run and 5 stops, flowenroll and the naive script), plan, memory.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -196,6 +198,7 @@ func (b *bench) add(f figure) {
 
 // table prints every figure again, in one place.
 func (b *bench) table() {
+	b.sideBySide()
 	fmt.Fprintln(b.stdout, "\n== figures")
 	tw := tabwriter.NewWriter(b.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FIGURE\tVALUE\tTARGET\tRESULT")

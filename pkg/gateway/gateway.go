@@ -23,15 +23,13 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
 // Limiter paces requests and learns from Gong's answers: RateLimited after
-// a 429 that pacing did not prevent, Answered after any other answer.
-type Limiter interface {
-	Wait(ctx context.Context) error
-	RateLimited(retryAfter time.Duration)
-	Answered()
-}
+// a 429 that pacing did not prevent, Answered after any other answer
+// (pace.Pacer is the one the commands use).
+type Limiter = pace.Limiter
 
 // Kind is what a request is for; each kind is counted.
 type Kind uint8
