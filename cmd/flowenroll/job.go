@@ -42,7 +42,7 @@ func (j *job) file(ctx context.Context, in, out string, budget int64) fileResult
 		OwnerBy:   c.ownerBy,
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, Client: j.client, Limiter: j.limiter,
 		MaxRequests: budget, MaxRetryTime: c.maxRetry, MaxWait: c.maxWait, DrainTimeout: c.drain,
-		Preflight: c.preflight, Progress: prog, Log: j.log, Version: version,
+		Preflight: c.preflight, Progress: prog, Log: j.log, Version: version, Workbook: true,
 	})
 	prog.Stop()
 	if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {

@@ -11,7 +11,7 @@ import (
 // secretNames are the variables that hold Gong credentials, each also as
 // NAME_FILE.
 func secretNames() []string {
-	return []string{"GONG_ACCESS_KEY_SECRET", "GONG_BEARER_TOKEN", "GONG_ACCESS_KEY", "FLOWENROLL_NOTIFY_URL"}
+	return []string{"GONG_ACCESS_KEY_SECRET", "GONG_BEARER_TOKEN", "GONG_ACCESS_KEY", "FLOWENROLL_NOTIFY"}
 }
 
 // secrets are the credential values configured, read the way the client

@@ -54,6 +54,7 @@ func newRunCommand(e env) *runCmd {
 	fs.DurationVar(&c.progEvery, "progress-interval", 30*time.Second, "off a terminal, log progress this often")
 	fs.StringVar(&c.pushURL, "pushgateway", "", "push the run's metrics to this Prometheus Pushgateway at the end")
 	fs.StringVar(&c.pushJob, "pushgateway-job", "flowenroll", "the job label of pushed metrics")
+	fs.StringVar(&c.notifyURL, "notify", "", "post each file's outcome as JSON (with a Slack-compatible text) to this webhook when it ends; a secret: prefer FLOWENROLL_NOTIFY or FLOWENROLL_NOTIFY_FILE")
 	fs.Float64Var(&c.rowFailuresExit, "row-failures-exit-code", enroll.ExitSomeFailed, "exit code of a run that finished with some rows failed (0 in a CronJob: a routine outcome, not a failed Job)")
 	return c
 }
@@ -72,8 +73,8 @@ or unprocessed.csv in --out, with the input's other columns. Running the same
 command again with the same --out continues an interrupted run; a changed
 input needs --restart. One run at a time per --out.
 
-FLOWENROLL_NOTIFY_URL (or _FILE) names a webhook (Slack-compatible) told of
-each file's outcome when it ends.
+--notify URL (or FLOWENROLL_NOTIFY, or FLOWENROLL_NOTIFY_FILE naming a file
+that holds it) posts each file's outcome to a webhook (Slack-compatible).
 
 Examples:
   GONG_ACCESS_KEY_FILE=/secrets/key GONG_ACCESS_KEY_SECRET_FILE=/secrets/secret \
@@ -139,9 +140,15 @@ func (c *runCmd) Exec(ctx context.Context, args []string) error {
 	}
 	defer stop()
 	j := &job{cmd: c, opts: opts, log: log, client: client, limiter: pace.New(c.rate, pace.DefaultMargin)}
-	j.notifyURL, err = secretFromEnv(c.getenv, "FLOWENROLL_NOTIFY_URL")
-	if err != nil {
-		return err
+	if j.notifyURL = c.notifyURL; j.notifyURL == "" {
+		if j.notifyURL, err = secretFromEnv(c.getenv, "FLOWENROLL_NOTIFY"); err != nil {
+			return err
+		}
+	}
+	if j.notifyURL != "" {
+		if u, err := url.Parse(j.notifyURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return usagef("--notify: not an http(s) URL")
+		}
 	}
 	if c.inbox != "" {
 		return j.inbox(ctx)

@@ -61,7 +61,7 @@ func suggestCommand(cmds []*ffcli.Command, name string) string {
 // warnUnknownEnv warns of FLOWENROLL_* variables that set no flag of any
 // command: a misspelled one would otherwise be ignored in silence.
 func warnUnknownEnv(environ []string, cmds []*ffcli.Command, stderr io.Writer) {
-	known := map[string]bool{"FLOWENROLL_USERS_FILE": true, "FLOWENROLL_CHROMIUM": true, "FLOWENROLL_NOTIFY_URL": true, "FLOWENROLL_NOTIFY_URL_FILE": true}
+	known := map[string]bool{"FLOWENROLL_USERS_FILE": true, "FLOWENROLL_CHROMIUM": true, "FLOWENROLL_NOTIFY_FILE": true}
 	var names []string
 	for _, c := range cmds {
 		if c.FlagSet == nil {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
 // recheck checks a run again with other options: the page's column
@@ -209,7 +211,7 @@ func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 
 // downloadable are the files of GET .../files/{name}.
 func downloadable() []string {
-	return []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile, "results.xlsx"}
+	return []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile, report.WorkbookFile}
 }
 
 func (s *Server) file(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +227,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s"`, run.ID, name))
 	if name == "results.xlsx" {
 		var buf bytes.Buffer
-		if err := WriteResultsWorkbook(s.st.outDir(run.ID), &buf); err != nil {
+		if err := report.WriteWorkbook(s.st.outDir(run.ID), &buf); err != nil {
 			s.internal(w, "cannot write results.xlsx", err)
 			return
 		}

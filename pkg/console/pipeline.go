@@ -172,7 +172,7 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 		InputPath: spec.InputPath, OutDir: spec.OutDir, Input: opts,
 		ChunkSize: p.ChunkSize, Concurrency: p.Concurrency, Client: p.Client, Limiter: p.Limiter,
 		MaxRetryTime: p.MaxRetryTime, MaxWait: p.MaxWait, DrainTimeout: p.DrainTimeout,
-		Preflight: p.Preflight, Progress: prog, Log: spec.Log,
+		Preflight: p.Preflight, Progress: prog, Log: spec.Log, Workbook: true,
 	})
 	code := sum.ExitCode
 	if err != nil {

@@ -8,9 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
-	"github.com/xuri/excelize/v2"
+	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
 // RowPage is a page of failed.csv, with the count of rows by code.
@@ -77,7 +76,7 @@ func columnIndex(head []string) map[string]int {
 func rowRef(rec []string, col map[string]int) RowRef {
 	cell := func(name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
-			return unguard(rec[i])
+			return report.Unguard(rec[i])
 		}
 		return ""
 	}
@@ -88,95 +87,29 @@ func rowRef(rec []string, col map[string]int) RowRef {
 	}
 }
 
-// unguard removes the ' the result files put before a value a spreadsheet
-// would run as a formula: the page shows the value, and a workbook cell
-// stored as text cannot run.
-func unguard(s string) string {
-	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
-		return s[1:]
-	}
-	return s
-}
-
-// resultSheets are the CSV files of a run, in the order of results.xlsx.
-func resultSheets() []string { return []string{AssignedFile, FailedFile, UnprocessedFile} }
-
-// WriteResultsWorkbook writes results.xlsx for the run in outDir: one sheet
-// per result file, every cell stored as text (an 18-digit ID stays exact and
-// nothing runs as a formula), the header row frozen and filtered.
-func WriteResultsWorkbook(outDir string, w io.Writer) error {
-	x := excelize.NewFile()
-	defer x.Close()
-	for i, name := range resultSheets() {
-		sheet := strings.TrimSuffix(name, ".csv")
-		if i == 0 {
-			if err := x.SetSheetName("Sheet1", sheet); err != nil {
-				return err
-			}
-		} else if _, err := x.NewSheet(sheet); err != nil {
-			return err
-		}
-		if err := writeSheet(x, sheet, filepath.Join(outDir, name)); err != nil {
-			return err
-		}
-	}
-	return x.Write(w)
-}
-
-// writeSheet streams one CSV into one sheet.
-func writeSheet(x *excelize.File, sheet, path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sw, err := x.NewStreamWriter(sheet)
-	if err != nil {
-		return err
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
-	}
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	rows, width := 0, 0
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Base(path), err)
-		}
-		cells := make([]any, len(rec))
-		for i, v := range rec {
-			// A string value is written as an inline string: Excel keeps
-			// it as text and never reads it as a number or a formula.
-			cells[i] = unguard(v)
-		}
-		rows++
-		width = max(width, len(rec))
-		cell, _ := excelize.CoordinatesToCellName(1, rows)
-		if err := sw.SetRow(cell, cells); err != nil {
-			return err
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	if rows == 0 || width == 0 {
-		return nil
-	}
-	last, _ := excelize.CoordinatesToCellName(width, rows)
-	return x.AutoFilter(sheet, "A1:"+last, nil)
-}
-
 // retryColumns are the columns a retry takes from failed.csv and
-// unprocessed.csv: the canonical input columns.
-func retryColumns() []string { return []string{"crmProspectId", "flowId", "flowInstanceOwnerEmail"} }
+// unprocessed.csv: every column of either, in order. The reader knows a
+// result file's header, leaves its outcome columns out and reads the
+// canonical and carried columns, so the retry keeps the person's columns.
+func retryColumns(outDir string) []string {
+	var cols []string
+	seen := map[string]bool{}
+	for _, name := range []string{FailedFile, UnprocessedFile} {
+		f, err := os.Open(filepath.Join(outDir, name))
+		if err != nil {
+			continue
+		}
+		head, _ := csv.NewReader(f).Read()
+		f.Close()
+		for _, h := range head {
+			if !seen[h] {
+				seen[h] = true
+				cols = append(cols, h)
+			}
+		}
+	}
+	return cols
+}
 
 // writeRetryInput writes to path a CSV of the rows of failed.csv and
 // unprocessed.csv in outDir, as a person would upload them again; it
@@ -187,13 +120,14 @@ func writeRetryInput(outDir, path string) (int, error) {
 		return 0, err
 	}
 	w := csv.NewWriter(f)
-	if err := w.Write(retryColumns()); err != nil {
+	cols := retryColumns(outDir)
+	if err := w.Write(cols); err != nil {
 		f.Close()
 		return 0, err
 	}
 	n := 0
 	for _, name := range []string{FailedFile, UnprocessedFile} {
-		k, err := copyCSVColumns(filepath.Join(outDir, name), retryColumns(), w)
+		k, err := copyCSVColumns(filepath.Join(outDir, name), cols, w)
 		n += k
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			f.Close()

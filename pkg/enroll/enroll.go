@@ -66,6 +66,8 @@ type Config struct {
 	// Preflight checks, through the flow listing, that each row's flow is
 	// visible to its owner before a request is spent on it.
 	Preflight bool
+	// Workbook writes results.xlsx beside the CSVs at the end of the run.
+	Workbook bool
 	// Version is flowenroll's, for summary.json.
 	Version string
 
@@ -104,7 +106,7 @@ func (e *FatalError) Unwrap() error { return e.Err }
 
 // written are the names a run writes in its output directory.
 func written() []string {
-	return append(report.Files(), ledger.FileName, stdinCopy, catalogFile)
+	return append(report.Files(), report.WorkbookFile, ledger.FileName, stdinCopy, catalogFile)
 }
 
 // Run enrolls the input. It returns the summary (also written to
@@ -162,6 +164,12 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 	}
 	if cerr := st.w.Close(); cerr != nil && err == nil {
 		err = cerr
+	}
+	// The workbook people open, fix and send back: IDs stored as text.
+	if cfg.Workbook {
+		if werr := report.WriteWorkbookFile(cfg.OutDir); werr != nil && err == nil {
+			err = werr
+		}
 	}
 	sum.Counts = st.w.Counts()
 	sum.StopReason = r.gw.Stopped()
