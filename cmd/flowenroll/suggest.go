@@ -7,29 +7,13 @@ import (
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/flowenroll/flowenroll/pkg/similar"
 )
 
-// distance is the edit distance of a and b (insertions, deletions,
-// substitutions), case-insensitive.
+// distance is the edit distance of a and b, case-insensitive.
 func distance(a, b string) int {
-	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
-	prev := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(rb)]
+	return similar.Distance([]rune(strings.ToLower(a)), []rune(strings.ToLower(b)))
 }
 
 // nearest returns the candidates within a distance of at most a third of

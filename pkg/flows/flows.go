@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flowenroll/flowenroll/pkg/similar"
 	"net/http"
 	"slices"
 	"sort"
@@ -169,7 +170,7 @@ func suggest(flows []gong.Flow, want string) string {
 		if seen[f.ID] || n == "" {
 			continue
 		}
-		d := editDistance(w, []rune(n))
+		d := similar.Distance(w, []rune(n))
 		if d <= limit || strings.Contains(n, want) || strings.Contains(want, n) {
 			seen[f.ID] = true
 			cands = append(cands, near{f, d})
@@ -189,31 +190,4 @@ func suggest(flows []gong.Flow, want string) string {
 		return ""
 	}
 	return "; similar: " + strings.Join(out, ", ")
-}
-
-// editDistance is the optimal string alignment distance of a and b:
-// insertions, deletions, substitutions and swaps of two neighbours, each
-// one edit.
-func editDistance(a, b []rune) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"fmt"
+	"github.com/flowenroll/flowenroll/pkg/similar"
 	"sort"
 	"strings"
 	"sync"
@@ -178,7 +179,7 @@ func (d *Directory) similar(owner string) string {
 		if !u.Active {
 			continue
 		}
-		dist := editDistance(want, []rune(fold(u.FirstName+" "+u.LastName)))
+		dist := similar.Distance(want, []rune(fold(u.FirstName+" "+u.LastName)))
 		if dist <= max(2, len(want)/3) {
 			cands = append(cands, near{u, dist})
 		}

@@ -2,6 +2,7 @@ package input
 
 import (
 	"fmt"
+	"github.com/flowenroll/flowenroll/pkg/similar"
 	"slices"
 	"strings"
 	"unicode"
@@ -286,7 +287,7 @@ func suggestMap(missing []string, notFound map[string]string, header []string, i
 				continue // too short to tell a spelling from another word
 			}
 			for i, h := range header {
-				d := editDistance([]rune(normalize(h)), na)
+				d := similar.Distance([]rune(normalize(h)), na)
 				if !used[i] && d <= max(1, len(na)/4) && (best < 0 || d < best) {
 					bestHeader, best = h, d
 				}
@@ -309,32 +310,6 @@ func suggestMap(missing []string, notFound map[string]string, header []string, i
 		return nil
 	}
 	return out
-}
-
-// editDistance is the optimal string alignment distance of a and b:
-// insertions, deletions, substitutions and swaps of two neighbours.
-func editDistance(a, b []rune) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // aliasMatches returns the cells of the header that are aliases of
