@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/flowenroll/flowenroll/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -278,17 +279,6 @@ func TestUnauthorizedExitsOneWithRowsUnprocessed(t *testing.T) {
 	}
 }
 
-// handlerTransport serves requests in memory, so that a test under
-// testing/synctest runs the client, the pacer and the emulator on the
-// bubble's fake clock.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
-
 func TestNoRequestOverTheLimitAtRate3(t *testing.T) {
 	// 40 requests at the default --rate 3 against Gong's 3 per second,
 	// counted by the emulator in fixed 1-second windows, on a fake clock: the
@@ -303,7 +293,7 @@ func TestNoRequestOverTheLimitAtRate3(t *testing.T) {
 		cfg := Config{
 			InputPath: writeInput(t, prospects(40*20, sdr, ava, "A")), OutDir: t.TempDir(),
 			ChunkSize: 20, Concurrency: 4, MaxRetryTime: time.Minute, MaxWait: time.Minute, DrainTimeout: time.Minute,
-			Client:  gong.NewClient(base, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}, &http.Client{Transport: handlerTransport{emu}}, log),
+			Client:  gong.NewClient(base, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}, &http.Client{Transport: testkit.Transport{Handler: emu}}, log),
 			Limiter: pace.New(3, pace.DefaultMargin), Log: log,
 		}
 		start := time.Now()

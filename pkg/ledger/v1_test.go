@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/flowenroll/flowenroll/internal/testkit"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,15 +45,7 @@ func copyV1(t *testing.T) string {
 	return dir
 }
 
-func readCSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	must(t, err)
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	must(t, err)
-	return recs
-}
+func readCSV(t *testing.T, path string) [][]string { return testkit.ReadCSV(t, path) }
 
 // inputIDs maps the input's line numbers to their first cell (the CRM ID).
 func inputIDs(t *testing.T) map[int]string {

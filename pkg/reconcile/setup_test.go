@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/flowenroll/flowenroll/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -137,27 +138,7 @@ func (w *world) open() []string {
 }
 
 // readCSV reads a result file as header -> cell maps.
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]string
-	for _, r := range recs[1:] {
-		m := map[string]string{}
-		for i, h := range recs[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
+func readCSV(t *testing.T, path string) []map[string]string { return testkit.ReadRows(t, path) }
 
 func readSummary(t *testing.T, dir string) map[string]json.RawMessage {
 	t.Helper()

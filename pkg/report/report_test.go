@@ -1,8 +1,8 @@
 package report_test
 
 import (
-	"encoding/csv"
 	"encoding/json"
+	"github.com/flowenroll/flowenroll/internal/testkit"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,21 +23,7 @@ var (
 	unprocessedColumns = strings.Split("line, crmProspectId, flowId, flowInstanceOwnerEmail, reason", ", ")
 )
 
-func readCSV(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	recs, err := r.ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return recs
-}
+func readCSV(t *testing.T, path string) [][]string { return testkit.ReadCSV(t, path) }
 
 func mode(t *testing.T, path string) fs.FileMode {
 	t.Helper()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/flowenroll/flowenroll/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -518,15 +519,6 @@ func TestNotFoundFlowSpendsNoMoreRequests(t *testing.T) {
 	}
 }
 
-// memTransport serves requests in memory, for tests on synctest's clock.
-type memTransport struct{ h http.Handler }
-
-func (t memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
-}
-
 func TestQuotaStopEndsEveryWorkersWait(t *testing.T) {
 	// Gong's daily quota: the first answer is a 429 asking for two hours.
 	// No worker may sleep through it, in the pacer or in a backoff: all
@@ -535,7 +527,7 @@ func TestQuotaStopEndsEveryWorkersWait(t *testing.T) {
 		s := &script{t: t, assign: []step{{status: 429, retryAfter: "7200"}}}
 		base, _ := gong.ParseBaseURL("http://127.0.0.1:1")
 		sub := New(Config{
-			Client:  gong.NewClient(base, gong.Credentials{BearerToken: "t"}, &http.Client{Transport: memTransport{s}}, nil),
+			Client:  gong.NewClient(base, gong.Credentials{BearerToken: "t"}, &http.Client{Transport: testkit.Transport{Handler: s}}, nil),
 			Gateway: gateway.New(gateway.Config{Limiter: pace.New(3, pace.DefaultMargin), MaxWait: 5 * time.Minute}),
 		})
 		start := time.Now()
