@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func status(code int) error { return &gong.APIError{StatusCode: code, RequestID: "r"} }
+
+// send makes one request of kind k answered by err, with no retry.
+func send(g *Gateway, k Kind, err error) error {
+	return g.Retry(context.Background(), g.Log(), func(op *Op) error {
+		return op.Send(context.Background(), k, nil, func() error { return backoff.Permanent(err) })
+	})
+}
+
+func TestStops(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		kind   Kind
+		answer error
+		stop   string // "" when the run goes on
+	}{
+		{"401 stops the run", Assign, status(http.StatusUnauthorized), outcome.ReasonUnauthorized},
+		{"403 on assign is the token's scope", Assign, status(http.StatusForbidden), outcome.ReasonForbidden},
+		{"403 on a listing is the listing's", FlowListing, status(http.StatusForbidden), ""},
+		{"307 is a wrong base URL", Assign, status(http.StatusTemporaryRedirect), outcome.ReasonUnreachable},
+		{"400 is the request's", Assign, status(http.StatusBadRequest), ""},
+		{"404 is the flow's", Assign, status(http.StatusNotFound), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := New(Config{})
+			err := send(g, tc.kind, tc.answer)
+			if got := g.Stopped(); got != tc.stop {
+				t.Errorf("Stopped() = %q, want %q", got, tc.stop)
+			}
+			reason, stopped := StopReason(err)
+			if stopped != (tc.stop != "") || reason != tc.stop {
+				t.Errorf("error %v: stop %q (%v), want %q", err, reason, stopped, tc.stop)
+			}
+			if tc.stop != "" {
+				// Nothing more is sent after a stop.
+				sent := false
+				_ = g.Retry(context.Background(), g.Log(), func(op *Op) error {
+					return op.Send(context.Background(), Assign, nil, func() error { sent = true; return nil })
+				})
+				if sent {
+					t.Error("a request was sent after the stop")
+				}
+			}
+		})
+	}
+}
+
+func TestLongRetryAfterStopsRateLimited(t *testing.T) {
+	g := New(Config{MaxWait: time.Minute})
+	err := send(g, Assign, &gong.APIError{StatusCode: http.StatusTooManyRequests, RetryAfter: time.Hour})
+	if reason, _ := StopReason(err); reason != outcome.ReasonRateLimited || g.Stopped() != outcome.ReasonRateLimited {
+		t.Errorf("stop %q, Stopped() %q; want RateLimited", reason, g.Stopped())
+	}
+}
+
+// clock is a fake clock moved by the test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func tooMany(retryAfter time.Duration) error {
+	return &gong.APIError{StatusCode: http.StatusTooManyRequests, RetryAfter: retryAfter}
+}
+
+func TestDailyQuotaByItsPattern(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers []error // one a second
+		want    string
+	}{
+		{"429s that keep coming", []error{tooMany(time.Second), tooMany(time.Second), tooMany(time.Second), tooMany(time.Second)}, outcome.ReasonDailyQuota},
+		{"429s with no Retry-After", []error{tooMany(0), tooMany(0), tooMany(0), tooMany(0)}, outcome.ReasonDailyQuota},
+		{"an answer between breaks the pattern", []error{tooMany(time.Second), tooMany(time.Second), nil, tooMany(time.Second), tooMany(time.Second)}, ""},
+		{"three are the per-second window's", []error{tooMany(time.Second), tooMany(time.Second), tooMany(time.Second)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+			g := New(Config{Now: c.now})
+			for _, a := range tc.answers {
+				_ = send(g, Assign, a)
+				c.add(time.Second)
+			}
+			if got := g.Stopped(); got != tc.want {
+				t.Errorf("Stopped() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBudgetKeepsReservedRequests(t *testing.T) {
+	// Two workers, a budget of one: the one that took the request sends
+	// it, though the other found the budget spent meanwhile.
+	g := New(Config{MaxRequests: 1})
+	held := make(chan struct{})
+	release := make(chan struct{})
+	var sent int
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = g.Retry(context.Background(), g.Log(), func(op *Op) error {
+			before := func() error { close(held); <-release; return nil }
+			return op.Send(context.Background(), Assign, before, func() error { sent++; return nil })
+		})
+	})
+	<-held
+	err := send(g, Assign, nil)
+	close(release)
+	wg.Wait()
+	if reason, _ := StopReason(err); reason != outcome.ReasonRequestBudget {
+		t.Errorf("second request: %v, want a RequestBudget stop", err)
+	}
+	if sent != 1 || g.Counts().Requests != 1 {
+		t.Errorf("sent %d, counted %d; want the reserved request sent and counted", sent, g.Counts().Requests)
+	}
+}
+
+func TestCounts(t *testing.T) {
+	g := New(Config{})
+	for _, k := range []Kind{Assign, ReadBack, FlowListing, UserListing, Unassign, Assign} {
+		if err := send(g, k, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Split()
+	want := outcome.RequestCounts{Requests: 6, ReadBacks: 1, FlowListings: 1, UserListings: 1, Unassigns: 1, Splits: 1}
+	if diff := cmp.Diff(want, g.Counts()); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+}
