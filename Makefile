@@ -24,7 +24,7 @@ demo: build
 	code=$$?; \
 	if [ $$code -eq 3 ]; then \
 	  echo; echo "demo: exit 3 is expected: the sample has bad rows and an unknown flow."; \
-	  echo "demo: results in $(DEMO_OUT)/ (assigned.csv, failed.csv, unprocessed.csv, summary.json)"; \
+	  echo "demo: results in $(DEMO_OUT)/ (assigned.csv, failed.csv, unprocessed.csv, summary.json, results.xlsx)"; \
 	elif [ $$code -ne 0 ]; then echo "demo: unexpected exit $$code"; exit $$code; fi
 
 # Figures against the emulator, printed with their targets (about 6 minutes;

@@ -58,7 +58,7 @@ func (c *serveConfig) check(args []string) (int64, error) {
 	if len(args) > 0 {
 		return 0, usagef("serve: unexpected arguments %q", args)
 	}
-	common := common{chunkSize: c.chunkSize, logFormat: c.logFormat, logLevel: c.logLevel, input: "-"}
+	common := common{chunkSize: c.chunkSize, logFormat: c.logFormat, logLevel: c.logLevel, input: "-", ownerBy: "auto", maxInput: 1}
 	if _, err := common.check(false); err != nil {
 		return 0, err
 	}

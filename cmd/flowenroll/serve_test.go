@@ -1,0 +1,32 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestServeStartsAndDrains runs `flowenroll serve --sandbox` whose context
+// has already ended (SIGTERM at once): it must accept its own defaults,
+// start, and drain without error.
+func TestServeStartsAndDrains(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	err := run(ctx, []string{"serve", "--sandbox", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--log-format", "json"},
+		func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	if err != nil {
+		t.Fatalf("serve: %v\n%s", err, errb.String())
+	}
+}
+
+func TestServeRefusesAnOpenAddressWithoutSignIn(t *testing.T) {
+	r := invoke(t, nil, "serve", "--data", t.TempDir(), "--listen", "0.0.0.0:0")
+	if r.code() != exitUsage && r.code() != exitFatal {
+		t.Errorf("exit %d, want a refusal (err %v)", r.code(), r.err)
+	}
+	if r.err == nil || !strings.Contains(r.err.Error()+r.stderr, "sign") && !strings.Contains(r.err.Error()+r.stderr, "users") {
+		t.Errorf("err %v: want it to say how to sign in", r.err)
+	}
+}
