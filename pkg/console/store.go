@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
 // Files inside a run's folder DIR/runs/<id>/.
@@ -133,7 +135,7 @@ func (s *store) save(r *Run) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.runDir(r.ID), metaFile), append(b, '\n'))
+	return report.WriteFileAtomic(filepath.Join(s.runDir(r.ID), metaFile), append(b, '\n'))
 }
 
 // setLive records a running run's progress, in memory only.
@@ -188,26 +190,4 @@ func (s *store) list() []Run {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
 	})
 	return out
-}
-
-// writeFileAtomic writes through a synced temporary file and a rename, so a
-// crash leaves the old run.json or the new one.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
