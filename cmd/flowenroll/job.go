@@ -32,8 +32,10 @@ type job struct {
 	notifyURL string
 }
 
-// file runs one input into out with at most budget requests (0: no cap).
-func (j *job) file(ctx context.Context, in, out string, budget int64) fileResult {
+// file runs one input into out with at most budget requests (0: no cap);
+// name is how notices call it (the uploaded name, for an inbox file).
+// The result's exit is the contract's; processExit maps it for the process.
+func (j *job) file(ctx context.Context, name, in, out string, budget int64) fileResult {
 	c := j.cmd
 	prog := progress.New(progress.Config{TTY: isTerminal(c.stderr), Out: c.stderr, Log: j.log, Interval: c.progEvery})
 	prog.Start(ctx)
@@ -45,25 +47,32 @@ func (j *job) file(ctx context.Context, in, out string, budget int64) fileResult
 		Preflight: c.preflight, Progress: prog, Log: j.log, Version: version, Workbook: true,
 	})
 	prog.Stop()
-	if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {
-		printSummary(c.stdout, out, sum)
-	}
 	code := sum.ExitCode
 	if err != nil {
 		code = enroll.ExitFatal
 	}
+	if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {
+		printSummary(c.stdout, out, sum, j.processExit(code))
+	}
 	if sum.Input == "" {
 		sum.Input = in
 	}
-	j.report(ctx, out, sum, code)
-	if code == enroll.ExitSomeFailed {
-		code = int(c.rowFailuresExit)
-	}
+	j.report(ctx, name, out, sum, code, redact(err, secrets(c.getenv)))
 	return fileResult{sum: sum, err: err, exit: code}
 }
 
+// processExit is the process's exit code for a run's: a run that finished
+// with some rows failed exits --row-failures-exit-code (0 in a CronJob,
+// where failed rows are routine); summary.json keeps the contract's 3.
+func (j *job) processExit(code int) int {
+	if code == enroll.ExitSomeFailed {
+		return int(j.cmd.rowFailuresExit)
+	}
+	return code
+}
+
 // report pushes the metrics and posts the notice; neither fails the run.
-func (j *job) report(ctx context.Context, out string, sum report.Summary, code int) {
+func (j *job) report(ctx context.Context, name, out string, sum report.Summary, code int, err error) {
 	// Their own deadlines: a run stopped by SIGTERM still reports.
 	bg := context.WithoutCancel(ctx)
 	if j.cmd.pushURL != "" {
@@ -75,8 +84,11 @@ func (j *job) report(ctx context.Context, out string, sum report.Summary, code i
 		}
 	}
 	if j.notifyURL != "" {
-		n := notify.Notice{File: sum.Input, Assigned: sum.Assigned, Failed: sum.Failed, Unprocessed: sum.Unprocessed,
+		n := notify.Notice{File: name, Assigned: sum.Assigned, Failed: sum.Failed, Unprocessed: sum.Unprocessed,
 			ExitCode: code, Results: out, Reason: sum.StopReason}
+		if err != nil {
+			n.Reason = err.Error()
+		}
 		if err := notify.Post(bg, &http.Client{}, j.notifyURL, n); err != nil {
 			j.log.Warn("posting the notice failed", zap.Error(err))
 		}
@@ -87,7 +99,7 @@ func (j *job) report(ctx context.Context, out string, sum report.Summary, code i
 func (j *job) inbox(ctx context.Context) error {
 	res, err := inbox.Run(ctx, inbox.Config{Dir: j.cmd.inbox, MaxRequests: int64(j.cmd.maxRequests), Log: j.log,
 		Run: func(ctx context.Context, f inbox.File) inbox.Outcome {
-			r := j.file(ctx, f.Input, f.Out, f.MaxRequests)
+			r := j.file(ctx, f.Name, f.Input, f.Out, f.MaxRequests)
 			r.err = redact(r.err, secrets(j.cmd.getenv))
 			if r.err != nil {
 				j.log.Error("run failed", zap.String("input", f.Input), zap.Error(r.err))
@@ -104,7 +116,7 @@ func (j *job) inbox(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return exitWith(res.ExitCode)
+	return exitWith(j.processExit(res.ExitCode))
 }
 
 // inputFault reports whether err is about the file itself, which can never

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,7 +59,9 @@ func exitCode(err error, stderr *os.File) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "flowenroll: %v\n", err)
-		fmt.Fprintln(stderr, "run 'flowenroll --help' for usage")
+		if !strings.Contains(err.Error(), "--help") {
+			fmt.Fprintln(stderr, "run 'flowenroll --help' for usage")
+		}
 		return enroll.ExitUsage
 	}
 	fmt.Fprintf(stderr, "flowenroll: %v\n", err)

@@ -15,7 +15,7 @@ import (
 // DailyQuota is Gong's default company quota of requests a day.
 const DailyQuota = 10000
 
-func printSummary(w io.Writer, out string, s report.Summary) {
+func printSummary(w io.Writer, out string, s report.Summary, exit int) {
 	fmt.Fprintf(w, "\nflowenroll: %d rows read from %s", s.RowsRead, s.Input)
 	if s.Resumed {
 		fmt.Fprint(w, " (resumed)")
@@ -45,7 +45,11 @@ func printSummary(w io.Writer, out string, s report.Summary) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  requests %d, retries %d, 429s %d, time %.1fs\n", s.Requests, s.Retries, s.RateLimited, s.WallTimeSeconds)
-	fmt.Fprintf(w, "  results in %s (exit %d)\n", out, s.ExitCode)
+	if exit != s.ExitCode {
+		fmt.Fprintf(w, "  results in %s (exit %d: some rows failed; the process exits %d, --row-failures-exit-code)\n", out, s.ExitCode, exit)
+	} else {
+		fmt.Fprintf(w, "  results in %s (exit %d)\n", out, s.ExitCode)
+	}
 	if s.ExitCode == enroll.ExitStoppedEarly {
 		fmt.Fprintf(w, "  stopped early (%s): run the same command to continue\n", s.StopReason)
 	}
@@ -81,7 +85,7 @@ func printPlan(w io.Writer, p enroll.Plan, rate float64) {
 			fmt.Fprintf(w, "  %s: %d, for example %s\n", code, r.Rows, r.Example)
 		}
 	}
-	if p.FailedCSV != "" {
+	if p.FailedCSV != "" && p.Rejected > 0 {
 		fmt.Fprintf(w, "\nrejected rows written to %s\n", p.FailedCSV)
 	}
 	if p.Note != "" {

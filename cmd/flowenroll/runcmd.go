@@ -153,11 +153,11 @@ func (c *runCmd) Exec(ctx context.Context, args []string) error {
 	if c.inbox != "" {
 		return j.inbox(ctx)
 	}
-	code, err := j.file(ctx, c.input, c.out, int64(c.maxRequests)).code()
+	code, err := j.file(ctx, c.input, c.input, c.out, int64(c.maxRequests)).code()
 	if err != nil {
 		return err
 	}
-	return exitWith(code)
+	return exitWith(j.processExit(code))
 }
 
 func exitWith(code int) error {

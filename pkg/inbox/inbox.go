@@ -542,6 +542,9 @@ func (ib inbox) settle(f File) (string, error) {
 // reject moves a rejected file to rejected/ with its note, and leaves its
 // results directory accounted for. false: it could not be moved and stays in
 // claimed/, so the next run meets it again.
+// lockFileOfOut is the lock a run takes in its --out (pkg/outdir's).
+const lockFileOfOut = ".flowenroll.lock"
+
 func (ib inbox) reject(f File, why error, log *zap.Logger) bool {
 	note := ReasonFile
 	name, err := moveNoReplace(f.Input, ib.rejected, f.Name, "."+note)
@@ -559,7 +562,9 @@ func (ib inbox) reject(f File, why error, log *zap.Logger) bool {
 	log.Error("inbox: rejected: the file cannot be run as it is; it is in rejected/ with a note, and will not be tried again",
 		zap.String("rejected", at))
 	// An empty results directory is removed, so that a fixed copy under the
-	// same name runs under that name; anything in it is explained.
+	// same name runs under that name; anything in it is explained. The
+	// run's lock file, left by a run that read nothing, does not count.
+	os.Remove(filepath.Join(f.Out, lockFileOfOut))
 	if err := os.Remove(f.Out); err == nil || errors.Is(err, fs.ErrNotExist) {
 		return true
 	}
