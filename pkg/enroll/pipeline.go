@@ -172,11 +172,8 @@ func (r *runner) read() (int, error) {
 			return rows, err
 		}
 	}
-	switch n := rd.TrailingBlankRows(); {
-	case rows == 0:
+	if rows == 0 {
 		r.cfg.Log.Warn("the file has a header and no data rows: nothing to do", zap.String("input", r.st.src.name))
-	case n > 0:
-		r.cfg.Log.Warn("blank rows after the last data row were ignored", zap.String("input", r.st.src.name), zap.Int("rows", n))
 	}
 	return rows, nil
 }

@@ -289,13 +289,15 @@ func (r *Reader) Format() Format { return r.format }
 // ends with a *NotCSVError.
 //
 // Empty lines are not rows. A row whose cells are all blank (",,,", as a
-// spreadsheet writes an emptied row) is a Rejection with code BlankRow when
-// a real row follows it; blank rows after the last real row are the end of
-// the file (Excel writes them for formatted cells left empty) and are only
-// counted, see TrailingBlankRows.
+// spreadsheet writes an emptied row, also after the last real row, where
+// Excel writes them for formatted cells left empty) is a Rejection with
+// code BlankRow: every row of the file is accounted for.
 func (r *Reader) Next() (Prospect, *Rejection, error) {
 	for {
 		if start, end, ok := r.blanks.pop(); ok {
+			if r.err == io.EOF {
+				r.trailing++ // after the last real row
+			}
 			r.lastEnd = end
 			return Prospect{}, r.blankRow(start), nil
 		}
@@ -311,7 +313,10 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 		case err == nil && rej == nil && p.Line == 0:
 			continue // a blank row, queued
 		case err == io.EOF:
-			r.trailing += r.blanks.drop()
+			// Blank rows after the last real row are rows too (the
+			// contract: a row of blank cells is BlankRow), returned before
+			// the end.
+			r.blanks.flush()
 			r.err = io.EOF
 			continue
 		case err != nil:
@@ -328,8 +333,8 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 }
 
 // TrailingBlankRows returns how many blank rows (",,,") followed the last
-// real row, which Next does not return; it is final once Next has
-// returned io.EOF.
+// real row (each also returned as a BlankRow Rejection); it is final once
+// Next has returned io.EOF.
 func (r *Reader) TrailingBlankRows() int { return r.trailing }
 
 // read reads the next record and makes it a row. A blank row is queued in

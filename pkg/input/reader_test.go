@@ -243,8 +243,13 @@ func TestRows(t *testing.T) {
 		},
 		{
 			// Blank rows after the last real row are the end of the file.
+			// The empty line is not a row; rows of blank cells are rows.
 			name:  "header and blank rows only",
 			input: hdr + "\n,,,\r\n \n",
+			wantRej: []*Rejection{
+				{Line: 3, Code: CodeBlankRow, Message: "prospects.csv:3: blank row: every cell is empty; fill it in or delete the row", Extra: []string{""}},
+				{Line: 4, Code: CodeBlankRow, Message: "prospects.csv:4: blank row: every cell is empty; fill it in or delete the row", Extra: []string{""}},
+			},
 		},
 		{
 			name:  "valid rows",
