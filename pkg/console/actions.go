@@ -132,6 +132,10 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if old.Kind != KindEnroll {
+		writeError(w, http.StatusConflict, "Retry takes the rows of a run that sent an upload; this one is "+article(old.Kind)+".")
+		return
+	}
 	if old.Status != StatusFinished && old.Status != StatusStopped {
 		writeError(w, http.StatusConflict, "Retry takes the rows of a finished or stopped run; this one is "+old.Status+".")
 		return
@@ -141,7 +145,7 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "cannot create the run's folder", err)
 		return
 	}
-	run := Run{ID: id, Status: StatusChecked, CreatedBy: userOf(r.Context()), CreatedAt: s.cfg.Now(), RetryOf: old.ID,
+	run := Run{ID: id, Kind: KindEnroll, Status: StatusChecked, CreatedBy: userOf(r.Context()), CreatedAt: s.cfg.Now(), RetryOf: old.ID,
 		File: "retry-of-" + old.ID + ".csv", Options: Options{Encoding: "utf-8", Delimiter: ","}}
 	n, err := writeRetryInput(s.st.outDir(old.ID), filepath.Join(s.st.runDir(id), uploadName(run.File)))
 	if err != nil {
@@ -209,8 +213,14 @@ func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-// downloadable are the files of GET .../files/{name}.
-func downloadable() []string {
+// downloadable are the files of GET .../files/{name} for a run of kind.
+func downloadable(kind string) []string {
+	switch kind {
+	case KindUndo:
+		return []string{UndoneFile, UndoFailedFile, SummaryFile}
+	case KindVerify:
+		return []string{VerifyFile, SummaryFile}
+	}
 	return []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile, report.WorkbookFile}
 }
 
@@ -220,12 +230,12 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if !slices.Contains(downloadable(), name) {
-		writeError(w, http.StatusNotFound, "No such file; the files are "+fmt.Sprint(downloadable())+".")
+	if !slices.Contains(downloadable(run.Kind), name) {
+		writeError(w, http.StatusNotFound, "No such file; the files of this run are "+fmt.Sprint(downloadable(run.Kind))+".")
 		return
 	}
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s"`, run.ID, name))
-	if name == "results.xlsx" {
+	if name == report.WorkbookFile {
 		var buf bytes.Buffer
 		if err := report.WriteWorkbook(s.st.outDir(run.ID), &buf); err != nil {
 			s.internal(w, "cannot write results.xlsx", err)
@@ -236,7 +246,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := filepath.Join(s.st.outDir(run.ID), name)
-	if name == FailedFile {
+	if name == FailedFile && run.Kind == KindEnroll {
 		path = s.failedPath(run.ID)
 	}
 	f, err := os.Open(path)

@@ -82,7 +82,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "cannot create the run's folder", err)
 		return
 	}
-	run := Run{ID: id, Status: StatusChecked, CreatedBy: user, CreatedAt: s.cfg.Now()}
+	run := Run{ID: id, Kind: KindEnroll, Status: StatusChecked, CreatedBy: user, CreatedAt: s.cfg.Now()}
 	status, msg := s.receive(mr, &run)
 	if status == 0 {
 		status, msg = s.check(r, &run)

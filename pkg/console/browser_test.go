@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/csv"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/xuri/excelize/v2"
 	"go.uber.org/zap"
@@ -83,7 +86,7 @@ func (b *browserSession) shot(name string) {
 		b.t.Fatal(err)
 	}
 	b.n++
-	path := filepath.Join(b.shots, strings.Join([]string{string(rune('0' + b.n)), name}, "-")+".png")
+	path := filepath.Join(b.shots, fmt.Sprintf("%d-%s.png", b.n, name))
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
@@ -153,6 +156,14 @@ func TestBrowser(t *testing.T) {
 			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: ptrTo(true),
 			})
+			if err != nil {
+				return err
+			}
+			// A smooth scroll still going moves a button between the moment
+			// Click finds it and the moment it clicks: the click then misses.
+			_, err = chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+			})
 			return err
 		}))
 	b.shot("upload")
@@ -179,6 +190,10 @@ func TestBrowser(t *testing.T) {
 	b.shot("results")
 	if got := b.text("#run-status"); got != "finished, some rows failed" {
 		t.Errorf("status %q", got)
+	}
+	hash, err := chromedp.Run(b.ctx, chromedp.Evaluate[string]("location.hash"))
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	failed, err := csv.NewReader(strings.NewReader(string(b.download(downloads, "#dl-failed-csv")))).ReadAll()
@@ -225,6 +240,37 @@ func TestBrowser(t *testing.T) {
 	// The runs list shows both runs finished.
 	b.wait(`document.querySelector("#runs tbody").textContent.split("finished, some rows failed").length === 3`)
 	b.shot("retry-finished")
+
+	undoAndVerify(t, b, g, hash)
+}
+
+// undoAndVerify goes back to the first run (hash is its page), undoes it
+// after the confirmation, and verifies it: every row no longer open.
+func undoAndVerify(t *testing.T, b *browserSession, g *gongStub, hash string) {
+	t.Helper()
+	b.do(chromedp.Click(`#runs a[href="`+hash+`"]`), chromedp.WaitVisible("#undo-button"), chromedp.Click("#undo-button"), chromedp.WaitVisible("#undo-question"))
+	if got := b.text("#undo-question"); !strings.Contains(got, "the 36 flow instances this run created") || !strings.Contains(got, "by the console") {
+		t.Errorf("the confirmation says %q", got)
+	}
+	b.shot("undo-confirm")
+	atGong := len(g.emu.Instances())
+	b.do(chromedp.Click("#undo-yes"))
+	b.wait(`document.querySelector("#run-title").textContent.startsWith("Undo of ") && document.querySelector("#run-status").textContent === "finished"`)
+	b.do(chromedp.WaitVisible("#dl-undone-csv"))
+	b.shot("undo-finished")
+	if got := strings.Fields(b.text("#run-body .figures")); !slices.Equal(got[:4], []string{"36", "flow", "instances", "36"}) {
+		t.Errorf("the undo's figures: %q", got)
+	}
+	if left := len(g.emu.Instances()); left != atGong-36 {
+		t.Errorf("Gong holds %d instances after the undo, %d before", left, atGong)
+	}
+
+	b.do(chromedp.Click(`#run-meta a`), chromedp.WaitVisible("#verify-button"), chromedp.Click("#verify-button"))
+	b.wait(`document.querySelector("#run-title").textContent.startsWith("Verify of ") && document.querySelector("#run-status").textContent === "finished"`)
+	b.shot("verify")
+	if got := strings.Join(strings.Fields(b.text("#run-body .figures")), " "); !strings.Contains(got, "36 rows read back 0 open 36 no longer open") {
+		t.Errorf("the verify's figures: %q", got)
+	}
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -72,6 +72,8 @@ type console struct {
 	srv  *Server
 	http *httptest.Server
 	stop func()
+	// header goes with await's requests: a console behind a sign-in.
+	header http.Header
 }
 
 func startConsole(t *testing.T, cfg Config) *console {
@@ -188,6 +190,9 @@ func (c *console) await(t *testing.T, id string, until func(Run) bool) Run {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.http.URL+"/api/v1/runs/"+id+"/events", nil)
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -226,11 +231,23 @@ func summaryOf(t *testing.T, r Run) Summary {
 
 // fakePipeline is a Pipeline of function fields.
 type fakePipeline struct {
-	plan func(context.Context, PlanSpec) (PlanView, error)
-	run  func(context.Context, RunSpec, Progress) (Result, error)
+	plan      func(context.Context, PlanSpec) (PlanView, error)
+	run       func(context.Context, RunSpec, Progress) (Result, error)
+	undoCount func(context.Context, string) (int, error)
+	undo      func(context.Context, ReconcileSpec) (Result, error)
+	verify    func(context.Context, ReconcileSpec) (Result, error)
 }
 
 func (f *fakePipeline) Plan(ctx context.Context, s PlanSpec) (PlanView, error) { return f.plan(ctx, s) }
 func (f *fakePipeline) Run(ctx context.Context, s RunSpec, p Progress) (Result, error) {
 	return f.run(ctx, s, p)
+}
+func (f *fakePipeline) UndoCount(ctx context.Context, outDir string) (int, error) {
+	return f.undoCount(ctx, outDir)
+}
+func (f *fakePipeline) Undo(ctx context.Context, s ReconcileSpec) (Result, error) {
+	return f.undo(ctx, s)
+}
+func (f *fakePipeline) Verify(ctx context.Context, s ReconcileSpec) (Result, error) {
+	return f.verify(ctx, s)
 }

@@ -1,14 +1,16 @@
 package console
 
 // This file is the console's only door into the enrollment pipeline: every
-// call into pkg/enroll, pkg/input and pkg/report is here, behind Pipeline,
-// so that the console runs exactly what `flowenroll run` and `plan` run and
-// the rest of the package does not depend on how the pipeline is built.
+// call into pkg/enroll, pkg/input, pkg/report and pkg/reconcile is here,
+// behind Pipeline, so that the console runs exactly what `flowenroll run`,
+// `plan`, `undo` and `verify` run and the rest of the package does not
+// depend on how the pipeline is built.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
@@ -17,6 +19,9 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/input"
+	"github.com/flowenroll/flowenroll/pkg/ledger"
+	"github.com/flowenroll/flowenroll/pkg/outdir"
+	"github.com/flowenroll/flowenroll/pkg/reconcile"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -32,6 +37,16 @@ type Pipeline interface {
 	// ledger in spec.OutDir. ctx ending drains the run (as SIGTERM does);
 	// the result is then exit 4 and the run can be resumed.
 	Run(ctx context.Context, spec RunSpec, p Progress) (Result, error)
+	// UndoCount says how many flow instances an undo of the run in outDir
+	// would remove, as `flowenroll undo --dry-run` does; it sends nothing.
+	// A run that cannot be undone now is a *RefusedError.
+	UndoCount(ctx context.Context, outDir string) (int, error)
+	// Undo removes the flow instances the run in spec.OutDir created, as
+	// `flowenroll undo` does, continuing an undo stopped before; Verify
+	// reads every assigned row back, as `flowenroll verify` does. Both
+	// write their files into spec.OutDir; ctx ending stops them (exit 4).
+	Undo(ctx context.Context, spec ReconcileSpec) (Result, error)
+	Verify(ctx context.Context, spec ReconcileSpec) (Result, error)
 }
 
 // Options are what a person chooses for an upload: the flags of `run`
@@ -62,6 +77,14 @@ type RunSpec struct {
 	Log       *zap.Logger
 }
 
+// ReconcileSpec is one undo or verify of a run.
+type ReconcileSpec struct {
+	OutDir string // the run's out folder: its ledger; the files go there
+	// UnassignedBy is sent to Gong as unassignedByUserEmail when not empty.
+	UnassignedBy string
+	Log          *zap.Logger
+}
+
 // Progress hears how a run advances: the total rows, rows settled (assigned,
 // failed or left) and the requests sent so far. It has the shape of
 // enroll.Progress on purpose.
@@ -85,10 +108,22 @@ type BadInputError struct{ Msg string }
 
 func (e *BadInputError) Error() string { return e.Msg }
 
+// RefusedError is an undo the run's state refuses for now (rows in doubt,
+// its folder in use, nothing sent); its message is meant for a person.
+type RefusedError struct{ Msg string }
+
+func (e *RefusedError) Error() string { return e.Msg }
+
+// Client is the Gong client the pipeline uses: a run's calls, and undo's.
+type Client interface {
+	gateway.Client
+	reconcile.Client
+}
+
 // EnrollPipeline is Pipeline over pkg/enroll: the same code as `run` and
 // `plan`, sharing one client and one pacer across every run of the server.
 type EnrollPipeline struct {
-	Client       gateway.Client
+	Client       Client
 	Limiter      gateway.Limiter
 	ChunkSize    int
 	Concurrency  int
@@ -224,4 +259,57 @@ const (
 	FailedFile      = report.FailedFile
 	UnprocessedFile = report.UnprocessedFile
 	SummaryFile     = report.SummaryFile
+	UndoneFile      = reconcile.UndoneFile
+	UndoFailedFile  = reconcile.UndoFailedFile
+	VerifyFile      = reconcile.VerifyFile
 )
+
+// UndoCount implements Pipeline.
+func (p *EnrollPipeline) UndoCount(ctx context.Context, outDir string) (int, error) {
+	sum, err := reconcile.Undo(ctx, reconcile.UndoConfig{Dir: outDir, DryRun: true})
+	var doubt *reconcile.RunInDoubtError
+	var held *outdir.HeldError
+	switch {
+	case errors.As(err, &doubt):
+		return 0, &RefusedError{Msg: fmt.Sprintf("%d rows of this run were sent without an answer yet: continue the run first to settle them, then undo it.", doubt.Rows)}
+	case errors.As(err, &held):
+		return 0, &RefusedError{Msg: "This run's results are in use by " + held.Holder.Command + ": try again when it is done."}
+	case errors.Is(err, ledger.ErrNoJournal):
+		return 0, &RefusedError{Msg: "This run sent nothing: there is nothing to undo."}
+	case err != nil:
+		return 0, err
+	}
+	return sum.Pending, nil
+}
+
+// gateway is a new gateway over the one pacer: an undo or a verify counts
+// its own requests, as a run does.
+func (p *EnrollPipeline) gateway(log *zap.Logger) *gateway.Gateway {
+	return gateway.New(gateway.Config{Limiter: p.Limiter, Log: log, MaxRetryTime: p.MaxRetryTime, MaxWait: p.MaxWait})
+}
+
+// Undo implements Pipeline.
+func (p *EnrollPipeline) Undo(ctx context.Context, spec ReconcileSpec) (Result, error) {
+	sum, err := reconcile.Undo(ctx, reconcile.UndoConfig{
+		Dir: spec.OutDir, Client: p.Client, Gateway: p.gateway(spec.Log), UnassignedBy: spec.UnassignedBy, Log: spec.Log,
+	})
+	return result(sum.ExitCode, sum, err)
+}
+
+// Verify implements Pipeline.
+func (p *EnrollPipeline) Verify(ctx context.Context, spec ReconcileSpec) (Result, error) {
+	sum, err := reconcile.Verify(ctx, reconcile.VerifyConfig{Dir: spec.OutDir, Client: p.Client, Gateway: p.gateway(spec.Log), Log: spec.Log})
+	return result(sum.ExitCode, sum, err)
+}
+
+// result is how an undo or a verify ended: an error is exit 1.
+func result(code int, sum any, err error) (Result, error) {
+	if err != nil {
+		code = reconcile.ExitFatal
+	}
+	raw, merr := json.Marshal(sum)
+	if merr != nil {
+		return Result{ExitCode: reconcile.ExitFatal}, merr
+	}
+	return Result{ExitCode: code, Summary: raw}, err
+}

@@ -133,16 +133,39 @@ func (q *queue) execute(ctx context.Context, id string) {
 		q.log.Error("cannot start run", zap.String("run", id), zap.Error(err))
 		return
 	}
-	log := q.log.With(zap.String("run", id), zap.String("startedBy", r.StartedBy))
-	log.Info("run starting", zap.String("file", r.File))
-	tr := &tracker{st: q.st, id: id, rate: q.rate}
-	if r.Plan != nil {
-		tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
+	log := q.log.With(zap.String("run", id), zap.String("kind", r.Kind), zap.String("startedBy", r.StartedBy))
+	log.Info("run starting", zap.String("file", r.File), zap.String("of", r.Of))
+	var res Result
+	var runErr error
+	switch r.Kind {
+	case KindUndo, KindVerify:
+		res, runErr = q.reconcile(rctx, r, log)
+	default:
+		tr := &tracker{st: q.st, id: id, rate: q.rate}
+		if r.Plan != nil {
+			tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
+		}
+		res, runErr = q.pipe.Run(rctx, RunSpec{
+			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.Options, Log: log,
+		}, tr)
 	}
-	res, runErr := q.pipe.Run(rctx, RunSpec{
-		InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.Options, Log: log,
-	}, tr)
 	q.finish(id, res, runErr, context.Cause(rctx), log)
+}
+
+// reconcile runs an undo or a verify on its run's out folder, then keeps
+// a copy of the files it wrote there in its own: each undo and verify has
+// the files of its own time.
+func (q *queue) reconcile(ctx context.Context, r Run, log *zap.Logger) (Result, error) {
+	spec := ReconcileSpec{OutDir: q.st.outDir(r.Of), UnassignedBy: r.UnassignedBy, Log: log}
+	do, files := q.pipe.Verify, []string{VerifyFile}
+	if r.Kind == KindUndo {
+		do, files = q.pipe.Undo, []string{UndoneFile, UndoFailedFile}
+	}
+	res, err := do(ctx, spec)
+	if kerr := keepFiles(spec.OutDir, q.st.outDir(r.ID), files, res.Summary); kerr != nil && err == nil {
+		res.ExitCode, err = 1, kerr
+	}
+	return res, err
 }
 
 // finish records how a run segment ended.
@@ -154,7 +177,7 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	r, err := q.st.update(id, func(r *Run) error {
 		code := res.ExitCode
 		r.ExitCode, r.Summary, r.Error = &code, res.Summary, ""
-		r.Outcome = outcome(code)
+		r.Outcome = outcome(r.Kind, code)
 		if runErr != nil {
 			r.Error = runErr.Error()
 		}
@@ -175,6 +198,10 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	if err != nil {
 		log.Error("cannot record the run's end", zap.Error(err))
 		return
+	}
+	if r.Kind == KindVerify {
+		// A verify's gateway is its own: its requests are this run's.
+		sum.RequestsThisRun = sum.Requests
 	}
 	q.ended(r, sum)
 	log.Info("run ended", zap.String("status", r.Status), zap.Int("exitCode", res.ExitCode),

@@ -158,6 +158,8 @@ func (s *Server) routes() http.Handler {
 	app.HandleFunc("POST /api/v1/runs/{id}/start", s.start)
 	app.HandleFunc("POST /api/v1/runs/{id}/stop", s.stop)
 	app.HandleFunc("POST /api/v1/runs/{id}/retry", s.retry)
+	app.HandleFunc("POST /api/v1/runs/{id}/undo", s.undo)
+	app.HandleFunc("POST /api/v1/runs/{id}/verify", s.verify)
 	app.HandleFunc("GET /api/v1/runs/{id}/events", s.events)
 	app.HandleFunc("GET /api/v1/runs/{id}/rows", s.rows)
 	app.HandleFunc("GET /api/v1/runs/{id}/files/{name}", s.file)

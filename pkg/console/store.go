@@ -62,6 +62,9 @@ func openStore(dataDir string, now func() time.Time) (*store, error) {
 		if err := json.Unmarshal(b, &r); err != nil || r.ID != e.Name() {
 			return nil, fmt.Errorf("data folder: %s: not a run's metadata", filepath.Join(e.Name(), metaFile))
 		}
+		if r.Kind == "" {
+			r.Kind = KindEnroll // kept before runs had kinds
+		}
 		s.runs[r.ID] = &r
 	}
 	return s, nil

@@ -15,12 +15,21 @@ const (
 	StatusStopped  = "stopped"  // stopped by a person; start resumes it
 )
 
-// Run is one upload and what became of it, as the API shows it and as
-// run.json keeps it.
+// Kinds of a run.
+const (
+	KindEnroll = "enroll" // an upload sent to Gong
+	KindUndo   = "undo"   // removes the flow instances an enroll run created
+	KindVerify = "verify" // reads back the rows an enroll run assigned
+)
+
+// Run is one upload and what became of it, or an undo or a verify of such
+// a run, as the API shows it and as run.json keeps it.
 type Run struct {
 	ID     string `json:"id"`
+	Kind   string `json:"kind"`
 	Status string `json:"status"`
-	File   string `json:"file"` // the uploaded file's name
+	// File is the uploaded file's name; an undo's or verify's is its run's.
+	File string `json:"file"`
 	// Converted: the upload is a workbook, read as the CSV made from it.
 	Converted bool      `json:"converted,omitempty"`
 	CreatedBy string    `json:"createdBy"`
@@ -31,8 +40,12 @@ type Run struct {
 	EndedAt   time.Time `json:"endedAt,omitzero"`
 	StoppedBy string    `json:"stoppedBy,omitempty"`
 	RetryOf   string    `json:"retryOf,omitempty"`
-	Options   Options   `json:"options"`
-	Plan      *PlanView `json:"plan,omitempty"`
+	// Of is the enroll run an undo or a verify acts on.
+	Of string `json:"of,omitempty"`
+	// UnassignedBy is the email an undo sends as unassignedByUserEmail.
+	UnassignedBy string    `json:"unassignedBy,omitempty"`
+	Options      Options   `json:"options"`
+	Plan         *PlanView `json:"plan,omitempty"`
 	// QueuePosition is 1 for the next run to start, 0 when not queued.
 	QueuePosition int             `json:"queuePosition,omitempty"`
 	Progress      *Live           `json:"progress,omitempty"`
@@ -148,8 +161,20 @@ type Summary struct {
 	ExitCode            int                       `json:"exitCode"`
 }
 
-// outcome says an exit code in words.
-func outcome(code int) string {
+// outcome says a run's exit code in words.
+func outcome(kind string, code int) string {
+	switch {
+	case kind == KindUndo && code == 0:
+		return "every flow instance the run created is removed"
+	case kind == KindUndo && code == 3:
+		return "finished; Gong kept some flow instances (see undo-failed.csv)"
+	case kind == KindUndo && code == 4:
+		return "stopped early; some flow instances are not removed yet"
+	case kind == KindVerify && code == 0:
+		return "every assigned row was read back"
+	case kind == KindVerify && code == 4:
+		return "stopped early; some rows were not read back"
+	}
 	switch code {
 	case 0:
 		return "every row was assigned"

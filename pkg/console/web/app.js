@@ -92,7 +92,8 @@ function setupUpload() {
       form.reset();
       $("drop-text").textContent = "Drop the file here, or choose a file";
       openRun(run.id, run);
-      $("run").scrollIntoView({ behavior: "smooth", block: "start" });
+      const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
+      $("run").scrollIntoView({ behavior: still ? "auto" : "smooth", block: "start" });
       loadRuns();
     } catch (e) {
       showError("upload-error", e.message);
@@ -134,6 +135,8 @@ function follow(run) {
 }
 
 function statusText(run) {
+  if (run.status === "finished" && run.kind === "undo" && run.exitCode === 3) return "finished, Gong kept some";
+  if (run.status === "finished" && run.kind !== "enroll" && run.exitCode === 4) return "finished, not all done";
   switch (run.status) {
     case "checked": return "checked, not started";
     case "queued": return run.queuePosition > 1 ? "queued: " + (run.queuePosition - 1) + " run(s) before it" : "queued: next";
@@ -148,15 +151,17 @@ function showRun(run) {
   const prev = current;
   current = run;
   $("run").hidden = false;
-  $("run-title").textContent = run.file;
+  $("run-title").textContent = title(run);
   const st = $("run-status");
   st.textContent = statusText(run);
   st.className = "status s-" + run.status + (run.exitCode ? " e" + run.exitCode : "");
-  const meta = ["Uploaded by " + run.createdBy + ", " + when(run.createdAt)];
+  const meta = run.of ? [] : ["Uploaded by " + run.createdBy + ", " + when(run.createdAt)];
   if (run.startedBy) meta.push("started by " + run.startedBy + (run.startedAt ? ", " + when(run.startedAt) : ""));
   if (run.stoppedBy) meta.push("stopped by " + run.stoppedBy);
   if (run.retryOf) meta.push("a retry of run " + run.retryOf);
-  $("run-meta").textContent = meta.join("; ") + ".";
+  if (run.unassignedBy) meta.push("removed in Gong by " + run.unassignedBy);
+  if (run.of) $("run-meta").replaceChildren(capital(meta.join("; ")) + "; " + (run.kind === "undo" ? "undoes" : "verifies") + " run ", el("a", { href: "#run/" + run.of }, run.of), ".");
+  else $("run-meta").textContent = meta.join("; ") + ".";
   showError("run-error", run.error ? "The run could not go on: " + run.error : "");
   // A running run redraws only its progress, so that the page does not jump.
   if (prev && prev.id === run.id && prev.status === run.status && run.status === "running" && $("live")) {
@@ -169,7 +174,15 @@ function showRun(run) {
   follow(run);
 }
 
+// title names a run by its file; an undo or a verify by its run's.
+function title(run) {
+  if (run.kind === "undo") return "Undo of " + run.file;
+  if (run.kind === "verify") return "Verify of " + run.file;
+  return run.file;
+}
+
 function renderRun(run) {
+  if (run.kind === "undo" || run.kind === "verify") return renderReconcile(run);
   switch (run.status) {
     case "checked": return renderCheck(run);
     case "queued": return [planLine(run.plan), el("p", {}, "Waiting for its turn: runs go one at a time, so that together they stay within Gong's limits."), actions(run)];
@@ -299,7 +312,8 @@ function actions(run) {
     showError("run-error", "");
     try {
       const r = await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/" + path);
-      if (path === "retry") { openRun(r.id, r); loadRuns(); } else { showRun(r); loadRuns(); }
+      if (r.id !== run.id) openRun(r.id, r); else showRun(r);
+      loadRuns();
     } catch (e) { showError("run-error", e.message); ev.target.disabled = false; }
   } }, label);
   const p = run.plan || {};
@@ -311,11 +325,79 @@ function actions(run) {
   if (run.status === "queued" || run.status === "running") box.append(act("Stop", "stop", "danger", "stop-button"));
   const resumable = run.status === "stopped" || (run.status === "finished" && (run.exitCode === 4 || run.exitCode === 1));
   if (resumable) box.append(act("Continue this run", "start", "primary", "resume-button"));
-  if (run.status === "finished" || run.status === "stopped") {
+  if (run.kind === "enroll" && (run.status === "finished" || run.status === "stopped")) {
     const s = run.summary || {};
     if ((s.failed || 0) + (s.unprocessed || 0) > 0) box.append(act("Retry failed and unprocessed rows", "retry", "", "retry-button"));
+    box.append(act("Verify: read every assigned row back", "verify", "", "verify-button"));
+    box.append(el("button", { type: "button", class: "danger", id: "undo-button", onclick: (ev) => askUndo(run, ev.target) }, "Undo this run"));
   }
-  return box;
+  return el("div", {}, box, el("div", { id: "undo-confirm", hidden: true }));
+}
+
+// askUndo asks Gong nothing: the server counts the instances an undo would
+// remove, and the page asks the person to confirm.
+async function askUndo(run, button) {
+  showError("run-error", "");
+  button.disabled = true;
+  let p;
+  try { p = await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/undo"); } catch (e) { showError("run-error", e.message); button.disabled = false; return; }
+  const box = $("undo-confirm");
+  const cancel = el("button", { type: "button", id: "undo-cancel", onclick: () => { box.hidden = true; button.disabled = false; } }, "Cancel");
+  if (!p.instances) {
+    box.replaceChildren(el("p", {}, "Nothing to undo: the run created no flow instance, or an undo removed them already."), cancel);
+  } else {
+    const who = p.by === "the console" ? "by the console (your sign-in is not an email address, so Gong is not told who)" : "by " + p.by;
+    const yes = el("button", { type: "button", class: "danger", id: "undo-yes", onclick: async () => {
+      yes.disabled = true;
+      const fd = new FormData();
+      fd.append("confirm", "true");
+      try {
+        const r = await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/undo", fd);
+        openRun(r.id, r);
+        loadRuns();
+      } catch (e) { showError("run-error", e.message); yes.disabled = false; }
+    } }, "Remove " + n(p.instances) + " flow instances");
+    box.replaceChildren(el("h3", {}, "Undo this run?"),
+      el("p", { id: "undo-question" }, "This removes from Gong the " + n(p.instances) + " flow " + (p.instances === 1 ? "instance" : "instances") + " this run created, and no other, " + who + ". Prospects in the middle of a flow leave it; this cannot be taken back."),
+      el("p", { class: "actions" }, yes, " ", cancel));
+  }
+  box.hidden = false;
+  box.className = "confirm";
+}
+
+const reconcileFiles = {
+  undo: [["undone.csv", "flow instances removed"], ["undo-failed.csv", "flow instances Gong kept, with the reason"], ["summary.json", "the counts"]],
+  verify: [["verify.csv", "every assigned row, and what Gong holds for it now"], ["summary.json", "the counts"]],
+};
+
+// renderReconcile shows an undo or a verify: waiting, working, or its counts.
+function renderReconcile(run) {
+  const undo = run.kind === "undo";
+  if (run.status === "queued") return [el("p", {}, "Waiting for its turn: runs go one at a time, so that together they stay within Gong's limits."), actions(run)];
+  if (run.status === "running") return [el("p", { class: "live", id: "reconcile-live" }, undo ? "Removing the flow instances the run created…" : "Reading every assigned row back from Gong…"), actions(run)];
+  const s = run.summary || {};
+  const out = [];
+  if (run.outcome) out.push(el("p", { class: "outcome" }, capital(run.outcome) + "."));
+  if (undo) {
+    out.push(figures([["flow instances", s.instances], ["removed", s.removed, "ok"], ["kept by Gong", s.kept, s.kept ? "bad" : ""], ["not removed yet", s.pending, s.pending ? "warn" : ""], ["requests", s.requestsThisRun]]));
+  } else {
+    const b = s.byState || {};
+    out.push(figures([["rows read back", s.rows], ["open", b["open"], "ok"], ["no longer open", b["no-longer-open"]], ["open in another flow", b["open-in-another-flow"], b["open-in-another-flow"] ? "warn" : ""],
+      ["open as another instance", b["open-as-another-instance"], b["open-as-another-instance"] ? "warn" : ""], ["not read back", b["unknown"], b["unknown"] ? "warn" : ""]]));
+  }
+  out.push(el("div", { class: "downloads" }, el("h3", {}, "Download the results"),
+    el("ul", {}, reconcileFiles[run.kind].map(([f, what]) => el("li", {}, el("a", { href: fileURL(run, f), download: "", id: "dl-" + f.replace(".", "-") }, f), " — " + what)))));
+  out.push(actions(run));
+  return out;
+}
+
+// outcomeText is a run's counts in the runs list.
+function outcomeText(r) {
+  const s = r.summary;
+  if (r.kind === "undo") return s ? n(s.removed) + " of " + n(s.instances) + " removed, " + n(s.kept) + " kept" : "";
+  if (r.kind === "verify") return s ? n(s.rows) + " read back, " + n((s.byState || {})["open"]) + " open" : "";
+  if (s) return n(s.assigned) + " assigned, " + n(s.failed) + " failed, " + n(s.unprocessed) + " not sent";
+  return r.plan ? (r.plan.columns ? "columns to choose" : n(r.plan.validRows) + " rows to send") : "";
 }
 
 function renderResults(run) {
@@ -361,11 +443,11 @@ async function loadRuns() {
   const body = $("runs").tBodies[0];
   body.replaceChildren(...data.runs.map((r) => el("tr", { class: current && current.id === r.id ? "current" : "" },
     el("td", {}, el("a", { href: "#run/" + r.id }, when(r.createdAt))),
-    el("td", {}, r.file),
+    el("td", {}, title(r)),
     el("td", {}, r.createdBy),
     el("td", {}, r.startedBy || ""),
     el("td", {}, statusText(r)),
-    el("td", {}, r.summary ? n(r.summary.assigned) + " assigned, " + n(r.summary.failed) + " failed, " + n(r.summary.unprocessed) + " not sent" : (r.plan ? (r.plan.columns ? "columns to choose" : n(r.plan.validRows) + " rows to send") : "")))));
+    el("td", {}, outcomeText(r)))));
   $("no-runs").hidden = data.runs.length > 0;
 }
 
