@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -47,6 +48,10 @@ func IsWorkbook(head []byte) bool {
 // between rows.
 func WorkbookToCSV(ctx context.Context, r io.ReaderAt, size int64, sheet string, w io.Writer) error {
 	notBook := func(err error) error {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// A bare "EOF" tells a person nothing: the file ends early.
+			err = errors.New("the file ends before the workbook does (cut short in a download or copy?)")
+		}
 		return fmt.Errorf("not an Excel workbook (.xlsx), or a damaged one: %w; save it as .xlsx or as CSV UTF-8", err)
 	}
 	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipSizeLimit: maxWorkbookBytes})
