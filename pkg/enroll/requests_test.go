@@ -143,7 +143,7 @@ func TestOwnerRefusedAsAWholeCostsFewRequests(t *testing.T) {
 	}
 	st := e.emu.Stats()
 	if st.Requests > 4 {
-		t.Errorf("%d requests (%d assign, %d listings), want at most 4: the whole chunk, its two halves, and no more for the owner", st.Requests, st.Assign, st.ListFlows)
+		t.Errorf("%d requests (%d assign, %d listings), want at most 4: the whole chunk, its two halves, one row alone, and no more for the owner", st.Requests, st.Assign, st.ListFlows)
 	}
 }
 

@@ -29,21 +29,42 @@ type attempts struct {
 	done       []outcome.Outcome    // rows settled so far
 	pending    []outcome.Row        // rows still to be answered
 	doubt      map[string]time.Time // CRM ID -> earliest time Gong may have applied it
-	unverified map[string]bool      // in doubt, but the read-back was refused
+	unverified map[string]bool      // in doubt, but the read-back was refused (shared by a chunk's parts)
+	resolved   map[int]bool         // lines an earlier run left in doubt that a read-back settled (shared)
 	journaled  bool                 // BeforeSend was called for these rows
 	journalErr error                // BeforeSend failed: the run cannot go on
 }
 
-func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Row) *attempts {
-	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, unverified: map[string]bool{}}
+// newAttempts starts the attempts of rows; the parts of one chunk share
+// what its read-backs learnt, so a half does not read a row back again.
+func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Row, sh *shared) *attempts {
+	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, unverified: sh.unverified, resolved: sh.resolved}
 	if s.cfg.Doubt != nil {
 		for _, r := range rows {
-			if at, ok := s.cfg.Doubt(r.Line); ok {
+			if at, ok := s.cfg.Doubt(r.Line); ok && !sh.resolved[r.Line] {
 				a.doubt[r.CRMProspectID] = at
 			}
 		}
 	}
 	return a
+}
+
+// shared is what the parts of one chunk learn together.
+type shared struct {
+	unverified map[string]bool
+	resolved   map[int]bool
+}
+
+func newShared() *shared { return &shared{unverified: map[string]bool{}, resolved: map[int]bool{}} }
+
+// settleDoubt marks the rows in doubt as settled by a read-back.
+func (a *attempts) settleDoubt() {
+	for _, r := range a.pending {
+		if _, ok := a.doubt[r.CRMProspectID]; ok {
+			a.resolved[r.Line] = true
+		}
+	}
+	clear(a.doubt)
 }
 
 // attempt is one attempt: a read-back if rows are in doubt, then an assign
@@ -125,15 +146,17 @@ func (a *attempts) readBack(ctx context.Context) error {
 		}
 	}
 	resp, err := a.s.cfg.Client.ProspectsFlows(ctx, ids)
-	if st := gong.StatusOf(err); st == http.StatusForbidden || st == http.StatusNotFound {
-		// A token without api:flows:read cannot read back. Rows stuck in
-		// doubt for ever would help no one: send them, and say in their
-		// result, if Gong refuses one, that it may be this tool's own.
+	if st := gong.StatusOf(err); st >= 400 && st < 500 && st != http.StatusUnauthorized && st != http.StatusTooManyRequests {
+		// Gong refuses the read-back for good: a token without
+		// api:flows:read (403, 404), or a request it will not take (400).
+		// A refused read-back never fails a row, and rows stuck in doubt
+		// for ever would help no one: send them, and say in their result,
+		// if Gong refuses one, that it may be this tool's own.
 		a.log.Warn("the read-back was refused; rows in doubt are sent again unverified", zap.Error(err))
 		for id := range a.doubt {
 			a.unverified[id] = true
 		}
-		clear(a.doubt)
+		a.settleDoubt()
 		return nil
 	}
 	if err != nil {
@@ -149,8 +172,8 @@ func (a *attempts) readBack(ctx context.Context) error {
 		}
 	}
 	a.log.Info("read back rows in doubt", zap.Int("inDoubt", len(ids)), zap.Int("foundAssigned", len(ours)), zap.String("requestId", resp.RequestID))
+	a.settleDoubt()
 	a.pending = rest
-	clear(a.doubt)
 	return nil
 }
 
@@ -210,8 +233,8 @@ func (a *attempts) settle(resp *gong.AssignResponse) {
 			fmt.Sprintf("Gong's answer named %s in neither prospectsAssigned nor prospectsNotAssigned", r.CRMProspectID)).
 			WithAnswer(http.StatusOK, resp.RequestID))
 	}
+	a.settleDoubt()
 	a.pending = nil
-	clear(a.doubt)
 }
 
 // settleError settles the rows still pending after the attempts gave up.

@@ -87,14 +87,15 @@ func (s *Submitter) Submit(ctx context.Context, c chunk.Chunk) ([]outcome.Outcom
 	}
 	var out []outcome.Outcome
 	size := s.size.cap(len(c.Rows))
+	sh := newShared()
 	for start := 0; start < len(c.Rows); start += size {
 		part := c.Rows[start:min(start+size, len(c.Rows))]
-		sp := &splitter{s: s, c: c, log: log, budget: maxSplits}
+		sp := &splitter{s: s, c: c, log: log, budget: maxSplits, sh: sh}
 		res, err := sp.send(ctx, part)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, res.outcomes...)
+		out = append(out, res...)
 	}
 	return out, nil
 }

@@ -410,6 +410,8 @@ type poisonGong struct {
 	poison map[string]bool
 	maxIDs int
 	calls  []int // sizes of assign requests
+	// vague: the 400 does not name the ID at fault, as a server may not.
+	vague bool
 }
 
 func (p *poisonGong) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -422,7 +424,11 @@ func (p *poisonGong) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, id := range req.CRMProspectsIDs {
 		if p.poison[id] {
 			w.WriteHeader(400)
-			_ = json.NewEncoder(w).Encode(gong.ErrorResponse{RequestID: "bad", Errors: []string{"Invalid crmProspectsIds: " + id}})
+			msg := "Invalid crmProspectsIds: " + id
+			if p.vague {
+				msg = "Invalid crmProspectsIds"
+			}
+			_ = json.NewEncoder(w).Encode(gong.ErrorResponse{RequestID: "bad", Errors: []string{msg}})
 			return
 		}
 	}
@@ -583,5 +589,57 @@ func TestRefusedReadBackSendsUnverified(t *testing.T) {
 	set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
 	if len(set.Failed) != 1 || !strings.HasPrefix(set.Failed[0].Message, "unverified:") || set.Failed[0].Code != "InvalidState" {
 		t.Errorf("settlement %+v, want the row failed InvalidState, marked unverified", set)
+	}
+}
+
+func TestTwoBadRowsAreNotTheGroupsFault(t *testing.T) {
+	// One bad ID in each half, and a 400 that names neither: the halves are
+	// refused alike, but one row sent alone passes, so the group is not at
+	// fault. Only the two bad rows fail, and later chunks are still sent.
+	p := &poisonGong{poison: map[string]bool{"b": true, "g": true}, maxIDs: 100, vague: true}
+	fx := newPoisonSubmitter(t, p)
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c", "d", "e", "f", "g", "h")}
+	set := fx.submit(t, c)
+	var bad []string
+	for _, o := range set.Failed {
+		bad = append(bad, o.Row.CRMProspectID)
+	}
+	if diff := cmp.Diff([]string{"b", "g"}, bad); diff != "" || len(set.Assigned) != 6 {
+		t.Errorf("failed (-want +got):\n%s\nassigned %d, want 6", diff, len(set.Assigned))
+	}
+	later := fx.submit(t, chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("x")})
+	if len(later.Assigned) != 1 {
+		t.Errorf("a later chunk of the group: %+v, want it sent and assigned", later)
+	}
+}
+
+func TestRefusedReadBack400SendsUnverified(t *testing.T) {
+	// A read-back refused with 400 never fails a row: the row in doubt is
+	// sent, marked unverified, and the rows with it are sent as usual.
+	f := newFixture(t, &script{assign: []step{ok("a", "b")}, readBack: []step{{status: 400}}}, func(c *configs) {
+		c.Doubt = func(line int) (time.Time, bool) { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), line == 2 }
+	})
+	set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")})
+	if len(set.Assigned) != 2 || len(set.Failed) != 0 {
+		t.Errorf("settlement %+v, want both rows assigned", set)
+	}
+}
+
+func TestNoSizeLearntFromHalvesNotAnswered(t *testing.T) {
+	// A 400, then the request budget ends before the halves are answered:
+	// that says nothing of the size Gong takes.
+	var learnt []int
+	f := newFixture(t, &script{assign: []step{{status: 400}}}, func(c *configs) {
+		c.Gateway.MaxRequests = 1
+		c.ChunkSize = 200
+		c.OnSize = func(n int) { learnt = append(learnt, n) }
+	})
+	ids := make([]string, 40)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("id%02d", i)
+	}
+	set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(ids...)})
+	if len(set.Unprocessed) != 40 || len(learnt) != 0 {
+		t.Errorf("unprocessed %d, sizes learnt %v; want 40 left and nothing learnt", len(set.Unprocessed), learnt)
 	}
 }
