@@ -41,6 +41,9 @@ type browserSession struct {
 	ctx   context.Context
 	shots string
 	n     int
+	// prefix starts the screenshots' names, so that two tests writing
+	// to docs/console/ do not take each other's numbers.
+	prefix string
 }
 
 func newBrowser(t *testing.T) *browserSession {
@@ -86,7 +89,7 @@ func (b *browserSession) shot(name string) {
 		b.t.Fatal(err)
 	}
 	b.n++
-	path := filepath.Join(b.shots, fmt.Sprintf("%d-%s.png", b.n, name))
+	path := filepath.Join(b.shots, fmt.Sprintf("%s%d-%s.png", b.prefix, b.n, name))
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
@@ -270,6 +273,54 @@ func undoAndVerify(t *testing.T, b *browserSession, g *gongStub, hash string) {
 	b.shot("verify")
 	if got := strings.Join(strings.Fields(b.text("#run-body .figures")), " "); !strings.Contains(got, "36 rows read back 0 open 36 no longer open") {
 		t.Errorf("the verify's figures: %q", got)
+	}
+}
+
+// A person uploads a list of contacts with neither a flow nor an owner
+// column, picks both from Gong's lists, sees every row ready, starts, and
+// the run finishes with every row in that flow, owned by that owner.
+func TestBrowserPickers(t *testing.T) {
+	b := newBrowser(t)
+	b.prefix = "pickers-"
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200), Log: zap.NewNop()})
+	file := filepath.Join(t.TempDir(), "contacts.csv")
+	if err := os.WriteFile(file, []byte("Contact ID,First Name\n003A00001,Ann\n003A00002,Bo\n003A00003,Cy\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.Navigate(c.http.URL), chromedp.WaitVisible("body[data-ready]"),
+		chromedp.SetUploadFiles("#file", []string{file}), chromedp.Click("#check-button"), chromedp.WaitVisible("#defaults-form"))
+	b.wait(`document.querySelectorAll("#pick-owner option").length > 1 || document.querySelector("#pick-status").textContent !== ""`)
+	if got := b.text("#pick-status"); got != "" {
+		t.Fatalf("the owner picker says %q", got)
+	}
+	b.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("pick-owner"); s.value = "` + ava + `"; s.dispatchEvent(new Event("change")); })()`))
+	b.wait(`!document.querySelector("#pick-flow").disabled && document.querySelector('#pick-flow option[value="` + flowSDR + `"]')`)
+	b.do(chromedp.SetValue("#pick-flow", flowSDR))
+	b.shot("choose")
+	b.do(chromedp.Click("#defaults-button"), chromedp.WaitVisible("#default-flow"))
+	b.shot("check")
+	if got := b.text("#default-flow"); got != "Every row without a flow goes to: SDR Outbound Q3 ("+flowSDR+")" {
+		t.Errorf("the check says %q", got)
+	}
+	if got := b.text("#default-owner"); got != "Every row without an owner goes to: Ava Reyes <"+ava+">" {
+		t.Errorf("the check says %q", got)
+	}
+	if got := strings.Fields(b.text("#run-body .figures")); !slices.Equal(got[:6], []string{"3", "rows", "read", "3", "ready", "to"}) {
+		t.Errorf("the check's figures: %q", got)
+	}
+	b.do(chromedp.Click("#start-button"), chromedp.WaitVisible("#dl-assigned-csv"))
+	if got := b.text("#run-status"); got != "finished" {
+		t.Errorf("status %q", got)
+	}
+	created := g.emu.Created()
+	if len(created) != 3 {
+		t.Fatalf("%d flow instances created, want 3", len(created))
+	}
+	for _, in := range created {
+		if in.FlowID != flowSDR || in.FlowInstanceOwnerEmail != ava {
+			t.Errorf("instance %+v, want every row in %s owned by %s", in, flowSDR, ava)
+		}
 	}
 }
 

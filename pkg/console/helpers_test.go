@@ -236,6 +236,8 @@ type fakePipeline struct {
 	undoCount func(context.Context, string) (int, error)
 	undo      func(context.Context, ReconcileSpec) (Result, error)
 	verify    func(context.Context, ReconcileSpec) (Result, error)
+	users     func(context.Context) (Listing[Person], error)
+	flows     func(context.Context, string) (Listing[FlowChoice], error)
 }
 
 func (f *fakePipeline) Plan(ctx context.Context, s PlanSpec) (PlanView, error) { return f.plan(ctx, s) }
@@ -250,4 +252,26 @@ func (f *fakePipeline) Undo(ctx context.Context, s ReconcileSpec) (Result, error
 }
 func (f *fakePipeline) Verify(ctx context.Context, s ReconcileSpec) (Result, error) {
 	return f.verify(ctx, s)
+}
+func (f *fakePipeline) Users(ctx context.Context) (Listing[Person], error) { return f.users(ctx) }
+func (f *fakePipeline) Flows(ctx context.Context, owner string) (Listing[FlowChoice], error) {
+	return f.flows(ctx, owner)
+}
+
+// clientFor is a Gong client of url with this key pair.
+func clientFor(t *testing.T, url, key, secret string) *gong.Client {
+	t.Helper()
+	base, err := gong.ParseBaseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gong.NewClient(base, gong.Credentials{AccessKey: key, AccessKeySecret: secret}, &http.Client{Timeout: 10 * time.Second}, zap.NewNop())
+}
+
+// serve serves h until the test ends and returns its URL.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return hs.URL
 }

@@ -26,7 +26,7 @@ func newMetrics(st *store) *metrics {
 			[]string{"status"}, nil),
 		rows: prometheus.NewDesc("flowenroll_console_rows", "Rows of the runs the console holds, by outcome, from their last summary.",
 			[]string{"outcome"}, nil),
-		requests: prometheus.NewDesc("flowenroll_console_requests_total", "Requests to Gong sent by this process's runs.",
+		requests: prometheus.NewDesc("flowenroll_console_requests_total", "Requests to Gong sent by this process: its runs, and the listings of the page's pickers.",
 			nil, nil),
 	}
 }
@@ -35,6 +35,13 @@ func newMetrics(st *store) *metrics {
 func (m *metrics) ended(_ Run, sum Summary) {
 	m.mu.Lock()
 	m.sent += float64(sum.RequestsThisRun)
+	m.mu.Unlock()
+}
+
+// listed adds the requests of a listing for the page's pickers.
+func (m *metrics) listed(n int64) {
+	m.mu.Lock()
+	m.sent += float64(n)
 	m.mu.Unlock()
 }
 

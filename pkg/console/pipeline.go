@@ -11,15 +11,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/enroll"
+	"github.com/flowenroll/flowenroll/pkg/flows"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
+	pkgoutcome "github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/outdir"
 	"github.com/flowenroll/flowenroll/pkg/reconcile"
 	"github.com/flowenroll/flowenroll/pkg/report"
@@ -47,7 +53,45 @@ type Pipeline interface {
 	// write their files into spec.OutDir; ctx ending stops them (exit 4).
 	Undo(ctx context.Context, spec ReconcileSpec) (Result, error)
 	Verify(ctx context.Context, spec ReconcileSpec) (Result, error)
+	// Users lists the company's active users (GET /v2/users) and Flows the
+	// flows owner can see (GET /v2/flows), for the page's pickers: through
+	// the one pacer, every page counted in Listing.Requests. Gong refusing
+	// or out of reach is an *UnavailableError.
+	Users(ctx context.Context) (Listing[Person], error)
+	Flows(ctx context.Context, owner string) (Listing[FlowChoice], error)
 }
+
+// Person is a Gong user the owner picker offers.
+type Person struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// FlowChoice is a flow the flow picker offers.
+type FlowChoice struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Folder     string `json:"folder"`
+	Visibility string `json:"visibility"`
+}
+
+// Listing is what a listing found and the requests it sent, pages and
+// retries included.
+type Listing[T any] struct {
+	Items    []T
+	Requests int64
+}
+
+// UnavailableError is a listing Gong did not answer: out of reach, or the
+// credentials or their scope refused. Its message is meant for a person.
+type UnavailableError struct {
+	Msg    string
+	Status int   // Gong's HTTP status, 0 when it did not answer
+	Err    error // the listing's own error, for the log
+}
+
+func (e *UnavailableError) Error() string { return e.Msg }
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Options are what a person chooses for an upload: the flags of `run`
 // that concern reading the file.
@@ -312,4 +356,103 @@ func result(code int, sum any, err error) (Result, error) {
 		return Result{ExitCode: reconcile.ExitFatal}, merr
 	}
 	return Result{ExitCode: code, Summary: raw}, err
+}
+
+// listRetryTime bounds the retries of a picker's listing: a person waits
+// for it, and the page says Gong is out of reach rather than spin.
+const listRetryTime = 20 * time.Second
+
+// listGateway is a gateway over the one pacer for one listing, so that it
+// counts its own requests.
+func (p *EnrollPipeline) listGateway() *gateway.Gateway {
+	return gateway.New(gateway.Config{Limiter: p.Limiter, MaxRetryTime: min(p.MaxRetryTime, listRetryTime), MaxWait: p.MaxWait})
+}
+
+// Users implements Pipeline.
+func (p *EnrollPipeline) Users(ctx context.Context) (Listing[Person], error) {
+	if p.Client == nil {
+		return Listing[Person]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
+	}
+	gw := p.listGateway()
+	var all []Person
+	seen := map[string]bool{"": true}
+	cursor := ""
+	for pages := 1; ; pages++ {
+		if pages > flows.MaxUserPages {
+			return Listing[Person]{Requests: gw.Counts().Requests}, &UnavailableError{Msg: "Gong's list of users did not end; try again later."}
+		}
+		page, err := gw.ListUsers(ctx, p.Client, cursor)
+		if err != nil {
+			return Listing[Person]{Requests: gw.Counts().Requests}, unavailable("users", "api:users:read", err)
+		}
+		for _, u := range page.Users {
+			if u.Active && u.EmailAddress != "" {
+				all = append(all, Person{Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Email: u.EmailAddress})
+			}
+		}
+		next := page.Records.Cursor
+		if len(page.Users) == 0 || seen[next] {
+			break
+		}
+		seen[next] = true
+		cursor = next
+	}
+	slices.SortFunc(all, func(a, b Person) int {
+		return cmpFold(a.Name+" "+a.Email, b.Name+" "+b.Email)
+	})
+	return Listing[Person]{Items: all, Requests: gw.Counts().Requests}, nil
+}
+
+// Flows implements Pipeline.
+func (p *EnrollPipeline) Flows(ctx context.Context, owner string) (Listing[FlowChoice], error) {
+	if p.Client == nil {
+		return Listing[FlowChoice]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
+	}
+	gw := p.listGateway()
+	list, err := flows.NewCatalog(func(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error) {
+		return gw.ListFlows(ctx, p.Client, owner, cursor)
+	}).Flows(ctx, owner)
+	if err != nil {
+		return Listing[FlowChoice]{Requests: gw.Counts().Requests}, unavailable("flows", "api:flows:read", err)
+	}
+	out := make([]FlowChoice, 0, len(list))
+	for _, f := range list {
+		out = append(out, FlowChoice{ID: f.ID, Name: f.Name, Folder: f.FolderName, Visibility: f.Visibility})
+	}
+	slices.SortFunc(out, func(a, b FlowChoice) int {
+		if c := cmpFold(a.Folder, b.Folder); c != 0 {
+			return c
+		}
+		return cmpFold(a.Name+" "+a.ID, b.Name+" "+b.ID)
+	})
+	return Listing[FlowChoice]{Items: out, Requests: gw.Counts().Requests}, nil
+}
+
+func cmpFold(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }
+
+// unavailable says why Gong gave no list of what, for a person. The
+// gateway turns a 401 and an unreachable Gong into a stop; a 403 of a
+// listing and a 400 come as Gong's answer.
+func unavailable(what, scope string, err error) error {
+	st := gong.StatusOf(err)
+	reason, _ := gateway.StopReason(err)
+	var msg string
+	switch {
+	case reason == pkgoutcome.ReasonUnauthorized || st == http.StatusUnauthorized:
+		msg = "Gong refused this console's credentials, so its " + what + " cannot be listed. Ask whoever runs the console to check the Gong access key."
+		st = http.StatusUnauthorized
+	case reason == pkgoutcome.ReasonForbidden || st == http.StatusForbidden || errors.Is(err, flows.ErrUnavailable):
+		// Gong answers 403 to a wrong key pair too, not only to a token
+		// without the scope.
+		msg = "Gong does not let this console list its " + what + ": its credentials are wrong, or lack the scope " + scope + "."
+	case reason == pkgoutcome.ReasonRateLimited || reason == pkgoutcome.ReasonDailyQuota || st == http.StatusTooManyRequests:
+		msg = "Gong's request quota is spent for now, so its " + what + " cannot be listed; try again later."
+	case st == http.StatusBadRequest:
+		msg = "Gong refused to list the " + what + ": " + err.Error()
+	case st != 0:
+		msg = fmt.Sprintf("Gong answered %d when asked for its %s; try again in a while.", st, what)
+	default:
+		msg = "Gong cannot be reached right now, so its " + what + " cannot be listed; try again in a while."
+	}
+	return &UnavailableError{Msg: msg, Status: st, Err: err}
 }

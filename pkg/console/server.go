@@ -55,6 +55,8 @@ type Server struct {
 	st      *store
 	q       *queue
 	reg     *prometheus.Registry
+	metrics *metrics
+	lists   *listings // Gong's users and flows, kept for the pickers
 	handler http.Handler
 	tmpl    *template.Template
 	ready   atomic.Bool
@@ -94,9 +96,10 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{})}
 	s.q = newQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
 	s.reg = prometheus.NewRegistry()
-	m := newMetrics(st)
-	s.q.ended = m.ended
-	s.reg.MustRegister(m)
+	s.metrics = newMetrics(st)
+	s.q.ended = s.metrics.ended
+	s.reg.MustRegister(s.metrics)
+	s.lists = newListings(cfg.Now)
 	if s.tmpl, err = parsePage(); err != nil {
 		return nil, err
 	}
@@ -151,6 +154,8 @@ func (s *Server) routes() http.Handler {
 	app.HandleFunc("GET /{$}", s.page)
 	app.HandleFunc("GET /static/{name}", s.static)
 	app.HandleFunc("GET /api/v1/me", s.me)
+	app.HandleFunc("GET /api/v1/users", s.users)
+	app.HandleFunc("GET /api/v1/flows", s.flows)
 	app.HandleFunc("GET /api/v1/runs", s.listRuns)
 	app.HandleFunc("POST /api/v1/runs", s.upload)
 	app.HandleFunc("GET /api/v1/runs/{id}", s.getRun)

@@ -79,6 +79,11 @@ function setupUpload() {
       form.requestSubmit();
     }
   });
+  const options = form.querySelector("details.options");
+  let filled = false;
+  options.addEventListener("toggle", () => {
+    if (options.open && !filled) { filled = true; fillPickers($("opt-owner"), $("opt-flow"), "", "", $("opt-status")); }
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     showError("upload-error", "");
@@ -214,11 +219,14 @@ function renderCheck(run) {
   const out = [];
   if (p.columns) {
     out.push(renderMapping(run, p.columns));
+    const needed = (p.columns.missing || []).some((c) => oneForAll.includes(c));
+    if (needed) out.push(renderDefaults(run, true));
     return out;
   }
   out.push(figures([["rows read", p.rows], ["ready to send", p.validRows, "ok"], ["will not be sent", p.rejectedRows, p.rejectedRows ? "bad" : ""], ["requests", p.requests]]));
   out.push(el("p", {}, estimateText(p.estimate)));
   if (p.note) out.push(el("p", { class: "note" }, "Note: " + p.note));
+  out.push(renderDefaults(run, false));
   out.push(renderRejected(run, p));
   if (p.groups && p.groups.length) {
     out.push(el("details", { class: "groups" }, el("summary", {}, "Requests by flow and owner (" + p.groups.length + ")"),
@@ -264,7 +272,8 @@ function renderMapping(run, cols) {
   const map = Object.assign({}, (run.options && run.options.map) || {});
   const ask = (canonical, headers, why) => {
     const id = "map-" + canonical;
-    const select = el("select", { id, name: canonical, required: true },
+    // The flow and the owner may come from the pickers instead.
+    const select = el("select", { id, name: canonical, required: !oneForAll.includes(canonical) },
       el("option", { value: "" }, "— choose a column —"), headers.map((h) => el("option", { value: h }, h)));
     form.append(el("p", { class: "map-row" }, el("label", { for: id }, why + " ", el("b", {}, columnNames[canonical] || canonical), " (" + canonical + ")"), " ", select));
   };
@@ -273,19 +282,153 @@ function renderMapping(run, cols) {
   Object.entries(cols.notFound || {}).forEach(([c, h]) => { delete map[c]; ask(c, cols.found || [], "There is no column \"" + h + "\"; which column holds"); });
   form.append(el("p", { class: "hint" }, "Columns in the file: " + (cols.found || []).join(", ")));
   form.append(el("button", { type: "submit", id: "map-button" }, "Use these columns and check again"));
-  form.addEventListener("submit", async (ev) => {
+  form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    showError("run-error", "");
     for (const s of form.querySelectorAll("select")) if (s.value) map[s.name] = s.value;
-    const fd = new FormData();
-    fd.append("map", Object.entries(map).map(([k, v]) => k + "=" + v).join("\n"));
-    for (const k of ["encoding", "delimiter", "crm", "sheet"]) if (run.options && run.options[k]) fd.append(k, run.options[k]);
-    try {
-      showRun(await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/check", fd));
-      loadRuns();
-    } catch (e) { showError("run-error", e.message); }
+    recheck(run, { map });
   });
   return form;
+}
+
+// recheck checks the run again with its options and these changes.
+async function recheck(run, changes) {
+  showError("run-error", "");
+  const o = Object.assign({}, run.options || {}, changes);
+  const fd = new FormData();
+  const map = Object.entries(o.map || {});
+  if (map.length) fd.append("map", map.map(([k, v]) => k + "=" + v).join("\n"));
+  for (const k of ["encoding", "delimiter", "crm", "sheet", "flow", "owner"]) if (o[k]) fd.append(k, o[k]);
+  try {
+    showRun(await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/check", fd));
+    loadRuns();
+  } catch (e) { showError("run-error", e.message); }
+}
+
+// ---- one flow and one owner for rows without them ----
+
+// The columns a whole file may go without: the pickers give one value.
+const oneForAll = ["flowId", "flowInstanceOwnerEmail"];
+
+// Gong's lists, asked once per page (the server keeps them a while too),
+// and the names they give, to show a chosen ID or email by its name.
+const gongLists = { users: null, flows: {} };
+const names = { owner: {}, flow: {} };
+
+function listUsers() {
+  if (!gongLists.users) {
+    gongLists.users = api("GET", "/api/v1/users").then((d) => {
+      for (const u of d.users) names.owner[u.email.toLowerCase()] = u.name;
+      showChosen();
+      return d.users;
+    }, (e) => { gongLists.users = null; throw e; });
+  }
+  return gongLists.users;
+}
+
+function listFlows(owner) {
+  const key = owner.toLowerCase();
+  if (!gongLists.flows[key]) {
+    gongLists.flows[key] = api("GET", "/api/v1/flows?" + new URLSearchParams({ owner })).then((d) => {
+      for (const f of d.flows) names.flow[f.id] = f.name;
+      showChosen();
+      return d.flows;
+    }, (e) => { delete gongLists.flows[key]; throw e; });
+  }
+  return gongLists.flows[key];
+}
+
+function ownerLabel(email) {
+  const name = names.owner[email.toLowerCase()];
+  return name ? name + " <" + email + ">" : email;
+}
+
+function flowLabel(id) {
+  const name = names.flow[id];
+  return name ? name + " (" + id + ")" : id;
+}
+
+// showChosen names the chosen flow and owner in the check, once known.
+function showChosen() {
+  const o = (current && current.options) || {};
+  if ($("default-flow") && o.flow) $("default-flow").lastChild.textContent = flowLabel(o.flow);
+  if ($("default-owner") && o.owner) $("default-owner").lastChild.textContent = ownerLabel(o.owner);
+}
+
+// kids flattens children for replaceChildren, which takes no arrays.
+function kids(...c) { return c.flat(2).filter((x) => x !== null && x !== undefined && x !== false); }
+
+// fillPickers fills an owner and a flow select from Gong's lists, choosing
+// owner and flow; the flows are those of the owner chosen.
+async function fillPickers(ownerSel, flowSel, owner, flow, status) {
+  ownerSel.addEventListener("change", () => fillFlows(flowSel, ownerSel.value, "", status));
+  status.textContent = "Loading Gong's users…";
+  status.className = "hint";
+  try {
+    const users = await listUsers();
+    const known = users.some((u) => u.email.toLowerCase() === (owner || "").toLowerCase());
+    ownerSel.replaceChildren(...kids(el("option", { value: "" }, "— from the file —"),
+      users.map((u) => el("option", { value: u.email, selected: known && u.email.toLowerCase() === owner.toLowerCase() }, u.name ? u.name + " <" + u.email + ">" : u.email)),
+      owner && !known ? el("option", { value: owner, selected: true }, owner) : null));
+    status.textContent = "";
+  } catch (e) {
+    status.textContent = e.message;
+    status.className = "error";
+    return;
+  }
+  await fillFlows(flowSel, ownerSel.value, flow, status);
+}
+
+async function fillFlows(sel, owner, flow, status) {
+  const keep = flow ? el("option", { value: flow, selected: true }, flowLabel(flow)) : null;
+  if (!owner) {
+    sel.replaceChildren(...kids(el("option", { value: "" }, "— from the file (choose an owner to see their flows) —"), keep));
+    return;
+  }
+  sel.disabled = true;
+  sel.replaceChildren(el("option", { value: "" }, "Loading the flows of " + owner + "…"));
+  status.textContent = "";
+  let flows;
+  try { flows = await listFlows(owner); } catch (e) {
+    sel.replaceChildren(...kids(el("option", { value: "" }, "— from the file —"), keep));
+    sel.disabled = false;
+    status.textContent = e.message;
+    status.className = "error";
+    return;
+  }
+  const folders = {};
+  for (const f of flows) (folders[f.folder || "No folder"] ||= []).push(f);
+  const known = flows.some((f) => f.id === flow);
+  sel.replaceChildren(...kids(el("option", { value: "" }, "— from the file —"),
+    Object.entries(folders).map(([folder, fs]) => el("optgroup", { label: folder },
+      fs.map((f) => el("option", { value: f.id, selected: f.id === flow }, f.name + " (" + f.visibility.toLowerCase() + ", " + f.id + ")")))),
+    known ? null : keep));
+  sel.disabled = false;
+}
+
+// renderDefaults shows the flow and owner chosen for rows without one, and
+// pickers to choose them; open when the file lacks one of the columns.
+function renderDefaults(run, needed) {
+  const o = run.options || {};
+  const box = el("div", { id: "defaults" });
+  if (o.flow) box.append(el("p", { id: "default-flow", class: "chosen" }, "Every row without a flow goes to: ", el("b", {}, flowLabel(o.flow))));
+  if (o.owner) box.append(el("p", { id: "default-owner", class: "chosen" }, "Every row without an owner goes to: ", el("b", {}, ownerLabel(o.owner))));
+  const owner = el("select", { id: "pick-owner" }, el("option", { value: o.owner || "" }, o.owner ? ownerLabel(o.owner) : "— from the file —"));
+  const flow = el("select", { id: "pick-flow" }, el("option", { value: o.flow || "" }, o.flow ? flowLabel(o.flow) : "— from the file —"));
+  const status = el("p", { id: "pick-status", class: "hint" });
+  const form = el("form", { id: "defaults-form" },
+    el("p", {}, needed ? "Or send every row to one flow and one owner, chosen from Gong:" : "Rows whose flow or owner cell is blank (or a file without the column) take these:"),
+    el("p", { class: "map-row" }, el("label", { for: "pick-owner" }, "Owner"), owner),
+    el("p", { class: "map-row" }, el("label", { for: "pick-flow" }, "Flow"), flow),
+    status,
+    el("button", { type: "submit", id: "defaults-button" }, "Use these and check again"));
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); recheck(run, { owner: owner.value, flow: flow.value }); });
+  const details = el("details", { class: "defaults", open: needed }, el("summary", {}, needed ? "One flow and one owner for the whole file" : "Change the flow or owner for rows without one"), form);
+  let filled = false;
+  const fill = () => { if (!filled) { filled = true; fillPickers(owner, flow, o.owner || "", o.flow || "", status); } };
+  details.addEventListener("toggle", () => { if (details.open) fill(); });
+  if (needed) fill();
+  box.append(details);
+  return box;
 }
 
 function renderProgress() {
