@@ -10,11 +10,15 @@ package enroll
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -244,7 +248,10 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 	if st.src, err = openSource(ctx, cfg.InputPath, sc, cfg.Input); err != nil {
 		return nil, err
 	}
-	if st.led, st.state, err = ledger.Open(cfg.OutDir, st.src.sha256, st.src.name, cfg.Restart, now); err != nil {
+	if st.led, st.state, err = ledger.Open(cfg.OutDir, journalKey(st.src.sha256, cfg), st.src.name, cfg.Restart, now); err != nil {
+		if errors.Is(err, ledger.ErrInputChanged) && routing(cfg) != "" {
+			err = fmt.Errorf("%w (--flow, --owner, --owner-by and --map count as part of the input: a resume with other values would send rows elsewhere)", err)
+		}
 		st.close()
 		return nil, err
 	}
@@ -258,6 +265,38 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 	}
 	st.catalog = openCatalog(cfg.OutDir, cfg.Restart, cfg.Now, cfg.Log)
 	return st, nil
+}
+
+// routing is what of the settings decides where a row goes, beyond the
+// file itself: --flow, --owner, --owner-by and --map. "" when none is set,
+// so that an --out of an earlier release (whose journal knows only the
+// file's hash) resumes.
+func routing(cfg Config) string {
+	in := cfg.Input
+	var maps []string
+	for k, v := range in.Map {
+		maps = append(maps, k+"="+v)
+	}
+	sort.Strings(maps)
+	by := cfg.OwnerBy
+	if by == "auto" {
+		by = ""
+	}
+	if in.Flow == "" && in.Owner == "" && by == "" && len(maps) == 0 {
+		return ""
+	}
+	return strings.Join([]string{"flow=" + in.Flow, "owner=" + in.Owner, "ownerBy=" + by, "map=" + strings.Join(maps, ",")}, "\x00")
+}
+
+// journalKey ties the journal to the input and to the settings that route
+// its rows: a resume with another --flow must not send rows to two flows.
+func journalKey(inputSHA256 string, cfg Config) string {
+	r := routing(cfg)
+	if r == "" {
+		return inputSHA256
+	}
+	sum := sha256.Sum256([]byte(inputSHA256 + "\x00" + r))
+	return hex.EncodeToString(sum[:])
 }
 
 // startFiles removes a summary.json that would describe the state this run

@@ -2,8 +2,11 @@ package enroll
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
@@ -56,4 +59,42 @@ func copyFile(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestResumeWithOtherRoutingIsRefused(t *testing.T) {
+	// A file without a flow column, run with --flow A and stopped, then
+	// run again with --flow B: its settled rows are in A, so the rest must
+	// not go to B under the same --out.
+	e := newEnv(t, emulator.Config{}, nil)
+	e.cfg.InputPath = writeInputNoFlow(t, 30)
+	e.cfg.Input.Flow = sdr
+	e.cfg.MaxRequests, e.cfg.ChunkSize = 1, 10
+	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitStoppedEarly {
+		t.Fatalf("first run: exit %d, %v; want 4", sum.ExitCode, err)
+	}
+	e.cfg.Input.Flow = webinar
+	e.cfg.MaxRequests = 0
+	_, err := Run(context.Background(), e.cfg)
+	if !errors.Is(err, ledger.ErrInputChanged) || !strings.Contains(err.Error(), "--flow") {
+		t.Fatalf("resume with another --flow: %v, want it refused naming --flow", err)
+	}
+	e.cfg.Input.Flow = sdr
+	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitOK {
+		t.Errorf("resume with the same --flow: exit %d, %v; want 0", sum.ExitCode, err)
+	}
+}
+
+// writeInputNoFlow writes n rows of crmProspectId and owner only.
+func writeInputNoFlow(t *testing.T, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("crmProspectId,flowInstanceOwnerEmail\n")
+	for i := range n {
+		fmt.Fprintf(&b, "N%05d,%s\n", i, ava)
+	}
+	p := filepath.Join(t.TempDir(), "noflow.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
