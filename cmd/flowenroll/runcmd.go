@@ -28,12 +28,12 @@ const maxConcurrency = 64
 type runCmd struct {
 	env
 	common
-	rate, maxRequests, rowFailuresExit           float64
-	concurrency                                  int
-	timeout, maxRetry, maxWait, drain, progEvery time.Duration
-	restart, sandbox                             bool
-	inbox, pushURL, pushJob, notifyURL           string
-	fs                                           *flag.FlagSet
+	sending
+	maxRequests, rowFailuresExit       float64
+	progEvery                          time.Duration
+	restart, sandbox                   bool
+	inbox, pushURL, pushJob, notifyURL string
+	fs                                 *flag.FlagSet
 }
 
 func newRunCommand(e env) *runCmd {
@@ -41,13 +41,8 @@ func newRunCommand(e env) *runCmd {
 	fs := c.fs
 	fs.SetOutput(e.stderr)
 	c.common.register(fs)
-	fs.Float64Var(&c.rate, "rate", 3, "requests per second (Gong's default company limit is 3)")
-	fs.IntVar(&c.concurrency, "concurrency", 4, "requests in flight, 1 to 64")
+	c.sending.register(fs, "requests per second (Gong's default company limit is 3)")
 	fs.Float64Var(&c.maxRequests, "max-requests", 0, "stop after this many requests, exit 4 (0 = no cap)")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit of one HTTP attempt")
-	fs.DurationVar(&c.maxRetry, "max-retry-time", 10*time.Minute, "give up retrying a request after this long (the rows stay unprocessed)")
-	fs.DurationVar(&c.maxWait, "max-wait", 5*time.Minute, "a 429 asking to wait longer than this ends the run with exit 4 (daily quota)")
-	fs.DurationVar(&c.drain, "drain-timeout", 20*time.Second, "after SIGTERM, how long requests in flight may finish")
 	fs.BoolVar(&c.restart, "restart", false, "discard the results and ledger in --out and start over")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "start the emulator in-process on loopback and run against it (no credentials needed)")
 	fs.StringVar(&c.inbox, "inbox", "", "run every file in DIR/incoming (.csv .txt .tsv .xlsx), oldest first, into DIR/results/<name>/ (instead of --input and --out)")
@@ -99,18 +94,17 @@ func (c *runCmd) validate(args []string) error {
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
-	case !finite(c.rate) || c.rate <= 0 || c.rate > 1000:
-		return usagef("--rate must be above 0 and at most 1000 requests a second, got %v", c.rate)
-	case c.concurrency < 1 || c.concurrency > maxConcurrency:
-		return usagef("--concurrency must be 1 to %d, got %d", maxConcurrency, c.concurrency)
 	case !finite(c.maxRequests) || c.maxRequests < 0 || c.maxRequests != math.Trunc(c.maxRequests):
 		return usagef("--max-requests must be a whole number, 0 or more, got %v", c.maxRequests)
 	case !finite(c.rowFailuresExit) || c.rowFailuresExit < 0 || c.rowFailuresExit > 125 || c.rowFailuresExit != math.Trunc(c.rowFailuresExit):
 		return usagef("--row-failures-exit-code must be 0 to 125, got %v", c.rowFailuresExit)
-	case c.timeout <= 0, c.maxRetry <= 0, c.maxWait <= 0, c.drain <= 0, c.progEvery <= 0:
-		return usagef("--timeout, --max-retry-time, --max-wait, --drain-timeout and --progress-interval must be above 0")
+	case c.progEvery <= 0:
+		return usagef("--progress-interval must be above 0")
 	case c.inbox != "" && c.input == "-":
 		return usagef("--inbox reads files, not standard input")
+	}
+	if err := c.sending.check(); err != nil {
+		return err
 	}
 	if c.pushURL != "" {
 		u, err := url.ParseRequestURI(c.pushURL)

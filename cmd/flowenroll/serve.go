@@ -26,11 +26,10 @@ type serveConfig struct {
 	data, listen, usersFile, authHeader string
 	maxUpload                           string
 	maxRows                             int
-	rate                                float64
-	concurrency, chunkSize              int
-	timeout, maxRetry, maxWait, drain   time.Duration
-	preflight, sandbox                  bool
-	logFormat, logLevel                 string
+	sending
+	chunkSize           int
+	preflight, sandbox  bool
+	logFormat, logLevel string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -40,13 +39,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.authHeader, "auth-header", "", "header set by an authenticating proxy to the user's identity, e.g. X-Forwarded-Email")
 	fs.StringVar(&c.maxUpload, "max-upload", "100MB", "largest upload, e.g. 100MB or 1GB; larger gets 413")
 	fs.IntVar(&c.maxRows, "max-rows", console.DefaultMaxRows, "most data rows in one upload; more gets 400")
-	fs.Float64Var(&c.rate, "rate", 3, "requests per second for the whole server (Gong's default company limit is 3)")
-	fs.IntVar(&c.concurrency, "concurrency", 4, "requests in flight")
+	c.sending.register(fs, "requests per second for the whole server (Gong's default company limit is 3)")
 	fs.IntVar(&c.chunkSize, "chunk-size", 200, "CRM IDs per request, 1 to 200")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit of one HTTP attempt")
-	fs.DurationVar(&c.maxRetry, "max-retry-time", 10*time.Minute, "give up retrying a request after this long")
-	fs.DurationVar(&c.maxWait, "max-wait", 5*time.Minute, "a 429 asking to wait longer than this stops the run (daily quota)")
-	fs.DurationVar(&c.drain, "drain-timeout", 20*time.Second, "after SIGTERM, how long requests in flight may finish")
 	fs.BoolVar(&c.preflight, "preflight", true, "check through GET /v2/flows that each flow is visible to its owner")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "run against the in-process emulator (no credentials needed): a tour")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "auto, json or console")
@@ -70,12 +64,8 @@ func (c *serveConfig) check(args []string) (int64, error) {
 		return 0, usagef("--max-upload: %v", err)
 	case c.maxRows < 1:
 		return 0, usagef("--max-rows must be at least 1, got %d", c.maxRows)
-	case c.rate <= 0:
-		return 0, usagef("--rate must be above 0, got %v", c.rate)
-	case c.concurrency < 1:
-		return 0, usagef("--concurrency must be at least 1, got %d", c.concurrency)
-	case c.timeout <= 0, c.maxRetry <= 0, c.maxWait <= 0, c.drain <= 0:
-		return 0, usagef("--timeout, --max-retry-time, --max-wait and --drain-timeout must be above 0")
+	case c.sending.check() != nil:
+		return 0, c.sending.check()
 	case c.usersFile != "" && c.authHeader != "":
 		return 0, usagef("--users-file and --auth-header: choose one way to sign in")
 	}

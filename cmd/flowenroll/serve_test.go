@@ -30,3 +30,12 @@ func TestServeRefusesAnOpenAddressWithoutSignIn(t *testing.T) {
 		t.Errorf("err %v: want it to say how to sign in", r.err)
 	}
 }
+
+func TestServeChecksItsSendingFlagsAsRunDoes(t *testing.T) {
+	for _, args := range [][]string{{"--rate", "NaN"}, {"--rate", "Inf"}, {"--concurrency", "100000000"}, {"--max-wait", "0s"}} {
+		r := invoke(t, nil, append([]string{"serve", "--sandbox", "--data", t.TempDir()}, args...)...)
+		if r.code() != exitUsage {
+			t.Errorf("serve %v: exit %d (%v), want 2", args, r.code(), r.err)
+		}
+	}
+}

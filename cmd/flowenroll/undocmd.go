@@ -64,7 +64,7 @@ func (g *gongFlags) check(name string, args []string) error {
 // sandbox: its emulator would hold none of the run's instances) and the
 // gateway: the run's pacer, budget and retry policy.
 func (g *gongFlags) connect(e env, log *zap.Logger) (*gong.Client, *gateway.Gateway, error) {
-	client, _, err := (&runCmd{env: e, timeout: g.timeout}).client(log)
+	client, _, err := (&runCmd{env: e, sending: sending{timeout: g.timeout}}).client(log)
 	if err != nil {
 		return nil, nil, err
 	}
