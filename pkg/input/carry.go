@@ -189,20 +189,6 @@ func (q *blankQueue) flush() { q.flushing = true }
 
 func (q *blankQueue) len() int { return len(q.runs) }
 
-// drop forgets the queued rows and returns how many there were.
-func (q *blankQueue) drop() int {
-	n := 0
-	for _, r := range q.runs {
-		if r.multi {
-			n++
-		} else {
-			n += r.last - r.first + 1
-		}
-	}
-	q.runs = nil
-	return n
-}
-
 // ctxReader fails its reads once ctx is done: a read of an endless input
 // (/dev/zero, a pipe) stops at the next block.
 type ctxReader struct {

@@ -91,9 +91,6 @@ func holder(path string) Holder {
 	return Holder{Command: "flowenroll (it has not written its details yet)", Host: "?", Since: "just now"}
 }
 
-// Path is the directory.
-func (d *Dir) Path() string { return d.path }
-
 // Release gives the directory up.
 func (d *Dir) Release() {
 	if d.lock != nil {

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/gateway"
@@ -198,8 +197,6 @@ func stopOf(ctx context.Context, gw *gateway.Gateway) string {
 	}
 	return ""
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // batches cuts ids into runs of at most n.
 func batches(ids []string, n int) [][]string {
