@@ -69,12 +69,17 @@ func only[T runtime.Object](t *testing.T, objs []runtime.Object) T {
 // a FLOWENROLL_* variable or an argument naming no flag fails here.
 func serveFlags(t *testing.T) []string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join("..", "cmd", "flowenroll", "serve.go"))
-	if err != nil {
-		t.Fatal(err)
+	// serve's own flags, and the sending flags it shares with run.
+	var src []byte
+	for _, f := range []string{"serve.go", "sending.go"} {
+		b, err := os.ReadFile(filepath.Join("..", "cmd", "flowenroll", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	var flags []string
-	for _, m := range regexp.MustCompile(`fs\.\w+Var\(&c\.\w+, "([a-z-]+)"`).FindAllStringSubmatch(string(src), -1) {
+	for _, m := range regexp.MustCompile(`fs\.\w+Var\(&\w+\.\w+, "([a-z-]+)"`).FindAllStringSubmatch(string(src), -1) {
 		flags = append(flags, m[1])
 	}
 	if len(flags) < 10 {
