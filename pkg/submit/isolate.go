@@ -145,8 +145,8 @@ func (iso *isolation) halves(ctx context.Context, res result) error {
 	return nil
 }
 
-// narrow takes the last suspect and sends its first half (a single row
-// alone), keeping what that tells.
+// narrow takes the last suspect and sends its first half (or fewer rows,
+// see perBad; a single row alone), keeping what that tells.
 func (iso *isolation) narrow(ctx context.Context) error {
 	g := iso.suspects[len(iso.suspects)-1]
 	iso.suspects = iso.suspects[:len(iso.suspects)-1]
@@ -157,6 +157,11 @@ func (iso *isolation) narrow(ctx context.Context) error {
 	}
 	iso.sp.s.gw.Split()
 	half := len(g.rows) / 2
+	if iso.bad > 0 {
+		// Where most rows are bad, halving wastes requests: send about as
+		// many as hold one bad row (one, when every row is bad).
+		half = min(half, iso.perBad())
+	}
 	first, rest := g.rows[:half], g.rows[half:]
 	res, err := iso.send(ctx, first)
 	switch {
@@ -244,15 +249,20 @@ func (iso *isolation) explained(res result) bool {
 }
 
 // groupSize is how many rows of the pool to send together: about as many
-// as hold one bad row, judged by the rows settled so far (a power of two,
-// so that a refused group halves evenly down to one row).
+// as hold one bad row (see perBad), none when no row was found bad yet.
 func (iso *isolation) groupSize() int {
 	n := len(iso.pool)
 	if iso.bad > 0 {
-		per := (iso.good + iso.bad) / iso.bad
-		n = 1 << (bits.Len(uint(per)) - 1)
+		n = iso.perBad()
 	}
 	return max(1, min(n, len(iso.pool), iso.most))
+}
+
+// perBad is how many rows hold about one bad row, judged by the rows
+// settled so far (iso.bad > 0), as a power of two, so that a refused
+// group halves evenly down to one row.
+func (iso *isolation) perBad() int {
+	return 1 << (bits.Len(uint((iso.good+iso.bad)/iso.bad)) - 1)
 }
 
 // namedRow is a row a refusal names, with the message that names it.
