@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
@@ -88,5 +89,37 @@ func poisonRun(t *testing.T, n int, answer string, conc, maxRequests int) {
 	sum := sc.summary(t, r)
 	if sum.Counts.Assigned != len(input.rows)-n {
 		t.Errorf("summary.json: %d assigned, want %d", sum.Counts.Assigned, len(input.rows)-n)
+	}
+}
+
+// TestPoisonRowsResume kills the run (SIGKILL, SIGTERM) in the middle of
+// finding the poison rows, at points where an assign of good rows was
+// applied and its answer lost, and resumes it: the final files are those
+// of one uninterrupted run, and every instance Gong created is claimed.
+func TestPoisonRowsResume(t *testing.T) {
+	for _, tc := range []struct {
+		at    int64
+		point point
+		sig   syscall.Signal
+	}{
+		{at: 6, point: inFlightApplied, sig: syscall.SIGKILL},
+		{at: 17, point: afterAnswer, sig: syscall.SIGKILL},
+		{at: 30, point: inFlightApplied, sig: syscall.SIGTERM},
+		{at: 45, point: inFlightLost, sig: syscall.SIGKILL},
+	} {
+		t.Run(fmt.Sprintf("%v-at-%d-%v", tc.sig, tc.at, tc.point), func(t *testing.T) {
+			input, poison := poisonInput(25)
+			cfg := gongConfig(nil)
+			cfg.PoisonIDs, cfg.PoisonAnswer = poison, emulator.PoisonNamesNothing
+			sc := newScenarioOf(t, input, cfg, nil)
+			// The harness's small chunks, made whole requests of 200 again.
+			flags := []string{"--chunk-size", "200"}
+			r := sc.run(t, trigger{at: tc.at, path: "/v2/flows/prospects/assign", point: tc.point, sig: tc.sig}, flags...)
+			if !r.fired || r.exit == 0 || r.exit == 3 {
+				t.Fatalf("first run: %v; want it stopped by the signal", r)
+			}
+			sc.resume(t, 3, flags...)
+			sc.check(t, true)
+		})
 	}
 }
