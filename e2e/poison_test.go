@@ -123,3 +123,24 @@ func TestPoisonRowsResume(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownOwnerFailsOnce sends 400 rows for an owner who is no Gong user,
+// without the preflight that would refuse them before sending: Gong's 400
+// names the owner, not a row, so the rows fail together after one request,
+// and the owner's second chunk is not sent.
+func TestUnknownOwnerFailsOnce(t *testing.T) {
+	rows := make([]inputRow, 400)
+	for i := range rows {
+		rows[i] = inputRow{id: fmt.Sprintf("EVE%04d", i), flow: flowSDR, owner: "eve.nobody@example.com", want: wantPoisoned}
+	}
+	sc := newScenarioOf(t, prospectsFile{rows: rows}, gongConfig(nil), nil)
+	r := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil, "run", "--input", sc.in, "--out", sc.out,
+		"--rate", "1000", "--concurrency", "1", "--preflight=false", "--log-format", "json")
+	if r.exit != 3 {
+		t.Errorf("%v, want exit 3", r)
+	}
+	sc.check(t, true)
+	if r.requests != 1 {
+		t.Errorf("%d requests, want 1", r.requests)
+	}
+}
