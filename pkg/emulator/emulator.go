@@ -357,10 +357,7 @@ func (cfg Config) normalize() (Config, error) {
 		errs = append(errs, err)
 	}
 	cfg.Faults = faults
-	cfg.PoisonIDs = maps.Clone(cfg.PoisonIDs)
-	if cfg.PoisonAnswer, err = normalizePoisonAnswer(cfg.PoisonAnswer); err != nil {
-		errs = append(errs, err)
-	}
+	errs = cfg.normalizePoison(errs)
 	if err := cfg.Fixture.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("fixture: %w", err))
 	}

@@ -1,6 +1,9 @@
 package emulator
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+)
 
 // Values of Config.PoisonAnswer: what the 400 for a request carrying a
 // poison ID (Config.PoisonIDs) says. Gong's spec says only "Malformed
@@ -19,15 +22,19 @@ const (
 // poisonVagueMessage is the one message of a PoisonNamesNothing refusal.
 const poisonVagueMessage = "Invalid crmProspectsIds"
 
-// normalizePoisonAnswer checks Config.PoisonAnswer and fills in its default.
-func normalizePoisonAnswer(v string) (string, error) {
-	switch v {
+// normalizePoison copies Config.PoisonIDs (the caller may change its map)
+// and checks Config.PoisonAnswer, filling in its default; it returns errs
+// with what is wrong added.
+func (cfg *Config) normalizePoison(errs []error) []error {
+	cfg.PoisonIDs = maps.Clone(cfg.PoisonIDs)
+	switch cfg.PoisonAnswer {
 	case "":
-		return PoisonNamesIDs, nil
+		cfg.PoisonAnswer = PoisonNamesIDs
 	case PoisonNamesIDs, PoisonNamesNothing:
-		return v, nil
+	default:
+		errs = append(errs, fmt.Errorf("PoisonAnswer %q: want %q or %q", cfg.PoisonAnswer, PoisonNamesIDs, PoisonNamesNothing))
 	}
-	return "", fmt.Errorf("PoisonAnswer %q: want %q or %q", v, PoisonNamesIDs, PoisonNamesNothing)
+	return errs
 }
 
 // poisoned returns the 400 messages for a request carrying ids, as
