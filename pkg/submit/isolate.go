@@ -249,7 +249,9 @@ func (iso *isolation) explained(res result) bool {
 }
 
 // groupSize is how many rows of the pool to send together: about as many
-// as hold one bad row (see perBad), none when no row was found bad yet.
+// as hold one bad row (see perBad); before any row is found bad, the whole
+// pool. Never more than half the first refused request, which may have
+// been refused for its size.
 func (iso *isolation) groupSize() int {
 	n := len(iso.pool)
 	if iso.bad > 0 {
