@@ -314,3 +314,27 @@ func TestIsolationJournalsEachRequest(t *testing.T) {
 		t.Errorf("journaled %v, sent %v: want each request's rows journaled before it", journaled, g.calls)
 	}
 }
+
+func TestContainsWord(t *testing.T) {
+	tests := []struct {
+		s, word string
+		want    bool
+	}{
+		{"Invalid crmProspectsIds: 003BAD", "003BAD", true},
+		{"Invalid crmProspectsIds: 003BAD.", "003BAD", true},
+		{`"003BAD" appears more than once`, "003BAD", true},
+		{"Invalid crmProspectsIds: 003BADX", "003BAD", false},
+		{"Invalid crmProspectsIds: X003BAD", "003BAD", false},
+		{"Invalid crmProspectsIds: X003BAD, 003BAD", "003BAD", true},
+		{"Invalid crmProspectsIds", "Invalid", true},
+		{"flow 1695493301223590792 not found", "169549330122359079", false},
+		{"ava@example.com is not a Gong user", "ava@example.com", true},
+		{"eva@example.com is not a Gong user", "va@example.com", false},
+		{"anything", "", false},
+	}
+	for _, tt := range tests {
+		if got := containsWord(tt.s, tt.word); got != tt.want {
+			t.Errorf("containsWord(%q, %q) = %v, want %v", tt.s, tt.word, got, tt.want)
+		}
+	}
+}
