@@ -26,8 +26,8 @@ const (
 	// Gong's own answer for a prospect already open in the flow, or open in an
 	// exclusive flow, before the run.
 	wantInvalidState = "failed:api/InvalidState"
-	// A request refused with 400 for a poison ID is split until the poison
-	// row is alone; it fails, and the rest of its chunk goes through.
+	// A request refused with 400 for a poison ID: the poison row fails, named
+	// by Gong or refused alone, and the rest of its chunk goes through.
 	wantPoisoned = "failed:request/BadRequest"
 	// A row whose request met 429s (and nothing that may have applied it)
 	// until --max-retry-time: an honest outcome under a 429 storm.
@@ -205,8 +205,8 @@ func newSoakPlan(rng *rand.Rand) soakPlan {
 		// Gong refuses to list the flows of an owner who is no Gong user
 		// (400): the preflight fails the rows without a request. Should the
 		// listing fail otherwise (a fault), the rows go without preflight,
-		// Gong refuses the whole request (emulator.UnknownOwnerRequest), and
-		// each ends alone in its own 400.
+		// Gong refuses the whole request (emulator.UnknownOwnerRequest) with
+		// a 400 naming the owner, and the rows fail together.
 		for i := range 1 + rng.IntN(2) {
 			insert(inputRow{id: fmt.Sprintf("NOUSER%d", i), flow: flowSDR, owner: "eve.nobody@example.com", want: "failed:input/OwnerRefused|" + sent(wantPoisoned)}, 0)
 		}

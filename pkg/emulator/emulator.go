@@ -204,14 +204,17 @@ type Config struct {
 	Faults Faults
 
 	// PoisonIDs are CRM IDs that make a whole assign fail: a request carrying
-	// any of them is answered 400 with one "Invalid crmProspectsIds: <id>"
-	// per such ID, in request order, no per-prospect answer, and nothing
-	// applied. It models the spec's "400 Malformed request" for rows that
-	// poison their request, to test how a client finds them; which IDs make
-	// Gong do this, and its message, are unknown. Off by default (nil). Only
+	// any of them is answered 400 (its message as PoisonAnswer says), no
+	// per-prospect answer, and nothing applied. It models the spec's "400
+	// Malformed request" for rows that poison their request, to test how a
+	// client finds them; which IDs make Gong do this, and its message, are
+	// unknown. Off by default (nil). Only
 	// a request that passes the other checks reaches this one; read-back is
 	// not affected. Refusals count in Stats.Faults.Poisoned.
 	PoisonIDs map[string]bool
+	// PoisonAnswer is what the 400 for a poison ID says: PoisonNamesIDs
+	// (default) or PoisonNamesNothing.
+	PoisonAnswer string
 
 	// Hook, if set, sees every admitted request (after auth and limits,
 	// before validation) with its operation and body. If it returns handled,
@@ -354,7 +357,7 @@ func (cfg Config) normalize() (Config, error) {
 		errs = append(errs, err)
 	}
 	cfg.Faults = faults
-	cfg.PoisonIDs = maps.Clone(cfg.PoisonIDs)
+	errs = cfg.normalizePoison(errs)
 	if err := cfg.Fixture.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("fixture: %w", err))
 	}

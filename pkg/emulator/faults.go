@@ -300,18 +300,6 @@ func (s *Server) drawFault(op string) injection {
 	return injection{}
 }
 
-// poisoned returns the 400 messages for the IDs in Config.PoisonIDs, in
-// request order.
-func (s *Server) poisoned(ids []string) []string {
-	var msgs []string
-	for _, id := range ids {
-		if s.cfg.PoisonIDs[id] {
-			msgs = append(msgs, "Invalid crmProspectsIds: "+id)
-		}
-	}
-	return msgs
-}
-
 // htmlErrorPage is the body of an InvalidJSON answer.
 const htmlErrorPage = `<!DOCTYPE html>
 <html><head><title>Service Temporarily Unavailable</title></head>

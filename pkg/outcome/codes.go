@@ -48,8 +48,8 @@ const (
 	// CodeMissingFromResponse: Gong's answer named the row in neither list
 	// and a read-back found no instance for it.
 	CodeMissingFromResponse = "MissingFromResponse"
-	// CodeBadRequest: Gong refused the request (400) and splitting it did
-	// not single out the row, or singled out this row.
+	// CodeBadRequest: Gong refused (400) a request that held this row alone,
+	// or named this row, or named the request's owner or flow.
 	CodeBadRequest = "BadRequest"
 	// CodeFlowNotFound: Gong answered 404 for the flow and owner.
 	CodeFlowNotFound = "FlowNotFound"

@@ -125,7 +125,7 @@ type RequestCounts struct {
 	Retries     int64 `json:"retries"`
 	RateLimited int64 `json:"rateLimited"` // 429 answers
 	ReadBacks   int64 `json:"readBacks"`
-	// Splits counts requests refused with 400 and split in halves.
+	// Splits counts requests refused with 400 and split to find the rows at fault.
 	Splits       int64 `json:"splitRequests"`
 	FlowListings int64 `json:"flowListRequests"`
 	UserListings int64 `json:"userListRequests"`

@@ -81,16 +81,18 @@ func New(cfg Config) *Submitter {
 // only when the journal could not be written; no outcome is returned then.
 func (s *Submitter) Submit(ctx context.Context, c chunk.Chunk) ([]outcome.Outcome, error) {
 	log := s.cfg.Log.With(zap.Int("chunk", c.Seq), zap.String("flowId", c.FlowID), zap.Int("ids", len(c.Rows)))
-	if o, ok := s.refused.Load(chunk.GroupKey(c.FlowID, c.OwnerEmail)); ok {
-		// Gong refused this flow and owner as a whole already: spend no request.
-		return sameFor(o.(outcome.Outcome), c.Rows), nil
-	}
 	var out []outcome.Outcome
 	size := s.size.cap(len(c.Rows))
 	sh := newShared()
 	for start := 0; start < len(c.Rows); start += size {
 		part := c.Rows[start:min(start+size, len(c.Rows))]
-		sp := &splitter{s: s, c: c, log: log, budget: maxSplits, sh: sh}
+		if o, ok := s.refused.Load(chunk.GroupKey(c.FlowID, c.OwnerEmail)); ok {
+			// Gong refused this flow and owner as a whole already (404,
+			// or a 400 naming them): spend no request.
+			out = append(out, sameFor(o.(outcome.Outcome), part)...)
+			continue
+		}
+		sp := &splitter{s: s, c: c, log: log, sh: sh}
 		res, err := sp.send(ctx, part)
 		if err != nil {
 			return nil, err
