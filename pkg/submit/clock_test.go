@@ -1,0 +1,110 @@
+package submit
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+)
+
+// TestWhoseInstance: which instances a chunk claims, judged on Gong's clock
+// (its Date header), for direct answers, read-backs after a lost answer and
+// --read-back-first. The submitter's clock stands at 2026-01-01T00:00:00Z.
+func TestWhoseInstance(t *testing.T) {
+	const behind, ahead = -3 * time.Minute, 3 * time.Minute
+	assignOf := func(insts ...gong.AssignedFlow) step {
+		return step{status: 200, body: gong.AssignResponse{RequestID: "r", ProspectsAssigned: insts, ProspectsNotAssigned: []gong.AssignFailure{}}}
+	}
+	readBackOf := func(offset time.Duration, insts ...gong.AssignedFlow) step {
+		return step{status: 200, offset: offset, body: gong.ProspectsFlowsResponse{RequestID: "rb", ProspectsAssigned: insts}}
+	}
+	elsewhere := instance("b", "2025-01-01T00:00:00.000Z")
+	elsewhere.FlowID = "1702318845120411230"
+	tests := []struct {
+		name          string
+		readBackFirst bool
+		assign        []step
+		readBack      []step
+		ids           []string
+		wantCalls     []string
+		want          map[string]string // CRM ID -> assigned or the failure code
+	}{
+		{
+			name:      "an existing 2024 instance answered as assigned is not claimed",
+			assign:    []step{assignOf(instance("a", "2024-03-01T10:00:00.000Z"), instance("b", "2026-01-01T00:00:00.004Z"))},
+			ids:       []string{"a", "b"},
+			wantCalls: []string{"assign:a,b"},
+			want:      map[string]string{"a": "AlreadyInFlow", "b": "assigned"},
+		},
+		{
+			name:      "answered as assigned, dated to the second of the send: within the uncertainty, claimed",
+			assign:    []step{assignOf(instance("a", "2026-01-01T00:00:00Z"))},
+			ids:       []string{"a"},
+			wantCalls: []string{"assign:a"},
+			want:      map[string]string{"a": "assigned"},
+		},
+		{
+			name:      "answer lost; someone else's instance made 20 s before the send is not claimed",
+			assign:    []step{{drop: true}},
+			readBack:  []step{readBackOf(0, instance("a", "2025-12-31T23:59:40.000Z"), instance("b", "2026-01-01T00:00:00.300Z"))},
+			ids:       []string{"a", "b"},
+			wantCalls: []string{"assign:a,b", "read-back:a,b"},
+			want:      map[string]string{"a": "AlreadyInFlow", "b": "assigned"},
+		},
+		{
+			name:      "answer lost, Gong 3 min behind: its own instances, dated 3 min before the local send, are claimed",
+			assign:    []step{{drop: true}},
+			readBack:  []step{readBackOf(behind, instance("a", "2025-12-31T23:57:00.010Z"), instance("b", "2025-12-31T23:57:00.020Z"))},
+			ids:       []string{"a", "b"},
+			wantCalls: []string{"assign:a,b", "read-back:a,b"},
+			want:      map[string]string{"a": "assigned", "b": "assigned"},
+		},
+		{
+			name:      "answer lost, Gong 3 min ahead: an instance 30 s older than the send on Gong's clock is not claimed",
+			assign:    []step{{drop: true}},
+			readBack:  []step{readBackOf(ahead, instance("a", "2026-01-01T00:02:30.000Z"), instance("b", "2026-01-01T00:03:00.200Z"))},
+			ids:       []string{"a", "b"},
+			wantCalls: []string{"assign:a,b", "read-back:a,b"},
+			want:      map[string]string{"a": "AlreadyInFlow", "b": "assigned"},
+		},
+		{
+			name:          "read back first: a prospect in the flow fails without an assign; one in another flow is sent",
+			readBackFirst: true,
+			readBack:      []step{readBackOf(0, instance("a", "2026-01-01T00:00:00.000Z"), elsewhere)},
+			assign:        []step{ok("b", "c")},
+			ids:           []string{"a", "b", "c"},
+			wantCalls:     []string{"read-back:a,b,c", "assign:b,c"},
+			want:          map[string]string{"a": "AlreadyInFlow", "b": "assigned", "c": "assigned"},
+		},
+		{
+			name:          "read back first: every prospect in the flow, no assign at all",
+			readBackFirst: true,
+			readBack:      []step{readBackOf(0, instance("a", "2025-12-31T23:59:59.000Z"))},
+			ids:           []string{"a"},
+			wantCalls:     []string{"read-back:a"},
+			want:          map[string]string{"a": "AlreadyInFlow"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, &script{assign: tt.assign, readBack: tt.readBack}, func(c *configs) { c.ReadBackFirst = tt.readBackFirst })
+			set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(tt.ids...)})
+			got := map[string]string{}
+			for _, o := range set.Assigned {
+				got[o.Row.CRMProspectID] = "assigned"
+			}
+			for _, o := range append(set.Failed, set.Unprocessed...) {
+				got[o.Row.CRMProspectID] = o.Code + o.Reason
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantCalls, f.gong.Calls()); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
