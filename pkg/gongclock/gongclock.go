@@ -9,9 +9,13 @@
 //
 //	date - received  <=  offset  <  date + 1s - sent
 //
-// A Clock keeps the tightest bounds all answers give (their intersection),
-// so the uncertainty shrinks from an answer's round trip plus a second
-// towards the shortest round trip seen.
+// A Clock keeps the bounds of the latest answer: its uncertainty is that
+// answer's round trip plus the Date's second. Intersecting the bounds of
+// all answers would narrow it, but only while both clocks run at the same
+// rate: a clock stepped by NTP, or a test's clock that stands still, would
+// make the intersection wrong, and the run's own instances "older" than
+// their request. The instance judged is nearly always in the latest
+// answer itself (an assign's, or the read-back's).
 //
 // The rule (Judge): a request sent at local time t reached Gong no earlier
 // than t + the lowest offset. An instance certainly created before that
@@ -46,24 +50,16 @@ type Clock struct {
 	lo, hi time.Duration // lo <= Gong's clock - the local clock < hi
 }
 
-// Observe narrows the offset with one answer: its request left at sent and
+// Observe takes the offset from one answer: its request left at sent and
 // the answer arrived at received (local clock), stamped date by Gong. A
 // zero date (no Date header) or a receipt before the send tells nothing.
 func (c *Clock) Observe(sent, received, date time.Time) {
 	if date.IsZero() || sent.IsZero() || received.Before(sent) {
 		return
 	}
-	lo := date.Sub(received)
-	hi := date.Add(Resolution).Sub(sent)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	nlo, nhi := max(c.lo, lo), min(c.hi, hi)
-	if !c.known || nlo >= nhi {
-		// The first answer; or one clock was stepped, and the earlier
-		// answers no longer hold: start again from this one.
-		nlo, nhi = lo, hi
-	}
-	c.lo, c.hi, c.known = nlo, nhi, true
+	c.lo, c.hi, c.known = date.Sub(received), date.Add(Resolution).Sub(sent), true
 }
 
 // Offset returns the bounds of Gong's clock minus the local one, and

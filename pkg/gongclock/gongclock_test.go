@@ -78,11 +78,19 @@ func TestJudge(t *testing.T) {
 			created: "2026-12-07T10:00:00.100Z", want: Inside,
 		},
 		{
-			// The second answer shows Gong's clock at least 0.39 s ahead:
+			// The latest answer shows Gong's clock at least 0.39 s ahead:
 			// the send reached Gong after 10:00:00.390 on its clock.
-			name:    "a second answer narrows the uncertainty: the same date is now before",
+			name:    "the latest answer counts: the same date is now before",
 			answers: []answer{{received: 10 * ms}, {sent: 2600 * ms, received: 2610 * ms, date: 3 * time.Second}},
 			created: "2026-12-07T10:00:00.100Z", want: Before,
+		},
+		{
+			// Gong's clock stood still at 10:00:00 (a test's frozen clock)
+			// while 5 s passed here: an instance it dates 10:00:00, created
+			// by a request sent at 5 s, is not judged older than it.
+			name:    "a clock that stands still: no intersection of old answers",
+			answers: []answer{{received: 10 * ms}, {sent: 5000 * ms, received: 5010 * ms}},
+			created: "2026-12-07T10:00:00.000Z", sent: 5000 * ms, want: Inside,
 		},
 		{
 			name:    "no Date seen: the local clock, give or take Unknown",
@@ -127,12 +135,17 @@ func TestObserve(t *testing.T) {
 		{name: "none", lo: -Unknown, hi: Unknown},
 		{name: "one answer: its round trip plus a second", answers: []answer{{sent: 0, received: 40 * ms}}, lo: -40 * ms, hi: time.Second, known: true},
 		{
-			name:    "two answers: the intersection",
+			name:    "two answers: the latest",
 			answers: []answer{{sent: 0, received: 40 * ms}, {sent: 1700 * ms, received: 1720 * ms, date: 2 * time.Second}},
-			lo:      280 * ms, hi: time.Second, known: true,
+			lo:      280 * ms, hi: 1300 * ms, known: true,
 		},
 		{
-			name:    "a stepped clock: the bounds no longer meet, start again",
+			name:    "an answer without a Date keeps the last one's offset",
+			answers: []answer{{sent: 0, received: 40 * ms}, {sent: 100 * ms, received: 120 * ms, noDate: true}},
+			lo:      -40 * ms, hi: time.Second, known: true,
+		},
+		{
+			name:    "a stepped clock: the latest answer",
 			answers: []answer{{sent: 0, received: 40 * ms}, {sent: 100 * ms, received: 120 * ms, date: time.Hour}},
 			lo:      time.Hour - 120*ms, hi: time.Hour + 900*ms, known: true,
 		},
