@@ -27,7 +27,7 @@ type attempts struct {
 	pending    []outcome.Row        // rows still to be answered
 	doubt      map[string]time.Time // CRM ID -> earliest time Gong may have applied it
 	since      map[string]time.Time // CRM ID -> when a request first carried it (this run or an earlier one)
-	probe      bool                 // read every pending row back before the first assign (--read-back-first)
+	probe      map[string]bool      // CRM IDs to read back before their first assign (--read-back-first)
 	unverified map[string]bool      // in doubt, but the read-back was refused (shared by a chunk's parts)
 	resolved   map[int]bool         // lines an earlier run left in doubt that a read-back settled (shared)
 	journaled  bool                 // BeforeSend was called for these rows
@@ -38,8 +38,15 @@ type attempts struct {
 // what its read-backs learnt, so a half does not read a row back again.
 func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Row, sh *shared) *attempts {
 	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, since: map[string]time.Time{},
-		unverified: sh.unverified, resolved: sh.resolved, probe: s.cfg.ReadBackFirst && !sh.probed}
-	sh.probed = true // the parts of a chunk split later were read back with it
+		unverified: sh.unverified, resolved: sh.resolved, probe: map[string]bool{}}
+	if s.cfg.ReadBackFirst {
+		for _, r := range rows {
+			if !sh.probed[r.Line] { // a half of a refused request was read back with it
+				a.probe[r.CRMProspectID] = true
+				sh.probed[r.Line] = true
+			}
+		}
+	}
 	if s.cfg.Doubt != nil {
 		for _, r := range rows {
 			at, ok := s.cfg.Doubt(r.Line)
@@ -59,10 +66,12 @@ func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Ro
 type shared struct {
 	unverified map[string]bool
 	resolved   map[int]bool
-	probed     bool // the chunk's first part was read back first (--read-back-first)
+	probed     map[int]bool // lines read back before their first assign (--read-back-first)
 }
 
-func newShared() *shared { return &shared{unverified: map[string]bool{}, resolved: map[int]bool{}} }
+func newShared() *shared {
+	return &shared{unverified: map[string]bool{}, resolved: map[int]bool{}, probed: map[int]bool{}}
+}
 
 // settleDoubt marks the rows in doubt as settled by a read-back.
 func (a *attempts) settleDoubt() {
@@ -78,7 +87,7 @@ func (a *attempts) settleDoubt() {
 // --read-back-first, before the first assign), then an assign of the rows
 // still pending.
 func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
-	if len(a.doubt) > 0 || a.probe {
+	if len(a.doubt) > 0 || len(a.probe) > 0 {
 		if err := op.Send(ctx, gateway.ReadBack, nil, func() error { return a.readBack(ctx) }); err != nil {
 			return err
 		}
@@ -156,7 +165,7 @@ func mayHaveApplied(err error) bool {
 func (a *attempts) readBack(ctx context.Context) error {
 	ids := make([]string, 0, len(a.pending))
 	for _, r := range a.pending {
-		if _, ok := a.doubt[r.CRMProspectID]; ok || a.probe {
+		if _, ok := a.doubt[r.CRMProspectID]; ok || a.probe[r.CRMProspectID] {
 			ids = append(ids, r.CRMProspectID)
 		}
 	}
@@ -175,7 +184,7 @@ func (a *attempts) readBack(ctx context.Context) error {
 			a.unverified[id] = true
 		}
 		a.settleDoubt()
-		a.probe = false
+		clear(a.probe)
 		return nil
 	}
 	if err != nil {
@@ -198,9 +207,9 @@ func (a *attempts) readBack(ctx context.Context) error {
 		}
 	}
 	a.log.Info("read back rows", zap.Int("read", len(ids)), zap.Int("foundAssigned", found), zap.Int("alreadyInFlow", before),
-		zap.Bool("first", a.probe), zap.String("requestId", resp.RequestID))
+		zap.Int("readFirst", len(a.probe)), zap.String("requestId", resp.RequestID))
 	a.settleDoubt()
-	a.probe = false
+	clear(a.probe)
 	a.pending = rest
 	return nil
 }

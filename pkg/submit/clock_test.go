@@ -26,6 +26,7 @@ func TestWhoseInstance(t *testing.T) {
 	tests := []struct {
 		name          string
 		readBackFirst bool
+		learned       int // a request size learned earlier: the chunk goes in parts
 		assign        []step
 		readBack      []step
 		ids           []string
@@ -87,10 +88,22 @@ func TestWhoseInstance(t *testing.T) {
 			wantCalls:     []string{"read-back:a"},
 			want:          map[string]string{"a": "AlreadyInFlow"},
 		},
+		{
+			name:          "read back first: every part of a chunk cut to a learned size",
+			readBackFirst: true, learned: 10,
+			readBack:  []step{readBackOf(0, instance("b", "2025-12-31T23:59:59.000Z")), readBackOf(0)},
+			assign:    []step{ok("a", "c", "d", "e", "f", "g", "h", "i", "j"), ok("k", "l")},
+			ids:       []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"},
+			wantCalls: []string{"read-back:a,b,c,d,e,f,g,h,i,j", "assign:a,c,d,e,f,g,h,i,j", "read-back:k,l", "assign:k,l"},
+			want: map[string]string{"a": "assigned", "b": "AlreadyInFlow", "c": "assigned", "d": "assigned", "e": "assigned",
+				"f": "assigned", "g": "assigned", "h": "assigned", "i": "assigned", "j": "assigned", "k": "assigned", "l": "assigned"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, &script{assign: tt.assign, readBack: tt.readBack}, func(c *configs) { c.ReadBackFirst = tt.readBackFirst })
+			f := newFixture(t, &script{assign: tt.assign, readBack: tt.readBack}, func(c *configs) {
+				c.ReadBackFirst, c.LearnedSize, c.ChunkSize = tt.readBackFirst, tt.learned, 200
+			})
 			set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(tt.ids...)})
 			got := map[string]string{}
 			for _, o := range set.Assigned {
