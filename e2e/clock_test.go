@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -298,4 +299,22 @@ func (sc *scenario) runEnv(t *testing.T, extra ...string) runRecord {
 	rec := runRecord{args: args, exit: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 	sc.runs = append(sc.runs, rec)
 	return rec
+}
+
+// soakInstanceModes draws the clock modes of a soak scenario, from a
+// generator of their own so that each seed's plan stays what it was:
+// Gong's clock up to 5 minutes either way in one scenario of two, and
+// existing instances answered as assigned in one of three.
+func soakInstanceModes(seed uint64) emulator.InstanceModes {
+	rng := rand.New(rand.NewPCG(seed, 0x636c6f636b))
+	var m emulator.InstanceModes
+	if rng.IntN(2) == 0 {
+		m.ClockOffset = time.Duration(rng.IntN(601)-300) * time.Second
+	}
+	m.AnswerExistingAsAssigned = rng.IntN(3) == 0
+	return m
+}
+
+func describeInstanceModes(m emulator.InstanceModes) string {
+	return fmt.Sprintf("Gong's clock %+v, existing instances answered as assigned: %v", m.ClockOffset, m.AnswerExistingAsAssigned)
 }

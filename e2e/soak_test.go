@@ -191,6 +191,8 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 	runs := drawSoakRuns(rng, plan.assigns)
 	cfg := gongConfig(nil)
 	cfg.Fixture, cfg.PoisonIDs = plan.fixture, plan.poison
+	cfg.Modes.InstanceModes = soakInstanceModes(seed)
+	plan.notes = append(plan.notes, describeInstanceModes(cfg.Modes.InstanceModes))
 	watch := &settleWatch{resent: map[string]string{}}
 	sc := newScenarioOf(t, plan.input, cfg, func(h http.Handler) http.Handler { watch.next = h; return watch })
 	watch.emu, watch.journal, watch.sig = sc.gong.emu, filepath.Join(sc.out, ledger.FileName), sc.faults
