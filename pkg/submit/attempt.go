@@ -164,9 +164,11 @@ func mayHaveApplied(err error) bool {
 // --read-back-first, every pending row, before its first assign).
 func (a *attempts) readBack(ctx context.Context) error {
 	ids := make([]string, 0, len(a.pending))
+	asked := map[string]bool{}
 	for _, r := range a.pending {
 		if _, ok := a.doubt[r.CRMProspectID]; ok || a.probe[r.CRMProspectID] {
 			ids = append(ids, r.CRMProspectID)
+			asked[r.CRMProspectID] = true
 		}
 	}
 	sentAt := a.s.cfg.Now()
@@ -194,7 +196,10 @@ func (a *attempts) readBack(ctx context.Context) error {
 	rest := a.pending[:0:0]
 	found, before := 0, 0
 	for _, r := range a.pending {
-		o, ok := a.judgeOpen(r, resp)
+		o, ok := outcome.Outcome{}, false
+		if asked[r.CRMProspectID] { // an answer may list prospects not asked about
+			o, ok = a.judgeOpen(r, resp)
+		}
 		switch {
 		case !ok:
 			rest = append(rest, r)

@@ -27,6 +27,7 @@ func TestWhoseInstance(t *testing.T) {
 		name          string
 		readBackFirst bool
 		learned       int // a request size learned earlier: the chunk goes in parts
+		doubt         func(line int) (time.Time, bool)
 		assign        []step
 		readBack      []step
 		ids           []string
@@ -98,11 +99,22 @@ func TestWhoseInstance(t *testing.T) {
 			want: map[string]string{"a": "assigned", "b": "AlreadyInFlow", "c": "assigned", "d": "assigned", "e": "assigned",
 				"f": "assigned", "g": "assigned", "h": "assigned", "i": "assigned", "j": "assigned", "k": "assigned", "l": "assigned"},
 		},
+		{
+			name: "an earlier run's row in doubt: its instance since then is claimed; a prospect the answer adds unasked is not judged",
+			doubt: func(line int) (time.Time, bool) {
+				return time.Date(2025, 12, 31, 23, 0, 0, 0, time.UTC), line == 2
+			},
+			readBack:  []step{readBackOf(0, instance("a", "2025-12-31T23:00:00.500Z"), instance("b", "2024-01-01T00:00:00.000Z"))},
+			assign:    []step{ok("b")},
+			ids:       []string{"a", "b"},
+			wantCalls: []string{"read-back:a", "assign:b"},
+			want:      map[string]string{"a": "assigned", "b": "assigned"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, &script{assign: tt.assign, readBack: tt.readBack}, func(c *configs) {
-				c.ReadBackFirst, c.LearnedSize, c.ChunkSize = tt.readBackFirst, tt.learned, 200
+				c.ReadBackFirst, c.LearnedSize, c.ChunkSize, c.Doubt = tt.readBackFirst, tt.learned, 200, tt.doubt
 			})
 			set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows(tt.ids...)})
 			got := map[string]string{}
