@@ -26,7 +26,7 @@ type attempts struct {
 	done       []outcome.Outcome    // rows settled so far
 	pending    []outcome.Row        // rows still to be answered
 	doubt      map[string]time.Time // CRM ID -> earliest time Gong may have applied it
-	since      map[string]time.Time // CRM ID -> when a request first carried it (this run or an earlier one)
+	applied    map[string]time.Time // CRM ID -> the earliest send that may have been applied unanswered (this run or an earlier one); never cleared
 	probe      map[string]bool      // CRM IDs to read back before their first assign (--read-back-first)
 	unverified map[string]bool      // in doubt, but the read-back was refused (shared by a chunk's parts)
 	resolved   map[int]bool         // lines an earlier run left in doubt that a read-back settled (shared)
@@ -37,7 +37,7 @@ type attempts struct {
 // newAttempts starts the attempts of rows; the parts of one chunk share
 // what its read-backs learnt, so a half does not read a row back again.
 func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Row, sh *shared) *attempts {
-	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, since: map[string]time.Time{},
+	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, applied: map[string]time.Time{},
 		unverified: sh.unverified, resolved: sh.resolved, probe: map[string]bool{}}
 	if s.cfg.ReadBackFirst {
 		for _, r := range rows {
@@ -53,7 +53,7 @@ func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Ro
 			if !ok {
 				continue
 			}
-			a.since[r.CRMProspectID] = at
+			a.applied[r.CRMProspectID] = at
 			if !sh.resolved[r.Line] {
 				a.doubt[r.CRMProspectID] = at
 			}
@@ -102,11 +102,6 @@ func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
 	req := gong.AssignRequest{CRMProspectsIDs: ids, FlowID: a.c.FlowID, FlowInstanceOwnerEmail: a.c.OwnerEmail}
 	return op.Send(ctx, gateway.Assign, a.journal, func() error {
 		sentAt := a.s.cfg.Now()
-		for _, r := range a.pending {
-			if _, ok := a.since[r.CRMProspectID]; !ok {
-				a.since[r.CRMProspectID] = sentAt
-			}
-		}
 		resp, err := a.s.cfg.Client.Assign(ctx, req)
 		if err == nil {
 			a.s.observe(sentAt, resp.Timing)
@@ -118,12 +113,15 @@ func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
 					if _, ok := a.doubt[r.CRMProspectID]; !ok {
 						a.doubt[r.CRMProspectID] = sentAt
 					}
+					if _, ok := a.applied[r.CRMProspectID]; !ok {
+						a.applied[r.CRMProspectID] = sentAt
+					}
 				}
 			}
 			return err
 		}
 		a.s.size.answered(len(ids))
-		a.settle(resp)
+		a.settle(resp, sentAt)
 		return nil
 	})
 }
@@ -227,6 +225,9 @@ func (a *attempts) readBack(ctx context.Context) error {
 // row is sent (again), so that Gong answers for it.
 func (a *attempts) judgeOpen(r outcome.Row, resp *gong.ProspectsFlowsResponse) (outcome.Outcome, bool) {
 	since, sent := a.doubt[r.CRMProspectID]
+	if at, ok := a.applied[r.CRMProspectID]; ok && sent && at.Before(since) {
+		since = at // an earlier lost request, read back before, may have been applied since
+	}
 	var older *gong.AssignedFlow
 	for i, inst := range resp.ProspectsAssigned {
 		if inst.CRMProspectID != r.CRMProspectID || inst.FlowID != a.c.FlowID {
@@ -296,7 +297,7 @@ func instanceOf(x gong.AssignedFlow) outcome.Instance {
 
 // settle matches Gong's answer to the pending rows by CRM ID. An ID the
 // answer names in neither list is a failure, never a silent loss.
-func (a *attempts) settle(resp *gong.AssignResponse) {
+func (a *attempts) settle(resp *gong.AssignResponse, sentAt time.Time) {
 	assigned := make(map[string]gong.AssignedFlow, len(resp.ProspectsAssigned))
 	for _, x := range resp.ProspectsAssigned {
 		assigned[x.CRMProspectID] = x
@@ -307,7 +308,7 @@ func (a *attempts) settle(resp *gong.AssignResponse) {
 	}
 	for _, r := range a.pending {
 		if x, ok := assigned[r.CRMProspectID]; ok {
-			a.done = append(a.done, a.assigned(r, x, resp.RequestID))
+			a.done = append(a.done, a.assigned(r, x, resp.RequestID, sentAt))
 			continue
 		}
 		if f, ok := failed[r.CRMProspectID]; ok {
@@ -326,13 +327,18 @@ func (a *attempts) settle(resp *gong.AssignResponse) {
 	a.pending = nil
 }
 
-// assigned settles a row Gong answered in prospectsAssigned. Gong may
-// answer a prospect already in the flow with its existing instance: one
-// created before the row was first sent (on Gong's clock) is not this
-// run's, and the row fails AlreadyInFlow. An undated instance is Gong's
-// word for this request and is taken.
-func (a *attempts) assigned(r outcome.Row, x gong.AssignedFlow, requestID string) outcome.Outcome {
-	since := a.since[r.CRMProspectID]
+// assigned settles a row Gong answered in prospectsAssigned, to the request
+// sent at sentAt. Gong may answer a prospect already in the flow with its
+// existing instance: one created (on Gong's clock) before this request, and
+// before any earlier one that may have been applied unanswered, is not this
+// run's, and the row fails AlreadyInFlow. An earlier request refused (429,
+// 400) made nothing and does not count. An undated instance is Gong's word
+// for this request and is taken.
+func (a *attempts) assigned(r outcome.Row, x gong.AssignedFlow, requestID string, sentAt time.Time) outcome.Outcome {
+	since := sentAt
+	if at, ok := a.applied[r.CRMProspectID]; ok && at.Before(since) {
+		since = at
+	}
 	if created, err := gongclock.ParseInstant(x.FlowInstanceCreateDate); err == nil {
 		v := a.s.clock.Judge(created, since)
 		if v == gongclock.Before {
