@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -132,4 +133,70 @@ func TestWhoseInstance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// movingClock is a clock a test moves by hand.
+type movingClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *movingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *movingClock) advance(d time.Duration) func() {
+	return func() {
+		c.mu.Lock()
+		c.now = c.now.Add(d)
+		c.mu.Unlock()
+	}
+}
+
+// TestWhichSendCounts: an instance is judged against the earliest send of
+// its row that may have been applied. A request refused with 429 made
+// nothing: an instance made after it, before the retry, is someone else's.
+// A request whose answer was lost may have been applied late, after the
+// read-back: the instance it made, dated before the next send, is ours.
+func TestWhichSendCounts(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	between := instance("a", "2026-01-01T00:00:05.000Z") // after the first send, before the second (at 10 s)
+	answer := step{status: 200, body: gong.AssignResponse{RequestID: "r", ProspectsAssigned: []gong.AssignedFlow{between}, ProspectsNotAssigned: []gong.AssignFailure{}}}
+	tests := []struct {
+		name     string
+		first    step
+		readBack []step
+		want     string
+	}{
+		{name: "the first send refused with 429", first: step{status: 429, retryAfter: "1"}, want: "AlreadyInFlow"},
+		{name: "the first send's answer lost", first: step{status: 503}, readBack: []step{readBackOf0()}, want: "assigned"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &movingClock{now: start}
+			first := tt.first
+			first.at = clock.advance(10 * time.Second) // the retry goes 10 s later
+			f := newFixture(t, &script{assign: []step{first, answer}, readBack: tt.readBack}, func(c *configs) {
+				c.Now, c.Gateway.Now = clock.Now, clock.Now
+			})
+			set := f.submit(t, chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a")})
+			got := ""
+			if len(set.Assigned) == 1 {
+				got = "assigned"
+			}
+			for _, o := range append(set.Failed, set.Unprocessed...) {
+				got = o.Code + o.Reason
+			}
+			if got != tt.want {
+				t.Errorf("a: %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// readBackOf0 is a read-back that finds nothing.
+func readBackOf0() step {
+	return step{status: 200, body: gong.ProspectsFlowsResponse{RequestID: "rb", ProspectsAssigned: []gong.AssignedFlow{}}}
 }

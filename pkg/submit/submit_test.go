@@ -57,6 +57,8 @@ type step struct {
 	drop       bool // close the connection without answering
 	// offset shifts this answer's Date header from the script's clock.
 	offset time.Duration
+	// at, if set, runs as Gong takes the request: to move a test's clock.
+	at func()
 }
 
 // script is a fake Gong that answers assign and read-back from lists.
@@ -98,6 +100,9 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st, *list = (*list)[0], (*list)[1:]
 	s.mu.Unlock()
+	if st.at != nil {
+		st.at()
+	}
 	if st.drop {
 		hj, _ := w.(http.Hijacker)
 		conn, _, _ := hj.Hijack()
