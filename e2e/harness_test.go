@@ -516,7 +516,7 @@ func (sc *scenario) inspect(t *testing.T, final, inDoubt bool) audit {
 			wrong[line] = true
 			t.Errorf("line %d of %s.csv is %s in flow %s; the input has %s in flow %s", line, o.file, o.id, o.flow, in.id, in.flow)
 		}
-		if o.code == "api/InvalidState" && !in.accepts(o.key()) {
+		if (o.code == "api/InvalidState" || o.code == "api/AlreadyInFlow") && !in.accepts(o.key()) {
 			wrong[line] = true
 			t.Errorf("line %d (%s in flow %s) is failed as InvalidState (already in flow): flowenroll itself assigned it", line, in.id, in.flow)
 		}

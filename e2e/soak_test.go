@@ -194,6 +194,8 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 	if seed%2 == 1 { // half the scenarios: a 400 that names no poison ID
 		cfg.PoisonAnswer = emulator.PoisonNamesNothing
 	}
+	cfg.Modes.InstanceModes = soakInstanceModes(seed)
+	plan.notes = append(plan.notes, describeInstanceModes(cfg.Modes.InstanceModes))
 	watch := &settleWatch{resent: map[string]string{}}
 	sc := newScenarioOf(t, plan.input, cfg, func(h http.Handler) http.Handler { watch.next = h; return watch })
 	watch.emu, watch.journal, watch.sig = sc.gong.emu, filepath.Join(sc.out, ledger.FileName), sc.faults

@@ -72,7 +72,8 @@ type soakPlan struct {
 //   - 3 to 5 groups of 3 to 12 fresh prospects (each ID in one group only, so
 //     an (ID, flow) pair names one row);
 //   - up to 3 of them already open in the same flow, or in the exclusive flow,
-//     before the run (Gong answers InvalidState: the row must say so);
+//     before the run (Gong answers InvalidState, or a read-back finds the
+//     older instance, AlreadyInFlow: the row must say so);
 //   - up to 2 already in another flow, or finished in the same one (no
 //     obstacle: the row must be assigned, and a read-back must not claim the
 //     old instance);
@@ -150,6 +151,9 @@ func newSoakPlan(rng *rand.Rand) soakPlan {
 		} else {
 			existing(rows[i], rows[i].flow, emulator.StatusPaused)
 			p.notes = append(p.notes, rows[i].id+" open in its flow")
+			// Gong's refusal, or, when its answer was lost and the row
+			// read back, the instance's date: older than the request.
+			rows[i].want = sent(wantInvalidState + "|" + wantAlreadyInFlow)
 		}
 	}
 	for range rng.IntN(3) {

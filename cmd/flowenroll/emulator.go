@@ -51,6 +51,9 @@ func newEmulatorCommand(getenv func(string) string, stdout, stderr io.Writer) *f
 	fs.StringVar(&m.AssignLie, "assign-lie", "", "make assign's 200 answers lie: wrong-flow-id, both-lists, unsent-id or null-body")
 	fs.StringVar(&m.RedirectTo, "redirect-to", "", "answer every request with 307 to this base URL")
 	fs.StringVar(&m.UnassignByCRMIDAnswer, "unassign-by-crm-id-answer", "instance-ids", "what unassign by CRM ID lists: instance-ids or flow-ids")
+	fs.BoolVar(&m.AnswerExistingAsAssigned, "answer-existing-as-assigned", false, "assign answers a prospect already in the flow with its existing instance in prospectsAssigned (default: InvalidState)")
+	fs.DurationVar(&m.ClockOffset, "clock-offset", 0, "the server's clock (Date header, creation dates) this far from the real one, e.g. -3m")
+	fs.DurationVar(&m.ExistingAge, "existing-age", 0, "date the fixture's undated existing instances this long before the start: someone else's, made just before the run")
 	return &ffcli.Command{
 		Name:       "emulator",
 		ShortUsage: "flowenroll emulator [--listen ADDR] [flags]",

@@ -31,7 +31,7 @@ type runCmd struct {
 	sending
 	maxRequests, rowFailuresExit       float64
 	progEvery                          time.Duration
-	restart, sandbox                   bool
+	restart, sandbox, readBackFirst    bool
 	inbox, pushURL, pushJob, notifyURL string
 	fs                                 *flag.FlagSet
 }
@@ -44,6 +44,7 @@ func newRunCommand(e env) *runCmd {
 	c.sending.register(fs, "requests per second (Gong's default company limit is 3)")
 	fs.Float64Var(&c.maxRequests, "max-requests", 0, "stop after this many requests, exit 4 (0 = no cap)")
 	fs.BoolVar(&c.restart, "restart", false, "discard the results and ledger in --out and start over")
+	fs.BoolVar(&c.readBackFirst, "read-back-first", false, "read each request's prospects back before assigning them; those already in the flow fail AlreadyInFlow, unsent (for a file whose fate in Gong is unknown: a lost --out, another tool's half-done run)")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "start the emulator in-process on loopback and run against it (no credentials needed)")
 	fs.StringVar(&c.inbox, "inbox", "", "run every file in DIR/incoming (.csv .txt .tsv .xlsx), oldest first, into DIR/results/<name>/ (instead of --input and --out)")
 	fs.DurationVar(&c.progEvery, "progress-interval", 30*time.Second, "off a terminal, log progress this often")
@@ -67,6 +68,13 @@ with backoff (honouring Retry-After), and written to assigned.csv, failed.csv
 or unprocessed.csv in --out, with the input's other columns. Running the same
 command again with the same --out continues an interrupted run; a changed
 input needs --restart. One run at a time per --out.
+
+assigned.csv holds only the instances this run created: a prospect Gong
+shows in the flow with an instance created before the request (on Gong's
+clock, from its Date header) fails AlreadyInFlow, and undo leaves it. For a
+file whose fate in Gong nobody knows (a lost --out, another tool's half-done
+run), --read-back-first reads each request's prospects back first and sends
+only those not yet in the flow.
 
 --notify URL (or FLOWENROLL_NOTIFY, or FLOWENROLL_NOTIFY_FILE naming a file
 that holds it) posts each file's outcome to a webhook (Slack-compatible).

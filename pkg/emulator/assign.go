@@ -131,7 +131,7 @@ func (s *Server) applyAssign(reqID string, c assignCall) answer {
 		res.ProspectsNotAssigned = append(res.ProspectsNotAssigned,
 			assignFailure{FlowID: flow.ID, CRMProspectID: id, ErrorCode: code, ErrorMessage: msg})
 	}
-	created := s.cfg.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	created := createDate(s.gongNow())
 	for _, id := range c.ids {
 		if !s.cfg.ProspectIDPattern.MatchString(id) {
 			fail(id, CodeInvalidArgument, "Invalid crmId "+id)
@@ -139,6 +139,10 @@ func (s *Server) applyAssign(reqID string, c assignCall) answer {
 		}
 		if !known {
 			fail(id, CodeInvalidArgument, c.owner+" is not a Gong user")
+			continue
+		}
+		if in := s.existingAnswer(id, flow); in != nil {
+			res.ProspectsAssigned = append(res.ProspectsAssigned, in.AssignedFlow)
 			continue
 		}
 		if msg := s.ineligible(id, flow); msg != "" {

@@ -57,7 +57,9 @@
 //   - read-back takes any number of IDs;
 //   - GET /v2/flows for an email that is no Gong user is a 400, unless
 //     Config.NonUserListsFlows;
-//   - flowInstanceCreateDate is written in UTC with milliseconds;
+//   - flowInstanceCreateDate is written in UTC with milliseconds, on the
+//     server's clock (Config.Now, shifted by Modes.ClockOffset), which also
+//     gives every answer's Date header;
 //   - an inactive user may still own instances; an email alias is not
 //     accepted as an owner (only the user's emailAddress is);
 //   - unassign removes the instance: read-back no longer lists it, Instances
@@ -416,6 +418,7 @@ func New(cfg Config) (*Server, error) {
 			s.byID[in.FlowInstanceID] = in
 		}
 	}
+	s.dateExisting()
 	return s, nil
 }
 
@@ -738,6 +741,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, ep endpoint, a an
 		b, _ = json.Marshal(a.body)
 	}
 	h := w.Header()
+	s.stampDate(h)
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	if a.status == http.StatusTooManyRequests && !a.noRetry {
 		h.Set("Retry-After", strconv.FormatInt(int64(a.retryAfter/time.Second), 10))

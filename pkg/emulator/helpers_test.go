@@ -224,8 +224,8 @@ func basicHeader(key, secret string) string {
 func ignoreGenerated() cmp.Option {
 	return cmp.Options{
 		cmpopts.IgnoreFields(gong.AssignedFlow{}, "FlowInstanceID"),
-		cmpopts.IgnoreFields(gong.AssignResponse{}, "RequestID"),
-		cmpopts.IgnoreFields(gong.ProspectsFlowsResponse{}, "RequestID"),
+		cmpopts.IgnoreFields(gong.AssignResponse{}, "RequestID", "Timing"),
+		cmpopts.IgnoreFields(gong.ProspectsFlowsResponse{}, "RequestID", "Timing"),
 		cmpopts.IgnoreFields(gong.FlowsResponse{}, "RequestID"),
 	}
 }

@@ -87,6 +87,10 @@ type Modes struct {
 	// UnassignAnswersFlowIDs. The spec's field says the one, its prose the
 	// other.
 	UnassignByCRMIDAnswer string
+
+	// InstanceModes: existing instances answered as assigned, a shifted
+	// clock, instances made just before the run (clockmodes.go).
+	InstanceModes
 }
 
 // normalize checks m and fills in its defaults.
@@ -114,11 +118,13 @@ func (m Modes) normalize() (Modes, error) {
 		}
 		m.RedirectTo = strings.TrimRight(m.RedirectTo, "/")
 	}
+	errs = append(errs, m.InstanceModes.normalize())
 	return m, errors.Join(errs...)
 }
 
 // redirect answers 307 to Modes.RedirectTo (see there).
 func (s *Server) redirect(w http.ResponseWriter, r *http.Request) {
+	s.stampDate(w.Header())
 	w.Header().Set("Location", s.cfg.RedirectTo+r.URL.RequestURI())
 	w.Header().Set(FaultHeader, "redirect")
 	w.WriteHeader(http.StatusTemporaryRedirect)

@@ -47,6 +47,9 @@ type Config struct {
 	Stdin     io.Reader // read when InputPath is "-"
 	OutDir    string
 	Restart   bool
+	// ReadBackFirst reads each chunk's prospects back before assigning
+	// them: those already in the flow fail AlreadyInFlow, unsent.
+	ReadBackFirst bool
 	// Input holds the reading options: --map, --encoding, --delimiter,
 	// --crm, --flow, --owner, --owner-by.
 	Input input.Options

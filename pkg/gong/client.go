@@ -94,7 +94,8 @@ func (c *Client) Assign(ctx context.Context, req AssignRequest) (*AssignResponse
 		ProspectsAssigned    *[]AssignedFlow  `json:"prospectsAssigned"`
 		ProspectsNotAssigned *[]AssignFailure `json:"prospectsNotAssigned"`
 	}
-	if err := c.do(ctx, opAssign, http.MethodPost, PathAssign, nil, req, &wire); err != nil {
+	var tm Timing
+	if err := c.do(ctx, opAssign, http.MethodPost, PathAssign, nil, req, &wire, &tm); err != nil {
 		return nil, err
 	}
 	if wire.ProspectsAssigned == nil && wire.ProspectsNotAssigned == nil {
@@ -104,7 +105,7 @@ func (c *Client) Assign(ctx context.Context, req AssignRequest) (*AssignResponse
 		}
 		return nil, &TransportError{Op: opAssign, Host: c.base.Host, Sent: true, Err: &BadAnswerError{Op: opAssign, Reason: reason + ")"}}
 	}
-	out := &AssignResponse{RequestID: wire.RequestID}
+	out := &AssignResponse{RequestID: wire.RequestID, Timing: tm}
 	if wire.ProspectsAssigned != nil {
 		out.ProspectsAssigned = *wire.ProspectsAssigned
 	}
@@ -117,7 +118,7 @@ func (c *Client) Assign(ctx context.Context, req AssignRequest) (*AssignResponse
 // ProspectsFlows reads back the open flow instances of the given CRM IDs.
 func (c *Client) ProspectsFlows(ctx context.Context, crmIDs []string) (*ProspectsFlowsResponse, error) {
 	var out ProspectsFlowsResponse
-	if err := c.do(ctx, opReadBack, http.MethodPost, PathProspectsFlows, nil, ProspectsFlowsRequest{CRMProspectsIDs: crmIDs}, &out); err != nil {
+	if err := c.do(ctx, opReadBack, http.MethodPost, PathProspectsFlows, nil, ProspectsFlowsRequest{CRMProspectsIDs: crmIDs}, &out, &out.Timing); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -131,7 +132,7 @@ func (c *Client) ListFlows(ctx context.Context, owner, cursor string) (*FlowsRes
 		q.Set("cursor", cursor)
 	}
 	var out FlowsResponse
-	if err := c.do(ctx, opListFlows, http.MethodGet, PathFlows, q, nil, &out); err != nil {
+	if err := c.do(ctx, opListFlows, http.MethodGet, PathFlows, q, nil, &out, nil); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -145,7 +146,7 @@ func (c *Client) ListUsers(ctx context.Context, cursor string) (*UsersResponse, 
 		q.Set("cursor", cursor)
 	}
 	var out UsersResponse
-	if err := c.do(ctx, opListUsers, http.MethodGet, PathUsers, q, nil, &out); err != nil {
+	if err := c.do(ctx, opListUsers, http.MethodGet, PathUsers, q, nil, &out, nil); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -160,7 +161,7 @@ func (c *Client) UnassignByInstanceIDs(ctx context.Context, req UnassignByInstan
 		return nil, err
 	}
 	var out UnassignResponse
-	if err := c.do(ctx, opUnassign, http.MethodPost, PathUnassignByInstanceIDs, nil, req, &out); err != nil {
+	if err := c.do(ctx, opUnassign, http.MethodPost, PathUnassignByInstanceIDs, nil, req, &out, nil); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -187,7 +188,8 @@ func checkInstanceIDs(ids []string) error {
 	return nil
 }
 
-func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, body, out any) error {
+// do makes one call; tm, if not nil, gets the answer's Timing.
+func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, body, out any, tm *Timing) error {
 	var wrote atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
@@ -203,6 +205,11 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	}
 	c.reached.Store(true)
 	defer resp.Body.Close()
+	if tm != nil {
+		*tm = Timing{Sent: start, Received: c.now()}
+		// An unreadable Date is no Date: the answer still counts.
+		tm.Date, _ = http.ParseTime(resp.Header.Get("Date"))
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
 	if err != nil {
 		return &TransportError{Op: op, Host: c.base.Host, Err: fmt.Errorf("reading answer: %w", err), Sent: true}

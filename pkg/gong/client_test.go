@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -315,7 +316,7 @@ func TestClientDecodes200(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreTypes(gong.Timing{})); diff != "" {
 				t.Errorf("answer (-want +got):\n%s", diff)
 			}
 		})
@@ -774,7 +775,60 @@ func TestNewClientNilLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(&gong.ProspectsFlowsResponse{RequestID: "r"}, got); diff != "" {
+	if diff := cmp.Diff(&gong.ProspectsFlowsResponse{RequestID: "r"}, got, cmpopts.IgnoreTypes(gong.Timing{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestAnswerTiming: assign and read-back answers carry Gong's Date header
+// and the local send and receipt around it; an answer without a Date (or
+// with one that does not parse) carries a zero Date.
+func TestAnswerTiming(t *testing.T) {
+	stamp := time.Date(2026, 12, 7, 9, 57, 3, 0, time.UTC)
+	tests := []struct {
+		name string
+		date []string // the Date header's values; nil: none
+		want time.Time
+	}{
+		{name: "Gong's Date", date: []string{stamp.Format(http.TimeFormat)}, want: stamp},
+		{name: "no Date", date: nil},
+		{name: "an unreadable Date", date: []string{"yesterday"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Date"] = tt.date // nil keeps net/http from adding one
+				body := `{"requestId":"r","prospectsAssigned":[]}`
+				if r.URL.Path == gong.PathAssign {
+					body = `{"requestId":"r","prospectsAssigned":[],"prospectsNotAssigned":[]}`
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, body)
+			}))
+			defer srv.Close()
+			base, err := gong.ParseBaseURL(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := gong.NewClient(base, basicCreds(), srv.Client(), nil)
+			before := time.Now()
+			a, err := c.Assign(context.Background(), gong.AssignRequest{CRMProspectsIDs: []string{"1"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb, err := c.ProspectsFlows(context.Background(), []string{"1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := time.Now()
+			for _, tm := range []gong.Timing{a.Timing, rb.Timing} {
+				if !tm.Date.Equal(tt.want) {
+					t.Errorf("Date %v, want %v", tm.Date, tt.want)
+				}
+				if tm.Sent.Before(before) || tm.Received.Before(tm.Sent) || after.Before(tm.Received) {
+					t.Errorf("sent %v, received %v: not within the call (%v to %v)", tm.Sent, tm.Received, before, after)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,8 @@
 // no query string, user info or secret in an error or a log line.
 package gong
 
+import "time"
+
 // AssignRequest is AssignFlowRequestV2, the body of POST /v2/flows/prospects/assign.
 // IDs are strings: 19-digit flow IDs do not survive a float.
 type AssignRequest struct {
@@ -52,6 +54,16 @@ type AssignResponse struct {
 	RequestID            string          `json:"requestId"`
 	ProspectsAssigned    []AssignedFlow  `json:"prospectsAssigned"`
 	ProspectsNotAssigned []AssignFailure `json:"prospectsNotAssigned"`
+	// Timing is when the answer came, on both clocks; not in the body.
+	Timing Timing `json:"-"`
+}
+
+// Timing is one answer's place on the local clock and on Gong's: the
+// request left at Sent and the answer arrived at Received (local), and
+// Gong stamped it Date (its HTTP Date header, to the second; zero if it
+// had none). See package gongclock.
+type Timing struct {
+	Sent, Received, Date time.Time
 }
 
 // ErrorResponse is the body of every non-200 answer.
@@ -71,6 +83,8 @@ type ProspectsFlowsRequest struct {
 type ProspectsFlowsResponse struct {
 	RequestID         string         `json:"requestId"`
 	ProspectsAssigned []AssignedFlow `json:"prospectsAssigned"`
+	// Timing is when the answer came, on both clocks; not in the body.
+	Timing Timing `json:"-"`
 }
 
 // Flow is PublicApiFlow, one entry of GET /v2/flows.

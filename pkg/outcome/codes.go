@@ -45,6 +45,10 @@ const (
 	CodeInvalidArgument = "InvalidArgument"
 	CodeInvalidState    = "InvalidState"
 	CodeUnexpectedError = "UnexpectedError"
+	// CodeAlreadyInFlow: Gong lists the prospect in the flow with an
+	// instance created before the request sent for it (judged on Gong's
+	// clock): not this run's, so never in assigned.csv, never undone.
+	CodeAlreadyInFlow = "AlreadyInFlow"
 	// CodeMissingFromResponse: Gong's answer named the row in neither list
 	// and a read-back found no instance for it.
 	CodeMissingFromResponse = "MissingFromResponse"
@@ -130,6 +134,7 @@ func Explanations() []Explained {
 		in(CodeOwnerAmbiguous, "several active Gong users have that name", "use the email the message lists"),
 		{Kind: Failed, Stage: StageAPI, Code: CodeInvalidArgument, Meaning: "Gong refused the prospect: not a known CRM ID, or not allowed", Fix: "check the ID in the CRM and Gong's CRM sync"},
 		{Kind: Failed, Stage: StageAPI, Code: CodeInvalidState, Meaning: "Gong refused the prospect in its state: already in this or an exclusive flow, cool-off", Fix: "nothing to do, or take it out of that flow in Gong first"},
+		{Kind: Failed, Stage: StageAPI, Code: CodeAlreadyInFlow, Meaning: "the prospect is in the flow with an instance created before this run sent it (on Gong's clock): someone else's, so this run does not claim it and undo leaves it", Fix: "nothing to do: the prospect is in the flow"},
 		{Kind: Failed, Stage: StageAPI, Code: CodeUnexpectedError, Meaning: "Gong failed on this prospect", Fix: "send the row again later; tell Gong support if it persists"},
 		{Kind: Failed, Stage: StageAPI, Code: CodeMissingFromResponse, Meaning: "Gong's answer did not mention the row and a read-back found no instance", Fix: "send the row again"},
 		{Kind: Failed, Stage: StageRequest, Code: CodeBadRequest, Meaning: "Gong refused the request (400); the message is Gong's", Fix: "fix what Gong's message names (often the owner), then send the rows again"},

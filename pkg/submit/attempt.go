@@ -14,12 +14,9 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/gongclock"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
-
-// ClockSkew is how much earlier than this machine's send time Gong's clock
-// may date an instance this tool created.
-const ClockSkew = time.Minute
 
 // attempts is the state of some rows of a chunk across their attempts.
 type attempts struct {
@@ -29,6 +26,8 @@ type attempts struct {
 	done       []outcome.Outcome    // rows settled so far
 	pending    []outcome.Row        // rows still to be answered
 	doubt      map[string]time.Time // CRM ID -> earliest time Gong may have applied it
+	applied    map[string]time.Time // CRM ID -> the earliest send that may have been applied unanswered (this run or an earlier one); never cleared
+	probe      map[string]bool      // CRM IDs to read back before their first assign (--read-back-first)
 	unverified map[string]bool      // in doubt, but the read-back was refused (shared by a chunk's parts)
 	resolved   map[int]bool         // lines an earlier run left in doubt that a read-back settled (shared)
 	journaled  bool                 // BeforeSend was called for these rows
@@ -38,10 +37,24 @@ type attempts struct {
 // newAttempts starts the attempts of rows; the parts of one chunk share
 // what its read-backs learnt, so a half does not read a row back again.
 func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Row, sh *shared) *attempts {
-	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, unverified: sh.unverified, resolved: sh.resolved}
+	a := &attempts{s: s, c: c, log: log, pending: rows, doubt: map[string]time.Time{}, applied: map[string]time.Time{},
+		unverified: sh.unverified, resolved: sh.resolved, probe: map[string]bool{}}
+	if s.cfg.ReadBackFirst {
+		for _, r := range rows {
+			if !sh.probed[r.Line] { // a half of a refused request was read back with it
+				a.probe[r.CRMProspectID] = true
+				sh.probed[r.Line] = true
+			}
+		}
+	}
 	if s.cfg.Doubt != nil {
 		for _, r := range rows {
-			if at, ok := s.cfg.Doubt(r.Line); ok && !sh.resolved[r.Line] {
+			at, ok := s.cfg.Doubt(r.Line)
+			if !ok {
+				continue
+			}
+			a.applied[r.CRMProspectID] = at
+			if !sh.resolved[r.Line] {
 				a.doubt[r.CRMProspectID] = at
 			}
 		}
@@ -53,9 +66,12 @@ func newAttempts(s *Submitter, c chunk.Chunk, log *zap.Logger, rows []outcome.Ro
 type shared struct {
 	unverified map[string]bool
 	resolved   map[int]bool
+	probed     map[int]bool // lines read back before their first assign (--read-back-first)
 }
 
-func newShared() *shared { return &shared{unverified: map[string]bool{}, resolved: map[int]bool{}} }
+func newShared() *shared {
+	return &shared{unverified: map[string]bool{}, resolved: map[int]bool{}, probed: map[int]bool{}}
+}
 
 // settleDoubt marks the rows in doubt as settled by a read-back.
 func (a *attempts) settleDoubt() {
@@ -67,10 +83,11 @@ func (a *attempts) settleDoubt() {
 	clear(a.doubt)
 }
 
-// attempt is one attempt: a read-back if rows are in doubt, then an assign
-// of the rows still pending.
+// attempt is one attempt: a read-back if rows are in doubt (or, with
+// --read-back-first, before the first assign), then an assign of the rows
+// still pending.
 func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
-	if len(a.doubt) > 0 {
+	if len(a.doubt) > 0 || len(a.probe) > 0 {
 		if err := op.Send(ctx, gateway.ReadBack, nil, func() error { return a.readBack(ctx) }); err != nil {
 			return err
 		}
@@ -87,6 +104,7 @@ func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
 		sentAt := a.s.cfg.Now()
 		resp, err := a.s.cfg.Client.Assign(ctx, req)
 		if err == nil {
+			a.s.observe(sentAt, resp.Timing)
 			err = checkAnswer(req, resp)
 		}
 		if err != nil {
@@ -95,12 +113,15 @@ func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
 					if _, ok := a.doubt[r.CRMProspectID]; !ok {
 						a.doubt[r.CRMProspectID] = sentAt
 					}
+					if _, ok := a.applied[r.CRMProspectID]; !ok {
+						a.applied[r.CRMProspectID] = sentAt
+					}
 				}
 			}
 			return err
 		}
 		a.s.size.answered(len(ids))
-		a.settle(resp)
+		a.settle(resp, sentAt)
 		return nil
 	})
 }
@@ -137,65 +158,134 @@ func mayHaveApplied(err error) bool {
 	return gong.StatusOf(err) >= 500 && gong.Retryable(err) // not 501: nothing was done
 }
 
-// readBack resolves the rows in doubt from their open flow instances.
+// readBack resolves the rows in doubt from their open flow instances (with
+// --read-back-first, every pending row, before its first assign).
 func (a *attempts) readBack(ctx context.Context) error {
-	ids := make([]string, 0, len(a.doubt))
+	ids := make([]string, 0, len(a.pending))
+	asked := map[string]bool{}
 	for _, r := range a.pending {
-		if _, ok := a.doubt[r.CRMProspectID]; ok {
+		if _, ok := a.doubt[r.CRMProspectID]; ok || a.probe[r.CRMProspectID] {
 			ids = append(ids, r.CRMProspectID)
+			asked[r.CRMProspectID] = true
 		}
 	}
+	sentAt := a.s.cfg.Now()
 	resp, err := a.s.cfg.Client.ProspectsFlows(ctx, ids)
 	if st := gong.StatusOf(err); st >= 400 && st < 500 && st != http.StatusUnauthorized && st != http.StatusTooManyRequests {
 		// Gong refuses the read-back for good: a token without
 		// api:flows:read (403, 404), or a request it will not take (400).
 		// A refused read-back never fails a row, and rows stuck in doubt
 		// for ever would help no one: send them, and say in their result,
-		// if Gong refuses one, that it may be this tool's own.
-		a.log.Warn("the read-back was refused; rows in doubt are sent again unverified", zap.Error(err))
+		// if Gong refuses one, that it may be this tool's own. Rows read
+		// back first are sent as if the flag were not given; the clock
+		// still keeps Gong's older instances out of assigned.csv.
+		a.log.Warn("the read-back was refused; rows in doubt (or to be read back first) are sent unverified", zap.Error(err))
 		for id := range a.doubt {
 			a.unverified[id] = true
 		}
 		a.settleDoubt()
+		clear(a.probe)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	ours := a.claim(resp.ProspectsAssigned)
+	a.s.observe(sentAt, resp.Timing)
 	rest := a.pending[:0:0]
+	found, before := 0, 0
 	for _, r := range a.pending {
-		if inst, ok := ours[r.CRMProspectID]; ok {
-			a.done = append(a.done, outcome.Assign(r, instanceOf(inst), resp.RequestID))
-		} else {
+		o, ok := outcome.Outcome{}, false
+		if asked[r.CRMProspectID] { // an answer may list prospects not asked about
+			o, ok = a.judgeOpen(r, resp)
+		}
+		switch {
+		case !ok:
 			rest = append(rest, r)
+		case o.Code == outcome.CodeAlreadyInFlow:
+			before++
+			a.done = append(a.done, o)
+		default:
+			found++
+			a.done = append(a.done, o)
 		}
 	}
-	a.log.Info("read back rows in doubt", zap.Int("inDoubt", len(ids)), zap.Int("foundAssigned", len(ours)), zap.String("requestId", resp.RequestID))
+	a.log.Info("read back rows", zap.Int("read", len(ids)), zap.Int("foundAssigned", found), zap.Int("alreadyInFlow", before),
+		zap.Int("readFirst", len(a.probe)), zap.String("requestId", resp.RequestID))
 	a.settleDoubt()
+	clear(a.probe)
 	a.pending = rest
 	return nil
 }
 
-// claim picks the instances this tool created: in this flow, for this
-// owner, created since the row was first sent, and not claimed by another row.
-func (a *attempts) claim(found []gong.AssignedFlow) map[string]gong.AssignedFlow {
-	ours := map[string]gong.AssignedFlow{}
-	for _, inst := range found {
-		since, ok := a.doubt[inst.CRMProspectID]
-		if !ok || inst.FlowID != a.c.FlowID || !strings.EqualFold(inst.FlowInstanceOwnerEmail, a.c.OwnerEmail) {
+// judgeOpen settles row r from a read-back, if it can: assigned when an
+// open instance in this flow, for this owner, was not created before the
+// row was first sent (on Gong's clock) and no other row took it;
+// AlreadyInFlow when the prospect's only instances in this flow are older
+// than that (or the row was never sent: --read-back-first). Otherwise the
+// row is sent (again), so that Gong answers for it.
+func (a *attempts) judgeOpen(r outcome.Row, resp *gong.ProspectsFlowsResponse) (outcome.Outcome, bool) {
+	since, sent := a.doubt[r.CRMProspectID]
+	if at, ok := a.applied[r.CRMProspectID]; ok && sent && at.Before(since) {
+		since = at // an earlier lost request, read back before, may have been applied since
+	}
+	var older *gong.AssignedFlow
+	for i, inst := range resp.ProspectsAssigned {
+		if inst.CRMProspectID != r.CRMProspectID || inst.FlowID != a.c.FlowID {
 			continue
 		}
-		created, perr := time.Parse(time.RFC3339Nano, inst.FlowInstanceCreateDate)
-		if perr != nil || created.Before(since.Add(-ClockSkew)) {
-			continue // there before we sent it: not ours to claim
+		if !sent {
+			older = &resp.ProspectsAssigned[i] // never sent: whatever is there is not ours
+			continue
+		}
+		created, perr := gongclock.ParseInstant(inst.FlowInstanceCreateDate)
+		if perr != nil {
+			continue // undated: neither claimed nor held against the row
+		}
+		v := a.s.clock.Judge(created, since)
+		if v == gongclock.Before {
+			older = &resp.ProspectsAssigned[i]
+			continue
+		}
+		if !strings.EqualFold(inst.FlowInstanceOwnerEmail, a.c.OwnerEmail) {
+			continue // made since, for another owner: not this request's
 		}
 		if _, taken := a.s.claimed.LoadOrStore(inst.FlowInstanceID, struct{}{}); taken {
 			continue // another row already owns this instance
 		}
-		ours[inst.CRMProspectID] = inst
+		a.logInside(v, inst, since)
+		return outcome.Assign(r, instanceOf(inst), resp.RequestID), true
 	}
-	return ours
+	if older == nil {
+		return outcome.Outcome{}, false
+	}
+	return a.alreadyInFlow(r, *older, since, sent, resp.RequestID), true
+}
+
+// alreadyInFlow fails row r for an instance that was there before the row
+// was sent (sent false: it never was, and the instance was read back
+// first).
+func (a *attempts) alreadyInFlow(r outcome.Row, inst gong.AssignedFlow, since time.Time, sent bool, requestID string) outcome.Outcome {
+	msg := fmt.Sprintf("Prospect %s is already in flow %s: instance %s, created %s, before this run sent it", r.CRMProspectID, inst.FlowID, inst.FlowInstanceID, inst.FlowInstanceCreateDate)
+	if sent {
+		earliest, _ := a.s.clock.SendWindow(since)
+		msg += fmt.Sprintf(" (no earlier than %s on Gong's clock)", earliest.UTC().Format(time.RFC3339Nano))
+	} else {
+		msg += " (read back before assigning)"
+	}
+	return outcome.Fail(r, outcome.StageAPI, outcome.CodeAlreadyInFlow, msg+"; not this run's, undo leaves it").WithAnswer(http.StatusOK, requestID)
+}
+
+// logInside notes a claim the clock could not confirm: an instance dated
+// within the uncertainty of the send (see package gongclock).
+func (a *attempts) logInside(v gongclock.Verdict, inst gong.AssignedFlow, since time.Time) {
+	if v != gongclock.Inside {
+		return
+	}
+	if ce := a.log.Check(zap.DebugLevel, "claimed an instance dated within the clock's uncertainty of the send"); ce != nil {
+		lo, hi, known := a.s.clock.Offset()
+		ce.Write(zap.String("flowInstanceId", inst.FlowInstanceID), zap.String("created", inst.FlowInstanceCreateDate),
+			zap.Time("sent", since), zap.Duration("offsetLow", lo), zap.Duration("offsetHigh", hi), zap.Bool("offsetKnown", known))
+	}
 }
 
 func instanceOf(x gong.AssignedFlow) outcome.Instance {
@@ -207,7 +297,7 @@ func instanceOf(x gong.AssignedFlow) outcome.Instance {
 
 // settle matches Gong's answer to the pending rows by CRM ID. An ID the
 // answer names in neither list is a failure, never a silent loss.
-func (a *attempts) settle(resp *gong.AssignResponse) {
+func (a *attempts) settle(resp *gong.AssignResponse, sentAt time.Time) {
 	assigned := make(map[string]gong.AssignedFlow, len(resp.ProspectsAssigned))
 	for _, x := range resp.ProspectsAssigned {
 		assigned[x.CRMProspectID] = x
@@ -218,7 +308,7 @@ func (a *attempts) settle(resp *gong.AssignResponse) {
 	}
 	for _, r := range a.pending {
 		if x, ok := assigned[r.CRMProspectID]; ok {
-			a.done = append(a.done, outcome.Assign(r, instanceOf(x), resp.RequestID))
+			a.done = append(a.done, a.assigned(r, x, resp.RequestID, sentAt))
 			continue
 		}
 		if f, ok := failed[r.CRMProspectID]; ok {
@@ -235,6 +325,28 @@ func (a *attempts) settle(resp *gong.AssignResponse) {
 	}
 	a.settleDoubt()
 	a.pending = nil
+}
+
+// assigned settles a row Gong answered in prospectsAssigned, to the request
+// sent at sentAt. Gong may answer a prospect already in the flow with its
+// existing instance: one created (on Gong's clock) before this request, and
+// before any earlier one that may have been applied unanswered, is not this
+// run's, and the row fails AlreadyInFlow. An earlier request refused (429,
+// 400) made nothing and does not count. An undated instance is Gong's word
+// for this request and is taken.
+func (a *attempts) assigned(r outcome.Row, x gong.AssignedFlow, requestID string, sentAt time.Time) outcome.Outcome {
+	since := sentAt
+	if at, ok := a.applied[r.CRMProspectID]; ok && at.Before(since) {
+		since = at
+	}
+	if created, err := gongclock.ParseInstant(x.FlowInstanceCreateDate); err == nil {
+		v := a.s.clock.Judge(created, since)
+		if v == gongclock.Before {
+			return a.alreadyInFlow(r, x, since, true, requestID)
+		}
+		a.logInside(v, x, since)
+	}
+	return outcome.Assign(r, instanceOf(x), requestID)
 }
 
 // settleError settles the rows still pending after the attempts gave up.

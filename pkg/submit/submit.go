@@ -11,6 +11,13 @@
 // doing and the row is assigned; an older one is not claimed, and the row is
 // sent so that Gong gives its own answer for it. A request answered 429 or
 // 4xx, or never sent, leaves no doubt.
+//
+// Creation dates are judged on Gong's clock (package gongclock), fed by
+// every answer's Date header: an instance created before the row was first
+// sent, whether Gong returns it in an assign answer or a read-back finds
+// it, is not this run's; the row fails AlreadyInFlow and undo never sees
+// it. With ReadBackFirst, each chunk is read back before its first assign,
+// and rows already in the flow fail AlreadyInFlow without one.
 package submit
 
 import (
@@ -23,6 +30,8 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/gongclock"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -47,6 +56,12 @@ type Config struct {
 	LearnedSize int
 	// OnSize hears of every change of the learned size, to journal it.
 	OnSize func(size int)
+	// ReadBackFirst reads each chunk's prospects back before its first
+	// assign: rows already in the flow fail AlreadyInFlow, unsent.
+	ReadBackFirst bool
+	// Clock is Gong's clock as the answers show it; nil: the Submitter's
+	// own, fed by the answers it gets.
+	Clock *gongclock.Clock
 }
 
 // Submitter sends chunks; it is safe for use by many workers.
@@ -57,6 +72,7 @@ type Submitter struct {
 	refused  sync.Map // group key -> outcome.Outcome: Gong refused the flow and owner as a whole
 	claimed  sync.Map // flowInstanceId -> struct{}: instances a read-back took
 	attempts atomic.Int64
+	clock    *gongclock.Clock
 }
 
 // New returns a Submitter.
@@ -70,7 +86,10 @@ func New(cfg Config) *Submitter {
 	if cfg.Gateway == nil {
 		cfg.Gateway = gateway.New(gateway.Config{Log: cfg.Log})
 	}
-	s := &Submitter{cfg: cfg, gw: cfg.Gateway}
+	if cfg.Clock == nil {
+		cfg.Clock = &gongclock.Clock{}
+	}
+	s := &Submitter{cfg: cfg, gw: cfg.Gateway, clock: cfg.Clock}
 	s.size.init(cfg.ChunkSize, cfg.LearnedSize, cfg.OnSize, cfg.Log)
 	return s
 }
@@ -110,6 +129,13 @@ func sameFor(o outcome.Outcome, rows []outcome.Row) []outcome.Outcome {
 		out[i].Row = r
 	}
 	return out
+}
+
+// observe feeds Gong's clock with the Date of an answer to a request sent
+// at sent. The local side is the Submitter's own clock (Config.Now), the
+// one send times are judged by, not the client's.
+func (s *Submitter) observe(sent time.Time, tm gong.Timing) {
+	s.clock.Observe(sent, s.cfg.Now(), tm.Date)
 }
 
 // ChunkCap is the largest request that Gong has not refused for its size,

@@ -56,6 +56,10 @@ type step struct {
 	retryAfter string
 	body       any  // JSON; nil means an ErrorResponse for non-200
 	drop       bool // close the connection without answering
+	// offset shifts this answer's Date header from the script's clock.
+	offset time.Duration
+	// at, if set, runs as Gong takes the request: to move a test's clock.
+	at func()
 }
 
 // script is a fake Gong that answers assign and read-back from lists.
@@ -65,6 +69,8 @@ type script struct {
 	assign   []step
 	readBack []step
 	calls    []string // "assign:N ids" or "read-back:N ids"
+	// now is Gong's clock, for the Date header: the submitter's.
+	now func() time.Time
 }
 
 func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,6 +101,9 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st, *list = (*list)[0], (*list)[1:]
 	s.mu.Unlock()
+	if st.at != nil {
+		st.at()
+	}
 	if st.drop {
 		hj, _ := w.(http.Hijacker)
 		conn, _, _ := hj.Hijack()
@@ -103,6 +112,9 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.retryAfter != "" {
 		w.Header().Set("Retry-After", st.retryAfter)
+	}
+	if s.now != nil {
+		w.Header().Set("Date", s.now().Add(st.offset).UTC().Format(http.TimeFormat))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(st.status)
@@ -177,6 +189,7 @@ func newFixture(t *testing.T, s *script, mod func(*configs)) fixture {
 		mod(&cfg)
 	}
 	cfg.Config.Gateway = gateway.New(cfg.Gateway)
+	s.now = cfg.Config.Now
 	return fixture{sub: New(cfg.Config), gong: s, timer: timer}
 }
 
@@ -348,26 +361,26 @@ func TestRequestBudget(t *testing.T) {
 
 func TestDroppedAnswerIsReadBackNotResent(t *testing.T) {
 	// The first assign is applied by Gong but the connection drops. The
-	// read-back shows "a" created after the send (ours) and "b" in the flow
-	// since long before (not ours): only "b" is sent again, and Gong's own
-	// answer for it is reported.
+	// read-back shows "a" created after the send (ours), "b" in the flow
+	// since long before (not ours: AlreadyInFlow, not sent again) and
+	// nothing for "c", which is sent again.
 	rb := gong.ProspectsFlowsResponse{RequestID: "rb1", ProspectsAssigned: []gong.AssignedFlow{
 		instance("a", "2026-01-01T00:00:01.000Z"),
 		instance("b", "2025-06-01T00:00:00.000Z"),
 	}}
-	again := gong.AssignResponse{RequestID: "r2", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flow, CRMProspectID: "b", ErrorCode: "InvalidState", ErrorMessage: "Prospect b is already in flow"}}}
 	f := newFixture(t, &script{
-		assign:   []step{{drop: true}, {status: 200, body: again}},
+		assign:   []step{{drop: true}, ok("c")},
 		readBack: []step{{status: 200, body: rb}},
 	}, nil)
-	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b")}
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava@example.com", Rows: rows("a", "b", "c")}
 	set := f.submit(t, c)
-	if diff := cmp.Diff([]string{"assign:a,b", "read-back:a,b", "assign:b"}, f.gong.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"assign:a,b,c", "read-back:a,b,c", "assign:c"}, f.gong.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 	want := settlement{
-		Assigned: []outcome.Outcome{assigned(c.Rows[0], rb.ProspectsAssigned[0], "rb1")},
-		Failed:   []outcome.Outcome{failed(c.Rows[1], outcome.StageAPI, "InvalidState", "Prospect b is already in flow", 200, "r2")},
+		Assigned: []outcome.Outcome{assigned(c.Rows[0], rb.ProspectsAssigned[0], "rb1"), assigned(c.Rows[2], instance("c", "2026-01-01T00:00:00.000Z"), "ok1")},
+		Failed: []outcome.Outcome{failed(c.Rows[1], outcome.StageAPI, outcome.CodeAlreadyInFlow,
+			"Prospect b is already in flow 1695493301223590792: instance 9b, created 2025-06-01T00:00:00.000Z, before this run sent it (no earlier than 2026-01-01T00:00:00Z on Gong's clock); not this run's, undo leaves it", 200, "rb1")},
 	}
 	if diff := cmp.Diff(want, set); diff != "" {
 		t.Errorf("settlement (-want +got):\n%s", diff)
@@ -440,7 +453,7 @@ func (p *poisonGong) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := gong.AssignResponse{RequestID: "ok"}
 	for _, id := range req.CRMProspectsIDs {
-		resp.ProspectsAssigned = append(resp.ProspectsAssigned, instance(id, "2026-01-01T00:00:00Z"))
+		resp.ProspectsAssigned = append(resp.ProspectsAssigned, instance(id, time.Now().UTC().Format(time.RFC3339Nano)))
 	}
 	_ = json.NewEncoder(w).Encode(resp)
 }
