@@ -45,7 +45,8 @@ func (g *refusingGong) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := gong.AssignResponse{RequestID: "ok", ProspectsNotAssigned: []gong.AssignFailure{}}
 	for _, id := range req.CRMProspectsIDs {
-		resp.ProspectsAssigned = append(resp.ProspectsAssigned, instance(id, "2026-01-01T00:00:00Z"))
+		// Created now, on the server's clock as its Date header says.
+		resp.ProspectsAssigned = append(resp.ProspectsAssigned, instance(id, time.Now().UTC().Format(time.RFC3339Nano)))
 	}
 	_ = json.NewEncoder(w).Encode(resp)
 }
