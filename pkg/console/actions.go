@@ -275,6 +275,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	// A stream reads nothing after its request and lasts as long as the
+	// reader wants: no read deadline (the server's ReadTimeout would end
+	// it), and a write deadline per event instead of one for the answer.
+	_ = rc.SetReadDeadline(time.Time{})
+	send := func(format string, a ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+		if _, err := fmt.Fprintf(w, format, a...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	// A comment line now and then keeps proxies from closing a quiet stream.
 	keepalive := time.NewTicker(25 * time.Second)
 	defer keepalive.Stop()
@@ -287,10 +298,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !bytes.Equal(b, last) {
-			if _, err := fmt.Fprintf(w, "event: run\ndata: %s\n\n", b); err != nil {
-				return
-			}
-			if err := rc.Flush(); err != nil {
+			if !send("event: run\ndata: %s\n\n", b) {
 				return
 			}
 			last = b
@@ -298,7 +306,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-changed:
 		case <-keepalive.C:
-			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+			if !send(": keepalive\n\n") {
 				return
 			}
 		case <-r.Context().Done():

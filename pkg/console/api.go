@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -70,6 +71,11 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 // upload takes a file, keeps it in a new run's folder and checks it.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	user := userOf(r.Context())
+	// An upload may take longer than the server's ReadTimeout, which
+	// bounds every other request: it gets its own deadline.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.UploadTimeout))
+	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.UploadTimeout + writeTimeout))
 	// The form's other fields are small; the bound is the file's plus theirs.
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+16*maxField)
 	mr, err := r.MultipartReader()

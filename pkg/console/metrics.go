@@ -14,6 +14,8 @@ type metrics struct {
 	runs     *prometheus.Desc
 	rows     *prometheus.Desc
 	requests *prometheus.Desc
+	signins  *prometheus.Desc
+	auth     *Auth
 
 	mu   sync.Mutex
 	sent float64 // requests sent by this process
@@ -28,6 +30,8 @@ func newMetrics(st *store) *metrics {
 			[]string{"outcome"}, nil),
 		requests: prometheus.NewDesc("flowenroll_console_requests_total", "Requests to Gong sent by this process: its runs, and the listings of the page's pickers.",
 			nil, nil),
+		signins: prometheus.NewDesc("flowenroll_console_signins_refused_total", "Requests refused at sign-in, by reason: no_or_wrong_credentials, untrusted_proxy (the auth header from an address not trusted), throttled (too many password checks from one address or for one name).",
+			[]string{"reason"}, nil),
 	}
 }
 
@@ -50,6 +54,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.runs
 	ch <- m.rows
 	ch <- m.requests
+	ch <- m.signins
 }
 
 // Collect implements prometheus.Collector.
@@ -75,4 +80,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	sent := m.sent
 	m.mu.Unlock()
 	ch <- prometheus.MustNewConstMetric(m.requests, prometheus.CounterValue, sent)
+	if m.auth != nil {
+		for reason, n := range m.auth.Refused() {
+			ch <- prometheus.MustNewConstMetric(m.signins, prometheus.CounterValue, float64(n), reason)
+		}
+	}
 }
