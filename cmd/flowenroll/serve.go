@@ -283,8 +283,10 @@ func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (
 		return nil, "", nil, err
 	}
 	client := gong.NewClient(baseURL, creds, &http.Client{Timeout: c.timeout}, log)
+	// One pacer; the page's listings wait behind the runs in its line.
+	turns := console.NewTurns(pace.New(c.rate, pace.DefaultMargin))
 	return &console.EnrollPipeline{
-		Client: client, Limiter: pace.New(c.rate, pace.DefaultMargin),
+		Client: client, Limiter: turns.Runs(), ListLimiter: turns.Lists(),
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, MaxRetryTime: c.maxRetry,
 		MaxWait: c.maxWait, DrainTimeout: c.drain, Preflight: c.preflight,
 	}, banner, stop, nil
