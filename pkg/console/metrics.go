@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,13 +18,39 @@ type metrics struct {
 	signins  *prometheus.Desc
 	auth     *Auth
 
-	mu   sync.Mutex
-	sent float64 // requests sent by this process
+	now func() time.Time
+
+	mu    sync.Mutex
+	sent  float64 // requests sent by this process
+	day   string  // the UTC day of today
+	today int64   // requests sent on day
 }
 
-func newMetrics(st *store) *metrics {
+// add counts n requests sent now.
+func (m *metrics) add(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent += float64(n)
+	if d := m.now().UTC().Format(time.DateOnly); d != m.day {
+		m.day, m.today = d, 0
+	}
+	m.today += n
+}
+
+// sentOn is how many requests this process sent on the UTC day of t: a
+// run's are counted when it ends or stops, so a run going is not in yet.
+func (m *metrics) sentOn(t time.Time) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t.UTC().Format(time.DateOnly) != m.day {
+		return 0
+	}
+	return m.today
+}
+
+func newMetrics(st *store, now func() time.Time) *metrics {
 	return &metrics{
-		st: st,
+		st: st, now: now,
 		runs: prometheus.NewDesc("flowenroll_console_runs", "Runs the console holds, by status.",
 			[]string{"status"}, nil),
 		rows: prometheus.NewDesc("flowenroll_console_rows", "Rows of the runs the console holds, by outcome, from their last summary.",
@@ -37,16 +64,12 @@ func newMetrics(st *store) *metrics {
 
 // ended adds the requests of a run segment.
 func (m *metrics) ended(_ Run, sum Summary) {
-	m.mu.Lock()
-	m.sent += float64(sum.RequestsThisRun)
-	m.mu.Unlock()
+	m.add(sum.RequestsThisRun)
 }
 
 // listed adds the requests of a listing for the page's pickers.
 func (m *metrics) listed(n int64) {
-	m.mu.Lock()
-	m.sent += float64(n)
-	m.mu.Unlock()
+	m.add(n)
 }
 
 // Describe implements prometheus.Collector.

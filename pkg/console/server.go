@@ -122,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{}), conns: newConnGuard(cfg.MaxConns, cfg.Log, cfg.Now)}
 	s.q = newQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
 	s.reg = prometheus.NewRegistry()
-	s.metrics = newMetrics(st)
+	s.metrics = newMetrics(st, cfg.Now)
 	s.metrics.auth = cfg.Auth
 	s.q.ended = s.metrics.ended
 	s.reg.MustRegister(s.metrics)

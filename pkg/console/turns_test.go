@@ -155,6 +155,15 @@ func TestPickerLoopsDoNotStarveARun(t *testing.T) {
 	if share < 0.9 {
 		t.Errorf("the run had %.0f%% of the pacer's turns, want at least 90%%", 100*share)
 	}
+	// The page shows the day's use of the quota: the run's and the listings'.
+	var me struct {
+		SentToday, DailyQuota int
+	}
+	req, _ = http.NewRequest("GET", c.http.URL+"/api/v1/me", nil)
+	req.Header.Set("X-Forwarded-Email", "ops@example.com")
+	if do(t, req, &me); me.SentToday != 60+st.ListFlows || me.DailyQuota != DefaultDailyQuota {
+		t.Errorf("sent today %d of %d, want %d of %d", me.SentToday, me.DailyQuota, 60+st.ListFlows, DefaultDailyQuota)
+	}
 	t.Logf("30 loops of 20 flow lists: listings per owner %v, %d requests to Gong; the run had %.0f%% of the turns; answers %v", counted.owners, st.ListFlows, 100*share, statuses[0])
 }
 
