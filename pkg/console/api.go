@@ -125,6 +125,9 @@ func (s *Server) receive(mr *multipart.Reader, run *Run) (int, string) {
 		name := part.FormName()
 		switch {
 		case name == "file" && run.File == "":
+			if len(part.FileName()) > maxFileName {
+				return http.StatusBadRequest, fmt.Sprintf("The file's name is longer than %d characters: rename the file and upload it again.", maxFileName)
+			}
 			run.File = filepath.Base(part.FileName())
 			if run.File == "." || run.File == "/" || run.File == "" {
 				run.File = "upload"

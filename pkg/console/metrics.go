@@ -17,13 +17,17 @@ type metrics struct {
 	requests *prometheus.Desc
 	signins  *prometheus.Desc
 	auth     *Auth
+	disk     diskDescs
+	dataDir  string
 
 	now func() time.Time
 
-	mu    sync.Mutex
-	sent  float64 // requests sent by this process
-	day   string  // the UTC day of today
-	today int64   // requests sent on day
+	mu       sync.Mutex
+	measured time.Time // when dataSize was measured: walking DIR is not free
+	dataSize int64
+	sent     float64 // requests sent by this process
+	day      string  // the UTC day of today
+	today    int64   // requests sent on day
 }
 
 // add counts n requests sent now.
@@ -48,9 +52,20 @@ func (m *metrics) sentOn(t time.Time) int64 {
 	return m.today
 }
 
-func newMetrics(st *store, now func() time.Time) *metrics {
+// diskDescs describe the disk the runs take.
+type diskDescs struct{ data, volume, free *prometheus.Desc }
+
+// dataSizeEvery is how often the size of DIR is measured again.
+const dataSizeEvery = time.Minute
+
+func newMetrics(st *store, now func() time.Time, dataDir string) *metrics {
 	return &metrics{
-		st: st, now: now,
+		st: st, now: now, dataDir: dataDir,
+		disk: diskDescs{
+			data:   prometheus.NewDesc("flowenroll_console_data_bytes", "Bytes of the files under --data: the runs' uploads, ledgers and results (measured at most once a minute).", nil, nil),
+			volume: prometheus.NewDesc("flowenroll_console_volume_bytes", "Size of the volume holding --data.", nil, nil),
+			free:   prometheus.NewDesc("flowenroll_console_volume_free_bytes", "Bytes free on the volume holding --data.", nil, nil),
+		},
 		runs: prometheus.NewDesc("flowenroll_console_runs", "Runs the console holds, by status.",
 			[]string{"status"}, nil),
 		rows: prometheus.NewDesc("flowenroll_console_rows", "Rows of the runs the console holds, by outcome, from their last summary.",
@@ -78,6 +93,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.rows
 	ch <- m.requests
 	ch <- m.signins
+	ch <- m.disk.data
+	ch <- m.disk.volume
+	ch <- m.disk.free
 }
 
 // Collect implements prometheus.Collector.
@@ -103,9 +121,24 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	sent := m.sent
 	m.mu.Unlock()
 	ch <- prometheus.MustNewConstMetric(m.requests, prometheus.CounterValue, sent)
+	m.collectDisk(ch)
 	if m.auth != nil {
 		for reason, n := range m.auth.Refused() {
 			ch <- prometheus.MustNewConstMetric(m.signins, prometheus.CounterValue, float64(n), reason)
 		}
+	}
+}
+
+func (m *metrics) collectDisk(ch chan<- prometheus.Metric) {
+	m.mu.Lock()
+	if now := m.now(); m.measured.IsZero() || now.Sub(m.measured) >= dataSizeEvery {
+		m.dataSize, m.measured = dataBytes(m.dataDir), now
+	}
+	size := m.dataSize
+	m.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(m.disk.data, prometheus.GaugeValue, float64(size))
+	if vol, free, ok := volumeSpace(m.dataDir); ok {
+		ch <- prometheus.MustNewConstMetric(m.disk.volume, prometheus.GaugeValue, float64(vol))
+		ch <- prometheus.MustNewConstMetric(m.disk.free, prometheus.GaugeValue, float64(free))
 	}
 }

@@ -122,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{}), conns: newConnGuard(cfg.MaxConns, cfg.Log, cfg.Now)}
 	s.q = newQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
 	s.reg = prometheus.NewRegistry()
-	s.metrics = newMetrics(st, cfg.Now)
+	s.metrics = newMetrics(st, cfg.Now, cfg.DataDir)
 	s.metrics.auth = cfg.Auth
 	s.q.ended = s.metrics.ended
 	s.reg.MustRegister(s.metrics)
@@ -168,7 +168,16 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(done)
 		s.q.loop(ctx)
 	}()
-	<-ctx.Done()
+	s.sweep()
+	sweeps := time.NewTicker(sweepEvery)
+	defer sweeps.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-sweeps.C:
+			s.sweep()
+		case <-ctx.Done():
+		}
+	}
 	close(s.closing)
 	<-done
 	return nil
@@ -186,6 +195,7 @@ func (s *Server) routes() http.Handler {
 	app.HandleFunc("GET /api/v1/runs", s.listRuns)
 	app.HandleFunc("POST /api/v1/runs", s.upload)
 	app.HandleFunc("GET /api/v1/runs/{id}", s.getRun)
+	app.HandleFunc("DELETE /api/v1/runs/{id}", s.deleteRun)
 	app.HandleFunc("POST /api/v1/runs/{id}/check", s.recheck)
 	app.HandleFunc("POST /api/v1/runs/{id}/start", s.start)
 	app.HandleFunc("POST /api/v1/runs/{id}/stop", s.stop)
