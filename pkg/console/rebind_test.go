@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -84,5 +85,29 @@ func TestBrowserRebindingRefused(t *testing.T) {
 	}
 	if n := len(c.srv.st.list()); n != 1 {
 		t.Errorf("%d runs after the attack, want 1", n)
+	}
+}
+
+// The page's "Delete this run": the files go, the page says so, and the
+// quota line is in the header.
+func TestBrowserDeleteRun(t *testing.T) {
+	b := newBrowser(t)
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200), Log: zap.NewNop()})
+	status, run := c.upload(t, "leads.csv", prospectsCSV("003A", 3), nil)
+	if status != http.StatusCreated {
+		t.Fatalf("upload: %d", status)
+	}
+	b.do(chromedp.Navigate(c.http.URL+"/#run/"+run.ID), chromedp.WaitVisible("body[data-ready]"), chromedp.WaitVisible("#delete-button"))
+	if q := b.text("#quota"); !strings.Contains(q, "of the company's 10000 a day") {
+		t.Errorf("the quota line: %q", q)
+	}
+	// The person says yes to the page's confirm().
+	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`), chromedp.Click("#delete-button"), chromedp.WaitVisible("#files-deleted"))
+	if got := b.text("#files-deleted"); !strings.Contains(got, "deleted") || !strings.Contains(got, "local") {
+		t.Errorf("the page says %q", got)
+	}
+	if c.srv.hasFiles(run.ID) {
+		t.Error("the run's files are still there")
 	}
 }
