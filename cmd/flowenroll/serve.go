@@ -40,7 +40,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on; other than loopback needs --users-file or --auth-header")
 	fs.StringVar(&c.usersFile, "users-file", "", "htpasswd file of bcrypt users (htpasswd -B) for HTTP Basic sign-in")
 	fs.StringVar(&c.authHeader, "auth-header", "", "header set by an authenticating proxy to the user's identity, e.g. X-Forwarded-Email; believed only from --trusted-proxy, or on a loopback --listen from the proxy in the same pod")
-	fs.StringVar(&c.trustedProxy, "trusted-proxy", "", "comma-separated CIDRs of the sign-in proxy (10.0.0.0/8,fd00::/8): --auth-header is believed only from these; others get 403")
+	fs.StringVar(&c.trustedProxy, "trusted-proxy", "", "comma-separated CIDRs of the proxy in front (10.0.0.0/8,fd00::/8): --auth-header is believed only from these (others get 403), and their X-Forwarded-For names the client whose password checks are throttled")
 	fs.StringVar(&c.allowedHosts, "allowed-hosts", "", "with sign-in, comma-separated names the console answers to (console.example.com, *.example.com); empty: any. Without sign-in only loopback names and the --listen address")
 	fs.StringVar(&c.admins, "admins", "", "comma-separated users who may delete any run (others only their own)")
 	fs.IntVar(&c.maxConns, "max-conns", console.DefaultMaxConns, "connections held at once; at the cap the longest idle one is closed")
@@ -76,8 +76,6 @@ func (c *serveConfig) check(args []string) (int64, error) {
 		return 0, c.sending.check()
 	case c.usersFile != "" && c.authHeader != "":
 		return 0, usagef("--users-file and --auth-header: choose one way to sign in")
-	case c.trustedProxy != "" && c.authHeader == "":
-		return 0, usagef("--trusted-proxy is for --auth-header: it names the proxy that sets the header")
 	case c.maxConns < 16:
 		return 0, usagef("--max-conns must be at least 16, got %d", c.maxConns)
 	case c.keep < 0:

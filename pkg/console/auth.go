@@ -134,7 +134,7 @@ func (a *Auth) user(r *http.Request) (string, signIn) {
 	}
 	// Only checks that reach bcrypt are throttled: a signed-in page's
 	// many requests hit the kept answer above.
-	addr := remoteIP(r.RemoteAddr)
+	addr := a.clientIP(r)
 	if !a.throttle().allow(addr, name) {
 		return "", throttled
 	}
@@ -190,6 +190,26 @@ func (a *Auth) trusted(remote string) bool {
 		}
 	}
 	return false
+}
+
+// clientIP is who to throttle: the peer, or, when the peer is one of
+// TrustedProxies, the address it put last in X-Forwarded-For (the one it
+// saw). Without TrustedProxies every client behind a proxy shares its
+// address, and its throttle.
+func (a *Auth) clientIP(r *http.Request) string {
+	peer := remoteIP(r.RemoteAddr)
+	if len(a.TrustedProxies) == 0 || !a.trusted(r.RemoteAddr) {
+		return peer
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return peer
+	}
+	hops := strings.Split(xff[len(xff)-1], ",")
+	if ip, err := netip.ParseAddr(strings.TrimSpace(hops[len(hops)-1])); err == nil {
+		return ip.String()
+	}
+	return peer
 }
 
 // remoteIP is the address of a RemoteAddr, without the port.

@@ -158,3 +158,37 @@ func TestGuessingThrottled(t *testing.T) {
 		t.Errorf("the user after the pause: %q, %v", u, why)
 	}
 }
+
+// Behind a trusted proxy the throttle counts the client the proxy saw, so
+// one guesser does not slow everyone behind the same ingress.
+func TestThrottleBehindTrustedProxy(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	a := &Auth{Users: usersFile(t), Throttle: NewThrottle(func() time.Time { return now }),
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}
+	h := a.requireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	try := func(remote, xff, name, pass string) int {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = remote
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		req.SetBasicAuth(name, pass)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for range 50 {
+		try("10.0.0.2:1000", "1.2.3.4, 203.0.113.9", "admin", "guess") // a client's own XFF is not believed: the last hop is
+	}
+	if got := try("10.0.0.2:1000", "198.51.100.7", "ops", "s3cret"); got != http.StatusOK {
+		t.Errorf("another client behind the same proxy: %d, want 200", got)
+	}
+	if got := try("10.0.0.2:1000", "203.0.113.9", "other", "guess"); got != http.StatusTooManyRequests {
+		t.Errorf("the guesser behind the proxy: %d, want 429", got)
+	}
+	// A peer that is not the proxy is counted by its own address, whatever
+	// X-Forwarded-For it sends.
+	if got := try("192.0.2.1:1000", "198.51.100.7", "other", "guess"); got != http.StatusUnauthorized {
+		t.Errorf("a direct client with a forged X-Forwarded-For: %d, want 401", got)
+	}
+}
