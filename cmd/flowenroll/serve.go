@@ -174,7 +174,8 @@ summary stays); a run's uploader or an admin (--admins) can delete it sooner.
 
 Examples:
   flowenroll serve --sandbox --data /tmp/console
-  FLOWENROLL_USERS_FILE=/etc/flowenroll/users flowenroll serve --data /data --listen :8080`,
+  FLOWENROLL_USERS_FILE=/etc/flowenroll/users flowenroll serve --data /data --listen :8080
+  flowenroll serve --data /data --listen :8080 --auth-header X-Forwarded-Email --trusted-proxy 10.0.0.0/8`,
 		FlagSet: fs,
 		Options: ffOptions(),
 		Exec: func(ctx context.Context, args []string) error {

@@ -28,11 +28,12 @@ type Auth struct {
 	// Header names a header an authenticating proxy sets to the user's
 	// identity (X-Forwarded-Email); requests without it are refused.
 	Header string
-	// TrustedProxies are the addresses Header is believed from: the proxy.
-	// None means loopback only, a proxy in the same pod as a console
-	// listening on 127.0.0.1 (CheckListen refuses any other listen).
+	// TrustedProxies are the addresses Header is believed from, and whose
+	// X-Forwarded-For names the client to throttle: the proxy. None means
+	// Header is believed from loopback only, a proxy in the same pod as a
+	// console listening on 127.0.0.1 (CheckListen refuses any other listen).
 	TrustedProxies []netip.Prefix
-	// Throttle slows password guessing; nil means DefaultThrottle.
+	// Throttle slows password guessing; nil means one on the wall clock.
 	Throttle *Throttle
 
 	mu      sync.Mutex
@@ -40,6 +41,7 @@ type Auth struct {
 	refused map[string]int64    // refused sign-ins by reason, for the metric
 }
 
+// String is the reason's label in flowenroll_console_signins_refused_total.
 func (why signIn) String() string {
 	return [...]string{"", "no_or_wrong_credentials", "untrusted_proxy", "throttled"}[why]
 }
