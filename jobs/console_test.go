@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -94,10 +95,10 @@ func TestConsoleManifest(t *testing.T) {
 	svc := only[*corev1.Service](t, objs)
 	pvc := only[*corev1.PersistentVolumeClaim](t, objs)
 	pod := d.Spec.Template.Spec
-	if len(pod.Containers) != 1 {
-		t.Fatalf("%d containers, want 1", len(pod.Containers))
+	if len(pod.Containers) != 2 {
+		t.Fatalf("%d containers, want 2: the console and its sign-in proxy", len(pod.Containers))
 	}
-	c := pod.Containers[0]
+	c, proxy := container(t, pod, "flowenroll"), container(t, pod, "oauth2-proxy")
 
 	t.Run("one replica, replaced without overlap", func(t *testing.T) {
 		if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
@@ -147,12 +148,35 @@ func TestConsoleManifest(t *testing.T) {
 			}
 		}
 	})
-	t.Run("people sign in", func(t *testing.T) {
-		if listen := argValue(c.Args, "--listen"); strings.HasPrefix(listen, "127.") || strings.HasPrefix(listen, "localhost") {
-			t.Errorf("--listen %s: the Service could not reach it", listen)
+	t.Run("people sign in through the proxy in the pod", func(t *testing.T) {
+		// The console on loopback believes the header from loopback only:
+		// the proxy beside it. Anywhere else serve refuses --auth-header
+		// without --trusted-proxy.
+		listen := argValue(c.Args, "--listen")
+		if !strings.HasPrefix(listen, "127.0.0.1:") {
+			t.Errorf("--listen %s: the console must listen on loopback, reached only by the proxy", listen)
 		}
-		if envValue(c.Env, "FLOWENROLL_USERS_FILE") == "" && argValue(c.Args, "--auth-header") == "" {
-			t.Error("neither FLOWENROLL_USERS_FILE nor --auth-header: serve refuses to start on a non-loopback address")
+		if h := argValue(c.Args, "--auth-header"); h != "X-Forwarded-Email" {
+			t.Errorf("--auth-header %q, want X-Forwarded-Email, the header oauth2-proxy sets", h)
+		}
+		if envValue(c.Env, "FLOWENROLL_USERS_FILE") != "" {
+			t.Error("FLOWENROLL_USERS_FILE with --auth-header: serve refuses both")
+		}
+		if up := argValue(proxy.Args, "--upstream"); strings.TrimSuffix(up, "/") != "http://"+listen {
+			t.Errorf("the proxy's --upstream %q is not the console's --listen %s", up, listen)
+		}
+		if v := argValue(proxy.Args, "--pass-user-headers"); v != "true" {
+			t.Errorf("--pass-user-headers=%q: the proxy must set X-Forwarded-Email", v)
+		}
+		if v := argValue(proxy.Args, "--skip-auth-strip-headers"); v != "true" {
+			t.Errorf("--skip-auth-strip-headers=%q: a client's own X-Forwarded-Email must be dropped", v)
+		}
+		for _, e := range proxy.Env {
+			if strings.Contains(e.Name, "SECRET") || strings.HasSuffix(e.Name, "CLIENT_ID") {
+				if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name != "flowenroll-console-oauth2" {
+					t.Errorf("%s: not from the Secret flowenroll-console-oauth2", e.Name)
+				}
+			}
 		}
 	})
 	t.Run("credentials only as files", func(t *testing.T) {
@@ -168,14 +192,21 @@ func TestConsoleManifest(t *testing.T) {
 			}
 		}
 	})
-	t.Run("probes", func(t *testing.T) {
+	t.Run("probes through the proxy", func(t *testing.T) {
+		port := proxyPort(t, proxy)
 		for name, p := range map[string]*corev1.Probe{"/healthz": c.LivenessProbe, "/readyz": c.ReadinessProbe} {
-			if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != name || p.HTTPGet.Port.String() != "http" {
-				t.Errorf("probe %s: %+v", name, p)
+			if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != name || p.HTTPGet.Port.IntValue() != int(port) {
+				t.Errorf("probe %s: %+v, want it on the proxy's port %d", name, p, port)
+			}
+			if !slices.Contains(proxy.Args, "--skip-auth-route=GET=^"+name+"$") {
+				t.Errorf("probe %s: the proxy asks the kubelet to sign in (no --skip-auth-route)", name)
 			}
 		}
-		if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8080 || !strings.HasSuffix(argValue(c.Args, "--listen"), ":8080") {
-			t.Errorf("ports %+v, --listen %s", c.Ports, argValue(c.Args, "--listen"))
+		if len(c.Ports) != 0 {
+			t.Errorf("the console declares ports %+v: it listens on loopback only", c.Ports)
+		}
+		if !strings.HasSuffix(argValue(proxy.Args, "--http-address"), fmt.Sprintf(":%d", port)) {
+			t.Errorf("--http-address %s, port %d", argValue(proxy.Args, "--http-address"), port)
 		}
 	})
 	t.Run("graceful stop", func(t *testing.T) {
@@ -192,18 +223,23 @@ func TestConsoleManifest(t *testing.T) {
 		}
 	})
 	t.Run("restricted pod security", func(t *testing.T) {
-		sc, psc := c.SecurityContext, pod.SecurityContext
-		switch {
-		case psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != nonRootUID:
-			t.Error("the pod must run as the non-root user 65532")
-		case sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
-			t.Error("the root filesystem must be read-only")
-		case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
-			t.Error("allowPrivilegeEscalation must be false")
-		case sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL"):
-			t.Error("capabilities must drop ALL")
-		case pod.EnableServiceLinks == nil || *pod.EnableServiceLinks:
-			t.Error("enableServiceLinks must be false: service variables would reach FLOWENROLL_*")
+		psc := pod.SecurityContext
+		for _, c := range pod.Containers {
+			sc := c.SecurityContext
+			switch {
+			case psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser != nonRootUID:
+				t.Error("the pod must run as the non-root user 65532")
+			case sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+				t.Errorf("%s: the root filesystem must be read-only", c.Name)
+			case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+				t.Errorf("%s: allowPrivilegeEscalation must be false", c.Name)
+			case sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL"):
+				t.Errorf("%s: capabilities must drop ALL", c.Name)
+			case pod.EnableServiceLinks == nil || *pod.EnableServiceLinks:
+				t.Error("enableServiceLinks must be false: service variables would reach FLOWENROLL_*")
+			case c.Resources.Limits.Memory().IsZero():
+				t.Errorf("%s: no memory limit", c.Name)
+			}
 		}
 		tmp := false
 		for _, m := range c.VolumeMounts {
@@ -219,8 +255,8 @@ func TestConsoleManifest(t *testing.T) {
 				t.Errorf("the Service selects %s=%s; the pod has %q", k, v, d.Spec.Template.Labels[k])
 			}
 		}
-		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.String() != "http" {
-			t.Errorf("service ports %+v", svc.Spec.Ports)
+		if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.String() != "http" || proxyPort(t, proxy) == 0 {
+			t.Errorf("service ports %+v: want the proxy's port \"http\"", svc.Spec.Ports)
 		}
 	})
 }
@@ -242,6 +278,30 @@ func TestConsoleKustomization(t *testing.T) {
 	if !slices.Equal(k.Resources, []string{"console.yaml"}) || len(k.Images) != 1 || k.Images[0].Name != "flowenroll" {
 		t.Errorf("kustomization: resources %v, images %+v", k.Resources, k.Images)
 	}
+}
+
+// container is the pod's container of this name.
+func container(t *testing.T, pod corev1.PodSpec, name string) corev1.Container {
+	t.Helper()
+	for _, c := range pod.Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no container %q", name)
+	return corev1.Container{}
+}
+
+// proxyPort is the sign-in proxy's port named http.
+func proxyPort(t *testing.T, proxy corev1.Container) int32 {
+	t.Helper()
+	for _, p := range proxy.Ports {
+		if p.Name == "http" {
+			return p.ContainerPort
+		}
+	}
+	t.Fatal("the proxy has no port named http")
+	return 0
 }
 
 func argValue(args []string, flag string) string {

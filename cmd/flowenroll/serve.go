@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -24,8 +25,10 @@ import (
 // serveConfig holds the flags of `flowenroll serve`.
 type serveConfig struct {
 	data, listen, usersFile, authHeader string
+	trustedProxy, allowedHosts, admins  string
 	maxUpload                           string
-	maxRows                             int
+	maxRows, maxConns                   int
+	keep                                time.Duration
 	sending
 	chunkSize           int
 	preflight, sandbox  bool
@@ -36,7 +39,12 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", "", "folder for every run: the upload, its ledger and its result files (survives restarts)")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on; other than loopback needs --users-file or --auth-header")
 	fs.StringVar(&c.usersFile, "users-file", "", "htpasswd file of bcrypt users (htpasswd -B) for HTTP Basic sign-in")
-	fs.StringVar(&c.authHeader, "auth-header", "", "header set by an authenticating proxy to the user's identity, e.g. X-Forwarded-Email")
+	fs.StringVar(&c.authHeader, "auth-header", "", "header set by an authenticating proxy to the user's identity, e.g. X-Forwarded-Email; believed only from --trusted-proxy, or on a loopback --listen from the proxy in the same pod")
+	fs.StringVar(&c.trustedProxy, "trusted-proxy", "", "comma-separated CIDRs of the proxy in front (10.0.0.0/8,fd00::/8): --auth-header is believed only from these (others get 403), and their X-Forwarded-For names the client whose password checks are throttled")
+	fs.StringVar(&c.allowedHosts, "allowed-hosts", "", "with sign-in, comma-separated names the console answers to (console.example.com, *.example.com); empty: any. Without sign-in only loopback names and the --listen address")
+	fs.StringVar(&c.admins, "admins", "", "comma-separated users who may delete any run (others only their own)")
+	fs.IntVar(&c.maxConns, "max-conns", console.DefaultMaxConns, "connections held at once; at the cap the longest idle one is closed")
+	fs.DurationVar(&c.keep, "keep", console.DefaultKeep, "delete a run's upload and result files this long after it ended (its summary stays in the history); 0 keeps them forever")
 	fs.StringVar(&c.maxUpload, "max-upload", "100MB", "largest upload, e.g. 100MB or 1GB; larger gets 413")
 	fs.IntVar(&c.maxRows, "max-rows", console.DefaultMaxRows, "most data rows in one upload; more gets 400")
 	c.sending.register(fs, "requests per second for the whole server (Gong's default company limit is 3)")
@@ -68,8 +76,52 @@ func (c *serveConfig) check(args []string) (int64, error) {
 		return 0, c.sending.check()
 	case c.usersFile != "" && c.authHeader != "":
 		return 0, usagef("--users-file and --auth-header: choose one way to sign in")
+	case c.maxConns < 16:
+		return 0, usagef("--max-conns must be at least 16, got %d", c.maxConns)
+	case c.keep < 0:
+		return 0, usagef("--keep must be 0 (forever) or a duration such as 720h, got %v", c.keep)
+	}
+	if _, err := parseCIDRs(c.trustedProxy); err != nil {
+		return 0, usagef("--trusted-proxy: %v", err)
 	}
 	return size, nil
+}
+
+// parseCIDRs reads a comma-separated list of CIDRs; a bare address is
+// its own /32 or /128.
+func parseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR (10.0.0.0/8) or an address", f)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR (10.0.0.0/8) or an address", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// splitList reads a comma-separated list.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // parseSize reads 100MB, 1GB, 512KB or a number of bytes.
@@ -107,14 +159,23 @@ download the results. Runs go through one queue and one pacer, so one server
 spends its Gong company's quota once. Every run is kept in --data and
 survives a restart; a run that was going continues when the server starts.
 
-Sign-in: on a loopback address nobody signs in (the user is "local").
+Sign-in: on a loopback address nobody signs in (the user is "local"), and
+only requests to a loopback name or the --listen address are answered, so
+no web page can reach the console by rebinding its name to 127.0.0.1.
 Elsewhere, FLOWENROLL_USERS_FILE (htpasswd with bcrypt: htpasswd -B -c users
-NAME) for HTTP Basic, or --auth-header X-Forwarded-Email behind a sign-in
-proxy. Gong credentials as for run (GONG_*), never sent to the browser.
+NAME) for HTTP Basic (password checks are throttled per address and per
+name), or --auth-header X-Forwarded-Email behind a sign-in proxy: the header
+is believed only from --trusted-proxy CIDR, or with the console on
+127.0.0.1 and the proxy in the same pod (jobs/console/). Gong credentials
+as for run (GONG_*), never sent to the browser.
+
+Storage: uploads and result files are deleted --keep after a run ends (its
+summary stays); a run's uploader or an admin (--admins) can delete it sooner.
 
 Examples:
   flowenroll serve --sandbox --data /tmp/console
-  FLOWENROLL_USERS_FILE=/etc/flowenroll/users flowenroll serve --data /data --listen :8080`,
+  FLOWENROLL_USERS_FILE=/etc/flowenroll/users flowenroll serve --data /data --listen :8080
+  flowenroll serve --data /data --listen :8080 --auth-header X-Forwarded-Email --trusted-proxy 10.0.0.0/8`,
 		FlagSet: fs,
 		Options: ffOptions(),
 		Exec: func(ctx context.Context, args []string) error {
@@ -146,6 +207,8 @@ func serve(ctx context.Context, c serveConfig, maxUpload int64, getenv func(stri
 	srv, err := console.New(console.Config{
 		DataDir: c.data, Pipeline: pipe, Auth: auth, MaxUpload: maxUpload, MaxRows: c.maxRows,
 		Rate: c.rate, Banner: banner, Log: log.Named("console"),
+		Listen: c.listen, AllowedHosts: splitList(c.allowedHosts), MaxConns: c.maxConns,
+		Keep: c.keep, Admins: splitList(c.admins),
 	})
 	if err != nil {
 		return err
@@ -154,9 +217,9 @@ func serve(ctx context.Context, c serveConfig, maxUpload int64, getenv func(stri
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(log.Named("http"))}
+	hs := srv.HTTPServer(log.Named("http"))
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- hs.Serve(srv.Listener(ln)) }()
 	fmt.Fprintf(stdout, "flowenroll console on http://%s/ (runs kept in %s)\n", ln.Addr(), c.data)
 	log.Info("console listening", zap.String("addr", ln.Addr().String()), zap.String("data", c.data))
 
@@ -181,6 +244,7 @@ func serve(ctx context.Context, c serveConfig, maxUpload int64, getenv func(stri
 
 func loadAuth(c serveConfig) (*console.Auth, error) {
 	auth := &console.Auth{Header: c.authHeader}
+	auth.TrustedProxies, _ = parseCIDRs(c.trustedProxy) // checked in check
 	if c.usersFile == "" {
 		return auth, nil
 	}
@@ -218,8 +282,10 @@ func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (
 		return nil, "", nil, err
 	}
 	client := gong.NewClient(baseURL, creds, &http.Client{Timeout: c.timeout}, log)
+	// One pacer; the page's listings wait behind the runs in its line.
+	turns := console.NewTurns(pace.New(c.rate, pace.DefaultMargin))
 	return &console.EnrollPipeline{
-		Client: client, Limiter: pace.New(c.rate, pace.DefaultMargin),
+		Client: client, Limiter: turns.Runs(), ListLimiter: turns.Lists(),
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, MaxRetryTime: c.maxRetry,
 		MaxWait: c.maxWait, DrainTimeout: c.drain, Preflight: c.preflight,
 	}, banner, stop, nil

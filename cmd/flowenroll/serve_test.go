@@ -39,3 +39,24 @@ func TestServeChecksItsSendingFlagsAsRunDoes(t *testing.T) {
 		}
 	}
 }
+
+// --auth-header believes anyone who reaches the port unless the proxy is
+// named or the console is on loopback: serve refuses to start.
+func TestServeRefusesAnAuthHeaderFromAnyone(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"open address, no proxy", []string{"--listen", "0.0.0.0:0", "--auth-header", "X-Forwarded-Email"}, exitUsage},
+		{"bad CIDR", []string{"--listen", "0.0.0.0:0", "--auth-header", "X-Forwarded-Email", "--trusted-proxy", "10.0.0.0/33"}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := invoke(t, nil, append([]string{"serve", "--sandbox", "--data", t.TempDir()}, tt.args...)...)
+			if r.code() != tt.want || r.err == nil || !strings.Contains(r.err.Error(), "--trusted-proxy") {
+				t.Errorf("exit %d (%v), want %d naming --trusted-proxy", r.code(), r.err, tt.want)
+			}
+		})
+	}
+}

@@ -21,7 +21,7 @@ import (
 // recheck checks a run again with other options: the page's column
 // mapping, the --map of the command line.
 func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
-	run, ok := s.runOr404(w, r)
+	run, ok := s.runWithFiles(w, r)
 	if !ok {
 		return
 	}
@@ -61,6 +61,9 @@ func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
 
 // startable says whether a run in this state may be started (or resumed).
 func startable(r Run) bool {
+	if !r.FilesDeletedAt.IsZero() {
+		return false
+	}
 	switch r.Status {
 	case StatusChecked, StatusStopped:
 		return true
@@ -73,7 +76,7 @@ func startable(r Run) bool {
 }
 
 func (s *Server) start(w http.ResponseWriter, r *http.Request) {
-	run, ok := s.runOr404(w, r)
+	run, ok := s.runWithFiles(w, r)
 	if !ok {
 		return
 	}
@@ -128,7 +131,7 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
 // retry makes a new run of this run's failed.csv and unprocessed.csv rows,
 // as if they were uploaded again.
 func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
-	old, ok := s.runOr404(w, r)
+	old, ok := s.runWithFiles(w, r)
 	if !ok {
 		return
 	}
@@ -185,7 +188,7 @@ func (s *Server) failedPath(id string) string {
 
 // rows pages through failed.csv: ?code=X&offset=N&limit=M.
 func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
-	run, ok := s.runOr404(w, r)
+	run, ok := s.runWithFiles(w, r)
 	if !ok {
 		return
 	}
@@ -225,7 +228,7 @@ func downloadable(kind string) []string {
 }
 
 func (s *Server) file(w http.ResponseWriter, r *http.Request) {
-	run, ok := s.runOr404(w, r)
+	run, ok := s.runWithFiles(w, r)
 	if !ok {
 		return
 	}
@@ -275,6 +278,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	// A stream reads nothing after its request and lasts as long as the
+	// reader wants: no read deadline (the server's ReadTimeout would end
+	// it), and a write deadline per event instead of one for the answer.
+	_ = rc.SetReadDeadline(time.Time{})
+	send := func(format string, a ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
+		if _, err := fmt.Fprintf(w, format, a...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	// A comment line now and then keeps proxies from closing a quiet stream.
 	keepalive := time.NewTicker(25 * time.Second)
 	defer keepalive.Stop()
@@ -287,10 +301,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !bytes.Equal(b, last) {
-			if _, err := fmt.Fprintf(w, "event: run\ndata: %s\n\n", b); err != nil {
-				return
-			}
-			if err := rc.Flush(); err != nil {
+			if !send("event: run\ndata: %s\n\n", b) {
 				return
 			}
 			last = b
@@ -298,7 +309,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-changed:
 		case <-keepalive.C:
-			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+			if !send(": keepalive\n\n") {
 				return
 			}
 		case <-r.Context().Done():

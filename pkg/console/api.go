@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -21,6 +22,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"user": userOf(r.Context()), "banner": s.cfg.Banner,
 		"maxUploadBytes": s.cfg.MaxUpload, "maxRows": s.cfg.MaxRows,
+		"sentToday": s.metrics.sentOn(s.cfg.Now()), "dailyQuota": s.cfg.DailyQuota,
 	})
 }
 
@@ -70,6 +72,11 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 // upload takes a file, keeps it in a new run's folder and checks it.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	user := userOf(r.Context())
+	// An upload may take longer than the server's ReadTimeout, which
+	// bounds every other request: it gets its own deadline.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.UploadTimeout))
+	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.UploadTimeout + writeTimeout))
 	// The form's other fields are small; the bound is the file's plus theirs.
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+16*maxField)
 	mr, err := r.MultipartReader()
@@ -118,6 +125,9 @@ func (s *Server) receive(mr *multipart.Reader, run *Run) (int, string) {
 		name := part.FormName()
 		switch {
 		case name == "file" && run.File == "":
+			if len(part.FileName()) > maxFileName {
+				return http.StatusBadRequest, fmt.Sprintf("The file's name is longer than %d characters: rename the file and upload it again.", maxFileName)
+			}
 			run.File = filepath.Base(part.FileName())
 			if run.File == "." || run.File == "/" || run.File == "" {
 				run.File = "upload"

@@ -3,6 +3,7 @@ package console
 import (
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,9 @@ func TestCheckListen(t *testing.T) {
 		{"0.0.0.0:8080", &Auth{}, false},
 		{"10.0.0.5:8080", &Auth{}, false},
 		{":8080", users, true},
-		{":8080", &Auth{Header: "X-Forwarded-Email"}, true},
+		{":8080", &Auth{Header: "X-Forwarded-Email"}, false},
+		{":8080", &Auth{Header: "X-Forwarded-Email", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, true},
+		{"127.0.0.1:8080", &Auth{Header: "X-Forwarded-Email"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
@@ -30,7 +33,7 @@ func TestCheckListen(t *testing.T) {
 			if (err == nil) != tt.allow {
 				t.Errorf("CheckListen(%q) = %v, want allowed %v", tt.addr, err, tt.allow)
 			}
-			if err != nil && !strings.Contains(err.Error(), "FLOWENROLL_USERS_FILE") {
+			if err != nil && !strings.Contains(err.Error(), "FLOWENROLL_USERS_FILE") && !strings.Contains(err.Error(), "--trusted-proxy") {
 				t.Errorf("the refusal does not say what to do: %v", err)
 			}
 		})

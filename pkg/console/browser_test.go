@@ -46,7 +46,7 @@ type browserSession struct {
 	prefix string
 }
 
-func newBrowser(t *testing.T) *browserSession {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browserSession {
 	t.Helper()
 	path := chromium()
 	if path == "" {
@@ -58,6 +58,7 @@ func newBrowser(t *testing.T) *browserSession {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {

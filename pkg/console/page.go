@@ -17,6 +17,9 @@ type pageData struct {
 	User      string
 	Banner    string
 	MaxUpload string
+	// Requests this console sent to Gong today (UTC) and the company's
+	// daily quota: people see how much is left before they start a run.
+	SentToday, DailyQuota int64
 }
 
 func parsePage() (*template.Template, error) {
@@ -25,7 +28,9 @@ func parsePage() (*template.Template, error) {
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := s.tmpl.Execute(w, pageData{User: userOf(r.Context()), Banner: s.cfg.Banner, MaxUpload: megabytes(s.cfg.MaxUpload)}); err != nil {
+	data := pageData{User: userOf(r.Context()), Banner: s.cfg.Banner, MaxUpload: megabytes(s.cfg.MaxUpload),
+		SentToday: s.metrics.sentOn(s.cfg.Now()), DailyQuota: int64(s.cfg.DailyQuota)}
+	if err := s.tmpl.Execute(w, data); err != nil {
 		s.log.Warn("page not written")
 	}
 }

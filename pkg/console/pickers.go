@@ -10,56 +10,80 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 )
 
 // listingTTL is how long a listing for the pickers is kept: page loads and
 // re-checks use the kept one and spend none of the company's quota.
 const listingTTL = 10 * time.Minute
 
+// failedListingTTL is how long a listing Gong did not give is kept: a
+// page that asks again and again (a loop, a person retrying) sends one
+// request a minute, not one each time. A question Gong refused (an owner
+// who is no Gong user) is kept as long as an answer.
+const failedListingTTL = time.Minute
+
+// A person may have listingsPerMinute listings sent for them a minute
+// (listingsBurst at once); kept listings are free.
+const (
+	listingsPerMinute = 20
+	listingsBurst     = 10
+)
+
+// tooManyListings: the person asked for more listings than their share.
+type tooManyListings struct{}
+
+func (tooManyListings) Error() string { return "too many listings" }
+
 // listings keeps Gong's lists of users and of each owner's flows for a
-// while. One listing of a key runs at a time: people opening the page
-// together wait for the same requests rather than each send their own.
+// while, failures included. One listing of a key runs at a time: people
+// opening the page together wait for the same requests rather than each
+// send their own.
 type listings struct {
 	now func() time.Time
 
 	mu      sync.Mutex
 	entries map[string]*listingEntry
+	people  map[string]*rate.Limiter // listings sent per person
 }
 
 type listingEntry struct {
 	done  chan struct{} // closed once the listing ended
 	at    time.Time
+	ttl   time.Duration
 	value any
 	err   error
 }
 
 func newListings(now func() time.Time) *listings {
-	return &listings{now: now, entries: map[string]*listingEntry{}}
+	return &listings{now: now, entries: map[string]*listingEntry{}, people: map[string]*rate.Limiter{}}
 }
 
-// get returns the kept listing of key, or lists it with fetch. A failed
-// listing is not kept: the next call asks Gong again.
-func (l *listings) get(ctx context.Context, key string, fetch func(context.Context) (any, error)) (any, error) {
+// get returns the kept listing of key, or lists it with fetch for user,
+// within the user's share.
+func (l *listings) get(ctx context.Context, user, key string, fetch func(context.Context) (any, error)) (any, error) {
 	l.mu.Lock()
+	now := l.now()
 	e, ok := l.entries[key]
-	if ok && isDone(e.done) && l.now().Sub(e.at) >= listingTTL {
+	if ok && isDone(e.done) && now.Sub(e.at) >= e.ttl {
 		ok = false
 	}
 	if !ok {
+		if !l.allow(user, now) {
+			l.mu.Unlock()
+			return nil, tooManyListings{}
+		}
 		e = &listingEntry{done: make(chan struct{})}
 		l.entries[key] = e
 		l.mu.Unlock()
 		// The listing outlives a person who leaves: the next one gets it.
 		e.value, e.err = fetch(context.WithoutCancel(ctx))
-		e.at = l.now()
-		close(e.done)
-		if e.err != nil {
-			l.mu.Lock()
-			if l.entries[key] == e {
-				delete(l.entries, key)
-			}
-			l.mu.Unlock()
+		e.at, e.ttl = l.now(), listingTTL
+		var un *UnavailableError
+		if e.err != nil && (!errors.As(e.err, &un) || un.Status != http.StatusBadRequest) {
+			e.ttl = failedListingTTL
 		}
+		close(e.done)
 		return e.value, e.err
 	}
 	l.mu.Unlock()
@@ -69,6 +93,19 @@ func (l *listings) get(ctx context.Context, key string, fetch func(context.Conte
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// allow takes one of user's listings; l.mu is held.
+func (l *listings) allow(user string, now time.Time) bool {
+	lim, ok := l.people[user]
+	if !ok {
+		if len(l.people) > 10_000 {
+			clear(l.people) // a flood of names: forget the shares
+		}
+		lim = rate.NewLimiter(rate.Every(time.Minute/listingsPerMinute), listingsBurst)
+		l.people[user] = lim
+	}
+	return lim.AllowN(now, 1)
 }
 
 func isDone(c chan struct{}) bool {
@@ -82,7 +119,7 @@ func isDone(c chan struct{}) bool {
 
 // users answers the owner picker: the company's active users.
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
-	v, err := s.lists.get(r.Context(), "users", func(ctx context.Context) (any, error) {
+	v, err := s.lists.get(r.Context(), userOf(r.Context()), "users", func(ctx context.Context) (any, error) {
 		l, err := s.cfg.Pipeline.Users(ctx)
 		s.listed(l.Requests)
 		return l.Items, err
@@ -101,7 +138,7 @@ func (s *Server) flows(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Give the owner's email address: /api/v1/flows?owner=name@example.com.")
 		return
 	}
-	v, err := s.lists.get(r.Context(), "flows "+strings.ToLower(owner), func(ctx context.Context) (any, error) {
+	v, err := s.lists.get(r.Context(), userOf(r.Context()), "flows "+strings.ToLower(owner), func(ctx context.Context) (any, error) {
 		l, err := s.cfg.Pipeline.Flows(ctx, owner)
 		s.listed(l.Requests)
 		return l.Items, err
@@ -125,6 +162,9 @@ func (s *Server) listed(n int64) {
 func (s *Server) listError(w http.ResponseWriter, what string, err error) {
 	var un *UnavailableError
 	switch {
+	case errors.As(err, new(tooManyListings)):
+		w.Header().Set("Retry-After", "60")
+		writeError(w, http.StatusTooManyRequests, "You asked for many lists from Gong in a short time; they share the company's quota with the runs. Try again in a minute.")
 	case errors.As(err, &un) && un.Status == http.StatusBadRequest:
 		writeError(w, http.StatusBadRequest, un.Msg)
 	case errors.As(err, &un):

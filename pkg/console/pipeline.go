@@ -167,8 +167,11 @@ type Client interface {
 // EnrollPipeline is Pipeline over pkg/enroll: the same code as `run` and
 // `plan`, sharing one client and one pacer across every run of the server.
 type EnrollPipeline struct {
-	Client       Client
-	Limiter      gateway.Limiter
+	Client  Client
+	Limiter gateway.Limiter
+	// ListLimiter paces the pickers' listings: the same pacer, behind the
+	// runs (Turns.Lists); nil means Limiter.
+	ListLimiter  gateway.Limiter
 	ChunkSize    int
 	Concurrency  int
 	MaxRetryTime time.Duration
@@ -365,7 +368,11 @@ const listRetryTime = 20 * time.Second
 // listGateway is a gateway over the one pacer for one listing, so that it
 // counts its own requests.
 func (p *EnrollPipeline) listGateway() *gateway.Gateway {
-	return gateway.New(gateway.Config{Limiter: p.Limiter, MaxRetryTime: min(p.MaxRetryTime, listRetryTime), MaxWait: p.MaxWait})
+	lim := p.ListLimiter
+	if lim == nil {
+		lim = p.Limiter
+	}
+	return gateway.New(gateway.Config{Limiter: lim, MaxRetryTime: min(p.MaxRetryTime, listRetryTime), MaxWait: p.MaxWait})
 }
 
 // Users implements Pipeline.

@@ -79,7 +79,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 // Verify) may act on it: an enroll run that has finished or stopped, and
 // sent something. It answers the request if not.
 func (s *Server) reconcilable(w http.ResponseWriter, r *http.Request, what string) (Run, bool) {
-	run, ok := s.runOr404(w, r)
+	run, ok := s.runWithFiles(w, r)
 	if !ok {
 		return run, false
 	}

@@ -29,6 +29,9 @@ const (
 	DefaultMaxRows    = 1_000_000
 	DefaultRate       = 3
 	DefaultDailyQuota = 10_000
+	// DefaultKeep: a month covers the questions people ask about a run
+	// (what was sent, what failed) and bounds the disk to a month of uploads.
+	DefaultKeep = 30 * 24 * time.Hour
 )
 
 // Config configures a Server.
@@ -36,11 +39,27 @@ type Config struct {
 	DataDir  string   // DIR: every run lives in DIR/runs/<id>/
 	Pipeline Pipeline // the pipeline every check and run goes through
 	Auth     *Auth    // nil: everyone is LocalUser (loopback only)
+	// Listen is the address the server listens on: without sign-in, the
+	// only name answered besides loopback names (see hostCheck).
+	Listen string
+	// AllowedHosts are the names a console with sign-in answers to (*.x
+	// for any name under x); none means any.
+	AllowedHosts []string
 
 	MaxUpload  int64   // bytes; 0 means DefaultMaxUpload
 	MaxRows    int     // 0 means DefaultMaxRows
 	Rate       float64 // requests per second, for the estimates; 0 means DefaultRate
 	DailyQuota int     // requests a day, for the estimates; 0 means DefaultDailyQuota
+	// MaxConns caps the connections held at once (0: DefaultMaxConns);
+	// at the cap the longest idle one is closed to make room.
+	MaxConns int
+	// UploadTimeout is how long one upload may take (0: DefaultUploadTimeout).
+	UploadTimeout time.Duration
+	// Keep is how long after a run ended its upload and result files are
+	// kept (its summary stays in the history); 0 keeps them forever.
+	Keep time.Duration
+	// Admins may delete any run; others only the runs they uploaded.
+	Admins []string
 	// Banner is shown at the top of the page (the sandbox says so).
 	Banner string
 
@@ -61,6 +80,7 @@ type Server struct {
 	tmpl    *template.Template
 	ready   atomic.Bool
 	closing chan struct{} // closed when Run's context ends: events streams end
+	conns   *connGuard
 }
 
 // New opens DIR and builds the server; runs start once Run is called.
@@ -89,14 +109,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Auth == nil {
 		cfg.Auth = &Auth{}
 	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.UploadTimeout <= 0 {
+		cfg.UploadTimeout = DefaultUploadTimeout
+	}
 	st, err := openStore(cfg.DataDir, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{}), conns: newConnGuard(cfg.MaxConns, cfg.Log, cfg.Now)}
 	s.q = newQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
 	s.reg = prometheus.NewRegistry()
-	s.metrics = newMetrics(st)
+	s.metrics = newMetrics(st, cfg.Now, cfg.DataDir)
+	s.metrics.auth = cfg.Auth
 	s.q.ended = s.metrics.ended
 	s.reg.MustRegister(s.metrics)
 	s.lists = newListings(cfg.Now)
@@ -141,7 +168,16 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(done)
 		s.q.loop(ctx)
 	}()
-	<-ctx.Done()
+	s.sweep()
+	sweeps := time.NewTicker(sweepEvery)
+	defer sweeps.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-sweeps.C:
+			s.sweep()
+		case <-ctx.Done():
+		}
+	}
 	close(s.closing)
 	<-done
 	return nil
@@ -159,6 +195,7 @@ func (s *Server) routes() http.Handler {
 	app.HandleFunc("GET /api/v1/runs", s.listRuns)
 	app.HandleFunc("POST /api/v1/runs", s.upload)
 	app.HandleFunc("GET /api/v1/runs/{id}", s.getRun)
+	app.HandleFunc("DELETE /api/v1/runs/{id}", s.deleteRun)
 	app.HandleFunc("POST /api/v1/runs/{id}/check", s.recheck)
 	app.HandleFunc("POST /api/v1/runs/{id}/start", s.start)
 	app.HandleFunc("POST /api/v1/runs/{id}/stop", s.stop)
@@ -177,10 +214,12 @@ func (s *Server) routes() http.Handler {
 		writeError(w, http.StatusForbidden, "Refused: this request came from another site.")
 	}))
 	root := http.NewServeMux()
+	hosts := newHostCheck(s.cfg.Listen, s.cfg.Auth.open(), s.cfg.AllowedHosts)
+	// The probes answer whatever name the kubelet uses; they tell nothing.
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	root.HandleFunc("GET /readyz", s.readyz)
-	root.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	root.Handle("/", s.cfg.Auth.requireUser(cop.Handler(app)))
+	root.Handle("GET /metrics", hosts.wrap(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	root.Handle("/", hosts.wrap(s.cfg.Auth.requireUser(cop.Handler(app))))
 	return securityHeaders(root)
 }
 

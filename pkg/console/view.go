@@ -53,6 +53,10 @@ type Run struct {
 	Outcome       string          `json:"outcome,omitempty"` // the exit code in words
 	Summary       json.RawMessage `json:"summary,omitempty"`
 	Error         string          `json:"error,omitempty"`
+	// FilesDeletedAt: the upload and result files were deleted then, by
+	// FilesDeletedBy (a user, or "--keep"); the record and summary stay.
+	FilesDeletedAt time.Time `json:"filesDeletedAt,omitzero"`
+	FilesDeletedBy string    `json:"filesDeletedBy,omitempty"`
 }
 
 // PlanView is a check of an upload, as a person wants to read it.

@@ -460,6 +460,11 @@ function actions(run) {
     } catch (e) { showError("run-error", e.message); ev.target.disabled = false; }
   } }, label);
   const p = run.plan || {};
+  if (run.filesDeletedAt) {
+    box.append(el("span", { id: "files-deleted" }, "The upload and result files were deleted on " + new Date(run.filesDeletedAt).toLocaleDateString() +
+      (run.filesDeletedBy === "--keep" ? " (kept for the console's --keep period)" : " by " + run.filesDeletedBy) + "; the summary stays."));
+    return el("div", {}, box);
+  }
   if (run.status === "checked") {
     const b = act("Start: send " + n(p.validRows) + " rows to Gong", "start", "primary", "start-button");
     if (!p.validRows || p.columns) b.disabled = true;
@@ -473,6 +478,14 @@ function actions(run) {
     if ((s.failed || 0) + (s.unprocessed || 0) > 0) box.append(act("Retry failed and unprocessed rows", "retry", "", "retry-button"));
     box.append(act("Verify: read every assigned row back", "verify", "", "verify-button"));
     box.append(el("button", { type: "button", class: "danger", id: "undo-button", onclick: (ev) => askUndo(run, ev.target) }, "Undo this run"));
+  }
+  if (run.status !== "queued" && run.status !== "running") {
+    box.append(el("button", { type: "button", class: "danger", id: "delete-button", onclick: async (ev) => {
+      if (!confirm("Delete this run's upload and result files? Its summary stays in the history; it cannot be continued, retried or undone from here after.")) return;
+      ev.target.disabled = true;
+      showError("run-error", "");
+      try { showRun(await api("DELETE", "/api/v1/runs/" + encodeURIComponent(run.id))); loadRuns(); } catch (e) { showError("run-error", e.message); ev.target.disabled = false; }
+    } }, "Delete this run"));
   }
   return el("div", {}, box, el("div", { id: "undo-confirm", hidden: true }));
 }
