@@ -58,8 +58,8 @@ func (c *serveConfig) check(args []string) (int64, error) {
 	}
 	size, err := parseSize(c.maxUpload)
 	switch {
-	case c.data == "":
-		return 0, usagef("--data is required: the folder where runs are kept")
+	case c.data == "" && !c.sandbox:
+		return 0, usagef("--data is required: the folder where runs are kept (--sandbox alone makes a fresh one)")
 	case err != nil:
 		return 0, usagef("--max-upload: %v", err)
 	case c.maxRows < 1:
@@ -113,7 +113,7 @@ NAME) for HTTP Basic, or --auth-header X-Forwarded-Email behind a sign-in
 proxy. Gong credentials as for run (GONG_*), never sent to the browser.
 
 Examples:
-  flowenroll serve --sandbox --data /tmp/console
+  flowenroll serve --sandbox            (runs kept in a fresh temporary folder)
   FLOWENROLL_USERS_FILE=/etc/flowenroll/users flowenroll serve --data /data --listen :8080`,
 		FlagSet: fs,
 		Options: ffOptions(),
@@ -130,7 +130,14 @@ Examples:
 // serve runs the console until ctx ends, then drains the running run.
 func serve(ctx context.Context, c serveConfig, maxUpload int64, getenv func(string) string, stdout, stderr io.Writer) error {
 	log := newLogger(c.logFormat, c.logLevel, stderr)
-	defer log.Sync() //nolint:errcheck
+	defer log.Sync()  //nolint:errcheck
+	if c.data == "" { // --sandbox without --data: a tour in a fresh folder
+		dir, err := os.MkdirTemp("", "flowenroll-sandbox-")
+		if err != nil {
+			return err
+		}
+		c.data = dir
+	}
 	auth, err := loadAuth(c)
 	if err != nil {
 		return err
