@@ -43,9 +43,20 @@ release:
 	cd dist && sha256sum flowenroll-* > SHA256SUMS
 	@cat dist/SHA256SUMS
 
+# Three modules: the product (.), and the tests with heavy dependencies of
+# their own, e2e/ (the real binary against the emulator) and jobs/ (the
+# Kubernetes manifests and alerts), so that the product's go.mod holds only
+# what the binary needs. e2e runs beside the product's tests; its output
+# follows theirs.
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 25m ./...
+	cd e2e && $(GO) vet ./...
+	cd jobs && $(GO) vet ./...
+	@log=$$(mktemp); \
+	{ (cd e2e && $(GO) test -race -count=1 -timeout 25m ./... >$$log 2>&1); echo $$? >$$log.rc; } & \
+	$(GO) test -race -count=1 -timeout 25m ./... && (cd jobs && $(GO) test -count=1 -timeout 10m ./...); rc=$$?; \
+	wait; cat $$log; e2e=$$(cat $$log.rc); rm -f $$log $$log.rc; \
+	[ $$rc -eq 0 ] && [ $$e2e -eq 0 ]
 
 # The sample has bad rows and an unknown flow, so the job ends with exit 3
 # ("finished, and some rows failed"): that is the expected outcome here.
@@ -65,7 +76,7 @@ bench:
 # The long soak: 500 seeded scenarios of faults, kills and resumes (make test
 # runs 50). See RELIABILITY.md.
 soak:
-	$(GO) test -count=1 -timeout 60m -run 'TestSoak$$' ./e2e -args -soak.runs=500 -soak.report soak-report.txt
+	cd e2e && $(GO) test -count=1 -timeout 60m -run 'TestSoak$$' . -args -soak.runs=500 -soak.report ../soak-report.txt
 	@cat soak-report.txt
 
 fuzz:
