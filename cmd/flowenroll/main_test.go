@@ -58,6 +58,8 @@ func TestHelpAndUsage(t *testing.T) {
 		{"run help", []string{"run", "--help"}, 0, "-max-requests 0"},
 		{"no command", nil, exitUsage, "a command is required"},
 		{"unknown flag", []string{"run", "--bogus"}, exitUsage, "bogus"},
+		{"misspelt flag", []string{"run", "--inptu", "x"}, exitUsage, "run: unknown flag --inptu: did you mean --input? (flowenroll run --help lists its flags)"},
+		{"misspelt flag of undo", []string{"undo", "--dryrun"}, exitUsage, "did you mean --dry-run?"},
 		{"missing input", []string{"run", "--out", "x"}, exitUsage, "--input is required"},
 		{"missing out", []string{"run", "--input", "x"}, exitUsage, "--out is required"},
 		{"chunk size", []string{"run", "--input", "x", "--out", "y", "--chunk-size", "201"}, exitUsage, "--chunk-size must be 1 to 200"},

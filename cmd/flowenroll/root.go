@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprint(stdout, helpFor(root, args))
 			return errHelp
 		}
-		return &usageError{err.Error()}
+		return parseError(err, subs, args)
 	}
 	return redact(root.Run(ctx), secrets(getenv))
 }

@@ -66,8 +66,8 @@ func (c *serveConfig) check(args []string) (int64, error) {
 	}
 	size, err := parseSize(c.maxUpload)
 	switch {
-	case c.data == "":
-		return 0, usagef("--data is required: the folder where runs are kept")
+	case c.data == "" && !c.sandbox:
+		return 0, usagef("--data is required: the folder where runs are kept (--sandbox alone makes a fresh one)")
 	case err != nil:
 		return 0, usagef("--max-upload: %v", err)
 	case c.maxRows < 1:
@@ -173,7 +173,7 @@ Storage: uploads and result files are deleted --keep after a run ends (its
 summary stays); a run's uploader or an admin (--admins) can delete it sooner.
 
 Examples:
-  flowenroll serve --sandbox --data /tmp/console
+  flowenroll serve --sandbox            (runs kept in a fresh temporary folder)
   FLOWENROLL_USERS_FILE=/etc/flowenroll/users flowenroll serve --data /data --listen :8080
   flowenroll serve --data /data --listen :8080 --auth-header X-Forwarded-Email --trusted-proxy 10.0.0.0/8`,
 		FlagSet: fs,
@@ -191,7 +191,14 @@ Examples:
 // serve runs the console until ctx ends, then drains the running run.
 func serve(ctx context.Context, c serveConfig, maxUpload int64, getenv func(string) string, stdout, stderr io.Writer) error {
 	log := newLogger(c.logFormat, c.logLevel, stderr)
-	defer log.Sync() //nolint:errcheck
+	defer log.Sync()  //nolint:errcheck
+	if c.data == "" { // --sandbox without --data: a tour in a fresh folder
+		dir, err := os.MkdirTemp("", "flowenroll-sandbox-")
+		if err != nil {
+			return err
+		}
+		c.data = dir
+	}
 	auth, err := loadAuth(c)
 	if err != nil {
 		return err

@@ -21,6 +21,26 @@ func TestServeStartsAndDrains(t *testing.T) {
 	}
 }
 
+// `flowenroll serve --sandbox`, as the root help suggests it, starts with no
+// --data (a fresh temporary folder); without --sandbox, --data is required.
+func TestServeSandboxNeedsNoDataFolder(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	err := run(ctx, []string{"serve", "--sandbox", "--listen", "127.0.0.1:0", "--log-format", "json"},
+		func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	if err != nil {
+		t.Fatalf("serve --sandbox: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "flowenroll-sandbox-") {
+		t.Errorf("banner %q: want it to name the fresh folder", out.String())
+	}
+	if r := invoke(t, nil, "serve", "--listen", "127.0.0.1:0"); r.code() != exitUsage {
+		t.Errorf("serve without --data or --sandbox: exit %d, want 2", r.code())
+	}
+}
+
 func TestServeRefusesAnOpenAddressWithoutSignIn(t *testing.T) {
 	r := invoke(t, nil, "serve", "--data", t.TempDir(), "--listen", "0.0.0.0:0")
 	if r.code() != exitUsage && r.code() != exitFatal {

@@ -31,6 +31,29 @@ func nearest(want string, candidates []string) []string {
 	return out
 }
 
+// parseError words a flag the command does not know: which command, the
+// nearest flag it has, and where that command's flags are listed.
+func parseError(err error, cmds []*ffcli.Command, args []string) error {
+	const undefined = "flag provided but not defined: -"
+	msg := err.Error()
+	i := strings.Index(msg, undefined)
+	if i < 0 || len(args) == 0 {
+		return &usageError{msg}
+	}
+	cmd := find(cmds, args[0])
+	if cmd == nil {
+		return &usageError{msg + " (flowenroll --help lists the commands)"}
+	}
+	name := strings.TrimPrefix(msg[i+len(undefined):], "-")
+	var flags []string
+	cmd.FlagSet.VisitAll(func(f *flag.Flag) { flags = append(flags, f.Name) })
+	hint := ""
+	if near := nearest(name, flags); len(near) > 0 {
+		hint = fmt.Sprintf(": did you mean --%s?", near[0])
+	}
+	return usagef("%s: unknown flag --%s%s (flowenroll %s --help lists its flags)", cmd.Name, name, hint, cmd.Name)
+}
+
 func suggestCommand(cmds []*ffcli.Command, name string) string {
 	var names []string
 	for _, c := range cmds {

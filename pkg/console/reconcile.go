@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"go.uber.org/zap"
 )
 
@@ -165,7 +166,7 @@ func keepFiles(from, to string, files []string, summary json.RawMessage) error {
 	if len(summary) == 0 {
 		return nil
 	}
-	return writeAtomic(filepath.Join(to, SummaryFile), func(w io.Writer) error {
+	return fsguard.WriteFile(filepath.Join(to, SummaryFile), func(w io.Writer) error {
 		_, err := w.Write(append(summary, '\n'))
 		return err
 	})
@@ -177,31 +178,8 @@ func copyFile(from, to string) error {
 		return err
 	}
 	defer src.Close()
-	return writeAtomic(to, func(w io.Writer) error {
+	return fsguard.WriteFile(to, func(w io.Writer) error {
 		_, err := io.Copy(w, src)
 		return err
 	})
-}
-
-// writeAtomic writes path through a temporary file renamed into place: a
-// download never sees half a file. (report.WriteFileAtomic takes the
-// bytes at once; a verify.csv of a million rows is better streamed.)
-func writeAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

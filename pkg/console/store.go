@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flowenroll/flowenroll/pkg/report"
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 )
 
 // Files inside a run's folder DIR/runs/<id>/.
@@ -138,7 +138,7 @@ func (s *store) save(r *Run) error {
 	if err != nil {
 		return err
 	}
-	return report.WriteFileAtomic(filepath.Join(s.runDir(r.ID), metaFile), append(b, '\n'))
+	return fsguard.WriteBytes(filepath.Join(s.runDir(r.ID), metaFile), append(b, '\n'))
 }
 
 // setLive records a running run's progress, in memory only.

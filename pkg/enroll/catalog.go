@@ -12,9 +12,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/flows"
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
-	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
 // catalogFile keeps the flow listings with the run, so that a resumed run
@@ -148,7 +148,7 @@ func (c *catalogCache) forget(owner string) {
 func (c *catalogCache) save() {
 	b, err := json.Marshal(c)
 	if err == nil {
-		err = report.WriteFileAtomic(c.path, b)
+		err = fsguard.WriteBytes(c.path, b)
 	}
 	if err != nil {
 		c.log.Warn("keeping the flow listings failed; the next run lists them again", zap.Error(err))

@@ -77,6 +77,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"go.uber.org/zap"
 )
 
@@ -317,7 +318,7 @@ func (ib inbox) stopped(res Result, handled map[string]bool, why string) (Result
 // claim is a file in claimed/ that this run holds the lock of.
 type claim struct {
 	name string
-	lock *os.File
+	lock *fsguard.Lock
 }
 
 func (ib inbox) out(name string) string {
@@ -629,23 +630,7 @@ func rejectedNote(name, rejectedAs string, why error, at time.Time) string {
 
 // writeNote writes a note through a temporary file renamed into place, so
 // that a reader never sees half of it.
-func writeNote(path, text string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".note-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.WriteString(text)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
+func writeNote(path, text string) error { return fsguard.WriteBytes(path, []byte(text)) }
 
 // moveNoReplace moves src into dir under name, or <base>-2<ext>, -3, ...
 // when that is taken (and when a file of that name plus sidecar is, if
@@ -698,51 +683,49 @@ func (ib inbox) lockPath(name string) string {
 	return filepath.Join(ib.claimed, baseName(name)+".lock")
 }
 
-// tryLock takes the exclusive flock of path, creating the file. nil, nil: the
+// tryLock takes the exclusive lock of path, creating the file. nil, nil: the
 // lock is held by someone else. The lock file is removed on unlock, so a run
 // that opened it just before may hold a lock on a file no longer at path:
 // such a lock is dropped and taken again on the file that is there.
-func tryLock(path string) (*os.File, error) {
+func tryLock(path string) (*fsguard.Lock, error) {
 	for {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		lock, err := fsguard.TryLock(path)
+		if errors.Is(err, fsguard.ErrHeld) {
+			return nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		held, err := f.Stat()
+		held, err := lock.File().Stat()
 		if err != nil {
-			f.Close()
+			lock.Close()
 			return nil, err
 		}
 		there, err := os.Lstat(path)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			f.Close()
+			lock.Close()
 			return nil, err
 		}
 		if err != nil || !os.SameFile(held, there) {
-			f.Close()
+			lock.Close()
 			continue
 		}
 		// For a person looking: which process holds it.
-		if err := f.Truncate(0); err == nil {
-			_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		if err := lock.File().Truncate(0); err == nil {
+			_, _ = lock.File().WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 		}
-		return f, nil
+		return lock, nil
 	}
 }
 
-// unlock removes the lock file while still holding its lock, then releases it.
-func (ib inbox) unlock(f *os.File) {
-	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+// unlock removes the lock file while still holding its lock, then releases
+// it. (Windows may refuse to remove a file that is open: the file then
+// stays, unlocked, and is taken again next time.)
+func (ib inbox) unlock(lock *fsguard.Lock) {
+	if err := os.Remove(lock.File().Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		ib.log.Warn("inbox: removing a lock file", zap.Error(err))
 	}
-	f.Close() // closing the last descriptor releases the flock
+	lock.Close()
 }
 
 // accepted are the extensions the inbox takes, in lower case.

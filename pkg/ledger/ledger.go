@@ -28,9 +28,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -127,7 +127,7 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 			return l, st, nil
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	f, err := fsguard.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, State{}, fmt.Errorf("ledger: %w", err)
 	}
@@ -141,7 +141,7 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 		f.Close()
 		return nil, State{}, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := fsguard.SyncDir(dir); err != nil {
 		f.Close()
 		return nil, State{}, err
 	}
@@ -151,7 +151,7 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 // resume opens an existing journal of the same input; resumed is false
 // when there is none to resume (absent, empty, no header).
 func resume(dir, path, inputSHA256 string, st *State) (*Ledger, bool, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	f, err := fsguard.OpenFile(path, os.O_RDWR, 0o600)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -384,13 +384,4 @@ func upgrade(f *os.File, from int) error {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	return f.Sync()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -20,7 +20,7 @@ var ErrNoJournal = errors.New("no flowenroll ledger")
 // appends meanwhile. A torn last line is ignored, as Open would drop it.
 func Read(dir string, fn func(outcome.Outcome) error) (Header, State, error) {
 	path := filepath.Join(dir, FileName)
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := fsguard.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return Header{}, State{}, fmt.Errorf("%s: %w", dir, ErrNoJournal)
 	}

@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 )
 
 // LockFile is the lock's name inside the directory.
@@ -42,34 +44,34 @@ func (e *HeldError) Error() string {
 
 // Dir is an output directory this process holds.
 type Dir struct {
-	path string
-	lock *os.File
+	path    string
+	lock    *fsguard.Lock
+	created bool // Acquire made the directory
 }
 
 // Acquire creates dir (mode 0700) if needed and takes its lock for command
 // ("run", "plan", "undo"...), or returns a *HeldError naming the holder at
 // once. A lock left by a dead process is free: the kernel released it.
 func Acquire(dir, command string, now time.Time) (*Dir, error) {
+	_, statErr := os.Lstat(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	path := filepath.Join(dir, LockFile)
+	lock, err := fsguard.TryLock(path)
+	if errors.Is(err, fsguard.ErrHeld) {
+		return nil, &HeldError{Dir: dir, Holder: holder(path)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("output directory %s: %w", dir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		defer f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &HeldError{Dir: dir, Holder: holder(f.Name())}
-		}
-		return nil, fmt.Errorf("locking %s: %w", dir, err)
-	}
+	f := lock.File()
 	host, _ := os.Hostname()
 	b, _ := json.Marshal(Holder{PID: os.Getpid(), Host: host, Command: "flowenroll " + command, Since: now.UTC().Format(time.RFC3339)})
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(b, '\n'), 0)
 	}
-	return &Dir{path: dir, lock: f}, nil
+	return &Dir{path: dir, lock: lock, created: errors.Is(statErr, fs.ErrNotExist)}, nil
 }
 
 // holder reads the holder's record. The holder writes it just after it
@@ -83,7 +85,7 @@ func holder(path string) Holder {
 		// A record of a dead process is the previous holder's, not yet
 		// replaced (on another host, PIDs say nothing: take it).
 		host, _ := os.Hostname()
-		if json.Unmarshal(b, &h) == nil && h.PID != 0 && (h.Host != host || syscall.Kill(h.PID, 0) == nil) {
+		if json.Unmarshal(b, &h) == nil && h.PID != 0 && (h.Host != host || fsguard.ProcessAlive(h.PID)) {
 			return h
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -91,10 +93,21 @@ func holder(path string) Holder {
 	return Holder{Command: "flowenroll (it has not written its details yet)", Host: "?", Since: "just now"}
 }
 
-// Release gives the directory up.
+// Release gives the directory up. A directory Acquire made that holds
+// nothing but the lock (a run that failed before it wrote anything, such as
+// one whose input could not be opened) is removed: no folder is left behind
+// that looks like a run.
 func (d *Dir) Release() {
+	if d.lock != nil && d.created {
+		if entries, err := os.ReadDir(d.path); err == nil && len(entries) == 1 && entries[0].Name() == LockFile {
+			os.Remove(filepath.Join(d.path, LockFile)) // still held: no one else took it
+			d.lock.Close()
+			d.lock = nil
+			os.Remove(d.path) // fails, harmlessly, if someone wrote there meanwhile
+		}
+	}
 	if d.lock != nil {
-		d.lock.Close() // closing the descriptor releases the flock
+		d.lock.Close()
 		d.lock = nil
 	}
 }

@@ -85,3 +85,48 @@ func TestWritesFindsResultFilesAndTheirLinks(t *testing.T) {
 		t.Errorf("temporary file left: %v", err)
 	}
 }
+
+// A folder Acquire made and nothing was written to is gone after Release
+// (a run whose input could not be opened leaves no folder behind); a folder
+// that was there, or that holds anything else, stays.
+func TestReleaseRemovesOnlyAnEmptyFolderItMade(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing bool   // the folder was there before Acquire
+		write    string // a file written in it while held
+		wantKept bool
+	}{
+		{name: "made, nothing written", wantKept: false},
+		{name: "made, a result written", write: "summary.json", wantKept: true},
+		{name: "there before, nothing written", existing: true, wantKept: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			if tt.existing {
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d, err := Acquire(dir, "run", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.write != "" {
+				if err := os.WriteFile(filepath.Join(dir, tt.write), []byte("{}"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.Release()
+			_, err = os.Stat(dir)
+			if kept := err == nil; kept != tt.wantKept {
+				t.Errorf("folder kept: %v, want %v (%v)", kept, tt.wantKept, err)
+			}
+			if again, err := Acquire(dir, "run", t0); err != nil {
+				t.Errorf("Acquire after Release: %v", err)
+			} else {
+				again.Release()
+			}
+		})
+	}
+}

@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -122,7 +122,7 @@ type journal struct {
 func openJournal(dir string, hdr journalHeader) (*journal, journalState, error) {
 	path := filepath.Join(dir, JournalFile)
 	st := journalState{settled: map[string]Settlement{}, doubt: map[string]bool{}}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := fsguard.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, st, fmt.Errorf("undo journal: %w", err)
 	}

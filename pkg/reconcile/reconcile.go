@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
@@ -132,7 +133,7 @@ func writeCSV(path string, header []string, rows [][]string) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	return report.WriteFileAtomic(path, b.Bytes())
+	return fsguard.WriteBytes(path, b.Bytes())
 }
 
 // mergeSummary writes section under key into dir's summary.json, keeping
@@ -158,7 +159,7 @@ func mergeSummary(dir, key string, section any) error {
 	if err != nil {
 		return err
 	}
-	return report.WriteFileAtomic(path, append(out, '\n'))
+	return fsguard.WriteBytes(path, append(out, '\n'))
 }
 
 // Times are a command's start and end, as summary.json gives them.

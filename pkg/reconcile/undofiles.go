@@ -6,11 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -106,7 +106,7 @@ func (u *undo) writeFiles() error {
 // another run reads as none.
 func peekJournal(dir string, hdr journalHeader) journalState {
 	st := journalState{settled: map[string]Settlement{}, doubt: map[string]bool{}}
-	f, err := os.OpenFile(filepath.Join(dir, JournalFile), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := fsguard.OpenFile(filepath.Join(dir, JournalFile), os.O_RDONLY, 0)
 	if err != nil {
 		return st
 	}

@@ -18,10 +18,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/gocarina/gocsv"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -195,7 +195,7 @@ func create(dir, final string, header []string) (*csvFile, error) {
 	var err error
 	for i := 0; i < 10; i++ {
 		tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.%d.tmp", final, os.Getpid(), i))
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		f, err = fsguard.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if !errors.Is(err, os.ErrExist) {
 			break
 		}
@@ -303,7 +303,7 @@ func (w *Writer) Close() error {
 	}
 	w.files = nil
 	if err == nil {
-		err = syncDir(w.dir)
+		err = fsguard.SyncDir(w.dir)
 	}
 	return err
 }
@@ -315,13 +315,4 @@ func (w *Writer) abort() {
 		os.Remove(cf.f.Name())
 	}
 	w.files = nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -2,13 +2,14 @@ package report_test
 
 import (
 	"encoding/json"
-	"github.com/flowenroll/flowenroll/internal/testkit"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/flowenroll/flowenroll/internal/testkit"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -393,93 +394,6 @@ func TestWriteSummaryRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{report.SummaryFile}, dirNames(t, dir)); diff != "" {
 		t.Errorf("directory (-want +got):\n%s", diff)
-	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	tests := []struct {
-		name      string
-		prepare   func(t *testing.T, path string)
-		data      string
-		wantErr   string // with the directory replaced by DIR
-		wantData  string
-		wantNames []string
-	}{
-		{
-			name:      "new file",
-			data:      "hello\n",
-			wantData:  "hello\n",
-			wantNames: []string{"target"},
-		},
-		{
-			name: "replaces an existing file",
-			prepare: func(t *testing.T, path string) {
-				if err := os.WriteFile(path, []byte("a much longer old content\n"), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			},
-			data:      "new\n",
-			wantData:  "new\n",
-			wantNames: []string{"target"},
-		},
-		{
-			name:      "empty data",
-			data:      "",
-			wantData:  "",
-			wantNames: []string{"target"},
-		},
-		{
-			name: "rename fails: the temporary file is removed",
-			prepare: func(t *testing.T, path string) {
-				// A non-empty directory cannot be replaced by a file.
-				if err := os.MkdirAll(filepath.Join(path, "inside"), 0o700); err != nil {
-					t.Fatal(err)
-				}
-			},
-			data:      "x",
-			wantErr:   "rename DIR/.target.* DIR/target: file exists",
-			wantNames: []string{"target"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "target")
-			if tt.prepare != nil {
-				tt.prepare(t, path)
-			}
-			err := report.WriteFileAtomic(path, []byte(tt.data))
-			gotErr := strings.ReplaceAll(errString(err), dir, "DIR")
-			gotErr = maskTemp(gotErr, "/.target.")
-			if gotErr != tt.wantErr {
-				t.Errorf("error %q, want %q", gotErr, tt.wantErr)
-			}
-			if diff := cmp.Diff(tt.wantNames, dirNames(t, dir)); diff != "" {
-				t.Errorf("directory (-want +got):\n%s", diff)
-			}
-			if tt.wantErr != "" {
-				return
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(b) != tt.wantData {
-				t.Errorf("content %q, want %q", b, tt.wantData)
-			}
-			if got := mode(t, path); got != 0o600 {
-				t.Errorf("mode %v, want %v", got, fs.FileMode(0o600))
-			}
-		})
-	}
-}
-
-func TestWriteFileAtomicMissingDirectory(t *testing.T) {
-	dir := t.TempDir()
-	err := report.WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"))
-	want := "open " + filepath.Join(dir, "missing") + "/.f.*: no such file or directory"
-	if got := maskTemp(errString(err), "/.f."); got != want {
-		t.Errorf("error %q, want %q", got, want)
 	}
 }
 

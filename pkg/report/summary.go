@@ -2,9 +2,9 @@ package report
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -34,31 +34,5 @@ func WriteSummary(dir string, s Summary) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, SummaryFile), append(b, '\n'))
-}
-
-// WriteFileAtomic writes data to path through a synced temporary file and a
-// rename, so a reader sees the old file or the new one, never a part.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return fsguard.WriteBytes(filepath.Join(dir, SummaryFile), append(b, '\n'))
 }

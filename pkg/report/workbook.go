@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -110,5 +111,5 @@ func WriteWorkbookFile(outDir string) error {
 	if err := WriteWorkbook(outDir, &buf); err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(outDir, WorkbookFile), buf.Bytes())
+	return fsguard.WriteBytes(filepath.Join(outDir, WorkbookFile), buf.Bytes())
 }
