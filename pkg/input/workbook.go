@@ -89,15 +89,14 @@ func writeRows(ctx context.Context, rows *excelize.Rows, nums *generalNumbers, s
 		if err != nil {
 			return fmt.Errorf("sheet %q, row %d: %w", sheet, n, err)
 		}
-		general, err := nums.row(n)
+		types, err := nums.row(n)
 		if err != nil {
 			return fmt.Errorf("sheet %q, row %d: %w", sheet, n, err)
 		}
-		for col, v := range general {
-			if col < len(cells) {
-				cells[col] = excelGeneral(v, cells[col])
-			}
+		for i, c := range cells {
+			cells[i] = oneLine(c)
 		}
+		cells = applyTypes(cells, types)
 		if len(cells) == 0 {
 			if err := w.WriteByte('\n'); err != nil {
 				return err
@@ -106,9 +105,6 @@ func writeRows(ctx context.Context, rows *excelize.Rows, nums *generalNumbers, s
 		}
 		if width == 0 {
 			width = len(cells)
-		}
-		for i, c := range cells {
-			cells[i] = oneLine(c)
 		}
 		for len(cells) < width {
 			cells = append(cells, "")
@@ -127,8 +123,29 @@ func writeRows(ctx context.Context, rows *excelize.Rows, nums *generalNumbers, s
 	return w.Flush()
 }
 
-// oneLine replaces the line breaks of a cell with spaces.
+// applyTypes writes what Excel shows for General numbers and marks the
+// cells that cannot hold an ID (see markPrefix) in one row's cells.
+func applyTypes(cells []string, types map[int]cellType) []string {
+	for col, t := range types {
+		if t.general != "" && col < len(cells) {
+			cells[col] = excelGeneral(t.general, cells[col])
+		}
+		if t.mark != 0 {
+			for len(cells) <= col {
+				cells = append(cells, "")
+			}
+			cells[col] = marked(t.mark, cells[col])
+		}
+	}
+	return cells
+}
+
+// oneLine replaces the line breaks of a cell with spaces, and drops the
+// noncharacter that marks a cell (markPrefix) from a real cell's text.
 func oneLine(s string) string {
+	if strings.Contains(s, markPrefix) {
+		s = strings.ReplaceAll(s, markPrefix, "")
+	}
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}
