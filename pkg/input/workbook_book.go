@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -222,7 +223,7 @@ func (s *sharedStrings) at(i int) (string, bool) {
 // readShared reads xl/sharedStrings.xml within the limits: the text of each
 // <si>, its runs (<r><t>) joined, its phonetic guides (<rPh>) left out.
 func (b *book) readShared() (*sharedStrings, error) {
-	rc, f, err := b.open("xl/sharedStrings.xml")
+	rc, _, err := b.open("xl/sharedStrings.xml")
 	if err != nil {
 		return nil, err
 	}
@@ -231,12 +232,10 @@ func (b *book) readShared() (*sharedStrings, error) {
 		return s, nil
 	}
 	defer rc.Close()
-	// The text is no longer than the XML: one allocation, not doublings.
-	s.text = make([]byte, 0, min(int64(f.UncompressedSize64), b.lim.sharedBytes))
 	dec := xml.NewDecoder(rc)
 	depth, inT, phonetic := 0, false, 0
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.RawToken()
 		if err == io.EOF {
 			return s, nil
 		}
@@ -249,6 +248,11 @@ func (b *book) readShared() (*sharedStrings, error) {
 				return nil, tooLarge("its shared strings nest more than %d deep", b.lim.depth)
 			}
 			switch t.Name.Local {
+			case "sst":
+				// Its count, when it says one, sizes the index at once.
+				if n, err := strconv.Atoi(attr(t, "uniqueCount")); err == nil && n > 0 {
+					s.ends = make([]uint32, 0, min(n, b.lim.sharedStrings))
+				}
 			case "rPh":
 				phonetic++
 			case "t":

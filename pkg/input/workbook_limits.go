@@ -36,9 +36,9 @@ func defaultWorkbookLimits() workbookLimits {
 		unzipBytes:    1 << 30,
 		partBytes:     16 << 20,
 		sharedStrings: 4_000_000,
-		sharedBytes:   64 << 20,
+		sharedBytes:   32 << 20,
 		rows:          1 << 20,
-		cells:         10_000_000,
+		cells:         5_000_000,
 		columns:       1 << 14,
 		// Excel holds 32,767 characters in a cell: at most 4 bytes each
 		// in UTF-8, and up to 6 as an XML character reference.

@@ -47,7 +47,7 @@ func (b *book) writeSheet(part string, out io.Writer) error {
 	dec := xml.NewDecoder(rc)
 	depth := 0
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.RawToken()
 		if err == io.EOF {
 			return s.w.Flush()
 		}
@@ -251,7 +251,7 @@ func (b *book) hasData(part string) bool {
 	dec := xml.NewDecoder(io.LimitReader(rc, 4<<20))
 	in := false
 	for depth := 0; depth <= b.lim.depth; {
-		tok, err := dec.Token()
+		tok, err := dec.RawToken()
 		if err != nil {
 			return false
 		}
