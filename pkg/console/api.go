@@ -229,8 +229,12 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		return http.StatusBadRequest, "This file is not a CSV file or an Excel workbook (.xlsx): it looks like " + ct + ". Export the spreadsheet as CSV UTF-8 or save it as .xlsx."
 	}
 	if run.Converted {
-		if err := workbookToCSV(upload, run.Options.Sheet, filepath.Join(dir, inputCSV)); err != nil {
+		warning, err := workbookToCSV(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, inputCSV))
+		if err != nil {
 			return s.checkError(err)
+		}
+		if warning != "" {
+			s.log.Warn(warning, zap.String("run", run.ID))
 		}
 	}
 	plan, err := s.cfg.Pipeline.Plan(r.Context(), PlanSpec{
