@@ -17,6 +17,10 @@ func IsWorkbook(head []byte) bool {
 	return bytes.HasPrefix(head, []byte("PK\x03\x04"))
 }
 
+// maxSheetsChecked bounds the other sheets read for data, for
+// WorkbookInfo.OtherSheets.
+const maxSheetsChecked = 32
+
 // WorkbookInfo is what ConvertWorkbook found besides the rows.
 type WorkbookInfo struct {
 	Sheet string // the sheet read
@@ -107,8 +111,10 @@ func convertWorkbook(ctx context.Context, r io.ReaderAt, size int64, sheet strin
 		return info, fmt.Errorf("sheet %q: %w", name, notBook(err))
 	}
 	if sheet == "" {
-		for _, s := range b.sheets {
-			if s.name != name && b.hasData(s.part) {
+		// At most maxSheetsChecked: a workbook of a thousand sheets must
+		// not cost a thousand reads for a warning.
+		for i, s := range b.sheets[1:] {
+			if i < maxSheetsChecked && b.hasData(s.part) {
 				info.OtherSheets = append(info.OtherSheets, s.name)
 			}
 		}

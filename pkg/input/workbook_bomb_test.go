@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,11 @@ func rawBook(w io.Writer, parts ...rawPart) error {
 		text("xl/_rels/workbook.xml.rels", `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>`),
 		text("xl/styles.xml", `<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="49" applyNumberFormat="1"/></cellXfs></styleSheet>`),
 	}
+	given := map[string]bool{}
+	for _, p := range parts {
+		given[p.name] = true
+	}
+	base = slices.DeleteFunc(base, func(p rawPart) bool { return given[p.name] })
 	zw := zip.NewWriter(w)
 	for _, p := range append(base, parts...) {
 		pw, err := zw.Create(p.name)
@@ -145,6 +151,12 @@ func bombs() []bomb {
 		{"deep XML", func(k int) []rawPart {
 			return []rawPart{repeated("xl/worksheets/sheet1.xml", sheetHead+`<row r="2">`, `<x>`, 1_000_000*k, false, "")}
 		}, 300, "deep"},
+		{"many styles", func(k int) []rawPart {
+			return []rawPart{
+				repeated("xl/styles.xml", `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs>`, `<xf numFmtId="1"/>`, 70_000*k, false, `</cellXfs></styleSheet>`),
+				text("xl/worksheets/sheet1.xml", sheetHead+row+sheetTail),
+			}
+		}, 1, "cell styles"},
 		{"large other part", func(k int) []rawPart {
 			return []rawPart{
 				text("xl/worksheets/sheet1.xml", sheetHead+sheetTail),

@@ -2,6 +2,7 @@ package input
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -21,6 +22,8 @@ type book struct {
 	styles styleTable
 	shared *sharedStrings // read at the first cell that needs it
 	format *numberFormatter
+	// date1904 says the workbook counts dates from 1904 (old Mac files).
+	date1904 bool
 }
 
 // bookSheet is a sheet and where its XML is in the archive.
@@ -48,7 +51,7 @@ func openBook(ctx context.Context, r io.ReaderAt, size int64, lim workbookLimits
 	if b.styles, err = b.readStyles(); err != nil {
 		return nil, err
 	}
-	b.format = &numberFormatter{styles: b.styles}
+	b.format = &numberFormatter{styles: b.styles, date1904: b.date1904}
 	return b, nil
 }
 
@@ -97,6 +100,9 @@ func (b *book) decodePart(name string, required bool, v any) error {
 // relationships.
 func (b *book) readSheets() ([]bookSheet, error) {
 	var wb struct {
+		Pr struct {
+			Date1904 string `xml:"date1904,attr"`
+		} `xml:"workbookPr"`
 		Sheets []struct {
 			Name  string     `xml:"name,attr"`
 			Attrs []xml.Attr `xml:",any,attr"`
@@ -105,6 +111,7 @@ func (b *book) readSheets() ([]bookSheet, error) {
 	if err := b.decodePart("xl/workbook.xml", true, &wb); err != nil {
 		return nil, err
 	}
+	b.date1904 = wb.Pr.Date1904 == "1" || wb.Pr.Date1904 == "true"
 	var rels struct {
 		Rels []struct {
 			ID     string `xml:"Id,attr"`
@@ -141,8 +148,11 @@ func (b *book) readSheets() ([]bookSheet, error) {
 type styleTable struct {
 	numFmt []int          // cell style index -> number format id
 	custom map[int]string // number format id -> its code, for ids >= 164
-	xml    []byte         // styles.xml itself, for numberFormatter
 }
+
+// maxStyles bounds the cell styles and number formats of a workbook: Excel
+// holds at most 65,490 cell formats.
+const maxStyles = 1 << 16
 
 func (b *book) readStyles() (styleTable, error) {
 	var ss struct {
@@ -162,14 +172,13 @@ func (b *book) readStyles() (styleTable, error) {
 	if f.UncompressedSize64 > uint64(b.lim.partBytes) {
 		return styleTable{}, tooLarge("xl/styles.xml unzips to more than %d bytes", b.lim.partBytes)
 	}
-	raw, err := io.ReadAll(io.LimitReader(rc, b.lim.partBytes))
-	if err != nil {
-		return styleTable{}, err
-	}
-	if err := xml.Unmarshal(raw, &ss); err != nil {
+	if err := xml.NewDecoder(rc).Decode(&ss); err != nil {
 		return styleTable{}, fmt.Errorf("xl/styles.xml: %w", err)
 	}
-	t := styleTable{custom: map[int]string{}, xml: raw}
+	if len(ss.Xfs) > maxStyles || len(ss.NumFmts) > maxStyles {
+		return styleTable{}, tooLarge("it has more than %d cell styles or number formats", maxStyles)
+	}
+	t := styleTable{custom: map[int]string{}}
 	for _, n := range ss.NumFmts {
 		t.custom[n.ID] = n.Code
 	}
@@ -177,6 +186,24 @@ func (b *book) readStyles() (styleTable, error) {
 		t.numFmt = append(t.numFmt, x.NumFmtID)
 	}
 	return t, nil
+}
+
+// xml is a styles.xml of the number formats alone, for numberFormatter:
+// what excelize needs to format a number, and no more for it to hold.
+func (t styleTable) xml() []byte {
+	var b bytes.Buffer
+	b.WriteString(`<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts>`)
+	for id, code := range t.custom {
+		fmt.Fprintf(&b, `<numFmt numFmtId="%d" formatCode="`, id)
+		xml.EscapeText(&b, []byte(code))
+		b.WriteString(`"/>`)
+	}
+	b.WriteString(`</numFmts><cellXfs>`)
+	for _, id := range t.numFmt {
+		fmt.Fprintf(&b, `<xf numFmtId="%d" applyNumberFormat="1"/>`, id)
+	}
+	b.WriteString(`</cellXfs></styleSheet>`)
+	return b.Bytes()
 }
 
 // isGeneral reports whether cell style s has the General number format.

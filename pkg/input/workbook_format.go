@@ -13,9 +13,10 @@ import (
 // has this workbook's styles. It is made at the first number cell of a
 // format other than General, so most sheets never need it.
 type numberFormatter struct {
-	styles styleTable
-	f      *excelize.File
-	failed bool // the styles would not load: numbers are shown unformatted
+	styles   styleTable
+	date1904 bool
+	f        *excelize.File
+	failed   bool // the styles would not load: numbers are shown unformatted
 }
 
 // show returns what Excel shows for the number stored as v in a cell of
@@ -26,8 +27,13 @@ func (n *numberFormatter) show(v string, s int) string {
 	}
 	if n.f == nil && !n.failed {
 		n.f = excelize.NewFile()
-		n.f.Pkg.Store("xl/styles.xml", n.styles.xml)
+		n.f.Pkg.Store("xl/styles.xml", n.styles.xml())
 		n.f.Styles = nil // read again, from the styles stored above
+		if n.date1904 {
+			if err := n.f.SetWorkbookProps(&excelize.WorkbookPropsOptions{Date1904: &n.date1904}); err != nil {
+				n.failed = true
+			}
+		}
 	}
 	if n.failed {
 		return plainNumber(v)

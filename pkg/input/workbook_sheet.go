@@ -240,15 +240,15 @@ func columnOf(ref string) (int, bool) {
 }
 
 // hasData reports whether the sheet at part has a cell with a value in its
-// first few megabytes: enough for a sheet someone filled, and bounded for
-// one that is only formatted cells.
+// first megabyte: enough for a sheet someone filled, and bounded for one
+// that is only formatted cells.
 func (b *book) hasData(part string) bool {
 	rc, _, err := b.open(part)
 	if err != nil || rc == nil {
 		return false
 	}
 	defer rc.Close()
-	dec := xml.NewDecoder(io.LimitReader(rc, 4<<20))
+	dec := xml.NewDecoder(io.LimitReader(rc, 1<<20))
 	in := false
 	for depth := 0; depth <= b.lim.depth; {
 		tok, err := dec.RawToken()
