@@ -237,8 +237,42 @@ func TestWorkbookBombs(t *testing.T) {
 	}
 }
 
+// legitBook is a real workbook's shape for the figures: 200,000 rows of an
+// ID, a flow, an owner (shared strings) and a note.
+func legitBook(w io.Writer) error {
+	const n = 200_000
+	return rawBook(w,
+		rawPart{"xl/sharedStrings.xml", func(w io.Writer) error {
+			bw := newFlushWriter(w)
+			fmt.Fprintf(bw, `<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="%d">`, n+1)
+			io.WriteString(bw, `<si><t>1695493301223590792</t></si>`)
+			for i := range n {
+				fmt.Fprintf(bw, `<si><t>person%d@example.com</t></si>`, i)
+			}
+			io.WriteString(bw, `</sst>`)
+			return bw.Flush()
+		}},
+		rawPart{"xl/worksheets/sheet1.xml", func(w io.Writer) error {
+			bw := newFlushWriter(w)
+			io.WriteString(bw, sheetHead)
+			for i := range n {
+				fmt.Fprintf(bw, `<row r="%d"><c r="A%d" t="inlineStr"><is><t>0035e00000P%07d</t></is></c><c r="B%d" t="s"><v>0</v></c><c r="C%d" t="s"><v>%d</v></c><c r="D%d" t="inlineStr"><is><t>met at the conference</t></is></c></row>`, i+2, i+2, i, i+2, i+2, i+1, i+2)
+			}
+			io.WriteString(bw, sheetTail)
+			return bw.Flush()
+		}})
+}
+
 // writeBombs writes the bombs at full size, for RELIABILITY.md's figures.
 func writeBombs(t *testing.T, dir string) {
+	f, err := os.Create(filepath.Join(dir, "legit-200k-rows.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := legitBook(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 	for _, b := range bombs() {
 		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(b.name, " ", "-")+".xlsx"))
 		if err != nil {

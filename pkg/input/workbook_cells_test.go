@@ -3,6 +3,7 @@ package input
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"io"
 	"regexp"
 	"strings"
@@ -166,4 +167,25 @@ func TestMarkStripped(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+// FuzzWorkbook reads damaged workbooks: an error or rows, never a panic,
+// and never a cell past the limits.
+func FuzzWorkbook(f *testing.F) {
+	t := &testing.T{}
+	f.Add(makeWorkbook(t, []string{"S", "T"}, map[string][][]any{
+		"S": {{"Contact ID", "Flow ID", "Owner Email"}, {"003A", int64(1695493301223590792), "a@example.com"}, {time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), 42.5, true}},
+		"T": {{"x"}},
+	}, map[string]int{"B2": 1, "B3": 10}))
+	f.Fuzz(func(t *testing.T, book []byte) {
+		lim := defaultWorkbookLimits()
+		lim.run, lim.cells, lim.rows = 4096, 10_000, 1000
+		var out bytes.Buffer
+		if _, err := convertWorkbook(context.Background(), bytes.NewReader(book), int64(len(book)), "", &out, lim); err != nil {
+			return
+		}
+		if n := bytes.Count(out.Bytes(), []byte("\n")); n > lim.rows {
+			t.Errorf("%d lines from a sheet of at most %d rows", n, lim.rows)
+		}
+	})
 }
