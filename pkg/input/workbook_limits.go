@@ -56,6 +56,9 @@ func tooLarge(format string, args ...any) error {
 // ends and when a run of text, a tag, a comment or a CDATA section grows
 // past max bytes: encoding/xml holds each of those whole in memory before
 // it returns it, so a 900 MB cell would take 900 MB (and more) to refuse.
+// Inside "<!" (a comment, CDATA) and "<?" only "-->", "]]>" and "?>" end
+// the run, since < and > may stand there as text; a DOCTYPE, which Excel
+// never writes, ends none, so what follows it counts as one run.
 type xmlGuard struct {
 	ctx  context.Context
 	r    io.Reader
