@@ -2,7 +2,9 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 
 	"github.com/flowenroll/flowenroll/pkg/input"
 )
@@ -15,7 +17,7 @@ func isWorkbook(head []byte) bool { return input.IsWorkbook(head) }
 // text Excel shows, line N of the CSV row N of the sheet, within the same
 // limits, and stopped by ctx (the upload's request). The upload is kept as
 // received; the CSV is what the page's checks and the run read. It returns
-// the warning of a workbook with data on sheets not read, or "".
+// a note for the plan when other sheets hold data and none was named, or "".
 func workbookToCSV(ctx context.Context, src, sheet, dst string) (string, error) {
 	in, err := os.Open(src)
 	if err != nil {
@@ -35,5 +37,9 @@ func workbookToCSV(ctx context.Context, src, sheet, dst string) (string, error) 
 		out.Close()
 		return "", &BadInputError{Msg: err.Error()}
 	}
-	return info.Warning(), out.Close()
+	note := ""
+	if len(info.OtherSheets) > 0 {
+		note = fmt.Sprintf("only the first sheet, %q, was read; the workbook has data on other sheets too: %s; to read another, upload it again naming it in Sheet", info.Sheet, strings.Join(info.OtherSheets, ", "))
+	}
+	return note, out.Close()
 }

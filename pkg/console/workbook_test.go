@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // deepBook is a workbook whose sheet nests elements a million deep: 5 kB
@@ -68,5 +70,37 @@ func TestWorkbookToCSVCancelled(t *testing.T) {
 	var bad *BadInputError
 	if !errors.As(err, &bad) || !strings.Contains(bad.Msg, context.Canceled.Error()) {
 		t.Errorf("error %v, want the request's cancellation", err)
+	}
+}
+
+// TestWorkbookOtherSheetsNote: an upload with data on a second sheet and no
+// sheet named says so in the plan, naming the sheet.
+func TestWorkbookOtherSheetsNote(t *testing.T) {
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200)})
+	x := excelize.NewFile()
+	defer x.Close()
+	for i, r := range [][]any{{"Contact ID", "Flow ID", "Owner Email"}, {"003A00001", flowSDR, ava}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := x.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := x.NewSheet("Q3 leads"); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.SetCellStr("Q3 leads", "A1", "003A00002"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := x.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	status, run := c.upload(t, "book.xlsx", buf.String(), nil)
+	if status != 201 || run.Plan == nil || !strings.Contains(run.Plan.Note, `data on other sheets too: Q3 leads`) {
+		t.Fatalf("status %d, plan %+v; want a note naming the sheet Q3 leads", status, run.Plan)
+	}
+	if _, run := c.upload(t, "book.xlsx", buf.String(), map[string]string{"sheet": "Sheet1"}); strings.Contains(run.Plan.Note, "other sheets") {
+		t.Errorf("sheet named, yet the note %q", run.Plan.Note)
 	}
 }
