@@ -480,7 +480,10 @@ func TestRoundTripWorkbookInputReadsAsItsCSV(t *testing.T) {
 	}
 	csvOut, xlsxOut := results[".csv"], results[".xlsx"]
 	for line := 2; line <= len(rows)+1; line++ {
-		if csvOut[line] != xlsxOut[line] {
+		// Line 4 is the one a workbook says more of: its cell is a number,
+		// which Excel has rounded (RoundedNumber, below); the CSV shows
+		// only 1.69549E+18 (ScientificNotation).
+		if line != 4 && csvOut[line] != xlsxOut[line] {
 			t.Errorf("line %d (%s): the CSV gives %q, the workbook %q", line, rows[line-2][3], csvOut[line], xlsxOut[line])
 		}
 	}
@@ -489,8 +492,8 @@ func TestRoundTripWorkbookInputReadsAsItsCSV(t *testing.T) {
 			t.Errorf("workbook line %d (%s): %q, want assigned", line, rows[line-2][3], xlsxOut[line])
 		}
 	}
-	if strings.HasPrefix(xlsxOut[4], "assigned") || !strings.HasPrefix(xlsxOut[4], "failed:input/") {
-		t.Errorf("workbook line 4 (a 19-digit flow ID stored as a number): %q; want failed at input", xlsxOut[4])
+	if xlsxOut[4] != "failed:input/RoundedNumber" || csvOut[4] != "failed:input/ScientificNotation" {
+		t.Errorf("line 4 (a 19-digit flow ID stored as a number): workbook %q, CSV %q; want failed at input, RoundedNumber and ScientificNotation", xlsxOut[4], csvOut[4])
 	}
 	t.Logf("outcomes: csv %v, xlsx %v", csvOut, xlsxOut)
 }

@@ -52,7 +52,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.flow, "flow", "", "ID|NAME: the flow of every row without a flow column, or with it blank")
 	fs.StringVar(&c.owner, "owner", "", "EMAIL|NAME: the owner of every row without an owner column, or with it blank")
 	fs.StringVar(&c.ownerBy, "owner-by", "auto", "the owner column holds: email, name (resolved through Gong's users), or auto (names when at least half the owner cells have no @)")
-	fs.StringVar(&c.sheet, "sheet", "", "a workbook's sheet to read (default: the first)")
+	fs.StringVar(&c.sheet, "sheet", "", "a workbook's sheet to read (default: the first; a warning names the other sheets with data)")
 	fs.Int64Var(&c.maxInput, "max-input-bytes", 1<<30, "most bytes of standard input (or a pipe) to copy; more is refused")
 	fs.BoolVar(&c.preflight, "preflight", true, "before sending, check through GET /v2/flows that each flow is visible to its owner")
 }

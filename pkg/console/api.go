@@ -235,11 +235,13 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		f.Close()
 	}
 	run.Converted = isWorkbook(head)
+	sheetNote := "" // a workbook's other sheets with data, for the plan
 	if ct := http.DetectContentType(head); !run.Converted && !strings.HasPrefix(ct, "text/") && ct != "application/octet-stream" {
 		return http.StatusBadRequest, "This file is not a CSV file or an Excel workbook (.xlsx): it looks like " + ct + ". Export the spreadsheet as CSV UTF-8 or save it as .xlsx."
 	}
 	if run.Converted {
-		if err := workbookToCSV(upload, run.Options.Sheet, filepath.Join(dir, inputCSV)); err != nil {
+		var err error
+		if sheetNote, err = workbookToCSV(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, inputCSV)); err != nil {
 			return s.checkError(err)
 		}
 	}
@@ -261,6 +263,9 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 			v.First[i].Message = name(v.First[i].Message)
 		}
 		plan.RejectedByCode[code] = v
+	}
+	if sheetNote != "" {
+		plan.Note = strings.TrimPrefix(plan.Note+"; "+sheetNote, "; ")
 	}
 	plan.Estimate = estimate(plan.Requests, s.cfg.Rate, s.cfg.DailyQuota)
 	run.Plan = &plan

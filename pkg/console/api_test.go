@@ -211,9 +211,9 @@ func TestWorkbookUpload(t *testing.T) {
 	if !run.Converted || run.Plan.Rows != 2 || run.Plan.Valid != 1 {
 		t.Fatalf("plan %+v", run.Plan)
 	}
-	// The workbook stores the ID as a number, which Excel shows as
-	// 1.69549E+18: the reader sees what Excel shows.
-	if run.Plan.Rejected != 1 || run.Plan.RejectedByCode["ScientificNotation"].Rows != 1 {
+	// The workbook stores the ID as a number, which Excel has rounded (and
+	// shows as 1.69549E+18): the cell is refused.
+	if run.Plan.Rejected != 1 || run.Plan.RejectedByCode["RoundedNumber"].Rows != 1 {
 		t.Errorf("the number-stored flow ID was not caught: %+v", run.Plan.RejectedByCode)
 	}
 }

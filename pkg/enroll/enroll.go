@@ -247,7 +247,7 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 	dir.RemoveTemporary(written())
 	st := &stores{}
 	var err error
-	sc := SourceConfig{Stdin: cfg.Stdin, SpoolDir: cfg.OutDir, MaxSpool: cfg.MaxInputBytes, Sheet: cfg.Sheet, AutoOwnerNames: cfg.OwnerBy == "" || cfg.OwnerBy == "auto"}
+	sc := SourceConfig{Stdin: cfg.Stdin, SpoolDir: cfg.OutDir, MaxSpool: cfg.MaxInputBytes, Sheet: cfg.Sheet, AutoOwnerNames: cfg.OwnerBy == "" || cfg.OwnerBy == "auto", Log: cfg.Log}
 	if st.src, err = openSource(ctx, cfg.InputPath, sc, cfg.Input); err != nil {
 		return nil, err
 	}

@@ -86,7 +86,7 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
-	src, err := openSource(ctx, cfg.InputPath, SourceConfig{Stdin: cfg.Stdin, MaxSpool: cfg.MaxInputBytes, Sheet: cfg.Sheet, AutoOwnerNames: cfg.OwnerBy == "" || cfg.OwnerBy == "auto"}, cfg.Input)
+	src, err := openSource(ctx, cfg.InputPath, SourceConfig{Stdin: cfg.Stdin, MaxSpool: cfg.MaxInputBytes, Sheet: cfg.Sheet, AutoOwnerNames: cfg.OwnerBy == "" || cfg.OwnerBy == "auto", Log: cfg.Log}, cfg.Input)
 	if err != nil {
 		return Plan{}, &FatalError{err}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/flowenroll/flowenroll/pkg/report"
 	"github.com/flowenroll/flowenroll/pkg/screen"
+	"go.uber.org/zap"
 )
 
 // DefaultMaxSpoolBytes bounds standard input (and any input that is not a
@@ -51,6 +52,8 @@ type SourceConfig struct {
 	// half the owner cells are such (a CRM export's "Contact owner"); cells
 	// with an @ are emails either way.
 	AutoOwnerNames bool
+	// Log gets the warning of a workbook with data on sheets not read.
+	Log *zap.Logger
 }
 
 // openSource opens path ("-": stdin) and makes the first passes. ctx stops
@@ -124,13 +127,13 @@ func (s *source) open(ctx context.Context, path string, sc SourceConfig) error {
 	head := make([]byte, 8)
 	n, _ := f.ReadAt(head, 0)
 	if input.IsWorkbook(head[:n]) {
-		return s.workbook(ctx, st.Size(), sc.Sheet)
+		return s.workbook(ctx, st.Size(), sc)
 	}
 	return nil
 }
 
 // workbook converts the workbook open in s.f to a temporary CSV file.
-func (s *source) workbook(ctx context.Context, size int64, sheet string) error {
+func (s *source) workbook(ctx context.Context, size int64, sc SourceConfig) error {
 	book := s.f
 	defer book.Close()
 	tmp, err := os.CreateTemp("", "flowenroll-sheet-*.csv")
@@ -141,8 +144,12 @@ func (s *source) workbook(ctx context.Context, size int64, sheet string) error {
 	if err := tmp.Chmod(0o600); err != nil {
 		return err
 	}
-	if err := input.WorkbookToCSV(ctx, book, size, sheet, tmp); err != nil {
+	info, err := input.ConvertWorkbook(ctx, book, size, sc.Sheet, tmp)
+	if err != nil {
 		return fmt.Errorf("input %s: %w", s.name, err)
+	}
+	if w := info.Warning(); w != "" && sc.Log != nil {
+		sc.Log.Warn(w, zap.String("input", s.name))
 	}
 	return nil
 }

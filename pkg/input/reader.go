@@ -57,6 +57,14 @@ const (
 	// rows after the last real row are not rows; see
 	// Reader.TrailingBlankRows.
 	CodeBlankRow = "BlankRow"
+	// CodeRoundedNumber is an ID cell of a workbook that is a number of
+	// more than 15 digits: Excel has rounded it.
+	CodeRoundedNumber = "RoundedNumber"
+	// CodeErrorCell is an ID cell that holds a spreadsheet error (#REF!,
+	// #N/A), in a workbook or as a CSV export wrote it.
+	CodeErrorCell = "ErrorCell"
+	// CodeDateCell is an ID cell of a workbook that is a date.
+	CodeDateCell = "DateCell"
 )
 
 // maxFlowIDDigits bounds a flow ID: Gong's IDs are 64-bit, at most 20 digits.
@@ -391,6 +399,9 @@ func (r *Reader) read() (Prospect, *Rejection, error) {
 			}
 		}
 		p, rej := r.check(rec.start, v)
+		if bad := r.refused(rec, v); bad != nil {
+			p, rej = Prospect{}, bad
+		}
 		if rej != nil {
 			rej.Extra = r.carry.cells(rec.fields, r.fedBack())
 		} else {
@@ -558,6 +569,33 @@ func (r *Reader) check(line int, v cells) (Prospect, *Rejection) {
 		return Prospect{}, reject(colOwner, CodeInvalidEmail, fmt.Sprintf("%q is not an email address", owner))
 	}
 	return p, nil
+}
+
+// refused returns the Rejection of a row whose crmProspectId or flowId
+// cell cannot hold an ID exactly (see refusedCell), or nil. It takes
+// precedence over check's verdict: a rounded number may look like a valid
+// ID, and its real fault is the cell.
+func (r *Reader) refused(rec *record, v cells) *Rejection {
+	for _, c := range [...]column{colID, colFlowID} {
+		i := r.idx[c]
+		if i < 0 || i >= len(rec.fields) {
+			continue
+		}
+		var kind byte
+		for _, m := range rec.marks {
+			if m.cell == i {
+				kind = m.kind
+			}
+		}
+		if code, detail := refusedCell(kind, v[c]); code != "" {
+			return &Rejection{
+				Line: rec.start, CRMProspectID: v[colID], FlowID: v[colFlowID], FlowName: v[colFlowName], OwnerEmail: v[colOwner],
+				Column: c.String(), Code: code,
+				Message: fmt.Sprintf("%s:%d: %s: %s", r.name, rec.start, r.describe(c), detail),
+			}
+		}
+	}
+	return nil
 }
 
 func (r *Reader) roundedDetail(flow string, exact []string) string {

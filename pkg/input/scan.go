@@ -234,6 +234,9 @@ type record struct {
 	nul    int  // NUL bytes in the record's text
 	ctl    int  // other control characters below 0x20, but tab
 	size   int  // bytes of text
+	// marks are the cells a workbook marked (see markPrefix), their marks
+	// stripped from fields; nil for most records.
+	marks []cellMark
 }
 
 // multiLine reports whether the record spans more than one line.
@@ -446,7 +449,11 @@ func (s *scanner) finish() (*record, error) {
 	s.fieldsBuf = s.fieldsBuf[:0]
 	prev := 0
 	for _, e := range s.ends {
-		s.fieldsBuf = append(s.fieldsBuf, str[prev:e])
+		f, kind := unmark(str[prev:e])
+		if kind != 0 {
+			s.rec.marks = append(s.rec.marks, cellMark{cell: len(s.fieldsBuf), kind: kind})
+		}
+		s.fieldsBuf = append(s.fieldsBuf, f)
 		prev = e
 	}
 	s.rec.fields = s.fieldsBuf

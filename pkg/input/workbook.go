@@ -1,21 +1,13 @@
 package input
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/xuri/excelize/v2"
 )
-
-// maxWorkbookBytes bounds what a workbook may unzip to: excelize keeps the
-// shared strings in memory, and a zip bomb must not take the machine.
-const maxWorkbookBytes = 1 << 30
 
 // IsWorkbook reports whether a file that starts with head is a ZIP
 // archive, as an Excel workbook (.xlsx) is. Numbers and OpenDocument
@@ -25,17 +17,46 @@ func IsWorkbook(head []byte) bool {
 	return bytes.HasPrefix(head, []byte("PK\x03\x04"))
 }
 
-// WorkbookToCSV writes one sheet of the Excel workbook (.xlsx) in r, of
+// maxSheetsChecked bounds the other sheets read for data, for
+// WorkbookInfo.OtherSheets.
+const maxSheetsChecked = 32
+
+// WorkbookInfo is what ConvertWorkbook found besides the rows.
+type WorkbookInfo struct {
+	Sheet string // the sheet read
+	// OtherSheets are the other sheets that hold data, when no sheet was
+	// named: a person may have meant one of them.
+	OtherSheets []string
+}
+
+// Warning says that other sheets hold data and only Sheet was read, or "".
+func (i WorkbookInfo) Warning() string {
+	if len(i.OtherSheets) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("only the first sheet, %q, is read; the workbook has data on other sheets too: %s; name the sheet to read with --sheet", i.Sheet, quoteAll(i.OtherSheets))
+}
+
+// WorkbookToCSV is ConvertWorkbook without what it found besides the rows.
+func WorkbookToCSV(ctx context.Context, r io.ReaderAt, size int64, sheet string, w io.Writer) error {
+	_, err := ConvertWorkbook(ctx, r, size, sheet, w)
+	return err
+}
+
+// ConvertWorkbook writes one sheet of the Excel workbook (.xlsx) in r, of
 // size bytes, to w as RFC 4180 CSV (UTF-8, comma, "\n"), for NewReader to
 // read: the first sheet when sheet is "", else the one named so (case
 // ignored when no sheet has the exact name); an unknown name is an error
-// that lists the sheets.
+// that lists the sheets. With sheet "", the other sheets that hold data
+// are named in the WorkbookInfo.
 //
 // Each cell is the text Excel shows for it: its value with its number
 // format applied, and for a formula the value Excel saved with it. So an ID
 // typed as text arrives exact, and an ID stored as a number arrives as
 // Excel shows it ("1.69549E+18"), for the Reader's checks to catch as in a
-// CSV export.
+// CSV export. A cell that cannot hold an ID exactly (a number of more than
+// 15 digits, an error value, a date) is marked for the Reader to refuse in
+// an ID column (see markPrefix).
 //
 // Line N of the CSV is row N of the sheet, so that the line numbers of
 // the Reader's messages are the rows a person sees in Excel: a row with no
@@ -44,91 +65,69 @@ func IsWorkbook(head []byte) bool {
 // the width of the first row that has any (the header), since a sheet
 // leaves out the empty cells at the end of a row.
 //
-// The rows are streamed with excelize's row iterator; ctx is checked
-// between rows.
-func WorkbookToCSV(ctx context.Context, r io.ReaderAt, size int64, sheet string, w io.Writer) error {
+// The sheet's XML is streamed, never held whole, within workbookLimits
+// applied as it is read (a file past one is an error wrapping
+// ErrWorkbookTooLarge); ctx is checked at every block read, so a
+// cancelled read stops at once with an error wrapping ctx.Err().
+func ConvertWorkbook(ctx context.Context, r io.ReaderAt, size int64, sheet string, w io.Writer) (WorkbookInfo, error) {
+	return convertWorkbook(ctx, r, size, sheet, w, defaultWorkbookLimits())
+}
+
+func convertWorkbook(ctx context.Context, r io.ReaderAt, size int64, sheet string, w io.Writer, lim workbookLimits) (WorkbookInfo, error) {
 	notBook := func(err error) error {
+		if ctx.Err() != nil || errors.Is(err, ErrWorkbookTooLarge) {
+			return err
+		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			// A bare "EOF" tells a person nothing: the file ends early.
 			err = errors.New("the file ends before the workbook does (cut short in a download or copy?)")
 		}
 		return fmt.Errorf("not an Excel workbook (.xlsx), or a damaged one: %w; save it as .xlsx or as CSV UTF-8", err)
 	}
-	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipSizeLimit: maxWorkbookBytes})
+	b, err := openBook(ctx, r, size, lim)
 	if err != nil {
-		return notBook(err)
+		return WorkbookInfo{}, notBook(err)
 	}
-	defer f.Close()
-	name, err := pickSheet(f.GetSheetList(), sheet)
+	defer b.close()
+	names := make([]string, len(b.sheets))
+	for i, s := range b.sheets {
+		names[i] = s.name
+	}
+	name, err := pickSheet(names, sheet)
 	if err != nil {
-		return err
+		return WorkbookInfo{}, err
 	}
-	rows, err := f.Rows(name)
-	if err != nil {
-		return fmt.Errorf("sheet %q: %w", name, err)
-	}
-	defer rows.Close()
-	nums, err := openGeneralNumbers(r, size, name, f)
-	if err != nil {
-		return notBook(err)
-	}
-	defer nums.close()
-	return writeRows(ctx, rows, nums, name, w)
-}
-
-// writeRows writes the rows of one sheet as CSV, one line per sheet row.
-func writeRows(ctx context.Context, rows *excelize.Rows, nums *generalNumbers, sheet string, out io.Writer) error {
-	w := bufio.NewWriter(out)
-	cw := csv.NewWriter(w)
-	width := 0
-	for n := 1; rows.Next(); n++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("sheet %q, row %d: reading stopped: %w", sheet, n, err)
+	info := WorkbookInfo{Sheet: name}
+	var part string
+	for _, s := range b.sheets {
+		if s.name == name {
+			part = s.part
 		}
-		cells, err := rows.Columns()
-		if err != nil {
-			return fmt.Errorf("sheet %q, row %d: %w", sheet, n, err)
+	}
+	if err := b.writeSheet(part, w); err != nil {
+		if ctx.Err() != nil {
+			return info, fmt.Errorf("sheet %q: reading stopped: %w", name, ctx.Err())
 		}
-		general, err := nums.row(n)
-		if err != nil {
-			return fmt.Errorf("sheet %q, row %d: %w", sheet, n, err)
-		}
-		for col, v := range general {
-			if col < len(cells) {
-				cells[col] = excelGeneral(v, cells[col])
+		return info, fmt.Errorf("sheet %q: %w", name, notBook(err))
+	}
+	if sheet == "" {
+		// At most maxSheetsChecked: a workbook of a thousand sheets must
+		// not cost a thousand reads for a warning.
+		for i, s := range b.sheets[1:] {
+			if i < maxSheetsChecked && b.hasData(s.part) {
+				info.OtherSheets = append(info.OtherSheets, s.name)
 			}
 		}
-		if len(cells) == 0 {
-			if err := w.WriteByte('\n'); err != nil {
-				return err
-			}
-			continue
-		}
-		if width == 0 {
-			width = len(cells)
-		}
-		for i, c := range cells {
-			cells[i] = oneLine(c)
-		}
-		for len(cells) < width {
-			cells = append(cells, "")
-		}
-		if err := cw.Write(cells); err != nil {
-			return err
-		}
-		// Flushed per row into w, which the empty lines above go to too.
-		if cw.Flush(); cw.Error() != nil {
-			return cw.Error()
-		}
 	}
-	if err := rows.Error(); err != nil {
-		return fmt.Errorf("sheet %q: %w", sheet, err)
-	}
-	return w.Flush()
+	return info, nil
 }
 
-// oneLine replaces the line breaks of a cell with spaces.
+// oneLine replaces the line breaks of a cell with spaces, and drops the
+// noncharacter that marks a cell (markPrefix) from a real cell's text.
 func oneLine(s string) string {
+	if strings.Contains(s, markPrefix) {
+		s = strings.ReplaceAll(s, markPrefix, "")
+	}
 	if !strings.ContainsAny(s, "\r\n") {
 		return s
 	}

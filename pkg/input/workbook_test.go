@@ -94,7 +94,7 @@ func TestWorkbookToCSV(t *testing.T) {
 	}
 	want := "Contact ID,Flow ID,Owner Email,Notes\n" +
 		"0031t00000Jk7Lm,1695493301223590792,ava@example.com,two lines\n" +
-		"12345678901,1.69549E+18,ava@example.com,\n" +
+		"12345678901,\uFDD0N1.69549E+18,ava@example.com,\n" +
 		"003B,1695493301223590792,ben@example.com,\"a, \"\"b\"\"\"\n" +
 		"\n" +
 		"003C,42,ben@example.com,\n"
@@ -110,7 +110,7 @@ func TestWorkbookToCSV(t *testing.T) {
 	}
 	wantCodes := []Row{
 		{Line: 2, ID: "0031t00000Jk7Lm", FlowID: "1695493301223590792", Owner: "ava@example.com", Extra: []string{"two lines"}},
-		{Line: 3, Code: CodeScientificNotation, ID: "12345678901", FlowID: "1.69549E+18", Owner: "ava@example.com", Extra: []string{""}},
+		{Line: 3, Code: CodeRoundedNumber, ID: "12345678901", FlowID: "1.69549E+18", Owner: "ava@example.com", Extra: []string{""}},
 		{Line: 4, ID: "003B", FlowID: "1695493301223590792", Owner: "ben@example.com", Extra: []string{`a, "b"`}},
 		{Line: 6, ID: "003C", FlowID: "42", Owner: "ben@example.com", Extra: []string{""}},
 	}
@@ -161,8 +161,8 @@ func TestWorkbookNumbers(t *testing.T) {
 	}
 	want := "Contact ID,Flow ID,Owner Email\n" +
 		"123456789012,1695493301223590792,a@example.com\n" +
-		"1.23457E+11,1.69549E+18,a@example.com\n" +
-		"12345678901,1695493301223590000,a@example.com\n" +
+		"1.23457E+11,\uFDD0N1.69549E+18,a@example.com\n" +
+		"12345678901,\uFDD0N1695493301223590000,a@example.com\n" +
 		"003A,2,a@example.com\n" +
 		"003B,42.5,a@example.com\n"
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -214,7 +214,7 @@ func TestWorkbookThroughSurvey(t *testing.T) {
 	got := readRows(t, text, opts)
 	want := readResult{Rows: []Row{
 		{Line: 4, ID: "003A", FlowID: "1695493301223590792", Owner: "a@example.com"},
-		{Line: 5, Code: CodeRoundedFlowID, ID: "003B", FlowID: "1695493301223590000", Owner: "a@example.com"},
+		{Line: 5, Code: CodeRoundedNumber, ID: "003B", FlowID: "1695493301223590000", Owner: "a@example.com"},
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -26,6 +26,10 @@ const (
 	CodeInvalidProspectID  = "InvalidProspectId"
 	CodeLeadingZerosLost   = "LeadingZerosLost"
 	CodeDuplicate          = "Duplicate"
+	// Workbook cells that cannot hold an ID exactly, in an ID column.
+	CodeRoundedNumber = "RoundedNumber"
+	CodeErrorCell     = "ErrorCell"
+	CodeDateCell      = "DateCell"
 )
 
 // Codes of failed.csv, stage input: what Gong's listings say.
@@ -124,6 +128,9 @@ func Explanations() []Explained {
 		in(CodeSalesforceChecksum, "the Salesforce ID's case does not match its checksum", "copy the 18-character ID from Salesforce again"),
 		in(CodeInvalidProspectID, "crmProspectId is not an ID of the CRM given with --crm", "check the column, or drop --crm"),
 		in(CodeLeadingZerosLost, "a spreadsheet dropped an ID's leading zeros", "export the file again and upload it without opening it in a spreadsheet, or open it with the ID columns as text (Excel: Data > From Text/CSV > Do not detect data types), or fix it in results.xlsx"),
+		in(CodeRoundedNumber, "a workbook cell holds the ID as a number of more than 15 digits: Excel keeps 15 significant digits, so the ID was rounded", "format the column as Text in the workbook and type or paste the exact IDs again (from the CRM, not from this sheet), or export the file again as CSV"),
+		in(CodeErrorCell, "the ID cell of the workbook holds a spreadsheet error (#REF!, #N/A, #VALUE!...), not an ID", "fix the formula or the data it refers to, or paste the IDs as values"),
+		in(CodeDateCell, "the ID cell of the workbook is a date (a number with a date format, or a date cell)", "format the column as Text and type the IDs again"),
 		in(CodeDuplicate, "the same ID, flow and owner as an earlier line, which is sent instead", "nothing to do: the earlier line covers it"),
 		in(CodeFlowNameNotFound, "no flow of that name is visible to the owner", "check the name against Gong (the message lists similar names)"),
 		in(CodeFlowNameAmbiguous, "several flows of that name are visible to the owner", "use the flowId the message lists"),
