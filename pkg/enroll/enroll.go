@@ -138,6 +138,10 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	}
 	defer st.close()
 	sum.Input, sum.InputSHA256, sum.Resumed = st.src.name, st.src.sha256, st.state.Resumed
+	sum.Notes = st.src.notes
+	for _, n := range st.src.notes {
+		cfg.Log.Warn(n)
+	}
 	r := newRunner(cfg, st, start)
 	rowsRead, err := r.run(ctx)
 	return finish(cfg, st, r, sum, rowsRead, err)

@@ -182,6 +182,7 @@ type Reader struct {
 	lines   lineKeeper
 	orig    int
 	retLine int
+	titles  int // rows above the header, see TitleRows
 }
 
 // heldRow is a row read while blank rows before it wait to be returned.

@@ -40,6 +40,7 @@ func (r *Reader) findHeader(opts Options, sniff bool) error {
 			}
 			return fmt.Errorf("%s: reading the header row: %w", r.name, err)
 		}
+		r.titles = n
 		if opts.HeaderRow > 0 {
 			if rec.end < opts.HeaderRow {
 				continue
@@ -125,3 +126,11 @@ func (r *Reader) takeHeader(rec *record, opts Options) (bool, error) {
 // HeaderLine returns the line the header row starts on: 1, or below the
 // title rows of a report export (which are not rows).
 func (r *Reader) HeaderLine() int { return r.headerLine }
+
+// TitleRows returns how many rows above the header were read past (a
+// report's title block); they are not rows.
+func (r *Reader) TitleRows() int { return r.titles }
+
+// FedBack reports whether the input is flowenroll's failed.csv or
+// unprocessed.csv (or results.xlsx) fed back: its rows keep their lines.
+func (r *Reader) FedBack() bool { return r.lines.on }

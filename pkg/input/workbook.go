@@ -41,8 +41,8 @@ func IsWorkbook(head []byte) bool {
 // the Reader's messages are the rows a person sees in Excel: a row with no
 // cell is an empty line (not a row, for the Reader), and a line break
 // inside a cell is written as a space. Rows are padded with empty cells to
-// the width of the first row that has any (the header), since a sheet
-// leaves out the empty cells at the end of a row.
+// the width of the widest row so far (the header, below any title
+// rows), since a sheet leaves out the empty cells at the end of a row.
 //
 // The rows are streamed with excelize's row iterator; ctx is checked
 // between rows.
@@ -104,9 +104,8 @@ func writeRows(ctx context.Context, rows *excelize.Rows, nums *generalNumbers, s
 			}
 			continue
 		}
-		if width == 0 {
-			width = len(cells)
-		}
+		// The widest row so far: the header, below any title rows.
+		width = max(width, len(cells))
 		for i, c := range cells {
 			cells[i] = oneLine(c)
 		}
