@@ -28,7 +28,7 @@ func workbookToCSV(src, sheet, dst string) error {
 	if err != nil {
 		return err
 	}
-	if err := input.WorkbookToCSV(context.Background(), in, st.Size(), sheet, out); err != nil {
+	if _, err := input.BookToCSV(context.Background(), in, st.Size(), sheet, out); err != nil {
 		out.Close()
 		return &BadInputError{Msg: err.Error()}
 	}
