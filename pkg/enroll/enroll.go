@@ -254,7 +254,7 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 	}
 	if st.led, st.state, err = ledger.Open(cfg.OutDir, journalKey(st.src.sha256, cfg), st.src.name, cfg.Restart, now); err != nil {
 		if errors.Is(err, ledger.ErrInputChanged) && routing(cfg) != "" {
-			err = fmt.Errorf("%w (--flow, --owner, --owner-by and --map count as part of the input: a resume with other values would send rows elsewhere)", err)
+			err = fmt.Errorf("%w (--flow, --owner, --owner-by, --map and --header-row count as part of the input: a resume with other values would send rows elsewhere)", err)
 		}
 		st.close()
 		return nil, err
@@ -286,10 +286,15 @@ func routing(cfg Config) string {
 	if by == "auto" {
 		by = ""
 	}
-	if in.Flow == "" && in.Owner == "" && by == "" && len(maps) == 0 {
+	if in.Flow == "" && in.Owner == "" && by == "" && len(maps) == 0 && in.HeaderRow == 0 {
 		return ""
 	}
-	return strings.Join([]string{"flow=" + in.Flow, "owner=" + in.Owner, "ownerBy=" + by, "map=" + strings.Join(maps, ",")}, "\x00")
+	parts := []string{"flow=" + in.Flow, "owner=" + in.Owner, "ownerBy=" + by, "map=" + strings.Join(maps, ",")}
+	if in.HeaderRow != 0 {
+		// Another header row reads the same lines under other columns.
+		parts = append(parts, fmt.Sprintf("headerRow=%d", in.HeaderRow))
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // journalKey ties the journal to the input and to the settings that route

@@ -55,3 +55,19 @@ func TestSourceRowsLeaveOutTitlesAndFooter(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalKeyCountsTheHeaderRow: a resume with another --header-row
+// reads the same lines under other columns, so it is another input; without
+// one the key is the one earlier versions wrote.
+func TestJournalKeyCountsTheHeaderRow(t *testing.T) {
+	const sha = "abc"
+	plain := journalKey(sha, Config{})
+	if plain != sha {
+		t.Errorf("key without routing flags %q, want the input's SHA-256 %q", plain, sha)
+	}
+	six := journalKey(sha, Config{Input: input.Options{HeaderRow: 6}})
+	seven := journalKey(sha, Config{Input: input.Options{HeaderRow: 7}})
+	if six == plain || six == seven {
+		t.Errorf("keys %q (none), %q (6), %q (7): want three different keys", plain, six, seven)
+	}
+}
