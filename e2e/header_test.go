@@ -99,6 +99,36 @@ func TestTitleRowsAndFooterOfAReport(t *testing.T) {
 	}
 }
 
+// TestHeaderRowFlagAndEnv: --header-row (or FLOWENROLL_HEADER_ROW) says
+// where the header is; a row that is no header is refused before
+// anything is sent.
+func TestHeaderRowFlagAndEnv(t *testing.T) {
+	g := newGong(t, gongConfig(nil), nil)
+	in := filepath.Join(t.TempDir(), "report.csv")
+	body := "Q4 candidates,,\nContact ID,Flow ID,Owner Email\nnot a header,,\nContact ID,Flow ID,Owner Email\n0035e00000H0000001AAA," + flowSDR + "," + ava + "\n"
+	if err := os.WriteFile(in, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	g.quiesce()
+	r := startProc(t, append(gongEnv(g.srv.URL), "FLOWENROLL_HEADER_ROW=4"), nil, rtFlags(in, out)...).wait(t)
+	g.quiesce()
+	if r.exit != 0 {
+		t.Fatalf("FLOWENROLL_HEADER_ROW=4: %v\n%s", r, r.stderr)
+	}
+	if got := lineCol(t, rtReadTable(t, filepath.Join(out, "assigned.csv"))); !slices.Equal(got, []int{5}) {
+		t.Errorf("assigned lines %v, want [5]", got)
+	}
+	before := g.emu.Stats().Requests
+	r = rtRun(t, g, rtFlags(in, filepath.Join(t.TempDir(), "bad"), "--header-row", "3")...)
+	if r.exit != 1 || !strings.Contains(r.stderr, "line 3: missing column(s)") {
+		t.Errorf("--header-row 3: %v; want exit 1 naming line 3\n%s", r, r.stderr)
+	}
+	if n := g.emu.Stats().Requests - before; n != 0 {
+		t.Errorf("%d requests sent for a refused input", n)
+	}
+}
+
 // TestResultsWorkbookFedBack: a capped run leaves rows in all three
 // files; its results.xlsx fed back as it is sends only the failed and
 // unprocessed rows, which keep their lines of the first input.
