@@ -272,11 +272,12 @@ func TestRoundTripCarriesTheReportColumns(t *testing.T) {
 	if want := append(slices.Clone(assignedCols), carriedCols...); !slices.Equal(assigned.header, want) {
 		t.Errorf("the retry's assigned.csv header:\n got %q\nwant %q", assigned.header, want)
 	}
-	// The retry's lines are those of failed-fixed.csv (one line a row).
+	// The retry's lines are those of the report (issue #21): a row fed
+	// back keeps its line, for people to match the rows.
 	orig := map[string]sfRow{}
-	for i, row := range failed.rows {
+	for _, row := range failed.rows {
 		line, _ := strconv.Atoi(row[0])
-		orig[strconv.Itoa(i+2)] = input[line]
+		orig[row[0]] = input[line]
 	}
 	for _, row := range assigned.rows {
 		o, ok := orig[row[0]]

@@ -36,6 +36,7 @@ type common struct {
 	owner     string
 	ownerBy   string
 	sheet     string
+	headerRow int
 	maxInput  int64
 }
 
@@ -52,7 +53,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.flow, "flow", "", "ID|NAME: the flow of every row without a flow column, or with it blank")
 	fs.StringVar(&c.owner, "owner", "", "EMAIL|NAME: the owner of every row without an owner column, or with it blank")
 	fs.StringVar(&c.ownerBy, "owner-by", "auto", "the owner column holds: email, name (resolved through Gong's users), or auto (names when at least half the owner cells have no @)")
-	fs.StringVar(&c.sheet, "sheet", "", "a workbook's sheet to read (default: the first; a warning names the other sheets with data)")
+	fs.StringVar(&c.sheet, "sheet", "", "a workbook's sheet to read (default: the first, with a warning naming the other sheets with data; for flowenroll's results.xlsx, its failed and unprocessed sheets)")
+	fs.IntVar(&c.headerRow, "header-row", 0, "the line (a sheet's row) the header is on, below title rows; 0 finds it: the first row naming the columns needed")
 	fs.Int64Var(&c.maxInput, "max-input-bytes", 1<<30, "most bytes of standard input (or a pipe) to copy; more is refused")
 	fs.BoolVar(&c.preflight, "preflight", true, "before sending, check through GET /v2/flows that each flow is visible to its owner")
 }
@@ -101,13 +103,16 @@ func (c *common) options() (input.Options, error) {
 	default:
 		return input.Options{}, usagef("--owner-by must be auto, email or name, got %q", c.ownerBy)
 	}
+	if c.headerRow < 0 {
+		return input.Options{}, usagef("--header-row must be 0 (found by itself) or a line number, got %d", c.headerRow)
+	}
 	if c.maxInput < 1 {
 		return input.Options{}, usagef("--max-input-bytes must be at least 1, got %d", c.maxInput)
 	}
 	if c.flow != "" && strings.ContainsAny(c.flow, "\r\n") || c.owner != "" && strings.ContainsAny(c.owner, "\r\n") {
 		return input.Options{}, usagef("--flow and --owner take one line")
 	}
-	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm, Flow: c.flow, Owner: c.owner, OwnerByName: c.ownerBy == "name"}, nil
+	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm, Flow: c.flow, Owner: c.owner, OwnerByName: c.ownerBy == "name", HeaderRow: c.headerRow}, nil
 }
 
 func newLogger(format, level string, stderr io.Writer) *zap.Logger {

@@ -88,6 +88,9 @@ func printPlan(w io.Writer, p enroll.Plan, rate float64) {
 	if p.FailedCSV != "" && p.Rejected > 0 {
 		fmt.Fprintf(w, "\nrejected rows written to %s\n", p.FailedCSV)
 	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "\nnote: %s\n", n)
+	}
 	if p.Note != "" {
 		fmt.Fprintf(w, "\nnote: %s\n", p.Note)
 	}

@@ -204,6 +204,13 @@ func parseOptions(fields map[string][]string) (Options, error) {
 		return ""
 	}
 	o := Options{Encoding: one("encoding"), Delimiter: one("delimiter"), CRM: one("crm"), Sheet: one("sheet"), Flow: one("flow"), Owner: one("owner")}
+	if v := one("headerRow"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("headerRow: %q is not a row number (1, 2, ...; 0 or empty finds the header)", v)
+		}
+		o.HeaderRow = n
+	}
 	for _, v := range fields["map"] {
 		for _, line := range strings.Split(v, "\n") {
 			line = strings.TrimSpace(line)

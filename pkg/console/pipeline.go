@@ -103,6 +103,9 @@ type Options struct {
 	Sheet     string            `json:"sheet,omitempty"`
 	Flow      string            `json:"flow,omitempty"`
 	Owner     string            `json:"owner,omitempty"`
+	// HeaderRow is the line the header is on ("header is on row N"); 0
+	// finds it below any title rows.
+	HeaderRow int `json:"headerRow,omitempty"`
 }
 
 // PlanSpec is one check of an upload.
@@ -290,7 +293,10 @@ func inputOptions(o Options) (input.Options, error) {
 	if err != nil {
 		return input.Options{}, &BadInputError{Msg: err.Error()}
 	}
-	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm, Flow: o.Flow, Owner: o.Owner}, nil
+	if o.HeaderRow < 0 {
+		return input.Options{}, &BadInputError{Msg: fmt.Sprintf("headerRow %d: rows are numbered from 1 (0 finds the header)", o.HeaderRow)}
+	}
+	return input.Options{Map: m, Encoding: enc, Delimiter: delim, CRM: crm, Flow: o.Flow, Owner: o.Owner, HeaderRow: o.HeaderRow}, nil
 }
 
 func orAuto(s string) string {

@@ -32,7 +32,7 @@ func workbookToCSV(ctx context.Context, src, sheet, dst string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	info, err := input.ConvertWorkbook(ctx, in, st.Size(), sheet, out)
+	info, _, err := input.BookToCSV(ctx, in, st.Size(), sheet, out)
 	if err != nil {
 		out.Close()
 		return "", &BadInputError{Msg: err.Error()}

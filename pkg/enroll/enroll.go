@@ -141,6 +141,10 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	}
 	defer st.close()
 	sum.Input, sum.InputSHA256, sum.Resumed = st.src.name, st.src.sha256, st.state.Resumed
+	sum.Notes = st.src.notes
+	for _, n := range st.src.notes {
+		cfg.Log.Warn(n)
+	}
 	r := newRunner(cfg, st, start)
 	rowsRead, err := r.run(ctx)
 	return finish(cfg, st, r, sum, rowsRead, err)
@@ -253,7 +257,7 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 	}
 	if st.led, st.state, err = ledger.Open(cfg.OutDir, journalKey(st.src.sha256, cfg), st.src.name, cfg.Restart, now); err != nil {
 		if errors.Is(err, ledger.ErrInputChanged) && routing(cfg) != "" {
-			err = fmt.Errorf("%w (--flow, --owner, --owner-by and --map count as part of the input: a resume with other values would send rows elsewhere)", err)
+			err = fmt.Errorf("%w (--flow, --owner, --owner-by, --map and --header-row count as part of the input: a resume with other values would send rows elsewhere)", err)
 		}
 		st.close()
 		return nil, err
@@ -285,10 +289,15 @@ func routing(cfg Config) string {
 	if by == "auto" {
 		by = ""
 	}
-	if in.Flow == "" && in.Owner == "" && by == "" && len(maps) == 0 {
+	if in.Flow == "" && in.Owner == "" && by == "" && len(maps) == 0 && in.HeaderRow == 0 {
 		return ""
 	}
-	return strings.Join([]string{"flow=" + in.Flow, "owner=" + in.Owner, "ownerBy=" + by, "map=" + strings.Join(maps, ",")}, "\x00")
+	parts := []string{"flow=" + in.Flow, "owner=" + in.Owner, "ownerBy=" + by, "map=" + strings.Join(maps, ",")}
+	if in.HeaderRow != 0 {
+		// Another header row reads the same lines under other columns.
+		parts = append(parts, fmt.Sprintf("headerRow=%d", in.HeaderRow))
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // journalKey ties the journal to the input and to the settings that route

@@ -70,6 +70,9 @@ type Plan struct {
 	Checked      bool
 	Note         string
 	FlowListings int64
+	// Notes are the input's notes, as summary.json's: title rows, a
+	// report footer, a result file fed back.
+	Notes []string
 }
 
 // planner counts what a run would send.
@@ -91,7 +94,7 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 		return Plan{}, &FatalError{err}
 	}
 	defer src.Close()
-	pl := &planner{p: Plan{Input: src.name, RejectedByCode: map[string]Rejected{}}, groups: map[string]int{}, distinct: map[string]int{}}
+	pl := &planner{p: Plan{Input: src.name, RejectedByCode: map[string]Rejected{}, Notes: src.notes}, groups: map[string]int{}, distinct: map[string]int{}}
 	if cfg.OutDir != "" {
 		release, err := pl.openFailed(cfg, src)
 		if err != nil {

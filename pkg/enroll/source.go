@@ -40,6 +40,12 @@ type source struct {
 	suspects *screen.Suspects // keys the first parse saw more than once
 	cols     report.Input
 	trailing int // blank rows after the last data row, ignored
+	// resultBook: the input is flowenroll's results.xlsx, read from its
+	// failed and unprocessed sheets.
+	resultBook bool
+	// notes say once what the read leaves out or reads differently: title
+	// rows, a report footer, a result file fed back.
+	notes []string
 }
 
 // SourceConfig is what openSource needs beyond the path.
@@ -144,13 +150,14 @@ func (s *source) workbook(ctx context.Context, size int64, sc SourceConfig) erro
 	if err := tmp.Chmod(0o600); err != nil {
 		return err
 	}
-	info, err := input.ConvertWorkbook(ctx, book, size, sc.Sheet, tmp)
+	info, results, err := input.BookToCSV(ctx, book, size, sc.Sheet, tmp)
 	if err != nil {
 		return fmt.Errorf("input %s: %w", s.name, err)
 	}
 	if w := info.Warning(); w != "" && sc.Log != nil {
 		sc.Log.Warn(w, zap.String("input", s.name))
 	}
+	s.resultBook = results
 	return nil
 }
 
@@ -238,7 +245,6 @@ func (s *source) firstParse(ctx context.Context) error {
 	first := s.opts
 	first.Context = ctx
 	survey, err := input.SurveyRows(s.f, first, func(p input.Prospect, rej *input.Rejection) {
-		s.rows++
 		if rej == nil {
 			s.suspects.Observe(screen.Identity(screen.RowOf(p)))
 		}
@@ -247,10 +253,14 @@ func (s *source) firstParse(ctx context.Context) error {
 		return err
 	}
 	s.opts.Survey = survey
+	// The survey's count leaves out a report footer's lines, as the read
+	// does: the progress total is the rows the run will account for.
+	s.rows = survey.Rows
 	rd, err := s.reader()
 	if err != nil {
 		return err
 	}
+	s.notes = s.inputNotes(rd, survey)
 	_, hasName := rd.Columns()[input.ColFlowName]
 	s.cols = report.Input{FlowName: hasName, Extra: rd.ExtraHeaders()}
 	return nil
@@ -298,4 +308,36 @@ func (s *source) Close() error {
 	}
 	s.f = nil
 	return err
+}
+
+// inputNotes are the notes of an input read by rd.
+func (s *source) inputNotes(rd *input.Reader, sv *input.Survey) []string {
+	var notes []string
+	if n := rd.TitleRows(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%s: the header is on line %d; the %s above it (a report's title, filters, date) %s not read", s.name, rd.HeaderLine(), plural(n, "row"), isAre(n)))
+	}
+	if sv.Footer > 0 {
+		notes = append(notes, fmt.Sprintf("%s: lines %d-%d are a report footer (%q), not rows: not read, not counted", s.name, sv.Footer, sv.FooterEnd, sv.FooterText))
+	}
+	switch {
+	case s.resultBook:
+		notes = append(notes, fmt.Sprintf("%s is flowenroll's results.xlsx: read from its failed and unprocessed sheets (the assigned sheet's rows are in Gong); each row keeps its line of the first input", s.name))
+	case rd.FedBack():
+		notes = append(notes, fmt.Sprintf("%s is a result file of flowenroll fed back: each row keeps its line of the first input", s.name))
+	}
+	return notes
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }

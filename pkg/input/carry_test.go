@@ -115,26 +115,23 @@ func TestCarried(t *testing.T) {
 			want: readResult{
 				Headers: []string{"First Name", "input.Stage", "Company"},
 				Rows: []Row{
-					{Line: 2, ID: "=003A", FlowName: "Q3 Outbound", Owner: "bob@example.com", Extra: []string{"=Ann", "Won", "Acme"}},
-					{Line: 3, ID: "003B", FlowID: "12", Owner: "bob@example.com", Extra: []string{"'Bo", "-1", ""}},
+					{Line: 7, ID: "=003A", FlowName: "Q3 Outbound", Owner: "bob@example.com", Extra: []string{"=Ann", "Won", "Acme"}},
+					{Line: 8, ID: "003B", FlowID: "12", Owner: "bob@example.com", Extra: []string{"'Bo", "-1", ""}},
 				},
 			},
 		},
 		{
-			name: "assigned.csv fed back",
+			name: "assigned.csv fed back is refused: its rows are in Gong",
 			input: "line,crmProspectId,flowId,flowInstanceOwnerEmail,flowName,flowInstanceId,flowInstanceOwnerFullName,flowInstanceCreateDate,flowInstanceStatus,workspaceId,exclusive,requestId,Notes\n" +
 				"2,003A,12,bob@example.com,Q3,99,Bob B,2026-01-01,ACTIVE,5,false,r-1,hi\n",
-			want: readResult{
-				Headers: []string{"Notes"},
-				Rows:    []Row{{Line: 2, ID: "003A", FlowID: "12", FlowName: "Q3", Owner: "bob@example.com", Extra: []string{"hi"}}},
-			},
+			want: readResult{Err: (&AssignedFileError{Name: "in.csv", Line: 1}).Error()},
 		},
 		{
 			name:  "unprocessed.csv fed back",
 			input: "line,crmProspectId,flowId,flowInstanceOwnerEmail,reason,Notes\n9,003A,12,bob@example.com,quota,hi\n",
 			want: readResult{
 				Headers: []string{"Notes"},
-				Rows:    []Row{{Line: 2, ID: "003A", FlowID: "12", Owner: "bob@example.com", Extra: []string{"hi"}}},
+				Rows:    []Row{{Line: 9, ID: "003A", FlowID: "12", Owner: "bob@example.com", Extra: []string{"hi"}}},
 			},
 		},
 		{

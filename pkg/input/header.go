@@ -135,6 +135,10 @@ type HeaderError struct {
 	// misspelling of one of its aliases (canonical -> header), for the
 	// message to offer as a --map.
 	Suggest map[string]string
+	// Looked is how many rows were looked at for the header when none
+	// named a needed column (title rows above it, or no header at all),
+	// for the message to offer --header-row; 0 otherwise.
+	Looked int
 }
 
 // Error lists what is wrong with the header, then the headers found, so
@@ -167,6 +171,9 @@ func (e *HeaderError) Error() string {
 		}
 	}
 	parts = append(parts, "found headers: "+quoteAll(e.Found))
+	if e.Looked > 1 {
+		parts = append(parts, fmt.Sprintf("no row of the first %d names a needed column; if the header is below title rows, give its line with --header-row N", e.Looked))
+	}
 	return fmt.Sprintf("%s: line %d: %s", e.Name, e.Line, strings.Join(parts, "; "))
 }
 

@@ -143,6 +143,11 @@ type Options struct {
 	// name, an owner's email or (without @) name. The column may then be
 	// missing from the file.
 	Flow, Owner string
+	// HeaderRow (the --header-row flag, the console's headerRow) is the
+	// line the header row starts on, for a file with title rows above
+	// it; 0 finds it: the first row that names the columns needed (see
+	// NewReader).
+	HeaderRow int
 	// Context, when set, stops the read: NewReader, Next, NewSurvey and
 	// SurveyRows check it between rows and before every block they read,
 	// and fail with an error wrapping its Err. It lives in Options, not in
@@ -179,13 +184,21 @@ type Reader struct {
 	blanks      blankQueue // blank rows not yet known to be followed by a real row
 	held        *heldRow   // the row read after them, returned once they are
 	trailing    int        // blank rows after the last real row, not returned
+	// lines keeps the original lines of a fed-back result file; orig is
+	// the original line of the row read() returned last (0: its own), and
+	// retLine the line its record starts on, of the row Next returned last.
+	lines   lineKeeper
+	orig    int
+	retLine int
+	titles  int // rows above the header, see TitleRows
 }
 
 // heldRow is a row read while blank rows before it wait to be returned.
 type heldRow struct {
-	p   Prospect
-	rej *Rejection
-	end int // the line where it ends
+	p    Prospect
+	rej  *Rejection
+	end  int // the line where it ends
+	orig int // its original line, see lineKeeper
 }
 
 // NewReader returns a Reader over r. It reads the header row now: an empty
@@ -228,37 +241,26 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if delim != DelimiterAuto {
 		comma = delimiterByte(delim)
 	}
-	sc := newScanner(text, comma, maxRow)
-	rec, err := sc.next()
-	switch {
-	case err == io.EOF:
-		return nil, fmt.Errorf("%s: the file is empty: it needs a header row", name)
-	case err != nil:
-		if c := opts.Context; c != nil && c.Err() != nil {
-			return nil, fmt.Errorf("%s: reading stopped: %w", name, c.Err())
-		}
-		return nil, fmt.Errorf("%s: reading the header row: %w", name, err)
+	if opts.HeaderRow < 0 {
+		return nil, fmt.Errorf("header row %d: rows are numbered from 1", opts.HeaderRow)
 	}
-	format.Delimiter = delimiterString(sc.comma)
-	if rec.nul > 0 || rec.ctl*8 >= rec.size && rec.ctl > 0 {
-		return nil, &NotCSVError{Name: name, Line: rec.start, Found: "binary data: " + controls(rec) + " in the header row"}
-	}
-	rd := &Reader{name: name, scan: sc, format: format, crm: crm, survey: opts.Survey, headerLine: rec.start, lastEnd: rec.end, ownerByName: opts.OwnerByName || (opts.Owner != "" && !strings.Contains(opts.Owner, "@")),
+	rd := &Reader{name: name, scan: newScanner(text, comma, maxRow), format: format, crm: crm, survey: opts.Survey, ownerByName: opts.OwnerByName || (opts.Owner != "" && !strings.Contains(opts.Owner, "@")),
 		flow: strings.TrimSpace(opts.Flow), owner: strings.TrimSpace(opts.Owner)}
 	if opts.Context != nil {
 		rd.ctx, rd.done = opts.Context, opts.Context.Done()
 	}
-	if rec.syntax != nil {
-		return nil, fmt.Errorf("%s:%d: malformed header row: %s", name, rec.start, rd.syntaxDetail(rec))
+	if err := rd.findHeader(opts, comma == 0); err != nil {
+		return nil, err
 	}
-	rd.header = make([]string, len(rec.fields))
-	for i, h := range rec.fields {
-		rd.header[i] = strings.TrimSpace(h)
-	}
-	if rd.idx, err = matchHeader(name, rec.start, rd.header, opts.Map, rd.flow != "", rd.owner != ""); err != nil {
+	rd.format.Delimiter = delimiterString(rd.scan.comma)
+	if err := rd.refuseResult(); err != nil {
 		return nil, err
 	}
 	rd.carry = carryColumns(rd.header, rd.idx)
+	rd.lines = newLineKeeper(rd.header)
+	if opts.Survey != nil {
+		rd.lines.base = opts.Survey.maxLine
+	}
 	return rd, nil
 }
 
@@ -306,12 +308,12 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 			if r.err == io.EOF {
 				r.trailing++ // after the last real row
 			}
-			r.lastEnd = end
+			r.lastEnd, r.retLine = end, start
 			return Prospect{}, r.blankRow(start), nil
 		}
 		if h := r.held; h != nil {
 			r.held, r.lastEnd = nil, h.end
-			return h.p, h.rej, nil
+			return r.original(h.p, h.rej, h.orig)
 		}
 		if r.err != nil {
 			return Prospect{}, nil, r.err
@@ -332,12 +334,30 @@ func (r *Reader) Next() (Prospect, *Rejection, error) {
 			continue
 		case r.blanks.len() > 0:
 			// The blank rows before this one are gaps: return them first.
-			r.held = &heldRow{p: p, rej: rej, end: r.lastEnd}
+			r.held = &heldRow{p: p, rej: rej, end: r.lastEnd, orig: r.orig}
 			r.blanks.flush()
 			continue
 		}
+		return r.original(p, rej, r.orig)
+	}
+}
+
+// original notes the line the row starts on (retLine) and gives it its
+// original line, if it has one: messages keep naming the line of the
+// file read, the row's Line is the one of the first upload.
+func (r *Reader) original(p Prospect, rej *Rejection, orig int) (Prospect, *Rejection, error) {
+	if rej != nil {
+		r.retLine = rej.Line
+		if orig > 0 {
+			rej.Line = orig
+		}
 		return p, rej, nil
 	}
+	r.retLine = p.Line
+	if orig > 0 {
+		p.Line = orig
+	}
+	return p, nil, nil
 }
 
 // TrailingBlankRows returns how many blank rows (",,,") followed the last
@@ -370,6 +390,10 @@ func (r *Reader) read() (Prospect, *Rejection, error) {
 		if r.survey != nil && r.survey.Footer > 0 && rec.start >= r.survey.Footer {
 			continue
 		}
+		r.orig = 0
+		if !blank(rec.fields) {
+			r.orig = r.lines.original(rec.fields, rec.start)
+		}
 		if r.noteRecord != nil && !blank(rec.fields) {
 			r.noteRecord(rec, len(r.header))
 		}
@@ -382,6 +406,10 @@ func (r *Reader) read() (Prospect, *Rejection, error) {
 		}
 		if rec.nul > 0 {
 			return Prospect{}, r.malformed(rec, r.nulDetail(rec)), nil
+		}
+		if r.lines.on && r.inputBlank(rec.fields) {
+			// A BlankRow of failed.csv fed back as it was: blank still.
+			return Prospect{}, r.blankRow(rec.start), nil
 		}
 		if detail := r.ragged(rec); detail != "" {
 			if rec.multiLine() {

@@ -62,8 +62,8 @@ func WorkbookToCSV(ctx context.Context, r io.ReaderAt, size int64, sheet string,
 // the Reader's messages are the rows a person sees in Excel: a row with no
 // cell is an empty line (not a row, for the Reader), and a line break
 // inside a cell is written as a space. Rows are padded with empty cells to
-// the width of the first row that has any (the header), since a sheet
-// leaves out the empty cells at the end of a row.
+// the width of the widest row so far (the header, below any title
+// rows), since a sheet leaves out the empty cells at the end of a row.
 //
 // The sheet's XML is streamed, never held whole, within workbookLimits
 // applied as it is read (a file past one is an error wrapping

@@ -154,9 +154,9 @@ func (s *sheetReader) writeRow() error {
 	if len(s.row) == 0 {
 		return s.w.WriteByte('\n')
 	}
-	if s.width == 0 {
-		s.width = len(s.row)
-	}
+	// Padded to the widest row so far: the header, below any title rows
+	// (a title row is one cell wide).
+	s.width = max(s.width, len(s.row))
 	for len(s.row) < s.width {
 		s.row = append(s.row, "")
 	}

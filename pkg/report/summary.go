@@ -17,6 +17,10 @@ type Summary struct {
 	FinishedAt      string  `json:"finishedAt"`
 	WallTimeSeconds float64 `json:"wallTimeSeconds"`
 	RowsRead        int     `json:"rowsRead"`
+	// Notes say what the read of the input left out or read differently:
+	// title rows above the header, a report footer (not rows, not
+	// counted), a result file fed back.
+	Notes []string `json:"notes,omitempty"`
 	Counts
 	// The request figures over every run of this output directory.
 	outcome.RequestCounts
