@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	oc "github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// The tests of issue #20 items 5 to 8 and 11 (an incomplete listing, a
+// silent server, --out deleted mid-run, a damaged ledger, settings the
+// binary ignored): each case with the real binary against the emulator,
+// asserting the contract's outcome. RELIABILITY.md ("Guards") lists them
+// with what the binary did before and after.
+
+// rowsFor is n valid rows for flow and owner, the IDs prefixed.
+func rowsFor(prefix, flow, owner string, n int, want string) []inputRow {
+	rows := make([]inputRow, n)
+	for i := range rows {
+		rows[i] = inputRow{id: fmt.Sprintf("%s%04d", prefix, i), flow: flow, owner: owner, want: want}
+	}
+	return rows
+}
+
+// TestTruthIncompleteListing (#20.5): GET /v2/flows answers its first page
+// and the same cursor for ever. The listing ends (the cursor repeats), and
+// the 30 rows whose flow is on page 2 are not failed FlowNotVisible (a
+// claim nothing supports): they are unprocessed ListingIncomplete, exit 4,
+// with a warning. The same command lists again, and once Gong lists to the
+// end it sends those 30 rows, and only those.
+func TestTruthIncompleteListing(t *testing.T) {
+	rows := append(rowsFor("P1A", flowSDR, ava, 20, wantAssigned),
+		rowsFor("P2A", flowWebinar, ava, 30, wantAssigned)...)
+	cfg := gongConfig(nil)
+	cfg.PageSize = 2 // ava's page 1: SDR Outbound Q3, Enterprise Nurture; Webinar Follow-up on page 2
+	cfg.RepeatCursor = true
+	sc := newScenarioOf(t, prospectsFile{rows: rows}, cfg, nil)
+	args := runFlags(sc.in, sc.out)
+
+	r := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil, args...)
+	if r.exit != 4 {
+		t.Fatalf("run 1: %v; want exit 4\n%s", r, r.lastLine())
+	}
+	sc.summary(t, r)
+	sc.check(t, false)
+	if got := reasons(t, sc.out); got[oc.ReasonListingIncomplete] != 30 || len(got) != 1 {
+		t.Errorf("run 1: unprocessed %v; want the 30 rows of page 2's flow as %s", got, oc.ReasonListingIncomplete)
+	}
+	if !strings.Contains(r.stderr, "ended before its last page") {
+		t.Errorf("run 1: no warning that the listing ended early:\n%s", r.stderr)
+	}
+	listed := sc.gong.emu.Stats().ListFlows
+
+	// The same command, the same server: listed again (not from the pages
+	// kept in --out), still left, never failed.
+	r = runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil, args...)
+	if r.exit != 4 || reasons(t, sc.out)[oc.ReasonListingIncomplete] != 30 {
+		t.Fatalf("run 2: %v, unprocessed %v; want exit 4 and the 30 rows left", r, reasons(t, sc.out))
+	}
+	if n := sc.gong.emu.Stats().ListFlows; n == listed {
+		t.Errorf("run 2 did not list the flows again: the kept pages ended it at the same place")
+	}
+
+	// Gong's listing works again (another server, the same --out): the 30
+	// rows are sent, and nothing else.
+	fixed := newGong(t, gongConfig(nil), nil)
+	r = runOnce(t, nil, gongEnv(fixed.srv.URL), nil, args...)
+	if r.exit != 0 {
+		t.Fatalf("run 3: %v; want exit 0\n%s", r, r.lastLine())
+	}
+	sc.runs = append(sc.runs, r)
+	sc.summary(t, r)
+	created := fixed.emu.Created()
+	if len(created) != 30 {
+		t.Errorf("run 3 created %d instances; want the 30 rows left", len(created))
+	}
+	for _, c := range created {
+		if c.FlowID != flowWebinar || !strings.HasPrefix(c.CRMProspectID, "P2A") {
+			t.Errorf("run 3 sent %s to %s, a row an earlier run settled", c.CRMProspectID, c.FlowID)
+		}
+	}
+}
