@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	oc "github.com/flowenroll/flowenroll/pkg/outcome"
 )
@@ -80,4 +81,56 @@ func TestTruthIncompleteListing(t *testing.T) {
 			t.Errorf("run 3 sent %s to %s, a row an earlier run settled", c.CRMProspectID, c.FlowID)
 		}
 	}
+}
+
+// TestTruthSilentServer (#20.6): a server that accepts connections and
+// never answers. If nothing has answered since the run began, it is a wrong
+// base URL: exit 1 at the first timeout, naming GONG_BASE_URL, with no
+// retries (the run used to retry for --max-retry-time and exit 4). A
+// server that answered and then went silent is an outage: retried, then
+// exit 4 with the rows left for the next run.
+func TestTruthSilentServer(t *testing.T) {
+	t.Run("never answered", func(t *testing.T) {
+		cfg := gongConfig(nil)
+		cfg.Silent = true
+		sc := newScenarioOf(t, newProspects(), cfg, nil)
+		start := time.Now()
+		r := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil,
+			runFlags(sc.in, sc.out, "--timeout", "2s", "--max-retry-time", "30s")...)
+		t.Logf("silent server: %v in %v (--timeout 2s)", r, time.Since(start).Round(100*time.Millisecond))
+		if r.exit != 1 {
+			t.Fatalf("%v; want exit 1\n%s", r, r.lastLine())
+		}
+		if !strings.Contains(r.stderr, "GONG_BASE_URL") || !strings.Contains(r.stderr, "no answer") {
+			t.Errorf("no message says the address never answered and names GONG_BASE_URL:\n%s", r.stderr)
+		}
+		// One attempt per request in flight, none retried.
+		if r.requests > concurrency {
+			t.Errorf("%d requests reached the silent server; want at most %d (no retries)", r.requests, concurrency)
+		}
+		sc.summary(t, r)
+		sc.inspect(t, false, true)
+		onlyInputFailures(t, sc.out)
+		for reason, n := range reasons(t, sc.out) {
+			if reason != oc.ReasonUnreachable && reason != oc.ReasonInDoubt {
+				t.Errorf("%d rows unprocessed as %s; want %s (or %s)", n, reason, oc.ReasonUnreachable, oc.ReasonInDoubt)
+			}
+		}
+	})
+	t.Run("answered, then silent", func(t *testing.T) {
+		cfg := gongConfig(nil)
+		cfg.Silent, cfg.SilentAfter = true, 2 // ava's listing and one assign
+		rows := append(rowsFor("S1A", flowSDR, ava, 20, wantAssigned), rowsFor("S2A", flowWebinar, ava, 20, wantAssigned)...)
+		sc := newScenarioOf(t, prospectsFile{rows: rows}, cfg, nil)
+		r := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil,
+			runFlags(sc.in, sc.out, "--timeout", "1s", "--max-retry-time", "3s")...)
+		if r.exit != 4 {
+			t.Fatalf("%v; want exit 4 (an outage, not a setup error)\n%s", r, r.lastLine())
+		}
+		sc.summary(t, r)
+		sc.inspect(t, false, true)
+		if n := reasons(t, sc.out)[oc.ReasonUnreachable]; n != 0 {
+			t.Errorf("%d rows unprocessed as %s after Gong had answered", n, oc.ReasonUnreachable)
+		}
+	})
 }

@@ -50,6 +50,8 @@ func newEmulatorCommand(getenv func(string) string, stdout, stderr io.Writer) *f
 	fs.BoolVar(&m.RepeatCursor, "repeat-cursor", false, "GET /v2/flows answers the first page and the same cursor for ever")
 	fs.StringVar(&m.AssignLie, "assign-lie", "", "make assign's 200 answers lie: wrong-flow-id, both-lists, unsent-id or null-body")
 	fs.StringVar(&m.RedirectTo, "redirect-to", "", "answer every request with 307 to this base URL")
+	fs.BoolVar(&m.Silent, "silent", false, "read every request and never answer it (a server that accepts connections and hangs)")
+	fs.IntVar(&m.SilentAfter, "silent-after", 0, "with --silent, answer this many requests first, then go silent")
 	fs.StringVar(&m.UnassignByCRMIDAnswer, "unassign-by-crm-id-answer", "instance-ids", "what unassign by CRM ID lists: instance-ids or flow-ids")
 	return &ffcli.Command{
 		Name:       "emulator",

@@ -548,7 +548,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.redirect(w, r)
 		return
 	}
+	silent := s.cfg.silentFor(s.stats.Requests)
 	s.mu.Unlock()
+	if silent {
+		s.hold(r, ep)
+	}
 
 	var body []byte
 	tooLarge := false
