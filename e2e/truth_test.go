@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/ledger"
 	oc "github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -133,4 +136,51 @@ func TestTruthSilentServer(t *testing.T) {
 			t.Errorf("%d rows unprocessed as %s after Gong had answered", n, oc.ReasonUnreachable)
 		}
 	})
+}
+
+// TestTruthDamagedLedger (#20.8): a run finishes; then its ledger is
+// emptied, or cut short, by hand. The same command must not take that for
+// a fresh run and send the settled rows again: exit 1, nothing sent,
+// nothing touched, a message naming --restart and --read-back-first.
+func TestTruthDamagedLedger(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keep int // lines of the ledger kept: 0 empties it
+	}{
+		{"emptied", 0},
+		{"header only", 1},
+		{"cut short", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := newScenario(t, nil, nil)
+			if r := sc.run(t, trigger{}); r.exit != 3 {
+				t.Fatalf("run 1: %v; want exit 3 (the unknown flow's rows fail)", r)
+			}
+			path := filepath.Join(sc.out, ledger.FileName)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitAfter(string(b), "\n")
+			if err := os.WriteFile(path, []byte(strings.Join(lines[:min(tc.keep, len(lines))], "")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, sc.out)
+			created := len(sc.gong.emu.Created())
+
+			r := sc.run(t, trigger{})
+			if r.exit != 1 {
+				t.Errorf("run 2: %v; want exit 1", r)
+			}
+			if r.requests != 0 || len(sc.gong.emu.Created()) != created {
+				t.Errorf("run 2 sent %d requests (%d instances created); want none", r.requests, len(sc.gong.emu.Created())-created)
+			}
+			for _, flag := range []string{"--restart", "--read-back-first"} {
+				if !strings.Contains(r.lastLine(), flag) {
+					t.Errorf("the message does not name %s: %s", flag, r.lastLine())
+				}
+			}
+			untouched(t, sc.out, before)
+		})
+	}
 }

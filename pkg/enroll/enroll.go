@@ -236,10 +236,8 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 			return nil, fmt.Errorf("--input %s is %s, a file this run writes in --out %s: it would be overwritten while it is read; copy it elsewhere first, or choose another --out", cfg.InputPath, name, cfg.OutDir)
 		}
 	}
-	if _, err := os.Lstat(filepath.Join(cfg.OutDir, ledger.FileName)); errors.Is(err, os.ErrNotExist) && !cfg.Restart {
-		if found := dir.Foreign(report.Files()); len(found) > 0 {
-			return nil, fmt.Errorf("%s holds %v but no flowenroll ledger: these files are not a run's of this tool to continue; choose an empty --out, or give --restart to replace them", cfg.OutDir, found)
-		}
+	if err := refuseBlankJournal(cfg, dir); err != nil {
+		return nil, err
 	}
 	dir.RemoveTemporary(written())
 	st := &stores{}
@@ -254,6 +252,12 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 		}
 		st.close()
 		return nil, err
+	}
+	if st.state.Resumed {
+		if err := refuseShortJournal(cfg.OutDir, st.state); err != nil {
+			st.close()
+			return nil, err
+		}
 	}
 	if err := st.src.keep(); err != nil {
 		st.close()
