@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,4 +185,54 @@ func TestTruthDamagedLedger(t *testing.T) {
 			untouched(t, sc.out, before)
 		})
 	}
+}
+
+// outRemover deletes --out just before the assign request numbered at
+// reaches the emulator, and counts the assigns.
+type outRemover struct {
+	next    http.Handler
+	out     string
+	at      int64
+	assigns atomic.Int64
+}
+
+func (o *outRemover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v2/flows/prospects/assign" {
+		if o.assigns.Add(1) == o.at {
+			if err := os.RemoveAll(o.out); err != nil {
+				panic(err)
+			}
+		}
+	}
+	o.next.ServeHTTP(w, r)
+}
+
+// TestTruthOutDeleted (#20.7): --out is deleted during the run. The run
+// notices at its next journal write and stops at once, exit 1, saying what
+// happened, instead of sending every row into a folder that no longer
+// exists (after which the same command sent them all again).
+func TestTruthOutDeleted(t *testing.T) {
+	const at = 5
+	var rm *outRemover
+	sc := newScenarioOf(t, newProspects(), gongConfig(nil), func(h http.Handler) http.Handler {
+		rm = &outRemover{next: h, at: at}
+		return rm
+	})
+	rm.out = sc.out
+	r := sc.run(t, trigger{})
+	if r.exit != 1 {
+		t.Errorf("%v; want exit 1", r)
+	}
+	// The requests journaled before the deletion may still go out: at
+	// most one per worker after the one that met it.
+	if n := rm.assigns.Load(); n > at+concurrency {
+		t.Errorf("%d assign requests; want at most %d: the run went on sending after --out was deleted", n, at+concurrency)
+	}
+	if !strings.Contains(r.lastLine(), "deleted or replaced") || !strings.Contains(r.lastLine(), "--read-back-first") {
+		t.Errorf("the message does not say --out was deleted and what to do: %s", r.lastLine())
+	}
+	if _, err := os.Stat(sc.out); err == nil {
+		t.Errorf("%s exists again: the run recreated it", sc.out)
+	}
+	t.Logf("--out deleted before assign %d: %v, %d assigns in all", at, r, rm.assigns.Load())
 }

@@ -184,6 +184,9 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 	sum.FinishedAt = end.UTC().Format(time.RFC3339)
 	sum.WallTimeSeconds = end.Sub(r.start).Seconds()
 	sum.ExitCode = exitCode(sum, err)
+	if errors.Is(err, ledger.ErrGone) {
+		err = outGone(cfg, sum, err)
+	}
 	if serr := report.WriteSummary(cfg.OutDir, sum); serr != nil && err == nil {
 		err = serr
 		sum.ExitCode = ExitFatal
@@ -192,6 +195,16 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 		return sum, &FatalError{err}
 	}
 	return sum, nil
+}
+
+// outGone explains a run stopped because --out went away under it: what
+// it did is recorded nowhere now, and what it did not do cannot be written.
+func outGone(cfg Config, sum report.Summary, err error) error {
+	err = fmt.Errorf("%w. The run stopped at once: the %d rows assigned so far (Gong has them) are recorded nowhere now, so undo cannot find them, and the rows not yet sent were not sent; "+
+		"no result file can say so there. Run the same command again with --restart and --read-back-first (a new --out is fine): rows already in their flow then end AlreadyInFlow instead of being assigned twice",
+		err, sum.Assigned)
+	cfg.Log.Error("--out was deleted or replaced during the run; stopped", zap.String("out", cfg.OutDir), zap.Int("assigned", sum.Assigned), zap.Error(err))
+	return err
 }
 
 func exitCode(sum report.Summary, err error) int {
