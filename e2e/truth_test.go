@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,4 +236,46 @@ func TestTruthOutDeleted(t *testing.T) {
 		t.Errorf("%s exists again: the run recreated it", sc.out)
 	}
 	t.Logf("--out deleted before assign %d: %v, %d assigns in all", at, r, rm.assigns.Load())
+}
+
+// TestTruthIgnoredSettings (#20.11): settings the command does not read
+// are named on stderr instead of being ignored in silence:
+// FLOWENROLL_DRY_RUN is undo's (run sends), and a GONG_* variable with a
+// typo, each with what was probably meant.
+func TestTruthIgnoredSettings(t *testing.T) {
+	rows := rowsFor("ENV", flowSDR, ava, 3, wantAssigned)
+	sc := newScenarioOf(t, prospectsFile{rows: rows}, gongConfig(nil), nil)
+	env := append(gongEnv(sc.gong.srv.URL), "FLOWENROLL_DRY_RUN=true", "FLOWENROLL_CONCURENCY=2", "GONG_ACESS_KEY=x")
+	r := runOnce(t, sc, env, nil, runFlags(sc.in, sc.out)...)
+	if r.exit != 0 {
+		t.Fatalf("%v; want exit 0\n%s", r, r.lastLine())
+	}
+	for _, want := range []string{
+		"FLOWENROLL_DRY_RUN sets a flag of undo, not of run",
+		"FLOWENROLL_CONCURENCY sets no flag of run and is ignored; did you mean FLOWENROLL_CONCURRENCY?",
+		"GONG_ACESS_KEY is not a variable flowenroll reads and is ignored; did you mean GONG_ACCESS_KEY?",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+		}
+	}
+}
+
+// TestTruthSecretFileFIFO (#20.11): a credentials _FILE that is a named
+// pipe is refused at once (exit 1, saying what it is), instead of blocking
+// the open, and SIGTERM with it, until a writer comes.
+func TestTruthSecretFileFIFO(t *testing.T) {
+	sc := newScenario(t, nil, nil)
+	fifo := filepath.Join(t.TempDir(), "key")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipe: %v", err)
+	}
+	env := gongEnv(sc.gong.srv.URL, "GONG_ACCESS_KEY_FILE="+fifo, "GONG_ACCESS_KEY_SECRET="+accessSecret)
+	r := runOnce(t, sc, env, nil, runFlags(sc.in, sc.out)...)
+	if r.exit != 1 || r.requests != 0 {
+		t.Errorf("%v; want exit 1 and no request", r)
+	}
+	if !strings.Contains(r.lastLine(), "GONG_ACCESS_KEY_FILE") || !strings.Contains(r.lastLine(), "not a regular file") {
+		t.Errorf("the message does not say GONG_ACCESS_KEY_FILE is not a regular file: %s", r.lastLine())
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -98,7 +97,7 @@ func (c *emulatorCommand) Exec(ctx context.Context, args []string) error {
 		}
 		cfg.Fixture = fx
 	}
-	creds, err := gong.CredentialsFromEnv(c.getenv, os.Open)
+	creds, err := gong.CredentialsFromEnv(c.getenv, gong.OpenSecret)
 	switch {
 	case errors.Is(err, gong.ErrNoCredentials):
 		log.Warn("no GONG_* credentials set: accepting any well-formed Authorization header")

@@ -104,7 +104,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && find(subs, args[0]) == nil {
 		return usagef("unknown command %q%s", args[0], suggestCommand(subs, args[0]))
 	}
-	warnUnknownEnv(os.Environ(), subs, stderr)
+	var cmd *ffcli.Command
+	if len(args) > 0 {
+		cmd = find(subs, args[0])
+	}
+	warnUnknownEnv(os.Environ(), cmd, subs, stderr)
 	rootFS := flag.NewFlagSet("flowenroll", flag.ContinueOnError)
 	root := &ffcli.Command{
 		Name:        "flowenroll",

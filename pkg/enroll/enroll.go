@@ -166,7 +166,8 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 	if lerr := st.led.Run(counts); lerr != nil && err == nil {
 		err = lerr
 	}
-	if cerr := st.w.Close(); cerr != nil && err == nil {
+	cerr := st.w.Close()
+	if cerr != nil && err == nil {
 		err = cerr
 	}
 	// The workbook people open, fix and send back: IDs stored as text.
@@ -176,6 +177,14 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 		}
 	}
 	sum.Counts = st.w.Counts()
+	if cerr != nil {
+		// No result file took its place: summary.json must not claim what
+		// no file holds. The journal has the outcomes; the next run writes
+		// them without sending.
+		sum.Counts = report.NotWritten(sum.Counts)
+		cfg.Log.Error("the result files could not be written; summary.json counts their rows unprocessed ("+outcome.ReasonResultsNotWritten+"): free space in --out, then run the same command again, which writes them from the journal",
+			zap.Error(cerr))
+	}
 	sum.StopReason = r.gw.Stopped()
 	if sum.StopReason == "" && r.interrupted() {
 		sum.StopReason = outcome.ReasonInterrupted
