@@ -46,10 +46,17 @@ func Read(dir string, fn func(outcome.Outcome) error) (Header, State, error) {
 // empty file, or one without a whole header line (Open would start anew).
 // A file that is not a journal at all is not blank: Open refuses it.
 func Blank(dir string) (bool, error) {
-	f, err := os.OpenFile(filepath.Join(dir, FileName), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if errors.Is(err, os.ErrNotExist) {
+	path := filepath.Join(dir, FileName)
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("ledger: %w", err)
+	case !fi.Mode().IsRegular():
+		return false, nil // a link or a pipe: Open refuses it
 	}
+	f, err := os.Open(path)
 	if err != nil {
 		return false, fmt.Errorf("ledger: %w", err)
 	}
