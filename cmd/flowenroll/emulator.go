@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -50,6 +49,8 @@ func newEmulatorCommand(getenv func(string) string, stdout, stderr io.Writer) *f
 	fs.BoolVar(&m.RepeatCursor, "repeat-cursor", false, "GET /v2/flows answers the first page and the same cursor for ever")
 	fs.StringVar(&m.AssignLie, "assign-lie", "", "make assign's 200 answers lie: wrong-flow-id, both-lists, unsent-id or null-body")
 	fs.StringVar(&m.RedirectTo, "redirect-to", "", "answer every request with 307 to this base URL")
+	fs.BoolVar(&m.Silent, "silent", false, "read every request and never answer it (a server that accepts connections and hangs)")
+	fs.IntVar(&m.SilentAfter, "silent-after", 0, "with --silent, answer this many requests first, then go silent")
 	fs.StringVar(&m.UnassignByCRMIDAnswer, "unassign-by-crm-id-answer", "instance-ids", "what unassign by CRM ID lists: instance-ids or flow-ids")
 	fs.BoolVar(&m.AnswerExistingAsAssigned, "answer-existing-as-assigned", false, "assign answers a prospect already in the flow with its existing instance in prospectsAssigned (default: InvalidState)")
 	fs.DurationVar(&m.ClockOffset, "clock-offset", 0, "the server's clock (Date header, creation dates) this far from the real one, e.g. -3m")
@@ -99,7 +100,7 @@ func (c *emulatorCommand) Exec(ctx context.Context, args []string) error {
 		}
 		cfg.Fixture = fx
 	}
-	creds, err := gong.CredentialsFromEnv(c.getenv, os.Open)
+	creds, err := gong.CredentialsFromEnv(c.getenv, gong.OpenSecret)
 	switch {
 	case errors.Is(err, gong.ErrNoCredentials):
 		log.Warn("no GONG_* credentials set: accepting any well-formed Authorization header")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -69,7 +68,7 @@ func (c *planCmd) Exec(ctx context.Context, args []string) error {
 		Sheet: c.sheet, MaxInputBytes: c.maxInput, OwnerBy: c.ownerBy}
 	// Credentials are optional for plan: with them it resolves flow names
 	// and runs the preflight; without, it says it did not.
-	creds, err := gong.CredentialsFromEnv(c.getenv, os.Open)
+	creds, err := gong.CredentialsFromEnv(c.getenv, gong.OpenSecret)
 	switch {
 	case errors.Is(err, gong.ErrNoCredentials):
 	case err != nil:

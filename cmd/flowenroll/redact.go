@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"os"
 	"strings"
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
@@ -24,7 +23,7 @@ func secrets(getenv func(string) string) []string {
 			out = append(out, v)
 		}
 		if p := getenv(n + "_FILE"); p != "" {
-			if f, err := os.Open(p); err == nil {
+			if f, err := gong.OpenSecret(p); err == nil {
 				b, _ := io.ReadAll(io.LimitReader(f, gong.MaxSecretFileBytes))
 				f.Close()
 				if v := strings.TrimSpace(string(b)); v != "" {

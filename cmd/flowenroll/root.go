@@ -80,11 +80,12 @@ CONFIGURATION
 EXIT CODES
   0 every row was assigned
   1 fatal: bad credentials or scope (401, 403), Gong unreachable or a wrong
-    base URL, unreadable input, output not writable or held by another run
+    base URL (also one that never answers), unreadable input, output not
+    writable, held by another run or deleted, a damaged ledger
   2 usage: a wrong flag or argument
   3 finished, and some rows failed (see failed.csv)
-  4 stopped early: some rows are unprocessed (signal, request cap, quota);
-    the same command continues where it stopped
+  4 stopped early: some rows are unprocessed (signal, request cap, quota,
+    an incomplete flow listing); the same command continues where it stopped
 `
 
 // Exit codes the command returns itself.
@@ -104,7 +105,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && find(subs, args[0]) == nil {
 		return usagef("unknown command %q%s", args[0], suggestCommand(subs, args[0]))
 	}
-	warnUnknownEnv(os.Environ(), subs, stderr)
+	var cmd *ffcli.Command
+	if len(args) > 0 {
+		cmd = find(subs, args[0])
+	}
+	warnUnknownEnv(os.Environ(), cmd, subs, stderr)
 	rootFS := flag.NewFlagSet("flowenroll", flag.ContinueOnError)
 	root := &ffcli.Command{
 		Name:        "flowenroll",

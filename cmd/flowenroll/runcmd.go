@@ -5,10 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -189,7 +189,7 @@ func (c *runCmd) client(log *zap.Logger) (*gong.Client, func(), error) {
 		log.Info("sandbox: running against the in-process emulator", zap.String("baseURL", url))
 	} else {
 		var err error
-		if creds, err = gong.CredentialsFromEnv(c.getenv, os.Open); err != nil {
+		if creds, err = gong.CredentialsFromEnv(c.getenv, gong.OpenSecret); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -210,9 +210,17 @@ func secretFromEnv(getenv func(string) string, name string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	b, err := os.ReadFile(path)
+	f, err := gong.OpenSecret(path)
 	if err != nil {
-		return "", fmt.Errorf("%s_FILE: %w", name, errors.Unwrap(err))
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, gong.MaxSecretFileBytes))
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", name, err)
 	}
 	return string(trimSpace(b)), nil
 }

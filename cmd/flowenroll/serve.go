@@ -279,7 +279,7 @@ func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (
 		banner = "Sandbox: runs go to a built-in stand-in for Gong, not to your company. Try samples/prospects.csv."
 	} else {
 		var err error
-		if creds, err = gong.CredentialsFromEnv(getenv, os.Open); err != nil {
+		if creds, err = gong.CredentialsFromEnv(getenv, gong.OpenSecret); err != nil {
 			return nil, "", nil, err
 		}
 	}

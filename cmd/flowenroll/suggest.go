@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -65,30 +67,84 @@ func suggestCommand(cmds []*ffcli.Command, name string) string {
 	return ": the commands are " + strings.Join(names, ", ")
 }
 
-// warnUnknownEnv warns of FLOWENROLL_* variables that set no flag of any
-// command: a misspelled one would otherwise be ignored in silence.
-func warnUnknownEnv(environ []string, cmds []*ffcli.Command, stderr io.Writer) {
-	known := map[string]bool{"FLOWENROLL_USERS_FILE": true, "FLOWENROLL_CHROMIUM": true, "FLOWENROLL_NOTIFY_FILE": true}
-	var names []string
-	for _, c := range cmds {
-		if c.FlagSet == nil {
-			continue
-		}
-		c.FlagSet.VisitAll(func(f *flag.Flag) {
-			n := "FLOWENROLL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-			known[n] = true
-			names = append(names, n)
-		})
+// gongEnv are the GONG_* variables flowenroll reads.
+func gongEnv() []string {
+	return []string{"GONG_ACCESS_KEY", "GONG_ACCESS_KEY_SECRET", "GONG_BEARER_TOKEN",
+		"GONG_ACCESS_KEY_FILE", "GONG_ACCESS_KEY_SECRET_FILE", "GONG_BEARER_TOKEN_FILE", "GONG_BASE_URL"}
+}
+
+// envName is the variable that sets flag f.
+func envName(f string) string {
+	return "FLOWENROLL_" + strings.ToUpper(strings.ReplaceAll(f, "-", "_"))
+}
+
+// flagEnv maps each FLOWENROLL_* variable of c's flags to its flag.
+func flagEnv(c *ffcli.Command) map[string]string {
+	m := map[string]string{}
+	if c != nil && c.FlagSet != nil {
+		c.FlagSet.VisitAll(func(f *flag.Flag) { m[envName(f.Name)] = f.Name })
 	}
+	return m
+}
+
+// warnUnknownEnv warns of FLOWENROLL_* variables that set no flag of the
+// command run (cmd; nil: of any command), and of GONG_* variables that
+// flowenroll does not read: a misspelled one, or one of another command
+// (FLOWENROLL_DRY_RUN is undo's: run would send), would otherwise be
+// ignored in silence.
+func warnUnknownEnv(environ []string, cmd *ffcli.Command, all []*ffcli.Command, stderr io.Writer) {
+	known := map[string]string{}
+	for _, c := range all {
+		if cmd == nil || c == cmd {
+			maps.Copy(known, flagEnv(c))
+		}
+	}
+	names := slices.Sorted(maps.Keys(known))
+	// Read by the commands themselves, not through a flag.
+	names = append(names, "FLOWENROLL_USERS_FILE", "FLOWENROLL_CHROMIUM", "FLOWENROLL_NOTIFY", "FLOWENROLL_NOTIFY_FILE")
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "FLOWENROLL_") || known[k] {
+		var msg string
+		switch {
+		case strings.HasPrefix(k, "FLOWENROLL_") && !slices.Contains(names, k):
+			msg = fmt.Sprintf("flowenroll: warning: %s sets no flag%s and is ignored%s", k, ofCommand(cmd), didYouMean(k, names))
+			if other := otherCommands(k, cmd, all); other != "" {
+				msg = fmt.Sprintf("flowenroll: warning: %s sets a flag of %s, not of %s, and is ignored by %s", k, other, cmd.Name, cmd.Name)
+			}
+		case strings.HasPrefix(k, "GONG_") && !slices.Contains(gongEnv(), k):
+			msg = fmt.Sprintf("flowenroll: warning: %s is not a variable flowenroll reads and is ignored%s", k, didYouMean(k, gongEnv()))
+		default:
 			continue
-		}
-		msg := fmt.Sprintf("flowenroll: warning: %s sets no flag and is ignored", k)
-		if near := nearest(k, names); len(near) > 0 {
-			msg += fmt.Sprintf("; did you mean %s?", near[0])
 		}
 		fmt.Fprintln(stderr, msg)
 	}
+}
+
+func ofCommand(cmd *ffcli.Command) string {
+	if cmd == nil {
+		return ""
+	}
+	return " of " + cmd.Name
+}
+
+func didYouMean(k string, names []string) string {
+	if near := nearest(k, names); len(near) > 0 {
+		return fmt.Sprintf("; did you mean %s?", near[0])
+	}
+	return ""
+}
+
+// otherCommands names the commands other than cmd that have the flag k
+// sets, or "".
+func otherCommands(k string, cmd *ffcli.Command, all []*ffcli.Command) string {
+	if cmd == nil {
+		return ""
+	}
+	var in []string
+	for _, c := range all {
+		if _, ok := flagEnv(c)[k]; ok && c != cmd {
+			in = append(in, c.Name)
+		}
+	}
+	return strings.Join(in, ", ")
 }

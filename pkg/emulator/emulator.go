@@ -14,7 +14,8 @@
 // suit a client. Where Gong's behaviour is not published, the choice is a
 // Config field, and the default is documented on that field or here; Modes
 // gathers the behaviours a client must survive (a quota 429 without a useful
-// Retry-After, a cursor that never ends, lying assign answers, a redirect).
+// Retry-After, a cursor that never ends, lying assign answers, a redirect, a
+// server that never answers).
 // Its tests check every answer against the published spec
 // (internal/apispec); answers it spoils or makes up on purpose carry
 // FaultHeader.
@@ -22,7 +23,8 @@
 // Every request goes through one pipeline, in this order:
 //
 //  0. with Modes.RedirectTo set, every request is answered 307 and nothing
-//     else happens;
+//     else happens; with Modes.Silent (past Modes.SilentAfter requests), it
+//     is read and held unanswered until the client gives up;
 //  1. routing: an unknown path is 404, a wrong method 405 (neither needs
 //     credentials nor counts against the limits);
 //  2. the request body is read, at most MaxBodyBytes;
@@ -554,7 +556,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.redirect(w, r)
 		return
 	}
+	silent := s.cfg.silentFor(s.stats.Requests)
 	s.mu.Unlock()
+	if silent {
+		s.hold(r, ep)
+	}
 
 	var body []byte
 	tooLarge := false

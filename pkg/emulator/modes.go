@@ -82,6 +82,15 @@ type Modes struct {
 	// path and query: a company whose base URL moved.
 	RedirectTo string
 
+	// Silent makes the server read each request and never answer it: the
+	// request is held until the client gives up and closes the connection,
+	// and nothing is applied (a wrong base URL whose port swallows
+	// requests). SilentAfter, with Silent, answers the first SilentAfter
+	// requests as usual and holds only those after them: a server that
+	// answered, then went quiet.
+	Silent      bool
+	SilentAfter int
+
 	// UnassignByCRMIDAnswer is what unassign-flows-by-crm-id lists in
 	// unassignedFlowInstanceIds: UnassignAnswersInstanceIDs (default) or
 	// UnassignAnswersFlowIDs. The spec's field says the one, its prose the
@@ -119,6 +128,9 @@ func (m Modes) normalize() (Modes, error) {
 		m.RedirectTo = strings.TrimRight(m.RedirectTo, "/")
 	}
 	errs = append(errs, m.InstanceModes.normalize())
+	if err := m.checkSilent(); err != nil {
+		errs = append(errs, err)
+	}
 	return m, errors.Join(errs...)
 }
 

@@ -173,7 +173,8 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 	if lerr := st.led.Run(counts); lerr != nil && err == nil {
 		err = lerr
 	}
-	if cerr := st.w.Close(); cerr != nil && err == nil {
+	cerr := st.w.Close()
+	if cerr != nil && err == nil {
 		err = cerr
 	}
 	// The workbook people open, fix and send back: IDs stored as text.
@@ -183,6 +184,14 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 		}
 	}
 	sum.Counts = st.w.Counts()
+	if cerr != nil {
+		// No result file took its place: summary.json must not claim what
+		// no file holds. The journal has the outcomes; the next run writes
+		// them without sending.
+		sum.Counts = report.NotWritten(sum.Counts)
+		cfg.Log.Error("the result files could not be written; summary.json counts their rows unprocessed ("+outcome.ReasonResultsNotWritten+"): free space in --out, then run the same command again, which writes them from the journal",
+			zap.Error(cerr))
+	}
 	sum.StopReason = r.gw.Stopped()
 	if sum.StopReason == "" && r.interrupted() {
 		sum.StopReason = outcome.ReasonInterrupted
@@ -191,6 +200,9 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 	sum.FinishedAt = end.UTC().Format(time.RFC3339)
 	sum.WallTimeSeconds = end.Sub(r.start).Seconds()
 	sum.ExitCode = exitCode(sum, err)
+	if errors.Is(err, ledger.ErrGone) {
+		err = outGone(cfg, sum, err)
+	}
 	if serr := report.WriteSummary(cfg.OutDir, sum); serr != nil && err == nil {
 		err = serr
 		sum.ExitCode = ExitFatal
@@ -199,6 +211,16 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 		return sum, &FatalError{err}
 	}
 	return sum, nil
+}
+
+// outGone explains a run stopped because --out went away under it: what
+// it did is recorded nowhere now, and what it did not do cannot be written.
+func outGone(cfg Config, sum report.Summary, err error) error {
+	err = fmt.Errorf("%w. The run stopped at once: the %d rows assigned so far (Gong has them) are recorded nowhere now, so undo cannot find them, and the rows not yet sent were not sent; "+
+		"no result file can say so there. Run the same command again with --restart and --read-back-first (a new --out is fine): rows already in their flow then end AlreadyInFlow instead of being assigned twice",
+		err, sum.Assigned)
+	cfg.Log.Error("--out was deleted or replaced during the run; stopped", zap.String("out", cfg.OutDir), zap.Int("assigned", sum.Assigned), zap.Error(err))
+	return err
 }
 
 func exitCode(sum report.Summary, err error) int {
@@ -243,10 +265,8 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 			return nil, fmt.Errorf("--input %s is %s, a file this run writes in --out %s: it would be overwritten while it is read; copy it elsewhere first, or choose another --out", cfg.InputPath, name, cfg.OutDir)
 		}
 	}
-	if _, err := os.Lstat(filepath.Join(cfg.OutDir, ledger.FileName)); errors.Is(err, os.ErrNotExist) && !cfg.Restart {
-		if found := dir.Foreign(report.Files()); len(found) > 0 {
-			return nil, fmt.Errorf("%s holds %v but no flowenroll ledger: these files are not a run's of this tool to continue; choose an empty --out, or give --restart to replace them", cfg.OutDir, found)
-		}
+	if err := refuseBlankJournal(cfg, dir); err != nil {
+		return nil, err
 	}
 	dir.RemoveTemporary(written())
 	st := &stores{}
@@ -261,6 +281,12 @@ func open(ctx context.Context, cfg Config, dir *outdir.Dir, now time.Time) (*sto
 		}
 		st.close()
 		return nil, err
+	}
+	if st.state.Resumed {
+		if err := refuseShortJournal(cfg.OutDir, st.state); err != nil {
+			st.close()
+			return nil, err
+		}
 	}
 	if err := st.src.keep(); err != nil {
 		st.close()

@@ -193,6 +193,12 @@ func (r *runner) screened(sc *screen.Screen, chunker *chunk.Chunker, p input.Pro
 		return nil
 	}
 	row, o := sc.Check(r.reqCtx, p, rej)
+	if o != nil && o.Reason == outcome.ReasonListingIncomplete {
+		// The kept pages would end the next run's listing at the same
+		// place: it must list again.
+		r.st.catalog.forget(o.Row.OwnerEmail)
+		r.st.catalog.forget("")
+	}
 	if o != nil {
 		return r.emit(batch{outs: []outcome.Outcome{*o}})
 	}

@@ -34,6 +34,12 @@ type ListPage func(ctx context.Context, owner, cursor string) (*gong.FlowsRespon
 // At 100 flows a page it is 5,000 flows, far past any real company.
 const MaxPagesPerOwner = 50
 
+// ErrListingIncomplete means a listing ended before its last page: the
+// cursor repeated, the page cap was reached, or the pages ran out short of
+// the total Gong gave. What it holds is true, but what it lacks is
+// unknown: a flow or user missing from it may be on a page not read.
+var ErrListingIncomplete = errors.New("listing incomplete")
+
 // ErrUnavailable means the listing cannot be used at all (Gong answered 403
 // or 404 to it: a token without api:flows:read, say).
 var ErrUnavailable = errors.New("flow listing unavailable")
@@ -43,56 +49,73 @@ type Catalog struct {
 	list ListPage
 
 	mu          sync.Mutex
-	byOwner     map[string][]gong.Flow
+	byOwner     map[string]Listing
 	unavailable error // set once the listing is known not to work
+}
+
+// Listing is one owner's flows as listed: Incomplete says why the listing
+// ended before its last page ("" when it reached it).
+type Listing struct {
+	Flows      []gong.Flow
+	Incomplete string
 }
 
 // NewCatalog returns a catalog that lists through list.
 func NewCatalog(list ListPage) *Catalog {
-	return &Catalog{list: list, byOwner: map[string][]gong.Flow{}}
+	return &Catalog{list: list, byOwner: map[string]Listing{}}
 }
 
-// Flows returns the flows owner can see. It returns an error wrapping
-// ErrUnavailable once Gong has refused the listing with 403 or 404, and the
-// listing's own error (a stop, a budget) otherwise; a failed listing is not
-// cached.
+// Flows returns the flows owner can see: for a listing that ended early
+// (see List), those it read. It returns an error wrapping ErrUnavailable
+// once Gong has refused the listing with 403 or 404, and the listing's own
+// error (a stop, a budget) otherwise; a failed listing is not cached.
 func (c *Catalog) Flows(ctx context.Context, owner string) ([]gong.Flow, error) {
+	l, err := c.List(ctx, owner)
+	return l.Flows, err
+}
+
+// List is Flows that also says whether the listing reached its end. An
+// incomplete listing is cached like a complete one: listing again in the
+// same run would meet the same cursor.
+func (c *Catalog) List(ctx context.Context, owner string) (Listing, error) {
 	key := strings.ToLower(strings.TrimSpace(owner))
 	c.mu.Lock()
 	defer c.mu.Unlock() // one listing at a time: they share the request budget anyway
 	if c.unavailable != nil {
-		return nil, c.unavailable
+		return Listing{}, c.unavailable
 	}
-	if fl, ok := c.byOwner[key]; ok {
-		return fl, nil
+	if l, ok := c.byOwner[key]; ok {
+		return l, nil
 	}
-	all, err := c.listAll(ctx, owner)
+	l, err := c.listAll(ctx, owner)
 	if err != nil {
-		return nil, err
+		return Listing{}, err
 	}
-	c.byOwner[key] = all
-	return all, nil
+	c.byOwner[key] = l
+	return l, nil
 }
 
-// listAll follows the cursor through an owner's pages. It stops at the
-// last page (no cursor), an empty page, a cursor seen before, or once it
-// has totalRecords flows; a flow listed on two pages is kept once.
-func (c *Catalog) listAll(ctx context.Context, owner string) ([]gong.Flow, error) {
+// listAll follows the cursor through an owner's pages; a flow listed on two
+// pages is kept once. It ends complete at the last page (no cursor), once
+// it has totalRecords flows, or at an empty page when Gong gives no total;
+// it ends incomplete at a cursor seen before, at an empty page short of the
+// total, or at the page cap.
+func (c *Catalog) listAll(ctx context.Context, owner string) (Listing, error) {
 	var all []gong.Flow
 	ids := map[string]bool{}
 	seen := map[string]bool{"": true}
 	cursor := ""
 	for pages := 1; ; pages++ {
 		if pages > MaxPagesPerOwner {
-			return nil, fmt.Errorf("listing the flows of %s: still not at the end after %d pages (%d flows); stopped", owner, MaxPagesPerOwner, len(all))
+			return Listing{Flows: all, Incomplete: fmt.Sprintf("still not at the end after %d pages (%d flows)", MaxPagesPerOwner, len(all))}, nil
 		}
 		page, err := c.list(ctx, owner, cursor)
 		if err != nil {
 			if s := gong.StatusOf(err); s == http.StatusForbidden || s == http.StatusNotFound {
 				c.unavailable = fmt.Errorf("%w: %v", ErrUnavailable, err)
-				return nil, c.unavailable
+				return Listing{}, c.unavailable
 			}
-			return nil, err
+			return Listing{}, err
 		}
 		for _, f := range page.Flows {
 			if !ids[f.ID] {
@@ -100,14 +123,37 @@ func (c *Catalog) listAll(ctx context.Context, owner string) ([]gong.Flow, error
 				all = append(all, f)
 			}
 		}
-		next := page.Records.Cursor
-		total := page.Records.TotalRecords
-		if len(page.Flows) == 0 || seen[next] || total > 0 && len(all) >= total {
-			return all, nil
+		if why := pageEnd(len(page.Flows), len(all), page.Records.TotalRecords, page.Records.Cursor, seen); why != "more" {
+			return Listing{Flows: all, Incomplete: why}, nil
 		}
-		seen[next] = true
-		cursor = next
+		seen[page.Records.Cursor] = true
+		cursor = page.Records.Cursor
 	}
+}
+
+// pageEnd decides after one page of a listing: "more" to read the next
+// page, "" when the listing is complete, or why it ended incomplete. n is
+// the page's items, have those kept so far, total what Gong says it holds
+// (0: not given), next the page's cursor and seen the cursors followed.
+func pageEnd(n, have, total int, next string, seen map[string]bool) string {
+	switch {
+	case next == "", total > 0 && have >= total:
+		return ""
+	case n == 0 && total == 0:
+		return "" // an empty page and no total: nothing says more exists
+	case n == 0:
+		return fmt.Sprintf("an empty page with a cursor after %d of the %d records Gong counts", have, total)
+	case seen[next]:
+		return fmt.Sprintf("the cursor repeated after %d records%s", have, ofTotal(total))
+	}
+	return "more"
+}
+
+func ofTotal(total int) string {
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" of the %d Gong counts", total)
 }
 
 // Visible reports whether flowID is among flows.

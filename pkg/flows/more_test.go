@@ -67,11 +67,11 @@ func page(cursor string, total int, ids ...string) *gong.FlowsResponse {
 
 func TestCatalogListingIsBounded(t *testing.T) {
 	tests := []struct {
-		name      string
-		pages     map[string]*gong.FlowsResponse
-		wantIDs   []string
-		wantCalls int
-		wantErr   string
+		name           string
+		pages          map[string]*gong.FlowsResponse
+		wantIDs        []string
+		wantCalls      int
+		wantIncomplete string
 	}{
 		{
 			name:      "stops at totalRecords even with a cursor",
@@ -86,41 +86,65 @@ func TestCatalogListingIsBounded(t *testing.T) {
 			wantCalls: 2,
 		},
 		{
-			name:      "stops at a cursor seen before, flows kept once",
-			pages:     map[string]*gong.FlowsResponse{"": page("a", 0, "1"), "a": page("b", 0, "2", "1"), "b": page("a", 0, "3")},
-			wantIDs:   []string{"1", "2", "3"},
-			wantCalls: 3,
+			name:      "the last page has no cursor, whatever the total",
+			pages:     map[string]*gong.FlowsResponse{"": page("a", 5, "1"), "a": page("", 5, "2")},
+			wantIDs:   []string{"1", "2"},
+			wantCalls: 2,
+		},
+		{
+			name:           "an empty page short of the total is incomplete",
+			pages:          map[string]*gong.FlowsResponse{"": page("a", 3, "1"), "a": page("b", 3)},
+			wantIDs:        []string{"1"},
+			wantCalls:      2,
+			wantIncomplete: "an empty page with a cursor after 1 of the 3 records Gong counts",
+		},
+		{
+			name:           "stops at a cursor seen before, flows kept once, incomplete",
+			pages:          map[string]*gong.FlowsResponse{"": page("a", 0, "1"), "a": page("b", 0, "2", "1"), "b": page("a", 0, "3")},
+			wantIDs:        []string{"1", "2", "3"},
+			wantCalls:      3,
+			wantIncomplete: "the cursor repeated after 3 records",
+		},
+		{
+			name:           "the first page again and again (Modes.RepeatCursor)",
+			pages:          map[string]*gong.FlowsResponse{"": page("a", 4, "1", "2"), "a": page("a", 4, "1", "2")},
+			wantIDs:        []string{"1", "2"},
+			wantCalls:      2,
+			wantIncomplete: "the cursor repeated after 2 records of the 4 Gong counts",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			calls := 0
-			got, err := NewCatalog(pager(tt.pages, &calls)).Flows(context.Background(), "a@example.com")
+			got, err := NewCatalog(pager(tt.pages, &calls)).List(context.Background(), "a@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
 			var ids []string
-			for _, f := range got {
+			for _, f := range got.Flows {
 				ids = append(ids, f.ID)
 			}
 			if diff := cmp.Diff(tt.wantIDs, ids); diff != "" {
 				t.Errorf("flows (-want +got):\n%s", diff)
+			}
+			if got.Incomplete != tt.wantIncomplete {
+				t.Errorf("incomplete %q, want %q", got.Incomplete, tt.wantIncomplete)
 			}
 			if calls != tt.wantCalls {
 				t.Errorf("%d calls, want %d", calls, tt.wantCalls)
 			}
 		})
 	}
-	t.Run("a cursor that never ends stops at the cap", func(t *testing.T) {
+	t.Run("a cursor that never ends stops at the cap, incomplete", func(t *testing.T) {
 		calls := 0
 		c := NewCatalog(func(_ context.Context, _, cursor string) (*gong.FlowsResponse, error) {
 			calls++
 			return page(fmt.Sprint(calls), 0, fmt.Sprint(calls)), nil
 		})
-		_, err := c.Flows(context.Background(), "a@example.com")
-		want := "listing the flows of a@example.com: still not at the end after 50 pages (50 flows); stopped"
-		if err == nil || err.Error() != want {
-			t.Errorf("err %v, want %q", err, want)
+		got, err := c.List(context.Background(), "a@example.com")
+		want := "still not at the end after 50 pages (50 flows)"
+		if err != nil || got.Incomplete != want || len(got.Flows) != MaxPagesPerOwner {
+			t.Errorf("List = %d flows, incomplete %q, %v; want 50 flows, %q", len(got.Flows), got.Incomplete, err, want)
 		}
 		if calls != MaxPagesPerOwner {
 			t.Errorf("%d calls, want %d", calls, MaxPagesPerOwner)
@@ -201,7 +225,38 @@ func TestDirectoryListingErrors(t *testing.T) {
 		pages++
 		return UserPage{Users: []User{{ID: fmt.Sprint(pages)}}, Cursor: fmt.Sprint(pages)}, nil
 	})
-	if _, _, _, err := endless.Resolve(context.Background(), "x"); err == nil || pages != MaxUserPages {
-		t.Errorf("endless listing: %v after %d pages", err, pages)
+	if _, _, _, err := endless.Resolve(context.Background(), "x"); !errors.Is(err, ErrListingIncomplete) || pages != MaxUserPages {
+		t.Errorf("endless listing: %v after %d pages; want ErrListingIncomplete after %d", err, pages, MaxUserPages)
+	}
+}
+
+// TestDirectoryIncomplete: a user listing that ended early answers only
+// what the users read settle.
+func TestDirectoryIncomplete(t *testing.T) {
+	all := users()
+	d := NewDirectory(func(_ context.Context, cursor string) (UserPage, error) {
+		return UserPage{Users: all[:3], Cursor: "p2", TotalRecords: 9}, nil // the same page for ever
+	})
+	tests := []struct {
+		owner, email, code string
+		incomplete         bool
+	}{
+		{owner: "zoe@example.fr", email: "zoe.durand@example.com"},
+		{owner: "john.smith@example.com", email: "john.smith@example.com"},
+		{owner: "John Smith", code: CodeOwnerAmbiguous},
+		{owner: "Zoe Durand", incomplete: true}, // another Zoë Durand may be on page 2
+		{owner: "Ann Leigh", incomplete: true},  // on page 2
+		{owner: "ann.lee@example.com", incomplete: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.owner, func(t *testing.T) {
+			email, code, _, err := d.Resolve(context.Background(), tt.owner)
+			if got := errors.Is(err, ErrListingIncomplete); got != tt.incomplete || (err != nil && !got) {
+				t.Fatalf("err %v; want incomplete %v", err, tt.incomplete)
+			}
+			if email != tt.email || code != tt.code {
+				t.Errorf("Resolve = %q, %q; want %q, %q", email, code, tt.email, tt.code)
+			}
+		})
 	}
 }

@@ -55,6 +55,7 @@ type Directory struct {
 
 	mu      sync.Mutex
 	loaded  bool
+	partial string // why the listing ended before its last page, or ""
 	users   []User
 	byName  map[string][]int // folded "first last" -> users
 	byEmail map[string]int   // lower-case address or alias -> user
@@ -71,11 +72,25 @@ func NewDirectory(list ListUsers) *Directory {
 // case and accents ignored. When no active user or several match, email is
 // "" and code (CodeOwnerNotFound, CodeOwnerAmbiguous) and msg say why,
 // naming the candidates. err is the listing's error: not a row's fault.
+//
+// When the listing ended before its last page, only what the users read
+// settle is answered: an active user's own address or alias, or a name
+// several active users share. Anything else (a name one user has, which a
+// user on a later page may share; a name or address not found) is an error
+// wrapping ErrListingIncomplete.
 func (d *Directory) Resolve(ctx context.Context, owner string) (email, code, msg string, err error) {
 	if err := d.load(ctx); err != nil {
 		return "", "", "", err
 	}
-	owner = strings.TrimSpace(owner)
+	email, code, msg = d.resolve(strings.TrimSpace(owner))
+	if d.partial != "" && !(email != "" && strings.Contains(owner, "@") || code == CodeOwnerAmbiguous) {
+		return "", "", "", fmt.Errorf("%w: the Gong users (GET /v2/users): %s", ErrListingIncomplete, d.partial)
+	}
+	return email, code, msg, nil
+}
+
+// resolve is Resolve on the users listed.
+func (d *Directory) resolve(owner string) (email, code, msg string) {
 	if strings.Contains(owner, "@") {
 		return d.byAddress(owner)
 	}
@@ -89,25 +104,25 @@ func (d *Directory) Resolve(ctx context.Context, owner string) (email, code, msg
 	}
 	switch {
 	case len(active) == 1:
-		return active[0].EmailAddress, "", "", nil
+		return active[0].EmailAddress, "", ""
 	case len(active) > 1:
-		return "", CodeOwnerAmbiguous, fmt.Sprintf("%d active Gong users are called %q: %s; give the owner's email instead", len(active), owner, describeUsers(active)), nil
+		return "", CodeOwnerAmbiguous, fmt.Sprintf("%d active Gong users are called %q: %s; give the owner's email instead", len(active), owner, describeUsers(active))
 	case len(inactive) > 0:
-		return "", CodeOwnerNotFound, fmt.Sprintf("the Gong user called %q is not active: %s; give an active owner", owner, describeUsers(inactive)), nil
+		return "", CodeOwnerNotFound, fmt.Sprintf("the Gong user called %q is not active: %s; give an active owner", owner, describeUsers(inactive))
 	}
-	return "", CodeOwnerNotFound, fmt.Sprintf("no Gong user is called %q%s", owner, d.similar(owner)), nil
+	return "", CodeOwnerNotFound, fmt.Sprintf("no Gong user is called %q%s", owner, d.similar(owner))
 }
 
-func (d *Directory) byAddress(owner string) (email, code, msg string, err error) {
+func (d *Directory) byAddress(owner string) (email, code, msg string) {
 	i, ok := d.byEmail[strings.ToLower(owner)]
 	if !ok {
-		return "", CodeOwnerNotFound, fmt.Sprintf("no Gong user has the email address or alias %q", owner), nil
+		return "", CodeOwnerNotFound, fmt.Sprintf("no Gong user has the email address or alias %q", owner)
 	}
 	u := d.users[i]
 	if !u.Active {
-		return "", CodeOwnerNotFound, fmt.Sprintf("the Gong user with %q is not active: %s; give an active owner", owner, describeUsers([]User{u})), nil
+		return "", CodeOwnerNotFound, fmt.Sprintf("the Gong user with %q is not active: %s; give an active owner", owner, describeUsers([]User{u}))
 	}
-	return u.EmailAddress, "", "", nil
+	return u.EmailAddress, "", ""
 }
 
 // load lists every user once; a failed listing is tried again next time.
@@ -117,11 +132,11 @@ func (d *Directory) load(ctx context.Context) error {
 	if d.loaded {
 		return nil
 	}
-	users, err := d.listAll(ctx)
+	users, partial, err := d.listAll(ctx)
 	if err != nil {
 		return err
 	}
-	d.users = users
+	d.users, d.partial = users, partial
 	d.byName = map[string][]int{}
 	d.byEmail = map[string]int{}
 	for i, u := range users {
@@ -139,19 +154,19 @@ func (d *Directory) load(ctx context.Context) error {
 	return nil
 }
 
-// listAll follows the cursor with the bounds of Catalog.listAll.
-func (d *Directory) listAll(ctx context.Context) ([]User, error) {
-	var all []User
+// listAll follows the cursor as Catalog.listAll does; partial says why
+// the listing ended before its last page, or is "".
+func (d *Directory) listAll(ctx context.Context) (all []User, partial string, err error) {
 	ids := map[string]bool{}
 	seen := map[string]bool{"": true}
 	cursor := ""
 	for pages := 1; ; pages++ {
 		if pages > MaxUserPages {
-			return nil, fmt.Errorf("listing the Gong users: still not at the end after %d pages (%d users); stopped", MaxUserPages, len(all))
+			return all, fmt.Sprintf("still not at the end after %d pages (%d users)", MaxUserPages, len(all)), nil
 		}
 		page, err := d.list(ctx, cursor)
 		if err != nil {
-			return nil, fmt.Errorf("listing the Gong users: %w", err)
+			return nil, "", fmt.Errorf("listing the Gong users: %w", err)
 		}
 		for _, u := range page.Users {
 			if !ids[u.ID] || u.ID == "" {
@@ -159,8 +174,8 @@ func (d *Directory) listAll(ctx context.Context) ([]User, error) {
 				all = append(all, u)
 			}
 		}
-		if len(page.Users) == 0 || seen[page.Cursor] || page.TotalRecords > 0 && len(all) >= page.TotalRecords {
-			return all, nil
+		if why := pageEnd(len(page.Users), len(all), page.TotalRecords, page.Cursor, seen); why != "more" {
+			return all, why, nil
 		}
 		seen[page.Cursor] = true
 		cursor = page.Cursor

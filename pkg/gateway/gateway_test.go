@@ -148,3 +148,38 @@ func TestCounts(t *testing.T) {
 		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 }
+
+// timeout is what the HTTP client returns when --timeout passes with no
+// answer.
+type timeout struct{}
+
+func (timeout) Error() string   { return "Client.Timeout exceeded while awaiting headers" }
+func (timeout) Timeout() bool   { return true }
+func (timeout) Temporary() bool { return true }
+
+// TestSilentServer: a timeout stops the run as Unreachable only if nothing
+// has answered since the run began; after an answer it is retried.
+func TestSilentServer(t *testing.T) {
+	silent := &gong.TransportError{Op: "assign", Host: "127.0.0.1:1", Err: timeout{}, Sent: true}
+	for _, tc := range []struct {
+		name     string
+		answered bool
+		stop     string
+	}{
+		{"never answered: a wrong base URL", false, outcome.ReasonUnreachable},
+		{"answered before, then silent: an outage", true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := New(Config{})
+			if tc.answered {
+				if err := send(g, FlowListing, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := send(g, Assign, silent)
+			if reason, _ := StopReason(err); reason != tc.stop || g.Stopped() != tc.stop {
+				t.Errorf("error %v, Stopped() %q; want stop %q", err, g.Stopped(), tc.stop)
+			}
+		})
+	}
+}

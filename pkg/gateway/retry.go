@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -179,7 +180,22 @@ func (op *Op) stopFor(k Kind, err error) string {
 		op.log.Error("Gong cannot be reached, and no request has been answered yet: check GONG_BASE_URL and the network; stopping", zap.String("cause", what))
 		return outcome.ReasonUnreachable
 	}
+	if timedOut(err) && !g.answered.Load() {
+		// Gong answers within seconds; an address that takes connections
+		// and has never answered one is not Gong (a wrong port, a proxy
+		// that swallows requests). A server that answered before and then
+		// went quiet is retried instead: that is an outage, not a setup.
+		op.log.Error("Gong's address accepted the connection but sent no answer within --timeout, and no request has been answered since the run began: check GONG_BASE_URL (your company's API address, e.g. https://us-12345.api.gong.io) and any proxy on the way; stopping", zap.Error(err))
+		return outcome.ReasonUnreachable
+	}
 	return ""
+}
+
+// timedOut reports whether err is an attempt that got no answer in time
+// (the HTTP client's --timeout), as opposed to a refused or reset one.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // quotaWatch tells the daily quota by its pattern: 429 after 429 with no

@@ -346,12 +346,36 @@ func (l *Ledger) append(v any) error {
 	if l.f == nil {
 		return errors.New("ledger is closed")
 	}
+	if err := l.stillThere(); err != nil {
+		return err
+	}
 	// One write a line: a crash tears at most this, the last line.
 	if _, err := l.f.Write(b); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	if err := l.f.Sync(); err != nil {
 		return fmt.Errorf("ledger: %w", err)
+	}
+	return nil
+}
+
+// ErrGone is returned by every write once the journal is no longer the
+// file at its path: --out, or the journal in it, was deleted or replaced
+// during the run. Writing on would record nothing anyone can find, and the
+// same command would then send every row again.
+var ErrGone = errors.New("the output directory or its ledger was deleted or replaced during the run")
+
+// stillThere checks, before each write, that the journal open is still
+// the file at its path (os.SameFile: the device and inode on Unix, the
+// file index on Windows), so no platform-specific code is needed.
+func (l *Ledger) stillThere() error {
+	open, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	at, err := os.Stat(l.path)
+	if err != nil || !os.SameFile(open, at) {
+		return fmt.Errorf("%w: %s is gone", ErrGone, l.path)
 	}
 	return nil
 }

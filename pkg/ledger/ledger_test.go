@@ -671,3 +671,46 @@ func TestChunkSize(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteAfterOutGone: once the journal is not the file at its path
+// (--out deleted, the journal deleted, --out replaced), every write fails
+// with ErrGone and writes nothing.
+func TestWriteAfterOutGone(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(dir string) error
+	}{
+		{"--out deleted", os.RemoveAll},
+		{"ledger deleted", func(dir string) error { return os.Remove(filepath.Join(dir, ledger.FileName)) }},
+		{"--out replaced", func(dir string) error {
+			if err := os.Rename(dir, dir+".old"); err != nil {
+				return err
+			}
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, ledger.FileName), nil, 0o600)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			l, _, err := ledger.Open(dir, hashA, "in.csv", false, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if err := l.Sent(ledger.Sent{FlowID: "1", Lines: []int{2}}); err != nil {
+				t.Fatalf("before: %v", err)
+			}
+			if err := tc.do(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Sent(ledger.Sent{FlowID: "1", Lines: []int{3}}); !errors.Is(err, ledger.ErrGone) {
+				t.Errorf("after: %v, want ErrGone", err)
+			}
+		})
+	}
+}

@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -38,4 +40,31 @@ func Read(dir string, fn func(outcome.Outcome) error) (Header, State, error) {
 	}
 	st.Resumed = true
 	return *hdr, st, nil
+}
+
+// Blank reports whether dir holds no journal a run could resume: none, an
+// empty file, or one without a whole header line (Open would start anew).
+// A file that is not a journal at all is not blank: Open refuses it.
+func Blank(dir string) (bool, error) {
+	path := filepath.Join(dir, FileName)
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("ledger: %w", err)
+	case !fi.Mode().IsRegular():
+		return false, nil // a link or a pipe: Open refuses it
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("ledger: %w", err)
+	}
+	defer f.Close()
+	// A line without its newline is torn: load ignores it.
+	_, err = bufio.NewReader(io.LimitReader(f, 64<<10)).ReadBytes('\n')
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
 }

@@ -86,6 +86,14 @@ const (
 	// ReasonUserListingFailed: the row names its owner by name and Gong's
 	// user listing failed for now.
 	ReasonUserListingFailed = "UserListingFailed"
+	// ReasonListingIncomplete: Gong's flow or user listing ended before its
+	// last page (a cursor that repeats, the page cap), and the row's flow
+	// or owner is not among what it read: not known to be wrong.
+	ReasonListingIncomplete = "ListingIncomplete"
+	// ReasonResultsNotWritten: the result files could not be written (a
+	// full disk); only summary.json counts rows so. The journal has their
+	// outcomes: the next run writes them without sending.
+	ReasonResultsNotWritten = "ResultsNotWritten"
 )
 
 // Fatal reports whether a stop reason ends the run with exit 1: the setup
@@ -164,5 +172,7 @@ func reasons(left func(reason, meaning, fix string) Explained) []Explained {
 		left(ReasonInDoubt, "the request may have reached Gong without an answer", again+": it reads the rows back first"),
 		left(ReasonFlowListingFailed, "the flow listing failed for now, so the flow name is not resolved yet", again),
 		left(ReasonUserListingFailed, "the user listing failed for now, so the owner name is not resolved yet", again),
+		left(ReasonResultsNotWritten, "the result files could not be written (disk full); summary.json counts the rows so", "free space in --out, then "+again+": it writes the files from the ledger without sending"),
+		left(ReasonListingIncomplete, "Gong's flow or user listing ended before its last page, and the row's flow or owner is not on the pages read", again+" (it lists again); if it keeps happening, give flowId and the owner's email, with --preflight=false"),
 	}
 }

@@ -32,6 +32,18 @@ type Summary struct {
 	ExitCode        int    `json:"exitCode"`
 }
 
+// NotWritten is c for a run whose result files could not be written: every
+// row counted is unprocessed with outcome.ReasonResultsNotWritten, since no
+// file says otherwise.
+func NotWritten(c Counts) Counts {
+	n := c.Assigned + c.Failed + c.Unprocessed
+	out := Counts{FailedByStage: map[string]map[string]int{}, UnprocessedByReason: map[string]int{}, Unprocessed: n}
+	if n > 0 {
+		out.UnprocessedByReason[outcome.ReasonResultsNotWritten] = n
+	}
+	return out
+}
+
 // WriteSummary writes summary.json atomically (a temporary file, then rename).
 func WriteSummary(dir string, s Summary) error {
 	b, err := json.MarshalIndent(s, "", "  ")

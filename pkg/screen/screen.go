@@ -116,7 +116,10 @@ func (s *Screen) owner(ctx context.Context, row *outcome.Row) *outcome.Outcome {
 	switch {
 	case err != nil:
 		reason := outcome.ReasonUserListingFailed
-		if r, ok := gateway.StopReason(err); ok {
+		if errors.Is(err, flows.ErrListingIncomplete) {
+			reason = outcome.ReasonListingIncomplete
+			s.warnIncomplete("", err.Error())
+		} else if r, ok := gateway.StopReason(err); ok {
 			reason = r
 		} else if ctx.Err() != nil {
 			reason = outcome.ReasonInterrupted
@@ -164,7 +167,8 @@ func (s *Screen) flows(ctx context.Context, row *outcome.Row) *outcome.Outcome {
 	if s.cfg.Catalog == nil {
 		return fail(outcome.CodeFlowNameNotResolved, fmt.Sprintf("column flowId is empty, and the flow name %q cannot be resolved without Gong credentials", row.FlowName))
 	}
-	list, err := s.list(ctx, row.OwnerEmail)
+	listing, err := s.list(ctx, row.OwnerEmail)
+	list := listing.Flows
 	switch {
 	case err == nil:
 	case errors.Is(err, flows.ErrUnavailable):
@@ -181,6 +185,12 @@ func (s *Screen) flows(ctx context.Context, row *outcome.Row) *outcome.Outcome {
 	}
 	if row.FlowID == "" {
 		id, code, msg := flows.Resolve(list, row.FlowName, row.OwnerEmail)
+		if listing.Incomplete != "" && code != flows.CodeFlowNameAmbiguous {
+			// Not found may be on a page not read; found once may be
+			// ambiguous with a flow there: only ambiguity is final.
+			s.warnIncomplete(row.OwnerEmail, listing.Incomplete)
+			return leave(outcome.ReasonListingIncomplete)
+		}
 		if code != "" {
 			return fail(code, msg)
 		}
@@ -188,18 +198,38 @@ func (s *Screen) flows(ctx context.Context, row *outcome.Row) *outcome.Outcome {
 		return nil
 	}
 	if s.cfg.Preflight && !flows.Visible(list, row.FlowID) {
+		if listing.Incomplete != "" {
+			s.warnIncomplete(row.OwnerEmail, listing.Incomplete)
+			return leave(outcome.ReasonListingIncomplete)
+		}
 		return fail(outcome.CodeFlowNotVisible, fmt.Sprintf("flow %s is not among the %d flows Gong lists for %s (GET /v2/flows): unknown, deleted, or another owner's personal flow; not sent", row.FlowID, len(list), row.OwnerEmail))
 	}
 	return nil
 }
 
+// warnIncomplete warns once per owner ("" for the user listing) that a
+// listing ended before its last page, so that its rows are left.
+func (s *Screen) warnIncomplete(owner, why string) {
+	key := "incomplete\x00" + strings.ToLower(strings.TrimSpace(owner))
+	if s.warned[key] {
+		return
+	}
+	s.warned[key] = true
+	what := "Gong's user listing (GET /v2/users)"
+	if owner != "" {
+		what = "Gong's flow listing (GET /v2/flows) for " + owner
+	}
+	s.cfg.Log.Warn(what+" ended before its last page; rows it cannot settle are left unprocessed ("+outcome.ReasonListingIncomplete+"), and the same command lists again",
+		zap.String("why", why))
+}
+
 // list lists owner's flows; a listing that failed is not tried again this run.
-func (s *Screen) list(ctx context.Context, owner string) ([]gong.Flow, error) {
+func (s *Screen) list(ctx context.Context, owner string) (flows.Listing, error) {
 	key := strings.ToLower(strings.TrimSpace(owner))
 	if err := s.ownerErr[key]; err != nil {
-		return nil, err
+		return flows.Listing{}, err
 	}
-	list, err := s.cfg.Catalog.Flows(ctx, owner)
+	list, err := s.cfg.Catalog.List(ctx, owner)
 	if _, stop := gateway.StopReason(err); err != nil && !stop && ctx.Err() == nil && !errors.Is(err, flows.ErrUnavailable) {
 		s.ownerErr[key] = err
 	}
