@@ -43,6 +43,23 @@ const (
 	Unassign
 )
 
+// String names the kind, as the pacer learns the answer times per kind.
+func (k Kind) String() string {
+	switch k {
+	case Assign:
+		return "assign"
+	case ReadBack:
+		return "read-back"
+	case FlowListing:
+		return "list flows"
+	case UserListing:
+		return "list users"
+	case Unassign:
+		return "unassign"
+	}
+	return "unknown"
+}
+
 // Config is what a Gateway needs; the limiter, logger and clocks are built
 // by the caller and shared.
 type Config struct {
@@ -201,15 +218,21 @@ func (g *Gateway) count(k Kind) {
 	}
 }
 
-// hear tells the limiter and the quota watch how a request was answered.
-func (g *Gateway) hear(err error) {
+// hear tells the limiter and the quota watch how the request of kind k
+// sent on turn was answered.
+func (g *Gateway) hear(err error, k Kind, turn pace.Turn) {
+	learner, learns := g.cfg.Limiter.(pace.Learner)
 	switch st := gong.StatusOf(err); {
 	case st == http.StatusTooManyRequests:
 		var api *gong.APIError
 		errors.As(err, &api)
 		// A wait past --max-wait stops the run instead: no worker may sleep
 		// through a daily quota in the pacer.
-		if api.RetryAfter <= g.cfg.MaxWait {
+		switch {
+		case api.RetryAfter > g.cfg.MaxWait:
+		case learns:
+			learner.Heard(turn, pace.Answer{Op: k.String(), Limited: true, RetryAfter: api.RetryAfter})
+		default:
 			g.cfg.Limiter.RateLimited(api.RetryAfter)
 		}
 		if g.quota.limited(g.cfg.Now()) {
@@ -219,7 +242,11 @@ func (g *Gateway) hear(err error) {
 	case err == nil || st != 0:
 		g.answered.Store(true)
 		g.quota.answered()
-		g.cfg.Limiter.Answered()
+		if learns {
+			learner.Heard(turn, pace.Answer{Op: k.String()})
+		} else {
+			g.cfg.Limiter.Answered()
+		}
 	}
 }
 
