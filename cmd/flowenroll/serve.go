@@ -18,7 +18,6 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/console"
 	"github.com/flowenroll/flowenroll/pkg/gong"
-	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
 // serveConfig holds the flags of `flowenroll serve`.
@@ -219,7 +218,7 @@ func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (
 	}
 	client := gong.NewClient(baseURL, creds, &http.Client{Timeout: c.timeout}, log)
 	return &console.EnrollPipeline{
-		Client: client, Limiter: pace.New(c.rate, pace.DefaultMargin),
+		Client: client, Limiter: newPacer(c.rate, c.data),
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, MaxRetryTime: c.maxRetry,
 		MaxWait: c.maxWait, DrainTimeout: c.drain, Preflight: c.preflight,
 	}, banner, stop, nil

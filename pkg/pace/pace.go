@@ -295,7 +295,12 @@ func (p *Pacer) grant(now time.Time) (Turn, []send) {
 	if p.store == nil {
 		return t, nil
 	}
-	return t, slices.Clone(p.log)
+	// Sends more than two seconds old no longer count in any window.
+	i := 0
+	for i < len(p.log)-1 && now.Sub(p.log[i].at) > 2*time.Second {
+		i++
+	}
+	return t, slices.Clone(p.log[i:])
 }
 
 // late is how late after it left a send may reach Gong, by what the pacer
