@@ -34,10 +34,9 @@ type limiter struct {
 	day   time.Time // start (UTC midnight) of the current day
 	inDay int
 
-	sharedEvery   time.Duration // another integration's calls, this far apart; 0: none
-	nextShared    time.Time
-	sharedCalls   int
-	sharedRefused int
+	sharedEvery time.Duration // another integration's calls, this far apart; 0: none
+	nextShared  time.Time
+	sharedCalls int
 
 	jitter time.Duration // Config.Jitter
 	rng    *rand.Rand

@@ -42,10 +42,12 @@ type LimitModes struct {
 
 	// SharedPerSecond is another integration of the company, sending this
 	// many calls a second, evenly, from half an interval after the first
-	// request on: they count against the per-second limit (in the same
-	// Window) as the clients' calls do, and the limit refuses them alike,
-	// but they are no requests of this server (not in Stats: see Shared).
-	// The daily quota is left to the clients.
+	// request on: each counts against the per-second limit (in the same
+	// Window) as the clients' calls do, and is never refused (the other
+	// integration takes its part of the limit whatever the clients do;
+	// what is left is RatePerSecond - SharedPerSecond). They are no
+	// requests of this server (not in Stats: see Shared). The daily quota
+	// is left to the clients.
 	SharedPerSecond float64
 }
 
@@ -87,16 +89,9 @@ func (l *limiter) share(now time.Time) {
 		l.nextShared = l.nextShared.Add(skip.Sub(l.nextShared).Truncate(l.sharedEvery))
 	}
 	for ; !l.nextShared.After(now); l.nextShared = l.nextShared.Add(l.sharedEvery) {
-		at := l.nextShared
-		l.roll(at)
-		ok, _ := l.second(at)
-		if ok || l.countRejected {
-			l.count(at)
-		}
+		l.roll(l.nextShared)
+		l.count(l.nextShared)
 		l.sharedCalls++
-		if !ok {
-			l.sharedRefused++
-		}
 	}
 }
 
@@ -116,10 +111,9 @@ func (s *Server) latency() time.Duration {
 }
 
 // Shared returns how many calls the other integration of
-// Config.SharedPerSecond made so far, and how many of them the limit
-// refused.
-func (s *Server) Shared() (calls, refused int) {
+// Config.SharedPerSecond made so far.
+func (s *Server) Shared() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.limits.sharedCalls, s.limits.sharedRefused
+	return s.limits.sharedCalls
 }

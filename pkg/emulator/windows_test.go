@@ -39,8 +39,8 @@ func TestWindowShapes(t *testing.T) {
 			{advance: ms(334)},
 		}, 5},
 		// Another integration's call lands half a second after the first
-		// request: with the clients' two in the same second, a third is
-		// refused.
+		// request, and counts: with the client's two in the same second, a
+		// third is refused.
 		{"shared, rolling", LimitModes{Window: WindowRolling, SharedPerSecond: 1}, []limitStep{
 			{}, {advance: ms(300)},
 			{advance: ms(300), want: tooFast(time.Second)},
@@ -59,17 +59,20 @@ func TestWindowShapes(t *testing.T) {
 }
 
 func TestSharedCallsAreCounted(t *testing.T) {
-	e := newEnv(t, Config{RatePerSecond: 3, LimitModes: LimitModes{Window: WindowRolling, SharedPerSecond: 4}})
-	// 4 a second from 12:00:00.375 on, with the client's call at .250 in
-	// the first second: the other integration has 3 of its 8 calls refused
-	// (.875, 1.125, 2.125), and the client meets a full second.
-	runLimitSteps(t, e, []limitStep{{}, {advance: 2 * time.Second, want: tooFast(time.Second)}})
-	calls, refused := e.srv.Shared()
-	if calls != 8 || refused != 3 {
-		t.Errorf("shared calls %d, refused %d; want 8 and 3", calls, refused)
+	e := newEnv(t, Config{RatePerSecond: 3, LimitModes: LimitModes{Window: WindowRolling, SharedPerSecond: 2}})
+	// 2 a second from 12:00:00.500 on (the client's first call is at
+	// .250): with them, the client has 1 of each second left.
+	runLimitSteps(t, e, []limitStep{
+		{},
+		{advance: 2 * time.Second}, // 2.250: shared at 1.500 and 2.000 in the second
+		{advance: 100 * time.Millisecond, want: tooFast(time.Second)},
+		{advance: 900 * time.Millisecond}, // 3.250: shared at 2.500 and 3.000
+	})
+	if got := e.srv.Shared(); got != 6 {
+		t.Errorf("shared calls %d, want 6 (from .500 to 3.000)", got)
 	}
-	if st := e.srv.Stats(); st.Requests != 2 || st.RateLimited != 1 {
-		t.Errorf("Stats %+v, want 2 requests, 1 answered 429: the shared calls are not the server's", st)
+	if st := e.srv.Stats(); st.Requests != 4 || st.RateLimited != 1 {
+		t.Errorf("Stats %+v, want 4 requests, 1 answered 429: the shared calls are not the server's", st)
 	}
 }
 

@@ -161,7 +161,7 @@ type learner struct {
 func (l *learner) Wait(context.Context) error { l.mu.Lock(); l.plain++; l.mu.Unlock(); return nil }
 func (l *learner) RateLimited(time.Duration)  { l.mu.Lock(); l.plain++; l.mu.Unlock() }
 func (l *learner) Answered()                  { l.mu.Lock(); l.plain++; l.mu.Unlock() }
-func (l *learner) Turn(context.Context, bool) (pace.Turn, error) {
+func (l *learner) Turn(context.Context, string) (pace.Turn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.turns++

@@ -87,7 +87,7 @@ func (e *JournalError) Unwrap() error { return e.Err }
 // classified once, here: what to retry, what stops the run.
 func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() error) error {
 	g := op.g
-	turn, err := op.take(ctx, before)
+	turn, err := op.take(ctx, k, before)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() e
 
 // take checks the stop, takes a request from the budget, runs before and
 // waits for the limiter's turn; a request not sent is given back.
-func (op *Op) take(ctx context.Context, before func() error) (pace.Turn, error) {
+func (op *Op) take(ctx context.Context, k Kind, before func() error) (pace.Turn, error) {
 	g := op.g
 	if reason := g.Stopped(); reason != "" {
 		return pace.Turn{}, backoff.Permanent(&StopError{reason})
@@ -134,7 +134,7 @@ func (op *Op) take(ctx context.Context, before func() error) (pace.Turn, error) 
 		}
 	}
 	wctx, done := g.waitCtx(ctx)
-	turn, werr := g.wait(wctx)
+	turn, werr := g.wait(wctx, k)
 	done()
 	if reason := g.halted(); reason != "" { // a stop while waiting: send nothing more
 		g.sent.Add(-1)
@@ -147,11 +147,12 @@ func (op *Op) take(ctx context.Context, before func() error) (pace.Turn, error) 
 	return turn, nil
 }
 
-// wait takes the limiter's turn: through Turn where the limiter learns from
-// each answer's timing, so that Heard can name the send.
-func (g *Gateway) wait(ctx context.Context) (pace.Turn, error) {
+// wait takes the limiter's turn for a request of kind k: through Turn where
+// the limiter learns from each answer's timing, so that Heard can name the
+// send.
+func (g *Gateway) wait(ctx context.Context, k Kind) (pace.Turn, error) {
 	if l, ok := g.cfg.Limiter.(pace.Learner); ok {
-		return l.Turn(ctx, false)
+		return l.Turn(ctx, k.String())
 	}
 	return pace.Turn{}, g.cfg.Limiter.Wait(ctx)
 }

@@ -87,17 +87,29 @@ func (p *Pacer) limitedOn(t Turn, retryAfter time.Duration) {
 		p.pausedTil = until
 	}
 	p.calmWide = 0
+	repeat := p.since429 <= strikeAnswers
+	p.since429 = 0
 	// How many of the pacer's own earlier sends could have reached Gong
-	// within the second before the refused one did (at the earliest, as
-	// quick as the quickest of its kind).
-	n := 0
+	// within the second before the refused one did (that one at the
+	// earliest, as quick as the quickest of its kind): by what it knows of
+	// each (n), and at the worst of the delays seen lately (worst).
+	n, worst := 0, 0
 	from := t.at.Add(-time.Second)
+	spread := p.spread() + p.guard + p.widen
 	for _, s := range p.log {
-		if s.seq != t.seq && s.at.Before(t.at) && s.at.Add(p.late(s)).After(from) {
+		if s.seq == t.seq || !s.at.Before(t.at) {
+			continue
+		}
+		if s.at.Add(p.late(s, t.at)).After(from) {
 			n++
 		}
+		if s.at.Add(max(spread, p.late(s, t.at))).After(from) {
+			worst++
+		}
 	}
-	if n >= p.cap {
+	// The pacer's own sends explain it, or may, and it is no repeat: the
+	// delays on the way spread more than it allowed for.
+	if n >= p.cap || (worst >= p.cap && !repeat) {
 		p.widen = min(max(2*p.widen, widenStep), maxWiden)
 		return
 	}
@@ -115,6 +127,7 @@ func (p *Pacer) answered() {
 	p.calm++
 	p.calmCap++
 	p.calmWide++
+	p.since429++
 	if p.calm >= CalmAnswers && p.slow < 1 {
 		p.calm = 0
 		p.slow = min(1, p.slow*creepUp)

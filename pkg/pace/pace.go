@@ -47,9 +47,9 @@ type Limiter interface {
 // Heard, in place of Wait, RateLimited and Answered.
 type Learner interface {
 	Limiter
-	// Turn blocks until a request may be sent (a background request also
-	// until no other waits), or ctx ends.
-	Turn(ctx context.Context, background bool) (Turn, error)
+	// Turn blocks until a request of kind op ("assign", "read-back", ...)
+	// may be sent, or ctx ends.
+	Turn(ctx context.Context, op string) (Turn, error)
 	// Heard reports the answer to the request sent on turn t, as soon as it
 	// came; a transport error is no answer and is not reported.
 	Heard(t Turn, a Answer)
@@ -88,32 +88,35 @@ const DefaultMargin = 3 * time.Millisecond
 // the true one by about that much), at most maxSpread.
 //
 // A 429 that the pacer's own sends explain (the limit's worth of them could
-// have reached Gong within the second before the refused one, given their
-// delays) means the delays spread more than it allowed: every send is then
-// held back widen longer (doubled, by widenStep at least, to maxWiden at
-// most); after narrowAfter calm answers it halves, back to none. A 429 they
-// do not explain means the server takes fewer than the rate (another
-// integration shares the company's quota, or its limit is lower): the sends
-// per window drop to what the server took (or the spacing slows by slowDown
-// when that was none); after every CalmAnswers calm answers the spacing
-// creeps back by creepUp, and after probeAfter calm answers the pacer tries
-// one more send per window. A shared quota then costs one 429 per probe,
-// 0.5 % of requests. Either way everyone sits out the Retry-After.
+// have reached Gong within the second before the refused one, given what is
+// known of their delays), or that they may explain at the worst delays seen
+// lately when no other 429 came in the last strikeAnswers answers, means
+// the delays spread more than it allowed: every send is then held back
+// widen longer (doubled, by widenStep at least, to maxWiden at most);
+// after narrowAfter calm answers it halves, back to none. Any other 429
+// means the server takes fewer than the rate (another integration shares
+// the company's quota, or its limit is lower): the sends per window drop
+// to what the server took (or the spacing slows by slowDown when that was
+// none); after every CalmAnswers calm answers the spacing creeps back by
+// creepUp, and after probeAfter calm answers the pacer tries one more send
+// per window. A shared quota then costs two 429s to learn and one per
+// probe, 0.5 % of requests. Either way everyone sits out the Retry-After.
 const (
-	startSpread = 30 * time.Millisecond
-	maxSpread   = 250 * time.Millisecond
-	spreadOf    = 30
-	baselineOf  = 64
-	minSamples  = 4
-	widenStep   = 15 * time.Millisecond
-	maxWiden    = 250 * time.Millisecond
-	slowDown    = 0.85
-	creepUp     = 1.03
-	floorShare  = 0.1
-	CalmAnswers = 20
-	probeAfter  = 200
-	narrowAfter = probeAfter
-	keepSends   = 8 // sends kept beyond the limit's worth
+	startSpread   = 30 * time.Millisecond
+	strikeAnswers = 6
+	maxSpread     = 250 * time.Millisecond
+	spreadOf      = 30
+	baselineOf    = 64
+	minSamples    = 4
+	widenStep     = 15 * time.Millisecond
+	maxWiden      = 250 * time.Millisecond
+	slowDown      = 0.85
+	creepUp       = 1.03
+	floorShare    = 0.1
+	CalmAnswers   = 20
+	probeAfter    = 200
+	narrowAfter   = probeAfter
+	keepSends     = 8 // sends kept beyond the limit's worth
 )
 
 // Pacer paces requests; it is safe for concurrent use and shared by all
@@ -139,6 +142,7 @@ type Pacer struct {
 	calm      int    // answers without a 429 since the spacing last slowed or crept
 	calmCap   int    // answers without a 429 since cap last changed
 	calmWide  int    // answers without a 429 since widen last changed
+	since429  int    // answers since the last 429
 	store     *store // the state file, if Keep was called
 }
 
@@ -147,6 +151,7 @@ type Pacer struct {
 type send struct {
 	seq     uint64
 	at      time.Time
+	op      string
 	extra   time.Duration
 	known   bool
 	samples int // answers of its kind when it was answered
@@ -166,12 +171,13 @@ func New(perSecond float64, margin time.Duration) *Pacer {
 	p.max = max(1, int(math.Floor(perSecond)))
 	p.perSecond = perSecond
 	p.cap = p.max
+	p.since429 = strikeAnswers + 1
 	return p
 }
 
 // Wait blocks until a request may be sent, or ctx ends.
 func (p *Pacer) Wait(ctx context.Context) error {
-	_, err := p.Turn(ctx, false)
+	_, err := p.take(ctx, "", false)
 	return err
 }
 
@@ -179,13 +185,18 @@ func (p *Pacer) Wait(ctx context.Context) error {
 // other request waits its turn, so that the console's pickers never delay a
 // run's sends. It counts against the limit like any other.
 func (p *Pacer) WaitBackground(ctx context.Context) error {
-	_, err := p.Turn(ctx, true)
+	_, err := p.take(ctx, "", true)
 	return err
 }
 
-// Turn blocks until a request may be sent, or ctx ends; a background
-// request waits until no other does.
-func (p *Pacer) Turn(ctx context.Context, background bool) (Turn, error) {
+// Turn blocks until a request of kind op may be sent, or ctx ends.
+func (p *Pacer) Turn(ctx context.Context, op string) (Turn, error) {
+	return p.take(ctx, op, false)
+}
+
+// take gives a turn to a request of kind op; a background request waits
+// until no other does.
+func (p *Pacer) take(ctx context.Context, op string, background bool) (Turn, error) {
 	if p.max == 0 {
 		return Turn{at: p.now()}, ctx.Err()
 	}
@@ -204,10 +215,10 @@ func (p *Pacer) Turn(ctx context.Context, background bool) (Turn, error) {
 	for {
 		p.mu.Lock()
 		now := p.now()
-		at := p.earliest()
+		at := p.earliest(now)
 		blocked := background && p.fg > 0
 		if !blocked && !now.Before(at) {
-			t, state := p.grant(now)
+			t, state := p.grant(now, op)
 			st := p.store
 			p.mu.Unlock()
 			st.save(t.seq, state)
@@ -255,7 +266,7 @@ func (p *Pacer) interval() time.Duration {
 // earliest is when the next send may go: after the pause, at the even
 // spacing, and a second after the latest moment at which the cap-th latest
 // send could reach Gong. The caller holds p.mu.
-func (p *Pacer) earliest() time.Time {
+func (p *Pacer) earliest(now time.Time) time.Time {
 	at := p.next
 	if p.pausedTil.After(at) {
 		at = p.pausedTil
@@ -265,7 +276,7 @@ func (p *Pacer) earliest() time.Time {
 	}
 	reach := make([]time.Time, len(p.log))
 	for i, s := range p.log {
-		reach[i] = s.at.Add(p.late(s))
+		reach[i] = s.at.Add(p.late(s, now))
 	}
 	slices.SortFunc(reach, func(a, b time.Time) int { return b.Compare(a) })
 	if w := reach[p.cap-1].Add(time.Second); w.After(at) {
@@ -276,7 +287,7 @@ func (p *Pacer) earliest() time.Time {
 
 // grant gives the turn at now and returns the state to keep; the caller
 // holds p.mu.
-func (p *Pacer) grant(now time.Time) (Turn, []send) {
+func (p *Pacer) grant(now time.Time, op string) (Turn, []send) {
 	p.seq++
 	t := Turn{seq: p.seq, at: now}
 	// The spacing counts from when this send was due, not from when its
@@ -288,7 +299,7 @@ func (p *Pacer) grant(now time.Time) (Turn, []send) {
 		due = now
 	}
 	p.next = due.Add(step)
-	p.log = append(p.log, send{seq: t.seq, at: now})
+	p.log = append(p.log, send{seq: t.seq, at: now, op: op})
 	if over := len(p.log) - (p.max + keepSends); over > 0 {
 		p.log = slices.Delete(p.log, 0, over)
 	}
@@ -304,12 +315,18 @@ func (p *Pacer) grant(now time.Time) (Turn, []send) {
 }
 
 // late is how late after it left a send may reach Gong, by what the pacer
-// knows of it; the caller holds p.mu.
-func (p *Pacer) late(s send) time.Duration {
+// knows of it at now: its own extra delay once answered; until then the
+// spread, or, once its answer is later than the fastest of its kind by
+// more, that much (to maxSpread: an answer that never comes must not stop
+// the run): a late answer may be a late arrival. The caller holds p.mu.
+func (p *Pacer) late(s send, now time.Time) time.Duration {
 	spread := p.spread()
 	d := spread
-	if s.known {
+	switch o := p.ops[s.op]; {
+	case s.known:
 		d = min(s.extra, spread)
+	case o != nil && o.n >= minSamples:
+		d = max(d, min(now.Sub(s.at)-o.fastest(), maxSpread))
 	}
 	return d + p.guardFor(s) + p.widen
 }
@@ -330,7 +347,7 @@ func (p *Pacer) Limit() float64 {
 func (p *Pacer) Margin() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.late(send{})
+	return p.late(send{}, time.Time{})
 }
 
 // PerWindow is how many sends the pacer lets reach Gong within one second
@@ -357,7 +374,7 @@ type background struct{ p *Pacer }
 func (b background) Wait(ctx context.Context) error { return b.p.WaitBackground(ctx) }
 func (b background) RateLimited(d time.Duration)    { b.p.RateLimited(d) }
 func (b background) Answered()                      { b.p.Answered() }
-func (b background) Turn(ctx context.Context, _ bool) (Turn, error) {
-	return b.p.Turn(ctx, true)
+func (b background) Turn(ctx context.Context, op string) (Turn, error) {
+	return b.p.take(ctx, op, true)
 }
 func (b background) Heard(t Turn, a Answer) { b.p.Heard(t, a) }

@@ -311,7 +311,7 @@ func simulate(p *Pacer, workers, requests int, w window, l link, foreign, phase 
 				if i >= requests {
 					return
 				}
-				turn, err := p.Turn(context.Background(), false)
+				turn, err := p.Turn(context.Background(), "assign")
 				if err != nil {
 					panic(err)
 				}
@@ -398,9 +398,9 @@ func TestAgainstEachWindowShape(t *testing.T) {
 	}
 }
 
-// Another integration sends one call a second: one 429 teaches the pacer
-// that two a second are left, and it keeps to them.
-func TestASharedQuotaCostsOne429(t *testing.T) {
+// Another integration sends one call a second: a 429 or two teach the
+// pacer that two a second are left, and it keeps to them.
+func TestASharedQuotaCostsAFew429s(t *testing.T) {
 	for _, shape := range []struct {
 		name string
 		make func() window
@@ -413,8 +413,8 @@ func TestASharedQuotaCostsOne429(t *testing.T) {
 				l := link{in: jittered(3, time.Millisecond, 500*time.Microsecond), back: jittered(4, 2*time.Millisecond, time.Millisecond)}
 				p := New(3, DefaultMargin)
 				run := simulate(p, 4, 180, shape.make(), l, time.Second, 170*time.Millisecond)
-				if got := len(run.limited); got != 1 {
-					t.Errorf("%d 429s (requests %v), want 1", got, run.limited)
+				if got := len(run.limited); got < 1 || got > 2 {
+					t.Errorf("%d 429s (requests %v), want 1 or 2", got, run.limited)
 				}
 				if got := p.PerWindow(); got != 2 {
 					t.Errorf("%d sends per window after the 429, want 2", got)
@@ -471,7 +471,7 @@ func TestA429OurSendsCannotExplainLowersTheCap(t *testing.T) {
 		p := New(3, DefaultMargin)
 		var turns []Turn
 		for range 3 {
-			turn, err := p.Turn(context.Background(), false)
+			turn, err := p.Turn(context.Background(), "assign")
 			if err != nil {
 				t.Fatal(err)
 			}
