@@ -41,6 +41,7 @@ func shapes() []string {
 
 const (
 	longSpan     = 90 * time.Second
+	sharedSpan   = 120 * time.Second
 	shortSpan    = 30 * time.Second
 	jitter       = 20 * time.Millisecond
 	sharedRate   = 1.0 // the other integration's calls a second
@@ -53,11 +54,12 @@ const (
 
 // quotaCases is the matrix: each shape at 90 s and 30 s, at 0, 300 and
 // 1,000 ms; then each with ±20 ms of jitter (90 s at 300 ms), and shared
-// with another integration's 1 call a second (90 s at 0 ms).
+// with another integration's 1 call a second (0 ms, 120 s: learning that
+// takes a fixed one or two 429s, and the figure is their share).
 func quotaCases(quick bool) []quotaCase {
-	long, short := longSpan, shortSpan
+	long, short, shared := longSpan, shortSpan, sharedSpan
 	if quick {
-		long, short = quickLong, quickShort
+		long, short, shared = quickLong, quickShort, quickLong
 	}
 	var cs []quotaCase
 	for _, span := range []time.Duration{long, short} {
@@ -71,7 +73,7 @@ func quotaCases(quick bool) []quotaCase {
 		cs = append(cs, quotaCase{shape: sh, span: long, latency: 300 * time.Millisecond, jitter: jitter})
 	}
 	for _, sh := range shapes() {
-		cs = append(cs, quotaCase{shape: sh, span: long, shared: sharedRate})
+		cs = append(cs, quotaCase{shape: sh, span: shared, shared: sharedRate})
 	}
 	return cs
 }
@@ -275,6 +277,7 @@ func (qc quotaCase) useTarget() float64 {
 	case qc.jitter > 0, qc.shared > 0:
 		return 0.96
 	case qc.span >= longSpan || qc.span == quickLong:
+		// 90 s and more
 		return 0.98
 	}
 	return 0.95

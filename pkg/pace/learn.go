@@ -40,17 +40,11 @@ func (p *Pacer) Heard(t Turn, a Answer) {
 		o = &opTimes{}
 		p.ops[a.Op] = o
 	}
-	o.add(p.now().Sub(t.at))
-	extra := o.rtts[len(o.rtts)-1] - o.fastest()
-	p.extras = append(p.extras, extra)
-	if len(p.extras) > spreadOf {
-		p.extras = slices.Delete(p.extras, 0, len(p.extras)-spreadOf)
-	}
-	if o.n >= minSamples {
-		for i := range p.log {
-			if p.log[i].seq == t.seq && t.seq != 0 {
-				p.log[i].extra, p.log[i].known, p.log[i].samples = extra, true, len(o.rtts)
-			}
+	rtt := max(p.now().Sub(t.at), time.Nanosecond)
+	o.add(rtt)
+	for i := range p.log {
+		if s := &p.log[i]; s.seq == t.seq && t.seq != 0 {
+			s.rtt = rtt
 		}
 	}
 	p.answered()
@@ -92,10 +86,9 @@ func (p *Pacer) limitedOn(t Turn, retryAfter time.Duration) {
 	// How many of the pacer's own earlier sends could have reached Gong
 	// within the second before the refused one did (that one at the
 	// earliest, as quick as the quickest of its kind): by what it knows of
-	// each (n), and at the worst of the delays seen lately (worst).
+	// each (n), and at the worst delay it allows for (worst).
 	n, worst := 0, 0
 	from := t.at.Add(-time.Second)
-	spread := p.spread() + p.guard + p.widen
 	for _, s := range p.log {
 		if s.seq == t.seq || !s.at.Before(t.at) {
 			continue
@@ -103,7 +96,7 @@ func (p *Pacer) limitedOn(t Turn, retryAfter time.Duration) {
 		if s.at.Add(p.late(s, t.at)).After(from) {
 			n++
 		}
-		if s.at.Add(max(spread, p.late(s, t.at))).After(from) {
+		if s.at.Add(maxSpread).After(from) {
 			worst++
 		}
 	}
@@ -147,28 +140,31 @@ func (p *Pacer) answered() {
 }
 
 // spread is how late after it left a send whose answer is still out may
-// reach Gong: the largest extra delay of the last answers, scaled for how
-// few they are; until there are minSamples, at least startSpread. The
-// caller holds p.mu.
+// reach Gong: the widest range of the last spreadOf answer times of one
+// kind, scaled by (n+1)/(n-1) for the n seen (a sample's range falls short
+// of the true one by about that much); until some kind has minSamples, at
+// least startSpread. The caller holds p.mu.
 func (p *Pacer) spread() time.Duration {
-	n := len(p.extras)
-	d := time.Duration(0)
-	if n >= 2 {
-		d = time.Duration(float64(slices.Max(p.extras)) * float64(n+1) / float64(n-1))
+	d, most := time.Duration(0), 0
+	for _, o := range p.ops {
+		last := o.rtts[max(0, len(o.rtts)-spreadOf):]
+		n := len(last)
+		most = max(most, o.n)
+		if n >= 2 {
+			r := slices.Max(last) - slices.Min(last)
+			d = max(d, time.Duration(float64(r)*float64(n+1)/float64(n-1)))
+		}
 	}
-	if n < minSamples {
+	if most < minSamples {
 		d = max(d, startSpread)
 	}
 	return min(d, maxSpread)
 }
 
-// guardFor is what a send is held back beyond its known delay: the fastest
-// of a few answers is likely slower than the fastest there is, by about the
-// spread over the answers seen; never less than the pacer's margin. The
-// caller holds p.mu.
-func (p *Pacer) guardFor(s send) time.Duration {
-	if !s.known {
-		return p.guard
-	}
-	return max(p.guard, 2*p.spread()/time.Duration(s.samples+1))
+// guardFor is what a send of a kind with n recent answers is held back
+// beyond its known delay: the fastest of a few answers is likely slower
+// than the fastest there is, by about the spread over n; never less than
+// the pacer's margin. The caller holds p.mu.
+func (p *Pacer) guardFor(n int) time.Duration {
+	return max(p.guard, 2*p.spread()/time.Duration(n+1))
 }

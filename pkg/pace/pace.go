@@ -89,8 +89,8 @@ const DefaultMargin = 3 * time.Millisecond
 //
 // A 429 that the pacer's own sends explain (the limit's worth of them could
 // have reached Gong within the second before the refused one, given what is
-// known of their delays), or that they may explain at the worst delays seen
-// lately when no other 429 came in the last strikeAnswers answers, means
+// known of their delays), or that they may explain at the worst (maxSpread
+// late) when no other 429 came in the last strikeAnswers answers, means
 // the delays spread more than it allowed: every send is then held back
 // widen longer (doubled, by widenStep at least, to maxWiden at most);
 // after narrowAfter calm answers it halves, back to none. Any other 429
@@ -137,7 +137,6 @@ type Pacer struct {
 	fg        int           // waiters that are not background
 	wake      chan struct{} // closed and replaced when waiters should look again
 	ops       map[string]*opTimes
-	extras    []time.Duration // extra delays of the last answers, oldest first
 	widen     time.Duration
 	calm      int    // answers without a 429 since the spacing last slowed or crept
 	calmCap   int    // answers without a 429 since cap last changed
@@ -149,12 +148,10 @@ type Pacer struct {
 // send is one turn given: when, and once answered how much later than the
 // fastest of its kind the answer came.
 type send struct {
-	seq     uint64
-	at      time.Time
-	op      string
-	extra   time.Duration
-	known   bool
-	samples int // answers of its kind when it was answered
+	seq uint64
+	at  time.Time
+	op  string
+	rtt time.Duration // from the turn to the answer, once answered
 }
 
 // New returns a Pacer for perSecond requests per second that holds every
@@ -322,13 +319,38 @@ func (p *Pacer) grant(now time.Time, op string) (Turn, []send) {
 func (p *Pacer) late(s send, now time.Time) time.Duration {
 	spread := p.spread()
 	d := spread
+	guard := p.guard
+	fastest, ok := p.fastest(s.op)
 	switch o := p.ops[s.op]; {
-	case s.known:
-		d = min(s.extra, spread)
-	case o != nil && o.n >= minSamples:
-		d = max(d, min(now.Sub(s.at)-o.fastest(), maxSpread))
+	case s.rtt > 0 && o != nil && o.n >= minSamples:
+		// Answered, its kind well known: its own extra delay.
+		d = min(max(0, s.rtt-fastest), spread)
+		guard = p.guardFor(len(o.rtts))
+	case !ok:
+	case s.rtt > 0:
+		// Answered, its kind too new to know: over the fastest answer of
+		// any kind (the first request of a process also opens the
+		// connection).
+		d = max(d, min(s.rtt-fastest, maxSpread))
+	default:
+		d = max(d, min(now.Sub(s.at)-fastest, maxSpread))
 	}
-	return d + p.guardFor(s) + p.widen
+	return d + guard + p.widen
+}
+
+// fastest is the fastest recent answer to a request of kind op, or of any
+// kind when op has too few; the caller holds p.mu.
+func (p *Pacer) fastest(op string) (time.Duration, bool) {
+	if o := p.ops[op]; o != nil && o.n >= minSamples {
+		return o.fastest(), true
+	}
+	d, ok := time.Duration(0), false
+	for _, o := range p.ops {
+		if f := o.fastest(); !ok || f < d {
+			d, ok = f, true
+		}
+	}
+	return d, ok
 }
 
 // Limit is the current even spacing in requests per second.

@@ -439,12 +439,13 @@ func TestA429OurSendsExplainWidens(t *testing.T) {
 		// Three sends a third of a second apart; the first was answered
 		// 20 ms later than the fastest of its kind: it reached the server
 		// up to 23 ms after it left.
+		ms := time.Millisecond
+		p.ops["assign"] = &opTimes{rtts: []time.Duration{100 * ms, 100 * ms, 100 * ms, 120 * ms, 100 * ms, 100 * ms, 100 * ms, 100 * ms}, n: 8}
 		p.log = []send{
-			{seq: 1, at: t0, extra: 20 * time.Millisecond, known: true, samples: baselineOf},
-			{seq: 2, at: t0.Add(time.Second / 3), known: true, samples: baselineOf},
-			{seq: 3, at: t0.Add(2 * time.Second / 3), known: true, samples: baselineOf},
+			{seq: 1, at: t0, op: "assign", rtt: 120 * ms},
+			{seq: 2, at: t0.Add(time.Second / 3), op: "assign", rtt: 100 * ms},
+			{seq: 3, at: t0.Add(2 * time.Second / 3), op: "assign", rtt: 100 * ms},
 		}
-		p.extras = []time.Duration{20 * time.Millisecond, 0, 0, 0}
 		before := p.Margin()
 		// The fourth left 1 s + 10 ms after the first.
 		p.Heard(Turn{seq: 4, at: t0.Add(time.Second + 10*time.Millisecond)}, Answer{Op: "assign", Limited: true, RetryAfter: time.Second})
