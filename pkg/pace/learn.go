@@ -161,10 +161,14 @@ func (p *Pacer) spread() time.Duration {
 	return min(d, maxSpread)
 }
 
-// guardFor is what a send of a kind with n recent answers is held back
-// beyond its known delay: the fastest of a few answers is likely slower
-// than the fastest there is, by about the spread over n; never less than
-// the pacer's margin. The caller holds p.mu.
+// guardFor is what a send is held back beyond its delay as measured
+// against the fastest of n answers: the fastest of a few is likely slower
+// than the fastest there is, by about the spread over n; with none, the
+// spread itself; never less than the pacer's margin. The caller holds
+// p.mu.
 func (p *Pacer) guardFor(n int) time.Duration {
+	if n == 0 {
+		return p.guard
+	}
 	return max(p.guard, 2*p.spread()/time.Duration(n+1))
 }

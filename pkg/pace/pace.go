@@ -103,6 +103,7 @@ const DefaultMargin = 3 * time.Millisecond
 // probe, 0.5 % of requests. Either way everyone sits out the Retry-After.
 const (
 	startSpread   = 30 * time.Millisecond
+	answerWait    = 50 * time.Millisecond
 	strikeAnswers = 6
 	maxSpread     = 250 * time.Millisecond
 	spreadOf      = 30
@@ -312,45 +313,49 @@ func (p *Pacer) grant(now time.Time, op string) (Turn, []send) {
 }
 
 // late is how late after it left a send may reach Gong, by what the pacer
-// knows of it at now: its own extra delay once answered; until then the
-// spread, or, once its answer is later than the fastest of its kind by
-// more, that much (to maxSpread: an answer that never comes must not stop
-// the run): a late answer may be a late arrival. The caller holds p.mu.
+// knows of it at now. Answered: how much later its answer came than the
+// fastest of its kind (of any kind, while its own has too few answers: the
+// first request of a process also opens the connection). Not yet: the
+// spread, or, once its answer is later than the fastest by more, that much
+// (a late answer may be a late arrival); and where answers come about a
+// second after the send (the latency is near the window), long enough to
+// wait for its answer. Never more than maxSpread beyond its answer's due
+// time: an answer that never comes must not stop the run. Plus the guard
+// and what 429s added. The caller holds p.mu.
 func (p *Pacer) late(s send, now time.Time) time.Duration {
 	spread := p.spread()
 	d := spread
-	guard := p.guard
-	fastest, ok := p.fastest(s.op)
-	switch o := p.ops[s.op]; {
-	case s.rtt > 0 && o != nil && o.n >= minSamples:
-		// Answered, its kind well known: its own extra delay.
-		d = min(max(0, s.rtt-fastest), spread)
-		guard = p.guardFor(len(o.rtts))
-	case !ok:
+	fastest, n := p.fastest(s.op)
+	switch {
+	case n == 0:
 	case s.rtt > 0:
-		// Answered, its kind too new to know: over the fastest answer of
-		// any kind (the first request of a process also opens the
-		// connection).
-		d = max(d, min(s.rtt-fastest, maxSpread))
+		d = min(max(0, s.rtt-fastest), maxSpread)
+		if n < minSamples {
+			d = max(d, spread)
+		}
 	default:
 		d = max(d, min(now.Sub(s.at)-fastest, maxSpread))
+		if fastest <= time.Second+answerWait {
+			d = max(d, min(now.Sub(s.at)-time.Second+time.Nanosecond, fastest+maxSpread-time.Second))
+		}
 	}
-	return d + guard + p.widen
+	return d + p.guardFor(n) + p.widen
 }
 
 // fastest is the fastest recent answer to a request of kind op, or of any
-// kind when op has too few; the caller holds p.mu.
-func (p *Pacer) fastest(op string) (time.Duration, bool) {
+// kind while op has fewer than minSamples, and how many answers it is the
+// fastest of; the caller holds p.mu.
+func (p *Pacer) fastest(op string) (time.Duration, int) {
 	if o := p.ops[op]; o != nil && o.n >= minSamples {
-		return o.fastest(), true
+		return o.fastest(), len(o.rtts)
 	}
-	d, ok := time.Duration(0), false
+	d, n := time.Duration(0), 0
 	for _, o := range p.ops {
-		if f := o.fastest(); !ok || f < d {
-			d, ok = f, true
+		if f := o.fastest(); n == 0 || f < d {
+			d, n = f, len(o.rtts)
 		}
 	}
-	return d, ok
+	return d, n
 }
 
 // Limit is the current even spacing in requests per second.
