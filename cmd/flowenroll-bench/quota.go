@@ -140,16 +140,25 @@ func sideOf(qc quotaCase, srv *server) side {
 // each case, a table per window shape, and the figures.
 func (b *bench) quota(ctx context.Context) error {
 	cases := quotaCases(b.quick)
-	var waves [][]quotaCase
+	// Two waves: the long runs, then the short ones.
+	var long, short []quotaCase
 	for _, qc := range cases {
-		if n := len(waves); n == 0 || waves[n-1][0].span != qc.span || len(waves[n-1]) == maxWaveCases {
-			waves = append(waves, nil)
+		if qc.span == shortSpan || qc.span == quickShort {
+			short = append(short, qc)
+		} else {
+			long = append(long, qc)
 		}
-		waves[len(waves)-1] = append(waves[len(waves)-1], qc)
+	}
+	var waves [][]quotaCase
+	for _, w := range [][]quotaCase{long, short} {
+		for len(w) > 0 {
+			n := min(len(w), maxWaveCases)
+			waves, w = append(waves, w[:n]), w[n:]
+		}
 	}
 	var results []quotaResult
 	for _, wave := range waves {
-		b.progress("quota: %d cases of %v at once (flowenroll and the naive script each), load %s", len(wave), wave[0].span, loadAverage())
+		b.progress("quota: %d cases at once (flowenroll and the naive script each), load %s", len(wave), loadAverage())
 		rs, err := b.quotaWave(ctx, wave)
 		if err != nil {
 			return err
@@ -158,6 +167,10 @@ func (b *bench) quota(ctx context.Context) error {
 	}
 	b.section(fmt.Sprintf("quota use: flowenroll run --rate %d, concurrency %d, chunk %d, and the naive script, each against an emulator of its own allowing %d a second; load %s now",
 		defaultRate, defaultConcurrency, defaultChunkSize, benchLimit, loadAverage()))
+	order := quotaCases(b.quick)
+	slices.SortStableFunc(results, func(x, y quotaResult) int {
+		return slices.Index(order, x.qc) - slices.Index(order, y.qc)
+	})
 	for _, r := range results {
 		b.quotaDetail(r)
 	}

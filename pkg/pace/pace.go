@@ -104,7 +104,7 @@ const DefaultMargin = 3 * time.Millisecond
 const (
 	startSpread   = 30 * time.Millisecond
 	answerWait    = 50 * time.Millisecond
-	strikeAnswers = 6
+	strikeAnswers = 20
 	maxSpread     = 250 * time.Millisecond
 	spreadOf      = 30
 	baselineOf    = 64
