@@ -127,6 +127,10 @@ type noPacing struct{}
 func (noPacing) Wait(ctx context.Context) error { return ctx.Err() }
 func (noPacing) RateLimited(time.Duration)      {}
 func (noPacing) Answered()                      {}
+func (noPacing) Turn(ctx context.Context, _ string) (pace.Turn, error) {
+	return pace.Turn{}, ctx.Err()
+}
+func (noPacing) Heard(pace.Turn, pace.Answer) {}
 
 // Counts returns the request figures so far.
 func (g *Gateway) Counts() outcome.RequestCounts {
@@ -221,19 +225,14 @@ func (g *Gateway) count(k Kind) {
 // hear tells the limiter and the quota watch how the request of kind k
 // sent on turn was answered.
 func (g *Gateway) hear(err error, k Kind, turn pace.Turn) {
-	learner, learns := g.cfg.Limiter.(pace.Learner)
 	switch st := gong.StatusOf(err); {
 	case st == http.StatusTooManyRequests:
 		var api *gong.APIError
 		errors.As(err, &api)
 		// A wait past --max-wait stops the run instead: no worker may sleep
 		// through a daily quota in the pacer.
-		switch {
-		case api.RetryAfter > g.cfg.MaxWait:
-		case learns:
-			learner.Heard(turn, pace.Answer{Op: k.String(), Limited: true, RetryAfter: api.RetryAfter})
-		default:
-			g.cfg.Limiter.RateLimited(api.RetryAfter)
+		if api.RetryAfter <= g.cfg.MaxWait {
+			g.cfg.Limiter.Heard(turn, pace.Answer{Op: k.String(), Limited: true, RetryAfter: api.RetryAfter})
 		}
 		if g.quota.limited(g.cfg.Now()) {
 			g.cfg.Log.Warn("Gong keeps answering 429 long after its per-second window: the daily quota is spent; stopping")
@@ -242,11 +241,7 @@ func (g *Gateway) hear(err error, k Kind, turn pace.Turn) {
 	case err == nil || st != 0:
 		g.answered.Store(true)
 		g.quota.answered()
-		if learns {
-			learner.Heard(turn, pace.Answer{Op: k.String()})
-		} else {
-			g.cfg.Limiter.Answered()
-		}
+		g.cfg.Limiter.Heard(turn, pace.Answer{Op: k.String()})
 	}
 }
 

@@ -173,9 +173,9 @@ func (l *learner) Heard(_ pace.Turn, a pace.Answer) {
 	l.heard = append(l.heard, a)
 }
 
-// A pacer that learns from answer times takes every turn through Turn and
-// hears every answer, with its kind and its 429; a transport error is no
-// answer.
+// The limiter gives every turn through Turn and hears every answer through
+// Heard, with its kind and its 429 (not one past --max-wait); a transport
+// error is no answer.
 func TestALearnerHearsEveryAnswerWithItsKind(t *testing.T) {
 	l := &learner{}
 	g := New(Config{Limiter: l, MaxWait: time.Minute})

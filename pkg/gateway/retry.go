@@ -147,14 +147,9 @@ func (op *Op) take(ctx context.Context, k Kind, before func() error) (pace.Turn,
 	return turn, nil
 }
 
-// wait takes the limiter's turn for a request of kind k: through Turn where
-// the limiter learns from each answer's timing, so that Heard can name the
-// send.
+// wait takes the limiter's turn for a request of kind k.
 func (g *Gateway) wait(ctx context.Context, k Kind) (pace.Turn, error) {
-	if l, ok := g.cfg.Limiter.(pace.Learner); ok {
-		return l.Turn(ctx, k.String())
-	}
-	return pace.Turn{}, g.cfg.Limiter.Wait(ctx)
+	return g.cfg.Limiter.Turn(ctx, k.String())
 }
 
 // stopFor returns the reason err stops the whole run, or "".

@@ -29,8 +29,11 @@ import (
 )
 
 // Limiter is what the submitter needs of a pacer: a turn before every
-// attempt, and every answer back, so that it can learn. *Pacer implements it,
-// and Learner too: the gateway uses Learner where it can.
+// attempt, and every answer back, so that it can learn. *Pacer implements
+// it. The gateway takes its turns through Turn and reports each answer
+// through Heard, which name the send, so that the pacer learns the delay on
+// the way; Wait, RateLimited and Answered are the same for callers that
+// cannot name it.
 type Limiter interface {
 	// Wait blocks until a request may be sent, or ctx ends.
 	Wait(ctx context.Context) error
@@ -40,18 +43,12 @@ type Limiter interface {
 	// Answered reports an answer other than 429 (an error status included;
 	// a transport error is no answer).
 	Answered()
-}
-
-// Learner is a Limiter that learns from when each request was answered: the
-// gateway takes its turns through Turn and reports each answer through
-// Heard, in place of Wait, RateLimited and Answered.
-type Learner interface {
-	Limiter
 	// Turn blocks until a request of kind op ("assign", "read-back", ...)
 	// may be sent, or ctx ends.
 	Turn(ctx context.Context, op string) (Turn, error)
 	// Heard reports the answer to the request sent on turn t, as soon as it
-	// came; a transport error is no answer and is not reported.
+	// came (a 429 one whose Retry-After the run will sleep through); a
+	// transport error is no answer and is not reported.
 	Heard(t Turn, a Answer)
 }
 

@@ -96,8 +96,8 @@ func TestNoBurstAtTheStart(t *testing.T) {
 }
 
 func TestPacerIsALearner(t *testing.T) {
-	var _ Learner = New(3, DefaultMargin)
-	var _ Learner = Background(New(3, DefaultMargin)).(Learner)
+	var _ Limiter = New(3, DefaultMargin)
+	var _ Limiter = Background(New(3, DefaultMargin))
 }
 
 func TestWaitHonoursTheContext(t *testing.T) {
