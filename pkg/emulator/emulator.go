@@ -314,9 +314,6 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.DailyLimit == 0 {
 		cfg.DailyLimit = 10000
 	}
-	if cfg.Latency < 0 {
-		errs = append(errs, fmt.Errorf("Latency %v is negative", cfg.Latency))
-	}
 	switch {
 	case cfg.PageSize < 0:
 		errs = append(errs, fmt.Errorf("PageSize %d is negative", cfg.PageSize))
@@ -329,9 +326,7 @@ func (cfg Config) normalize() (Config, error) {
 	case cfg.UserPageSize == 0:
 		cfg.UserPageSize = 100
 	}
-	if err := cfg.LimitModes.check(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, cfg.checkTiming()) // errors.Join drops a nil
 	modes, err := cfg.Modes.normalize()
 	if err != nil {
 		errs = append(errs, err)

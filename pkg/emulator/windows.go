@@ -66,6 +66,15 @@ func (m LimitModes) check() error {
 	return errors.Join(errs...)
 }
 
+// checkTiming validates Latency and the limit modes.
+func (cfg Config) checkTiming() error {
+	var errs []error
+	if cfg.Latency < 0 {
+		errs = append(errs, fmt.Errorf("Latency %v is negative", cfg.Latency))
+	}
+	return errors.Join(append(errs, cfg.LimitModes.check())...)
+}
+
 // newLimiter is the limiter cfg describes.
 func newLimiter(cfg Config) limiter {
 	l := limiter{perSecond: cfg.RatePerSecond, perDay: cfg.DailyLimit, countRejected: cfg.CountRejected,
