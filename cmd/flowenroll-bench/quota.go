@@ -49,7 +49,7 @@ const (
 	benchLimit   = 3
 	quickLong    = 16 * time.Second
 	quickShort   = 8 * time.Second
-	maxWaveCases = 15
+	maxWaveCases = 8
 )
 
 // quotaCases is the matrix: each shape at 90 s and 30 s, at 0, 300 and

@@ -86,7 +86,8 @@ func (p *Pacer) limitedOn(t Turn, retryAfter time.Duration) {
 	// How many of the pacer's own earlier sends could have reached Gong
 	// within the second before the refused one did (that one at the
 	// earliest, as quick as the quickest of its kind): by what it knows of
-	// each (n), and at the worst delay it allows for (worst).
+	// each (n); and how many it sent within the two seconds before
+	// (worst: a delay that long would be no surprise on a loaded machine).
 	n, worst := 0, 0
 	from := t.at.Add(-time.Second)
 	for _, s := range p.log {
@@ -96,7 +97,7 @@ func (p *Pacer) limitedOn(t Turn, retryAfter time.Duration) {
 		if s.at.Add(p.late(s, t.at)).After(from) {
 			n++
 		}
-		if s.at.Add(maxSpread).After(from) {
+		if s.at.Add(time.Second).After(from) {
 			worst++
 		}
 	}
@@ -107,8 +108,10 @@ func (p *Pacer) limitedOn(t Turn, retryAfter time.Duration) {
 		return
 	}
 	p.calm, p.calmCap = 0, 0
+	// One fewer per 429 at most: a delay on the way may have made it look
+	// fewer; a lower limit still shows again.
 	if n >= 1 {
-		p.cap = n
+		p.cap = max(n, p.cap-1)
 	} else {
 		p.slow = max(p.slow*slowDown, floorShare)
 	}

@@ -86,15 +86,16 @@ const DefaultMargin = 3 * time.Millisecond
 //
 // A 429 that the pacer's own sends explain (the limit's worth of them could
 // have reached Gong within the second before the refused one, given what is
-// known of their delays), or that they may explain at the worst (maxSpread
-// late) when no other 429 came in the last strikeAnswers answers, means
+// known of their delays), or that they may explain (the limit's worth were
+// sent within two seconds before it) when no other 429 came in the last
+// strikeAnswers answers, means
 // the delays spread more than it allowed: every send is then held back
 // widen longer (doubled, by widenStep at least, to maxWiden at most);
 // after narrowAfter calm answers it halves, back to none. Any other 429
 // means the server takes fewer than the rate (another integration shares
 // the company's quota, or its limit is lower): the sends per window drop
-// to what the server took (or the spacing slows by slowDown when that was
-// none); after every CalmAnswers calm answers the spacing creeps back by
+// to what the server took, one fewer at most per 429 (or the spacing slows
+// by slowDown when it took none); after every CalmAnswers calm answers the spacing creeps back by
 // creepUp, and after probeAfter calm answers the pacer tries one more send
 // per window. A shared quota then costs two 429s to learn and one per
 // probe, 0.5 % of requests. Either way everyone sits out the Retry-After.
