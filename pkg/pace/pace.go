@@ -98,7 +98,7 @@ const DefaultMargin = 3 * time.Millisecond
 // by slowDown when it took none); after every CalmAnswers calm answers the spacing creeps back by
 // creepUp, and after probeAfter calm answers the pacer tries one more send
 // per window. A shared quota then costs two 429s to learn and one per
-// probe, 0.5 % of requests. Either way everyone sits out the Retry-After.
+// probe, a third of a percent of requests. Either way everyone sits out the Retry-After.
 const (
 	startSpread   = 30 * time.Millisecond
 	answerWait    = 50 * time.Millisecond
@@ -113,7 +113,7 @@ const (
 	creepUp       = 1.03
 	floorShare    = 0.1
 	CalmAnswers   = 20
-	probeAfter    = 200
+	probeAfter    = 300
 	narrowAfter   = probeAfter
 	keepSends     = 8 // sends kept beyond the limit's worth
 )
