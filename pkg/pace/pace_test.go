@@ -193,6 +193,29 @@ func TestKeepTakesATornFileForAFullSecond(t *testing.T) {
 	})
 }
 
+// A symlink left where the file goes is neither followed nor written
+// through: the pacer takes it for a torn file, and its target stays as it
+// was.
+func TestKeepNeverWritesThroughASymlink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		target := filepath.Join(dir, "elsewhere")
+		if err := os.WriteFile(target, []byte("keep me"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, StateFile)
+		if err := os.Symlink(target, path); err != nil {
+			t.Fatal(err)
+		}
+		p := New(3, DefaultMargin)
+		p.Keep(path)
+		grants(t, p, 1, 2)
+		if b, err := os.ReadFile(target); err != nil || string(b) != "keep me" {
+			t.Errorf("the symlink's target holds %q (%v), want it untouched", b, err)
+		}
+	})
+}
+
 func TestNoFileNoWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(3, DefaultMargin)

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -53,7 +55,7 @@ func (p *Pacer) Keep(path string) {
 // loadSends reads the send times of a state file, oldest first; none if
 // there is no file.
 func loadSends(path string, most int) []time.Time {
-	b, err := os.ReadFile(path)
+	b, err := readNoFollow(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -69,7 +71,7 @@ func loadSends(path string, most int) []time.Time {
 		return sends
 	}
 	// Torn or foreign: assume the limit's worth sent when it last changed.
-	st, err := os.Stat(path)
+	st, err := os.Lstat(path)
 	if err != nil {
 		return nil
 	}
@@ -78,6 +80,16 @@ func loadSends(path string, most int) []time.Time {
 		sends = append(sends, st.ModTime())
 	}
 	return sends
+}
+
+// readNoFollow reads the file at path, unless it is a symlink.
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
 // save writes the sends of turn seq, unless a later turn's are written.
@@ -96,5 +108,11 @@ func (s *store) save(seq uint64, sends []send) {
 		b = strconv.AppendInt(b, x.at.UnixNano(), 10)
 		b = append(b, '\n')
 	}
-	_ = os.WriteFile(s.path, b, 0o600) // best effort: see Keep
+	// Never through a symlink someone left in the folder.
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return // best effort: see Keep
+	}
+	_, _ = f.Write(b)
+	_ = f.Close()
 }
