@@ -73,7 +73,7 @@ func scenarios() []scenario {
 
 const helpText = `flowenroll-bench runs flowenroll against the Gong emulator and prints the
 figures of make bench with their targets (PASS or MISS), the quota use and
-request efficiency beside a naive script's. A full run takes about 6 minutes
+request efficiency beside a naive script's. A full run takes about 12 minutes
 on a quiet machine and needs 2 GB free in the temporary directory. A missed
 target is a result: the exit code is 0 once every figure is printed.
 
