@@ -51,10 +51,12 @@ func (j job) run(ctx context.Context, log *zap.Logger) (report.Summary, error) {
 	}
 	hc := &http.Client{Timeout: defaultTimeout}
 	defer hc.CloseIdleConnections()
-	var limiter pace.Limiter = pace.New(j.rate, pace.DefaultMargin)
+	pacer := pace.New(j.rate, pace.DefaultMargin)
+	pacer.Keep(filepath.Join(j.out, pace.StateFile)) // as cmd/flowenroll does
+	var limiter pace.Limiter = pacer
 	if j.trace != nil {
 		hc.Transport = tracedTransport{http.DefaultTransport, j.trace}
-		limiter = tracedPacer{limiter, j.trace}
+		limiter = tracedPacer{pacer, j.trace}
 	}
 	// The emulator runs open: any well-formed key pair is accepted.
 	client := gong.NewClient(baseURL, gong.Credentials{AccessKey: "bench", AccessKeySecret: "bench"}, hc, log)
@@ -91,9 +93,18 @@ func (t *clientTrace) write(path string) error {
 
 // tracedPacer is the run's pacer, noting each release.
 type tracedPacer struct {
-	p pace.Limiter
+	p *pace.Pacer
 	t *clientTrace
 }
+
+func (l tracedPacer) Turn(ctx context.Context, op string) (pace.Turn, error) {
+	t, err := l.p.Turn(ctx, op)
+	if err == nil {
+		l.t.note("paced")
+	}
+	return t, err
+}
+func (l tracedPacer) Heard(t pace.Turn, a pace.Answer) { l.p.Heard(t, a) }
 
 func (l tracedPacer) Wait(ctx context.Context) error {
 	err := l.p.Wait(ctx)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -21,215 +23,335 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
-// quotaCase is one quota-use run: the client at --rate 3 against the
-// emulator's per-second limit.
+// quotaCase is one quota-use run: flowenroll at --rate 3 against an
+// emulator allowing 3 a second counted in one window shape, and the naive
+// script against another emulator of the same kind, for the same time.
 type quotaCase struct {
-	name    string
-	slug    string        // for file names
-	limit   int           // the emulator's requests per second
+	shape   string        // emulator.WindowAligned, WindowRolling, WindowGCRA
+	span    time.Duration // how long the run sends for
 	latency time.Duration // the emulator's latency per request
-	shared  bool          // the limit is below --rate, as when another client shares the quota
+	jitter  time.Duration // ± on the latency, on the way in
+	shared  float64       // another integration's calls per second
 }
 
-// The four runs of the issue.
-func quotaAlone0() quotaCase { return quotaCase{name: "alone, latency 0", slug: "0ms", limit: 3} }
-func quotaAlone300() quotaCase {
-	return quotaCase{name: "alone, latency 300ms", slug: "300ms", limit: 3, latency: 300 * time.Millisecond}
-}
-func quotaAlone1s() quotaCase {
-	return quotaCase{name: "alone, latency 1s", slug: "1s", limit: 3, latency: time.Second}
-}
-func quotaShared() quotaCase {
-	return quotaCase{name: "shared, emulator limit 2/s", slug: "shared", limit: 2, shared: true}
+// The window shapes measured, and the cases of each.
+func shapes() []string {
+	return []string{emulator.WindowAligned, emulator.WindowRolling, emulator.WindowGCRA}
 }
 
-// minSpan is how long a quota run must send for its figure to count;
-// sharedSpan is longer, because the 429s that teach the pacer the lower
-// limit are a fixed few (two, then one per failed probe) and the figure is
-// their share; naiveSpan is about how long the naive script is run for its
-// figure: it sends at a steady rate set by the latency. The bench must stay
-// under 8 minutes.
 const (
-	minSpan    = 45 * time.Second
-	sharedSpan = 66 * time.Second
-	naiveSpan  = 30 * time.Second
+	longSpan     = 90 * time.Second
+	sharedSpan   = 120 * time.Second
+	shortSpan    = 30 * time.Second
+	jitter       = 20 * time.Millisecond
+	sharedRate   = 1.0 // the other integration's calls a second
+	steadyAfter  = 5 * time.Second
+	benchLimit   = 3
+	quickLong    = 16 * time.Second
+	quickShort   = 8 * time.Second
+	maxWaveCases = 8
 )
 
-// quotaRow is one latency of the side-by-side table: requests per second
-// over the limit, for the assigns and for all requests.
-type quotaRow struct {
-	latency               time.Duration
-	feAssign, feAll       float64
-	naiveAssign, naiveAll float64
+// quotaCases is the matrix: each shape at 90 s and 30 s, at 0, 300 and
+// 1,000 ms; then each with ±20 ms of jitter (90 s at 300 ms), and shared
+// with another integration's 1 call a second (0 ms, 120 s: learning that
+// takes a fixed one or two 429s, and the figure is their share).
+func quotaCases(quick bool) []quotaCase {
+	long, short, shared := longSpan, shortSpan, sharedSpan
+	if quick {
+		long, short, shared = quickLong, quickShort, quickLong
+	}
+	var cs []quotaCase
+	for _, span := range []time.Duration{long, short} {
+		for _, sh := range shapes() {
+			for _, lat := range []time.Duration{0, 300 * time.Millisecond, time.Second} {
+				cs = append(cs, quotaCase{shape: sh, span: span, latency: lat})
+			}
+		}
+	}
+	for _, sh := range shapes() {
+		cs = append(cs, quotaCase{shape: sh, span: long, latency: 300 * time.Millisecond, jitter: jitter})
+	}
+	for _, sh := range shapes() {
+		cs = append(cs, quotaCase{shape: sh, span: shared, shared: sharedRate})
+	}
+	return cs
 }
 
-// quota runs one case: the job in a child process, the emulator here.
-func (b *bench) quota(ctx context.Context, qc quotaCase) error {
-	// Enough assign requests to send for longer than minSpan at the most the
-	// pacing allows (0.995 of the limit).
-	span := minSpan
-	if qc.shared {
-		span = sharedSpan
+func (qc quotaCase) name() string {
+	n := fmt.Sprintf("%s, %v, latency %v", qc.shape, qc.span, qc.latency)
+	switch {
+	case qc.jitter > 0:
+		n += fmt.Sprintf(" ±%v", qc.jitter)
+	case qc.shared > 0:
+		n += fmt.Sprintf(", shared %g/s", qc.shared)
 	}
-	requests := int(math.Ceil(span.Seconds()*0.995*float64(qc.limit))) + 5
-	if b.quick {
-		requests = 20
+	return n
+}
+
+func (qc quotaCase) slug() string {
+	r := strings.NewReplacer(", ", "-", " ", "", "±", "j", "/", "per")
+	return r.Replace(qc.name())
+}
+
+// left is what the limit leaves this client, in calls a second.
+func (qc quotaCase) left() float64 { return benchLimit - qc.shared }
+
+func (qc quotaCase) emulator() emulator.Config {
+	return emulator.Config{RatePerSecond: benchLimit, Latency: qc.latency,
+		LimitModes: emulator.LimitModes{Window: qc.shape, Jitter: qc.jitter, SharedPerSecond: qc.shared}}
+}
+
+// side is what one client's run showed the emulator.
+type side struct {
+	use       float64 // admissions per second, first to last, over what the limit leaves
+	admitted  int
+	requests  int
+	limited   int // answered 429
+	steady429 int // of them after the first steadyAfter
+	span      time.Duration
+}
+
+// quotaResult is one case: flowenroll's side and the naive script's.
+type quotaResult struct {
+	qc        quotaCase
+	fe, naive side
+	sum       report.Summary
+	use       usage
+	emuCPU    time.Duration
+	wantRows  int
+}
+
+func sideOf(qc quotaCase, srv *server) side {
+	p := srv.pacing()
+	st := srv.emu.Stats()
+	s := side{admitted: p.whole.admitted, requests: st.Requests, limited: st.RateLimited, span: p.whole.span,
+		use: p.whole.rate / qc.left()}
+	for _, at := range p.limitedAt {
+		if at >= steadyAfter {
+			s.steady429++
+		}
 	}
+	return s
+}
+
+// quota runs the matrix, the cases of one span at once (each against
+// emulators of its own: the traffic is a few requests a second), and prints
+// each case, a table per window shape, and the figures.
+func (b *bench) quota(ctx context.Context) error {
+	cases := quotaCases(b.quick)
+	// Two waves: the long runs, then the short ones.
+	var long, short []quotaCase
+	for _, qc := range cases {
+		if qc.span == shortSpan || qc.span == quickShort {
+			short = append(short, qc)
+		} else {
+			long = append(long, qc)
+		}
+	}
+	var waves [][]quotaCase
+	for _, w := range [][]quotaCase{long, short} {
+		for len(w) > 0 {
+			n := min(len(w), maxWaveCases)
+			waves, w = append(waves, w[:n]), w[n:]
+		}
+	}
+	var results []quotaResult
+	for _, wave := range waves {
+		b.progress("quota: %d cases at once (flowenroll and the naive script each), load %s", len(wave), loadAverage())
+		rs, err := b.quotaWave(ctx, wave)
+		if err != nil {
+			return err
+		}
+		results = append(results, rs...)
+	}
+	b.section(fmt.Sprintf("quota use: flowenroll run --rate %d, concurrency %d, chunk %d, and the naive script, each against an emulator of its own allowing %d a second; load %s now",
+		defaultRate, defaultConcurrency, defaultChunkSize, benchLimit, loadAverage()))
+	order := quotaCases(b.quick)
+	slices.SortStableFunc(results, func(x, y quotaResult) int {
+		return slices.Index(order, x.qc) - slices.Index(order, y.qc)
+	})
+	for _, r := range results {
+		b.quotaDetail(r)
+	}
+	b.quotaResults = results
+	return nil
+}
+
+// quotaWave runs cases at once.
+func (b *bench) quotaWave(ctx context.Context, cases []quotaCase) ([]quotaResult, error) {
+	results := make([]quotaResult, len(cases))
+	naives := make([]side, len(cases))
+	errs := make([]error, 2*len(cases))
+	var wg sync.WaitGroup
+	for i, qc := range cases {
+		wg.Go(func() { results[i], errs[2*i] = b.flowenroll(ctx, qc) })
+		wg.Go(func() { naives[i], errs[2*i+1] = b.naive(ctx, qc) })
+	}
+	wg.Wait()
+	for i := range cases {
+		results[i].qc, results[i].naive = cases[i], naives[i]
+		if err := errors.Join(errs[2*i], errs[2*i+1]); err != nil {
+			return nil, fmt.Errorf("%s: %w", cases[i].name(), err)
+		}
+	}
+	return results, nil
+}
+
+// input is a file of the rows a run of qc sends for about its span.
+func (b *bench) input(qc quotaCase) (string, int, error) {
+	requests := int(math.Ceil(qc.span.Seconds()*0.99*min(qc.left(), defaultRate))) + 1
 	rows := requests * defaultChunkSize
-	b.section(fmt.Sprintf("quota use, %s: emulator %d/s, latency %v; flowenroll run --rate %d, concurrency %d, chunk %d; %d rows, one (flow, owner)",
-		qc.name, qc.limit, qc.latency, defaultRate, defaultConcurrency, defaultChunkSize, rows))
+	b.inputs.Lock()
+	defer b.inputs.Unlock()
 	in := filepath.Join(b.dir, fmt.Sprintf("quota-%d.csv", rows))
 	if _, err := os.Stat(in); err != nil {
 		if err := writeRows(in, rows, []group{{flowOutbound, ownerAva}}); err != nil {
-			return err
+			return "", 0, err
 		}
 	}
-	srv, err := startEmulator(emulator.Config{RatePerSecond: qc.limit, Latency: qc.latency})
+	return in, rows, nil
+}
+
+// flowenroll runs the job of qc in a child process against an emulator here.
+func (b *bench) flowenroll(ctx context.Context, qc quotaCase) (quotaResult, error) {
+	r := quotaResult{qc: qc}
+	in, rows, err := b.input(qc)
 	if err != nil {
-		return err
+		return r, err
+	}
+	r.wantRows = rows
+	srv, err := startEmulator(qc.emulator())
+	if err != nil {
+		return r, err
 	}
 	defer srv.close()
-
 	out, err := os.MkdirTemp(b.dir, "out-")
 	if err != nil {
-		return err
+		return r, err
 	}
+	defer os.RemoveAll(out)
 	logf, err := os.Create(out + ".log")
 	if err != nil {
-		return err
+		return r, err
 	}
 	defer logf.Close()
-	b.progress("quota %s: running %d requests, about %.0f s", qc.name, requests, float64(requests)/(0.99*float64(min(qc.limit, defaultRate))))
 	args := []string{childRun, "-base", srv.url, "-input", in, "-out", out, "-rate", strconv.Itoa(defaultRate)}
-	clientTrace := ""
 	if b.trace != "" {
-		clientTrace = filepath.Join(b.trace, "quota-"+qc.slug+"-client.csv")
-		args = append(args, "-trace", clientTrace)
+		args = append(args, "-trace", filepath.Join(b.trace, "quota-"+qc.slug()+"-client.csv"))
 	}
 	cmd := exec.CommandContext(ctx, b.exe, args...)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, logf
 	emuCPU := selfCPU()
 	use, runErr := measure(cmd)
-	emuCPU = selfCPU() - emuCPU
+	r.emuCPU = selfCPU() - emuCPU // the whole bench process's, while this ran
 	var child planOf
 	if json.Unmarshal(stdout.Bytes(), &child) == nil && child.PeakRSS > 0 {
 		use.maxRSS = child.PeakRSS
 	}
-	sum, err := readSummary(out)
-	if err != nil {
-		return fmt.Errorf("%w (child: %v; log %s)", err, runErr, logf.Name())
+	r.use = use
+	if r.sum, err = readSummary(out); err != nil {
+		return r, fmt.Errorf("%w (child: %v; log %s)", err, runErr, logf.Name())
 	}
-	os.RemoveAll(out) // the results of 40,000 rows; the summary is read
-	p := srv.pacing()
-	st := srv.emu.Stats()
 	if b.trace != "" {
-		path := filepath.Join(b.trace, "quota-"+qc.slug+".csv")
-		if err := srv.writeTrace(path); err != nil {
-			return err
-		}
-		b.progress("trace in %s and %s", path, clientTrace)
-		if gaps, err := traceGaps(clientTrace); err == nil {
-			b.detail("trace: %s", gaps)
+		if err := srv.writeTrace(filepath.Join(b.trace, "quota-"+qc.slug()+".csv")); err != nil {
+			return r, err
 		}
 	}
-
-	b.detail("client: %d rows, assigned %d, failed %d, unprocessed %d; %d requests (%d flow listings), %d retries, %d 429s; exit %d; %.1f s",
-		sum.RowsRead, sum.Assigned, sum.Failed, sum.Unprocessed, sum.Requests, sum.FlowListings, sum.Retries, sum.RateLimited, sum.ExitCode, use.wall.Seconds())
-	b.detail("emulator: %d requests arrived, %d admitted, %d answered 429, at most %d admitted in one 1-second window",
-		p.requests, p.whole.admitted, st.RateLimited, st.MaxInWindow)
-	b.detail("whole run: first to last admission %.1f s, %d admissions, %.3f/s = %.3f of the limit (includes the preflight's flow listing, which the first assign waits for)",
-		p.whole.span.Seconds(), p.whole.admitted, p.whole.rate, p.whole.rate/float64(qc.limit))
-	b.detail("steady part: first to last assign admitted %.1f s, %d assigns, %.3f/s", p.steady.span.Seconds(), p.steady.admitted, p.steady.rate)
-	if p.steady.span < span {
-		b.detail("note: sent for %.1f s, under the %v aimed at", p.steady.span.Seconds(), span)
-	}
-	if len(p.limitedAt) > 0 {
-		b.detail("429s at (s after the first request): %s", seconds(p.limitedAt, 12))
-	}
-	perLakh := 0.0
-	if sum.Assigned > 0 {
-		perLakh = use.cpu.Seconds() / (float64(sum.Assigned) / 100_000)
-	}
-	b.detail("client process: CPU %.2f s (%.3f s per 100,000 assigned), peak RSS %.1f MB; emulator (this process): CPU %.2f s",
-		use.cpu.Seconds(), perLakh, mb(use.maxRSS), emuCPU.Seconds())
-	if sum.ExitCode != 0 {
-		b.detail("note: the job ended with exit %d", sum.ExitCode)
-	}
-
-	b.quotaFigures(qc, p, st, sum, use, perLakh)
-	if err := checkJob(sum, rows); err != nil || qc.shared {
-		return err
-	}
-	return b.naiveQuota(ctx, qc, in, p)
+	r.fe = sideOf(qc, srv)
+	return r, checkJob(r.sum, rows)
 }
 
-// quotaFigures adds the figures of one flowenroll quota run.
-func (b *bench) quotaFigures(qc quotaCase, p pacing, st emulator.Stats, sum report.Summary, use usage, perLakh float64) {
-	quotaUse, rate := p.steady.rate/float64(qc.limit), p.steady.rate
-	if qc.shared {
-		share := 0.0
-		if st.Requests > 0 {
-			share = float64(st.RateLimited) / float64(st.Requests)
-		}
-		b.add(figure{name: "quota use, " + qc.name, value: fmt.Sprintf("%.3f (%.3f/s of %d/s)", quotaUse, rate, qc.limit),
-			target: ">= 0.90", result: verdict(quotaUse >= 0.90)})
-		b.add(figure{name: "429s, " + qc.name, value: fmt.Sprintf("%d of %d requests = %.1f%%", st.RateLimited, st.Requests, 100*share),
-			target: "< 2%", result: verdict(share < 0.02)})
-		return
-	}
-	b.add(figure{name: "quota use, " + qc.name, value: fmt.Sprintf("%.3f (%.3f/s of %d/s)", quotaUse, rate, qc.limit),
-		target: ">= 0.98", result: verdict(quotaUse >= 0.98)})
-	b.add(figure{name: "429s, " + qc.name, value: strconv.Itoa(st.RateLimited), target: "0", result: verdict(st.RateLimited == 0)})
-	if qc.latency == 0 {
-		b.add(figure{name: "CPU per 100,000 assigned (rate-limited run, client process)",
-			value: fmt.Sprintf("%.3f s (%.2f s for %d)", perLakh, use.cpu.Seconds(), sum.Assigned)})
-	}
-}
-
-// naiveQuota runs the naive script against a fresh emulator of the same
-// case, for about naiveSpan, and sets its figures beside flowenroll's (fe).
-func (b *bench) naiveQuota(ctx context.Context, qc quotaCase, in string, fe pacing) error {
-	// One request, then 1/rate of sleep: its rate is set by the latency.
-	requests := int(naiveSpan.Seconds()/(1/float64(defaultRate)+qc.latency.Seconds())) + 1
-	if b.quick {
-		requests = 10
-	}
-	srv, err := startEmulator(emulator.Config{RatePerSecond: qc.limit, Latency: qc.latency})
+// naive runs the naive script for about qc's span against an emulator of
+// the same kind.
+func (b *bench) naive(ctx context.Context, qc quotaCase) (side, error) {
+	in, _, err := b.input(qc)
 	if err != nil {
-		return err
+		return side{}, err
+	}
+	// One request, then 1/rate of sleep: its rate is set by the latency.
+	requests := int(qc.span.Seconds()/(1/float64(defaultRate)+qc.latency.Seconds())) + 1
+	srv, err := startEmulator(qc.emulator())
+	if err != nil {
+		return side{}, err
 	}
 	defer srv.close()
-	b.progress("quota %s: the naive script, %d requests", qc.name, requests)
-	res, err := naiveScript{base: srv.url, input: in, progress: filepath.Join(b.dir, "naive-progress-"+qc.slug), rate: defaultRate, limit: requests}.run(ctx)
+	_, err = naiveScript{base: srv.url, input: in, progress: filepath.Join(b.dir, "naive-progress-"+qc.slug()), rate: defaultRate, limit: requests}.run(ctx)
 	if err != nil {
-		return err
+		return side{}, err
 	}
-	p := srv.pacing()
-	b.detail("naive script (sleep 1/%d s after each answer, Retry-After on a 429), against the same emulator: %d requests, %d answered 429; first to last assign admitted %.1f s, %.3f/s",
-		defaultRate, res.sent, res.limited, p.steady.span.Seconds(), p.steady.rate)
-	limit := float64(qc.limit)
-	row := quotaRow{latency: qc.latency, feAssign: fe.steady.rate / limit, feAll: fe.whole.rate / limit, naiveAssign: p.steady.rate / limit, naiveAll: p.whole.rate / limit}
-	b.quotaRows = append(b.quotaRows, row)
-	b.add(figure{name: "quota use, naive script, latency " + qc.slug, value: fmt.Sprintf("%.3f (%.3f/s of %d/s)", row.naiveAssign, p.steady.rate, qc.limit)})
-	b.add(figure{name: "quota use, flowenroll / naive script, latency " + qc.slug, value: fmt.Sprintf("%.3f (%.3f / %.3f)", row.feAssign/row.naiveAssign, row.feAssign, row.naiveAssign),
-		target: ">= 1", result: verdict(row.feAssign >= row.naiveAssign)})
-	return nil
+	return sideOf(qc, srv), nil
 }
 
-// sideBySide prints the quota runs' table: flowenroll and the naive script
-// at each latency.
+// Targets of the quota runs (issue 23).
+func (qc quotaCase) useTarget() float64 {
+	switch {
+	case qc.jitter > 0, qc.shared > 0:
+		return 0.96
+	case qc.span >= longSpan || qc.span == quickLong:
+		// 90 s and more
+		return 0.98
+	}
+	return 0.95
+}
+
+// quotaDetail prints one case and adds its figures.
+func (b *bench) quotaDetail(r quotaResult) {
+	qc, fe, nv := r.qc, r.fe, r.naive
+	b.detail("%s: flowenroll %.3f of %s (%d admitted in %.1f s, %d requests, %d answered 429, %d after the first %v; exit %d, %d rows assigned, client CPU %.2f s); naive script %.3f (%d admitted in %.1f s, %d answered 429)",
+		qc.name(), fe.use, leftName(qc), fe.admitted, fe.span.Seconds(), fe.requests, fe.limited, fe.steady429, steadyAfter, r.sum.ExitCode, r.sum.Assigned, r.use.cpu.Seconds(),
+		nv.use, nv.admitted, nv.span.Seconds(), nv.limited)
+	t := qc.useTarget()
+	b.add(figure{name: "quota use, " + qc.name(), value: fmt.Sprintf("%.3f", fe.use), target: fmt.Sprintf(">= %.2f", t), result: verdict(fe.use >= t)})
+	share := float64(fe.limited) / float64(max(1, fe.requests))
+	switch {
+	case qc.shared > 0:
+		b.add(figure{name: "429s, " + qc.name(), value: fmt.Sprintf("%d of %d = %.2f%%", fe.limited, fe.requests, 100*share), target: "< 1%", result: verdict(share < 0.01)})
+	case qc.jitter > 0:
+		b.add(figure{name: "429s, " + qc.name(), value: fmt.Sprintf("%d of %d = %.2f%%", fe.limited, fe.requests, 100*share), target: "<= 0.5%", result: verdict(share <= 0.005)})
+	default:
+		b.add(figure{name: "429s, " + qc.name(), value: fmt.Sprintf("%d (%d after %v)", fe.limited, fe.steady429, steadyAfter), target: "<= 1, 0 after " + steadyAfter.String(), result: verdict(fe.limited <= 1 && fe.steady429 == 0)})
+		b.add(figure{name: "flowenroll / naive, " + qc.name(), value: fmt.Sprintf("%.2f (%.3f / %.3f)", fe.use/nv.use, fe.use, nv.use), target: ">= 1", result: verdict(fe.use >= nv.use)})
+	}
+	if qc.shape == emulator.WindowAligned && qc.latency == 0 && qc.shared == 0 && qc.jitter == 0 && (qc.span == longSpan || qc.span == quickLong) {
+		perLakh := r.use.cpu.Seconds() / (float64(max(1, r.sum.Assigned)) / 100_000)
+		b.add(figure{name: "CPU per 100,000 assigned (rate-limited run, client process)", value: fmt.Sprintf("%.3f s (%.2f s for %d)", perLakh, r.use.cpu.Seconds(), r.sum.Assigned)})
+	}
+}
+
+func leftName(qc quotaCase) string {
+	if qc.shared > 0 {
+		return fmt.Sprintf("the %g/s left", qc.left())
+	}
+	return "the limit"
+}
+
+// sideBySide prints a table per window shape: flowenroll and the naive
+// script, each case.
 func (b *bench) sideBySide() {
-	if len(b.quotaRows) == 0 {
+	if len(b.quotaResults) == 0 {
 		return
 	}
-	fmt.Fprintln(b.stdout, "\n== quota use side by side: requests per second / the emulator's limit, flowenroll (--rate 3, concurrency 4) and the naive script")
-	tw := tabwriter.NewWriter(b.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "   LATENCY\tFLOWENROLL ASSIGNS\tFLOWENROLL ALL\tNAIVE ASSIGNS\tNAIVE ALL\tFLOWENROLL / NAIVE")
-	for _, r := range b.quotaRows {
-		fmt.Fprintf(tw, "   %v\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\n", r.latency, r.feAssign, r.feAll, r.naiveAssign, r.naiveAll, r.feAssign/r.naiveAssign)
+	for _, sh := range shapes() {
+		fmt.Fprintf(b.stdout, "\n== quota use, %s windows: admissions a second (listings included) over what the limit leaves; 429s (after the first %v)\n", sh, steadyAfter)
+		tw := tabwriter.NewWriter(b.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "   RUN\tLATENCY\tFLOWENROLL\t429s\tNAIVE\tNAIVE 429s\tFLOWENROLL / NAIVE")
+		for _, r := range b.quotaResults {
+			if r.qc.shape != sh {
+				continue
+			}
+			run := r.qc.span.String()
+			switch {
+			case r.qc.jitter > 0:
+				run += fmt.Sprintf(", ±%v jitter", r.qc.jitter)
+			case r.qc.shared > 0:
+				run += fmt.Sprintf(", shared (%g/s left)", r.qc.left())
+			}
+			fmt.Fprintf(tw, "   %s\t%v\t%.3f\t%d (%d)\t%.3f\t%d\t%.2f\n", run, r.qc.latency, r.fe.use, r.fe.limited, r.fe.steady429, r.naive.use, r.naive.limited, r.fe.use/r.naive.use)
+		}
+		tw.Flush()
 	}
-	tw.Flush()
 }
 
 // checkJob fails the bench when the job did not do the work it measures.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -34,7 +35,10 @@ type bench struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	figures    []figure
-	quotaRows  []quotaRow // the quota runs, flowenroll and the naive script
+	// quotaResults are the quota runs, flowenroll's and the naive
+	// script's, in the order of quotaCases.
+	quotaResults []quotaResult
+	inputs       sync.Mutex // the quota runs' input files, written once
 }
 
 // figure is one line of the final table.
@@ -60,10 +64,7 @@ type scenario struct {
 
 func scenarios() []scenario {
 	return []scenario{
-		{"quota-0ms", func(b *bench, ctx context.Context) error { return b.quota(ctx, quotaAlone0()) }},
-		{"quota-300ms", func(b *bench, ctx context.Context) error { return b.quota(ctx, quotaAlone300()) }},
-		{"quota-1s", func(b *bench, ctx context.Context) error { return b.quota(ctx, quotaAlone1s()) }},
-		{"quota-shared", func(b *bench, ctx context.Context) error { return b.quota(ctx, quotaShared()) }},
+		{"quota", (*bench).quota},
 		{"efficiency", (*bench).efficiency},
 		{"plan", (*bench).plan},
 		{"memory", (*bench).memory},
@@ -72,15 +73,18 @@ func scenarios() []scenario {
 
 const helpText = `flowenroll-bench runs flowenroll against the Gong emulator and prints the
 figures of make bench with their targets (PASS or MISS), the quota use and
-request efficiency beside a naive script's. A full run takes about 7 minutes
-on a quiet machine and needs 2 GB free in the temporary directory. A missed target is a result: the exit code is 0 once every figure
-is printed.
+request efficiency beside a naive script's. A full run takes about 12 minutes
+on a quiet machine and needs 2 GB free in the temporary directory. A missed
+target is a result: the exit code is 0 once every figure is printed.
 
 Usage: flowenroll-bench [-quick] [-only NAME[,NAME...]] [-cpuprofile FILE] [-memprofile FILE] [-trace DIR]
 
-Scenarios (-only): quota-0ms (also prints CPU per 100,000 prospects),
-quota-300ms, quota-1s (each with the naive script), quota-shared, efficiency
-(one run and 5 stops, flowenroll and the naive script), plan, memory.
+Scenarios (-only): quota (every window shape the emulator counts in,
+aligned, rolling and GCRA, at 90 s and 30 s, at 0, 300 and 1,000 ms of
+latency, with ±20 ms of jitter, and with another integration sharing the
+limit; each beside the naive script; also prints CPU per 100,000
+prospects), efficiency (one run and 5 stops, flowenroll and the naive
+script), plan, memory.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

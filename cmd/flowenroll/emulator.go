@@ -36,6 +36,9 @@ func newEmulatorCommand(getenv func(string) string, stdout, stderr io.Writer) *f
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	cfg := &c.cfg
 	fs.IntVar(&cfg.RatePerSecond, "rate-limit", 3, "requests per second before 429 (negative: unlimited)")
+	fs.StringVar(&cfg.Window, "window", "aligned", "how the per-second limit counts: aligned (clock-aligned seconds), rolling (any second) or gcra (a token bucket)")
+	fs.DurationVar(&cfg.Jitter, "jitter", 0, "vary each request's --latency by up to this much either way, before the limits count it")
+	fs.Float64Var(&cfg.SharedPerSecond, "shared-rate", 0, "another integration's calls per second, counted against --rate-limit")
 	fs.IntVar(&cfg.DailyLimit, "daily-limit", 10000, "requests per UTC day before 429 (negative: unlimited)")
 	fs.IntVar(&cfg.MaxIDs, "max-ids", 200, "most CRM IDs one assign request may carry (the help page says 200, the newer spec 100)")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "delay added to every answer")

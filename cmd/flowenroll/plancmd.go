@@ -11,7 +11,6 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/gong"
-	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
 // planCmd is `flowenroll plan`.
@@ -79,7 +78,7 @@ func (c *planCmd) Exec(ctx context.Context, args []string) error {
 			return err
 		}
 		pc.Client = gong.NewClient(baseURL, creds, &http.Client{Timeout: 30 * time.Second}, log)
-		pc.Limiter = pace.New(c.rate, pace.DefaultMargin)
+		pc.Limiter = newPacer(c.rate, c.out)
 	}
 	p, err := enroll.MakePlan(ctx, pc)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/gong"
-	"github.com/flowenroll/flowenroll/pkg/pace"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -149,7 +148,7 @@ func (c *runCmd) Exec(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stop()
-	j := &job{cmd: c, opts: opts, log: log, client: client, limiter: pace.New(c.rate, pace.DefaultMargin)}
+	j := &job{cmd: c, opts: opts, log: log, client: client, limiter: newPacer(c.rate, c.stateDir())}
 	if j.notifyURL = c.notifyURL; j.notifyURL == "" {
 		if j.notifyURL, err = secretFromEnv(c.getenv, "FLOWENROLL_NOTIFY"); err != nil {
 			return err

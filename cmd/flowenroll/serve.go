@@ -289,10 +289,11 @@ func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (
 		return nil, "", nil, err
 	}
 	client := gong.NewClient(baseURL, creds, &http.Client{Timeout: c.timeout}, log)
-	// One pacer; the page's listings wait behind the runs in its line.
-	turns := console.NewTurns(pace.New(c.rate, pace.DefaultMargin))
+	// One pacer, its last sends kept in --data; the page's listings take
+	// background turns: only when no run is waiting.
+	pacer := newPacer(c.rate, c.data)
 	return &console.EnrollPipeline{
-		Client: client, Limiter: turns.Runs(), ListLimiter: turns.Lists(),
+		Client: client, Limiter: pacer, ListLimiter: pace.Background(pacer),
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, MaxRetryTime: c.maxRetry,
 		MaxWait: c.maxWait, DrainTimeout: c.drain, Preflight: c.preflight,
 	}, banner, stop, nil

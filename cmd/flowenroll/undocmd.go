@@ -14,7 +14,6 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
-	"github.com/flowenroll/flowenroll/pkg/pace"
 	"github.com/flowenroll/flowenroll/pkg/reconcile"
 )
 
@@ -68,7 +67,7 @@ func (g *gongFlags) connect(e env, log *zap.Logger) (*gong.Client, *gateway.Gate
 	if err != nil {
 		return nil, nil, err
 	}
-	gw := gateway.New(gateway.Config{Limiter: pace.New(g.rate, pace.DefaultMargin), Log: log,
+	gw := gateway.New(gateway.Config{Limiter: newPacer(g.rate, g.out), Log: log,
 		MaxRequests: int64(g.maxRequests), MaxRetryTime: g.maxRetry, MaxWait: g.maxWait})
 	return client, gw, nil
 }

@@ -173,7 +173,7 @@ type EnrollPipeline struct {
 	Client  Client
 	Limiter gateway.Limiter
 	// ListLimiter paces the pickers' listings: the same pacer, behind the
-	// runs (Turns.Lists); nil means Limiter.
+	// runs (pace.Background); nil means Limiter.
 	ListLimiter  gateway.Limiter
 	ChunkSize    int
 	Concurrency  int

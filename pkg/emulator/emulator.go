@@ -156,8 +156,9 @@ type Config struct {
 	MaxIDs int
 
 	// RatePerSecond is the company-wide number of calls admitted per
-	// clock-aligned second (time.Truncate(time.Second)), over all endpoints
-	// and credentials. Default 3; negative means unlimited.
+	// second, counted as Window says (by default per clock-aligned second,
+	// time.Truncate(time.Second)), over all endpoints and credentials.
+	// Default 3; negative means unlimited.
 	RatePerSecond int
 	// DailyLimit is the company-wide number of calls admitted per UTC day.
 	// Default 10000; negative means unlimited.
@@ -165,6 +166,9 @@ type Config struct {
 	// CountRejected makes calls refused with 429 count against both limits.
 	// Default false: whether Gong counts them is unknown.
 	CountRejected bool
+	// LimitModes: how the per-second limit counts (aligned, rolling, GCRA),
+	// jitter on the way, another integration sharing it; see windows.go.
+	LimitModes
 
 	// Latency is spent before each request is handled, holding no lock; if
 	// the request's context ends first, the request is abandoned unanswered.
@@ -261,7 +265,8 @@ type Stats struct {
 	// Created counts instances created by assign; Unassigned those
 	// removed by unassign.
 	Created, Unassigned int
-	// MaxInWindow is the most requests admitted in any one 1-second window.
+	// MaxInWindow is the most requests admitted in any one 1-second window:
+	// a clock-aligned one, and with WindowRolling or WindowGCRA any second.
 	MaxInWindow int
 	// Faults counts the faults injected (Config.Faults, Config.PoisonIDs).
 	Faults FaultCounts
@@ -316,9 +321,6 @@ func (cfg Config) normalize() (Config, error) {
 	if cfg.DailyLimit == 0 {
 		cfg.DailyLimit = 10000
 	}
-	if cfg.Latency < 0 {
-		errs = append(errs, fmt.Errorf("Latency %v is negative", cfg.Latency))
-	}
 	switch {
 	case cfg.PageSize < 0:
 		errs = append(errs, fmt.Errorf("PageSize %d is negative", cfg.PageSize))
@@ -331,6 +333,7 @@ func (cfg Config) normalize() (Config, error) {
 	case cfg.UserPageSize == 0:
 		cfg.UserPageSize = 100
 	}
+	errs = append(errs, cfg.checkTiming()) // errors.Join drops a nil
 	modes, err := cfg.Modes.normalize()
 	if err != nil {
 		errs = append(errs, err)
@@ -385,7 +388,7 @@ func New(cfg Config) (*Server, error) {
 		log:        cfg.Logger,
 		openAuth:   cfg.AccessKey == "" && len(cfg.BearerTokens) == 0,
 		ids:        newIDSource(cfg.Seed),
-		limits:     limiter{perSecond: cfg.RatePerSecond, perDay: cfg.DailyLimit, countRejected: cfg.CountRejected},
+		limits:     newLimiter(cfg),
 		byID:       make(map[string]*Instance),
 		byProspect: make(map[string][]*Instance),
 		stats:      Stats{ClientErrors: map[int]int{}, ServerErrors: map[int]int{}},
@@ -576,7 +579,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body = b
 		}
 	}
-	if !sleep(r.Context(), s.cfg.Latency) {
+	if !sleep(r.Context(), s.latency()) {
 		s.abandon(r, ep, "context ended during latency")
 		return
 	}

@@ -43,6 +43,23 @@ const (
 	Unassign
 )
 
+// String names the kind, as the pacer learns the answer times per kind.
+func (k Kind) String() string {
+	switch k {
+	case Assign:
+		return "assign"
+	case ReadBack:
+		return "read-back"
+	case FlowListing:
+		return "list flows"
+	case UserListing:
+		return "list users"
+	case Unassign:
+		return "unassign"
+	}
+	return "unknown"
+}
+
 // Config is what a Gateway needs; the limiter, logger and clocks are built
 // by the caller and shared.
 type Config struct {
@@ -110,6 +127,10 @@ type noPacing struct{}
 func (noPacing) Wait(ctx context.Context) error { return ctx.Err() }
 func (noPacing) RateLimited(time.Duration)      {}
 func (noPacing) Answered()                      {}
+func (noPacing) Turn(ctx context.Context, _ string) (pace.Turn, error) {
+	return pace.Turn{}, ctx.Err()
+}
+func (noPacing) Heard(pace.Turn, pace.Answer) {}
 
 // Counts returns the request figures so far.
 func (g *Gateway) Counts() outcome.RequestCounts {
@@ -201,8 +222,9 @@ func (g *Gateway) count(k Kind) {
 	}
 }
 
-// hear tells the limiter and the quota watch how a request was answered.
-func (g *Gateway) hear(err error) {
+// hear tells the limiter and the quota watch how the request of kind k
+// sent on turn was answered.
+func (g *Gateway) hear(err error, k Kind, turn pace.Turn) {
 	switch st := gong.StatusOf(err); {
 	case st == http.StatusTooManyRequests:
 		var api *gong.APIError
@@ -210,7 +232,7 @@ func (g *Gateway) hear(err error) {
 		// A wait past --max-wait stops the run instead: no worker may sleep
 		// through a daily quota in the pacer.
 		if api.RetryAfter <= g.cfg.MaxWait {
-			g.cfg.Limiter.RateLimited(api.RetryAfter)
+			g.cfg.Limiter.Heard(turn, pace.Answer{Op: k.String(), Limited: true, RetryAfter: api.RetryAfter})
 		}
 		if g.quota.limited(g.cfg.Now()) {
 			g.cfg.Log.Warn("Gong keeps answering 429 long after its per-second window: the daily quota is spent; stopping")
@@ -219,7 +241,7 @@ func (g *Gateway) hear(err error) {
 	case err == nil || st != 0:
 		g.answered.Store(true)
 		g.quota.answered()
-		g.cfg.Limiter.Answered()
+		g.cfg.Limiter.Heard(turn, pace.Answer{Op: k.String()})
 	}
 }
 

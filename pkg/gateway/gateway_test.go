@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -181,5 +182,48 @@ func TestSilentServer(t *testing.T) {
 				t.Errorf("error %v, Stopped() %q; want stop %q", err, g.Stopped(), tc.stop)
 			}
 		})
+	}
+}
+
+// learner is a fake pace.Learner that records what it is told.
+type learner struct {
+	mu    sync.Mutex
+	turns int
+	heard []pace.Answer
+	plain int // calls of Wait, RateLimited or Answered
+}
+
+func (l *learner) Wait(context.Context) error { l.mu.Lock(); l.plain++; l.mu.Unlock(); return nil }
+func (l *learner) RateLimited(time.Duration)  { l.mu.Lock(); l.plain++; l.mu.Unlock() }
+func (l *learner) Answered()                  { l.mu.Lock(); l.plain++; l.mu.Unlock() }
+func (l *learner) Turn(context.Context, string) (pace.Turn, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.turns++
+	return pace.Turn{}, nil
+}
+func (l *learner) Heard(_ pace.Turn, a pace.Answer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.heard = append(l.heard, a)
+}
+
+// The limiter gives every turn through Turn and hears every answer through
+// Heard, with its kind and its 429 (not one past --max-wait); a transport
+// error is no answer.
+func TestALearnerHearsEveryAnswerWithItsKind(t *testing.T) {
+	l := &learner{}
+	g := New(Config{Limiter: l, MaxWait: time.Minute})
+	_ = send(g, Assign, nil)
+	_ = send(g, FlowListing, nil)
+	_ = send(g, ReadBack, &gong.APIError{StatusCode: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+	_ = send(g, Unassign, status(http.StatusBadRequest))
+	_ = send(g, Assign, &gong.APIError{StatusCode: http.StatusTooManyRequests, RetryAfter: time.Hour}) // past --max-wait
+	want := []pace.Answer{{Op: "assign"}, {Op: "list flows"}, {Op: "read-back", Limited: true, RetryAfter: 2 * time.Second}, {Op: "unassign"}}
+	if diff := cmp.Diff(want, l.heard); diff != "" {
+		t.Errorf("heard (-want +got):\n%s", diff)
+	}
+	if l.turns != 5 || l.plain != 0 {
+		t.Errorf("%d turns and %d plain calls, want 5 and 0", l.turns, l.plain)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
 // Op is one operation retried as a whole under the one retry policy; each
@@ -87,13 +88,14 @@ func (e *JournalError) Unwrap() error { return e.Err }
 // classified once, here: what to retry, what stops the run.
 func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() error) error {
 	g := op.g
-	if err := op.take(ctx, before); err != nil {
+	turn, err := op.take(ctx, k, before)
+	if err != nil {
 		return err
 	}
 	op.Attempts++
 	g.count(k)
-	err := do()
-	g.hear(err)
+	err = do()
+	g.hear(err, k, turn)
 	if err == nil {
 		return nil
 	}
@@ -115,35 +117,40 @@ func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() e
 
 // take checks the stop, takes a request from the budget, runs before and
 // waits for the limiter's turn; a request not sent is given back.
-func (op *Op) take(ctx context.Context, before func() error) error {
+func (op *Op) take(ctx context.Context, k Kind, before func() error) (pace.Turn, error) {
 	g := op.g
 	if reason := g.Stopped(); reason != "" {
-		return backoff.Permanent(&StopError{reason})
+		return pace.Turn{}, backoff.Permanent(&StopError{reason})
 	}
 	if err := ctx.Err(); err != nil {
-		return backoff.Permanent(err)
+		return pace.Turn{}, backoff.Permanent(err)
 	}
 	if !g.reserve() {
-		return backoff.Permanent(&StopError{outcome.ReasonRequestBudget})
+		return pace.Turn{}, backoff.Permanent(&StopError{outcome.ReasonRequestBudget})
 	}
 	if before != nil {
 		if err := before(); err != nil {
 			g.sent.Add(-1)
-			return backoff.Permanent(&JournalError{err})
+			return pace.Turn{}, backoff.Permanent(&JournalError{err})
 		}
 	}
 	wctx, done := g.waitCtx(ctx)
-	werr := g.cfg.Limiter.Wait(wctx)
+	turn, werr := g.wait(wctx, k)
 	done()
 	if reason := g.halted(); reason != "" { // a stop while waiting: send nothing more
 		g.sent.Add(-1)
-		return backoff.Permanent(&StopError{reason})
+		return pace.Turn{}, backoff.Permanent(&StopError{reason})
 	}
 	if werr != nil {
 		g.sent.Add(-1) // never sent
-		return backoff.Permanent(werr)
+		return pace.Turn{}, backoff.Permanent(werr)
 	}
-	return nil
+	return turn, nil
+}
+
+// wait takes the limiter's turn for a request of kind k.
+func (g *Gateway) wait(ctx context.Context, k Kind) (pace.Turn, error) {
+	return g.cfg.Limiter.Turn(ctx, k.String())
 }
 
 // stopFor returns the reason err stops the whole run, or "".

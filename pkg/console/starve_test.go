@@ -4,91 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
-	"testing/synctest"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 )
-
-// lineLimiter is a pacer that gives turns only when the test says, in the
-// order the waiters came, and records who came.
-type lineLimiter struct {
-	mu   sync.Mutex
-	line []chan struct{}
-	came []string
-	who  func(ctx context.Context) string
-}
-
-func (l *lineLimiter) Wait(ctx context.Context) error {
-	turn := make(chan struct{})
-	l.mu.Lock()
-	l.line = append(l.line, turn)
-	l.came = append(l.came, l.who(ctx))
-	l.mu.Unlock()
-	<-turn
-	return nil
-}
-
-func (l *lineLimiter) RateLimited(time.Duration) {}
-func (l *lineLimiter) Answered()                 {}
-
-// next gives the first waiter its turn.
-func (l *lineLimiter) next() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	close(l.line[0])
-	l.line = l.line[1:]
-}
-
-func (l *lineLimiter) waiting() (int, string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.line), strings.Join(l.came, " ")
-}
-
-type whoKey struct{}
-
-// A listing goes to the pacer only once the run requests that were in line
-// when it came have had their turns: behind them, never ahead.
-func TestListingsWaitBehindRuns(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		inner := &lineLimiter{who: func(ctx context.Context) string { s, _ := ctx.Value(whoKey{}).(string); return s }}
-		turns := NewTurns(inner)
-		var wg sync.WaitGroup
-		wait := func(l interface{ Wait(context.Context) error }, who string) {
-			wg.Go(func() { _ = l.Wait(context.WithValue(context.Background(), whoKey{}, who)) })
-		}
-		for i := range 4 {
-			wait(turns.Runs(), fmt.Sprintf("run%d", i))
-		}
-		synctest.Wait()
-		wait(turns.Lists(), "list")
-		synctest.Wait()
-		for i := range 4 {
-			if n, came := inner.waiting(); n != 4-i || strings.Contains(came, "list") {
-				t.Fatalf("after %d run turns: %d waiting, came %s; want the listing still behind the runs", i, n, came)
-			}
-			inner.next()
-			synctest.Wait()
-		}
-		// A run request coming now is behind the listing: the pacer's order.
-		wait(turns.Runs(), "run4")
-		synctest.Wait()
-		// The four runs came in any order; then the listing, then run4.
-		if _, came := inner.waiting(); !strings.HasSuffix(came, " list run4") || strings.Count(came, "run") != 5 {
-			t.Errorf("came to the pacer: %s", came)
-		}
-		inner.next()
-		inner.next()
-		wg.Wait()
-	})
-}
 
 // 30 people's pages asking for flow lists in a loop while a run goes: each
 // owner is listed once (a Gong refusal is kept too), the run's requests are
@@ -102,8 +25,8 @@ func TestPickerLoopsDoNotStarveARun(t *testing.T) {
 	g := &gongStub{emu: emu, url: serve(t, emu)}
 	pipe := g.pipeline(t, 1)
 	pipe.Preflight = false // the run's own flow listings would blur the count
-	turns := NewTurns(pace.New(30, pace.DefaultMargin))
-	pipe.Limiter, pipe.ListLimiter = turns.Runs(), turns.Lists()
+	pacer := pace.New(30, pace.DefaultMargin)
+	pipe.Limiter, pipe.ListLimiter = pacer, pace.Background(pacer)
 	counted := &listingCounter{EnrollPipeline: pipe, owners: map[string]int{}}
 	c := startConsole(t, Config{Pipeline: counted, Auth: &Auth{Header: "X-Forwarded-Email"}})
 	c.header = http.Header{"X-Forwarded-Email": {"ops@example.com"}}
