@@ -52,7 +52,7 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 	doubt := st.state.InDoubt
 	sub := submit.New(submit.Config{
 		Gateway: gw, Client: cfg.Client, Log: cfg.Log, Now: cfg.Now,
-		ChunkSize: cfg.ChunkSize, LearnedSize: st.state.ChunkSize, ReadBackFirst: cfg.ReadBackFirst, OnSize: func(n int) { _ = st.led.ChunkSize(n) },
+		ChunkSize: cfg.ChunkSize, LearnedSize: st.state.ChunkSize, ReadBackFirst: cfg.ReadBackFirst, OverrideCoolOff: cfg.OverrideCoolOff, OnSize: func(n int) { _ = st.led.ChunkSize(n) },
 		BeforeSend: func(c chunk.Chunk, at time.Time) error {
 			lines := make([]int, len(c.Rows))
 			for i, r := range c.Rows {

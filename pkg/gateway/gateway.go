@@ -226,6 +226,9 @@ func (g *Gateway) hear(err error) {
 // Client is the part of the Gong client a run uses.
 type Client interface {
 	Assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
+	// AssignCoolOffOverride is assign regardless of the cool-off period
+	// (--override-cool-off); it is counted as an assign.
+	AssignCoolOffOverride(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
 	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
 	ListFlows(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error)
 	ListUsers(ctx context.Context, cursor string) (*gong.UsersResponse, error)
