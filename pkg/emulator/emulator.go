@@ -3,6 +3,8 @@
 //
 //	POST /v2/flows/prospects/assign                          assign prospects to a flow
 //	POST /v2/flows/prospects/assign/cool-off-override        the same, regardless of the cool-off period
+//	POST /v2/flows/prospects/bulk-assignments                assign people by email and name (bulk.go)
+//	GET  /v2/flows/prospects/bulk-assignments/{id}           read a bulk assignment
 //	POST /v2/flows/prospects                                 read back flow instances
 //	GET  /v2/flows                                           list the flows a user can see
 //	GET  /v2/users                                           list the company's users
@@ -248,6 +250,9 @@ type Stats struct {
 	Assign, ReadBack, ListFlows, ListUsers, Unassign int
 	// CoolOffOverride counts the requests to the cool-off-override assign.
 	CoolOffOverride int
+	// BulkSubmit and BulkStatus count the requests to submit a bulk
+	// assignment and to read one.
+	BulkSubmit, BulkStatus int
 	// Redirected counts the requests answered 307 (Modes.RedirectTo).
 	Redirected int
 	// RateLimited counts 429s for the per-second window; QuotaExceeded 429s
@@ -285,6 +290,7 @@ type Server struct {
 	byID       map[string]*Instance
 	byProspect map[string][]*Instance
 	created    []AssignedFlow
+	bulk       bulkState
 	stats      Stats
 	faults     faultState
 }
@@ -488,6 +494,13 @@ func route(path string) endpoint {
 		return endpoint{op: OpAssign, method: http.MethodPost, scope: ScopeFlowsWrite}
 	case PathAssignCoolOffOverride:
 		return endpoint{op: OpAssignCoolOff, method: http.MethodPost, scope: ScopeFlowsWrite}
+	case PathBulkAssignments:
+		return endpoint{op: OpBulkSubmit, method: http.MethodPost, scope: ScopeFlowsWrite}
+	}
+	if id, ok := strings.CutPrefix(path, PathBulkAssignments+"/"); ok && id != "" && !strings.Contains(id, "/") {
+		return endpoint{op: OpBulkStatus, method: http.MethodGet, scope: ScopeFlowsRead}
+	}
+	switch path {
 	case PathProspectsFlows:
 		return endpoint{op: OpReadBack, method: http.MethodPost, scope: ScopeFlowsRead}
 	case PathFlows:
@@ -512,7 +525,7 @@ const FaultHeader = "X-Emulator-Fault"
 
 // pathOf is the path of an operation, "" if none.
 func pathOf(op string) string {
-	for _, p := range []string{PathAssign, PathAssignCoolOffOverride, PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
+	for _, p := range []string{PathAssign, PathAssignCoolOffOverride, PathBulkAssignments, PathBulkAssignments + "/id", PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
 		if route(p).op == op {
 			return p
 		}
@@ -546,6 +559,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.Assign++
 	case OpAssignCoolOff:
 		s.stats.CoolOffOverride++
+	case OpBulkSubmit:
+		s.stats.BulkSubmit++
+	case OpBulkStatus:
+		s.stats.BulkStatus++
 	case OpReadBack:
 		s.stats.ReadBack++
 	case OpListFlows:
@@ -659,6 +676,8 @@ func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte,
 	switch ep.op {
 	case OpAssign, OpAssignCoolOff:
 		return s.handleAssign(reqID, body, ep.op == OpAssignCoolOff)
+	case OpBulkSubmit, OpBulkStatus:
+		return s.handleBulk(r, ep.op, reqID, body)
 	case OpReadBack:
 		q, errs := decodeReadBack(body)
 		if len(errs) > 0 {

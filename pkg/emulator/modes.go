@@ -95,6 +95,9 @@ type Modes struct {
 	// cool-off lasts, and whether a flow has one, is per flow and unknown.
 	CoolOff bool
 
+	// BulkModes: how bulk assignment jobs end (bulk.go).
+	BulkModes
+
 	// InstanceModes: existing instances answered as assigned, a shifted
 	// clock, instances made just before the run (clockmodes.go).
 	InstanceModes

@@ -36,7 +36,7 @@ const (
 // spec's operation descriptions give it.
 func scopeOf(op string) string {
 	switch op {
-	case opAssign, opCoolOff, opUnassign:
+	case opAssign, opCoolOff, opUnassign, opBulkSubmit:
 		return "api:flows:write"
 	case opListUsers:
 		return "api:users:read"
@@ -222,7 +222,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	if len(raw) > MaxBodyBytes {
 		return &TransportError{Op: op, Host: c.base.Host, Err: fmt.Errorf("answer body larger than %d bytes refused", MaxBodyBytes), Sent: true}
 	}
-	if resp.StatusCode != http.StatusOK {
+	if !answered(op, resp.StatusCode) {
 		apiErr := c.apiError(op, resp, raw)
 		c.log.Debug("gong answer", zap.String("op", op), zap.Int("status", resp.StatusCode),
 			zap.String("requestId", apiErr.RequestID), zap.Duration("took", c.now().Sub(start)))
