@@ -41,6 +41,9 @@ const (
 	FlowListing
 	UserListing
 	Unassign
+	// BulkSubmit submits a bulk assignment; BulkPoll reads one.
+	BulkSubmit
+	BulkPoll
 )
 
 // Config is what a Gateway needs; the limiter, logger and clocks are built
@@ -229,6 +232,10 @@ type Client interface {
 	// AssignCoolOffOverride is assign regardless of the cool-off period
 	// (--override-cool-off); it is counted as an assign.
 	AssignCoolOffOverride(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
+	// SubmitBulk and BulkStatus are the bulk assignment of people without
+	// a CRM ID.
+	SubmitBulk(ctx context.Context, req gong.BulkRequest) (*gong.BulkResponse, error)
+	BulkStatus(ctx context.Context, id string) (*gong.BulkResponse, error)
 	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
 	ListFlows(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error)
 	ListUsers(ctx context.Context, cursor string) (*gong.UsersResponse, error)

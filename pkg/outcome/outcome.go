@@ -27,6 +27,9 @@ type Row struct {
 	// Extra holds the input's other columns, as read, in header order: they
 	// are carried into the result files.
 	Extra []string
+	// Person is set for a row without a CRM ID that names a person: it goes
+	// through a bulk assignment.
+	Person *Person
 }
 
 // Kind is which result file an Outcome belongs in.

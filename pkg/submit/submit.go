@@ -66,6 +66,8 @@ type Config struct {
 	// endpoint (--override-cool-off), in requests of at most
 	// gong.MaxCoolOffOverrideIDs.
 	OverrideCoolOff bool
+	// Bulk is how people without a CRM ID are sent (SubmitBulk).
+	Bulk BulkConfig
 }
 
 // Submitter sends chunks; it is safe for use by many workers.
@@ -77,6 +79,7 @@ type Submitter struct {
 	claimed  sync.Map // flowInstanceId -> struct{}: instances a read-back took
 	attempts atomic.Int64
 	clock    *gongclock.Clock
+	bulk     BulkConfig
 }
 
 // New returns a Submitter.
@@ -96,7 +99,7 @@ func New(cfg Config) *Submitter {
 	if cfg.OverrideCoolOff && (cfg.ChunkSize <= 0 || cfg.ChunkSize > gong.MaxCoolOffOverrideIDs) {
 		cfg.ChunkSize = gong.MaxCoolOffOverrideIDs
 	}
-	s := &Submitter{cfg: cfg, gw: cfg.Gateway, clock: cfg.Clock}
+	s := &Submitter{cfg: cfg, gw: cfg.Gateway, clock: cfg.Clock, bulk: cfg.Bulk}
 	s.size.init(cfg.ChunkSize, cfg.LearnedSize, cfg.OnSize, cfg.Log)
 	return s
 }
