@@ -57,6 +57,10 @@ type Config struct {
 	// refuse are enrolled regardless. A person decides it; summary.json
 	// says so. The console passes it here too.
 	OverrideCoolOff bool
+	// ResendInDoubt sends again the people of a bulk request that got no
+	// answer (--resend-in-doubt): nothing can read them back, so Gong may
+	// enroll them twice.
+	ResendInDoubt bool
 	// Input holds the reading options: --map, --encoding, --delimiter,
 	// --crm, --flow, --owner, --owner-by.
 	Input input.Options
