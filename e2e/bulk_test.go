@@ -130,6 +130,13 @@ func checkMixed(t *testing.T, sc *scenario) {
 // bulk assignments of 50, each read at most twice.
 func TestMixedFile(t *testing.T) {
 	sc, log := mixedScenario(t)
+	plan := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil, "plan", "--input", sc.in)
+	if want := "300 rows by CRM ID (assign); 300 people without one in 6 bulk assignments"; !strings.Contains(plan.stdout, want) {
+		t.Errorf("plan says:\n%s\nwant it to say %q", plan.output(), want)
+	}
+	if st := sc.gong.emu.Stats(); st.BulkSubmit+st.Assign != 0 {
+		t.Errorf("plan sent %d bulk submits and %d assigns", st.BulkSubmit, st.Assign)
+	}
 	r := sc.run(t, trigger{}, "--chunk-size", "200")
 	if r.exit != 3 {
 		t.Fatalf("%v, want exit 3: %s", r, r.lastLine())
