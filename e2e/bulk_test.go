@@ -152,6 +152,17 @@ func TestMixedFile(t *testing.T) {
 	}
 	t.Logf("requests per 1,000: CRM-ID rows %d (assign), people %d (%d submits, %d reads)",
 		st.Assign*1000/300, (st.BulkSubmit+st.BulkStatus)*1000/300, st.BulkSubmit, st.BulkStatus)
+
+	// undo ends every instance the run created, people's included (by
+	// flowInstanceId); the CRM records Gong created stay.
+	before := len(sc.gong.emu.Instances())
+	u := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil, "undo", "--out", sc.out, "--rate", "1000", "--log-format", "json")
+	if u.exit != 0 {
+		t.Fatalf("undo: exit %d: %s", u.exit, u.lastLine())
+	}
+	if removed := before - len(sc.gong.emu.Instances()); removed != 300+299 {
+		t.Errorf("undo removed %d instances, want %d (300 by CRM ID, 299 people)", removed, 300+299)
+	}
 }
 
 // TestMixedFileKilled kills the run at points of the bulk path (after a
