@@ -141,9 +141,12 @@ func TestMixedFile(t *testing.T) {
 	if r.exit != 3 {
 		t.Fatalf("%v, want exit 3: %s", r, r.lastLine())
 	}
-	sc.summary(t, r)
+	sum := sc.summary(t, r)
 	checkMixed(t, sc)
 	st := sc.gong.emu.Stats()
+	if sum.BulkSubmits != int64(st.BulkSubmit) || sum.BulkReads != int64(st.BulkStatus) {
+		t.Errorf("summary.json: %d bulk submits and %d reads; Gong saw %d and %d", sum.BulkSubmits, sum.BulkReads, st.BulkSubmit, st.BulkStatus)
+	}
 	if log.submit != 6 || st.BulkSubmit != 6 {
 		t.Errorf("%d bulk submits, want 6 (300 people, 50 a request)", st.BulkSubmit)
 	}

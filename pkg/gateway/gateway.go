@@ -74,6 +74,7 @@ type Gateway struct {
 	sent, retries, rateLimited      atomic.Int64
 	readBacks, splits, flows, users atomic.Int64
 	unassigns                       atomic.Int64
+	bulkSubmits, bulkReads          atomic.Int64
 	answered                        atomic.Bool // some request got an answer other than 429
 	budgetOut                       atomic.Bool // the request budget is spent
 	quota                           quotaWatch
@@ -120,6 +121,7 @@ func (g *Gateway) Counts() outcome.RequestCounts {
 		Requests: g.sent.Load(), Retries: g.retries.Load(), RateLimited: g.rateLimited.Load(),
 		ReadBacks: g.readBacks.Load(), Splits: g.splits.Load(), FlowListings: g.flows.Load(),
 		UserListings: g.users.Load(), Unassigns: g.unassigns.Load(),
+		BulkSubmits: g.bulkSubmits.Load(), BulkReads: g.bulkReads.Load(),
 	}
 }
 
@@ -201,6 +203,10 @@ func (g *Gateway) count(k Kind) {
 		g.users.Add(1)
 	case Unassign:
 		g.unassigns.Add(1)
+	case BulkSubmit:
+		g.bulkSubmits.Add(1)
+	case BulkPoll:
+		g.bulkReads.Add(1)
 	}
 }
 
