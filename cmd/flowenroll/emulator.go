@@ -57,13 +57,16 @@ func newEmulatorCommand(getenv func(string) string, stdout, stderr io.Writer) *f
 	fs.StringVar(&m.UnassignByCRMIDAnswer, "unassign-by-crm-id-answer", "instance-ids", "what unassign by CRM ID lists: instance-ids or flow-ids")
 	fs.BoolVar(&m.AnswerExistingAsAssigned, "answer-existing-as-assigned", false, "assign answers a prospect already in the flow with its existing instance in prospectsAssigned (default: InvalidState)")
 	fs.DurationVar(&m.ClockOffset, "clock-offset", 0, "the server's clock (Date header, creation dates) this far from the real one, e.g. -3m")
+	fs.BoolVar(&m.CoolOff, "cool-off", false, "a finished instance of the flow puts its prospect in the cool-off period: assign refuses it InvalidState, the cool-off-override endpoint takes it")
+	fs.IntVar(&m.BulkPolls, "bulk-polls", 0, "reads of a bulk assignment answered IN_PROGRESS before the one that finds it done")
 	fs.DurationVar(&m.ExistingAge, "existing-age", 0, "date the fixture's undated existing instances this long before the start: someone else's, made just before the run")
 	return &ffcli.Command{
 		Name:       "emulator",
 		ShortUsage: "flowenroll emulator [--listen ADDR] [flags]",
 		ShortHelp:  "a local stand-in for Gong's Engage flow API",
 		LongHelp: `A local stand-in for Gong's Engage flow API, for rehearsals, demos and tests.
-It serves POST /v2/flows/prospects/assign, POST /v2/flows/prospects,
+It serves POST /v2/flows/prospects/assign (and its cool-off-override),
+the bulk assignments (POST, and GET by id), POST /v2/flows/prospects,
 GET /v2/flows, GET /v2/users and the two unassign endpoints
 (POST /v2/flows/prospects/unassign-flows-by-instance-id and -by-crm-id) as
 Gong's spec describes them, with Gong's limits (3 requests per second, 10,000

@@ -40,7 +40,7 @@ func (j *job) file(ctx context.Context, name, in, out string, budget int64) file
 	prog := progress.New(progress.Config{TTY: isTerminal(c.stderr), Out: c.stderr, Log: j.log, Interval: c.progEvery})
 	prog.Start(ctx)
 	sum, err := enroll.Run(ctx, enroll.Config{
-		InputPath: in, Stdin: c.stdin, OutDir: out, Restart: c.restart, ReadBackFirst: c.readBackFirst, Input: j.opts, Sheet: c.sheet, MaxInputBytes: c.maxInput,
+		InputPath: in, Stdin: c.stdin, OutDir: out, Restart: c.restart, ReadBackFirst: c.readBackFirst, OverrideCoolOff: c.overrideCoolOff, ResendInDoubt: c.resendInDoubt, Input: j.opts, Sheet: c.sheet, MaxInputBytes: c.maxInput,
 		OwnerBy:   c.ownerBy,
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, Client: j.client, Limiter: j.limiter,
 		MaxRequests: budget, MaxRetryTime: c.maxRetry, MaxWait: c.maxWait, DrainTimeout: c.drain,

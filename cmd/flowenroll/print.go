@@ -71,11 +71,17 @@ func printPlan(w io.Writer, p enroll.Plan, rate float64) {
 	} else {
 		fmt.Fprintf(w, "; %.1f%% of a day's %d requests", 100*float64(p.Requests)/DailyQuota, DailyQuota)
 	}
-	fmt.Fprint(w, "\n\n")
+	fmt.Fprint(w, "\n")
+	printPeople(w, p)
+	fmt.Fprint(w, "\n")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FLOW ID\tOWNER\tROWS\tREQUESTS")
 	for _, g := range p.Groups {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.FlowID, g.OwnerEmail, g.Rows, g.Requests)
+		owner := g.OwnerEmail
+		if g.Bulk {
+			owner += " (people, bulk)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", g.FlowID, owner, g.Rows, g.Requests)
 	}
 	tw.Flush()
 	if len(p.RejectedByCode) > 0 {
@@ -98,4 +104,15 @@ func printPlan(w io.Writer, p enroll.Plan, rate float64) {
 		fmt.Fprintf(w, "flow listings: %d requests (GET /v2/flows)\n", p.FlowListings)
 	}
 	fmt.Fprintln(w, "\nnothing was assigned (plan is a dry run)")
+}
+
+// printPeople says how many rows go each way, when some rows are people
+// without a CRM ID, and what Gong may create for them.
+func printPeople(w io.Writer, p enroll.Plan) {
+	if p.People == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%d rows by CRM ID (assign); %d people without one in %d bulk assignments of up to 50 (about %d more requests to read them)\n",
+		p.Valid-p.People, p.People, p.BulkSubmits, p.BulkSubmits*enroll.BulkReadsEach)
+	fmt.Fprintln(w, "warning: Gong creates a CRM record for each person it does not find by email; undo removes the flow instances, not those records")
 }

@@ -31,6 +31,7 @@ type runCmd struct {
 	maxRequests, rowFailuresExit       float64
 	progEvery                          time.Duration
 	restart, sandbox, readBackFirst    bool
+	overrideCoolOff, resendInDoubt     bool
 	inbox, pushURL, pushJob, notifyURL string
 	fs                                 *flag.FlagSet
 }
@@ -44,6 +45,8 @@ func newRunCommand(e env) *runCmd {
 	fs.Float64Var(&c.maxRequests, "max-requests", 0, "stop after this many requests, exit 4 (0 = no cap)")
 	fs.BoolVar(&c.restart, "restart", false, "discard the results and ledger in --out and start over")
 	fs.BoolVar(&c.readBackFirst, "read-back-first", false, "read each request's prospects back before assigning them; those already in the flow fail AlreadyInFlow, unsent (for a file whose fate in Gong is unknown: a lost --out, another tool's half-done run)")
+	fs.BoolVar(&c.overrideCoolOff, "override-cool-off", false, "assign through Gong's cool-off-override endpoint, in requests of at most 100 IDs: prospects a flow's cool-off period would refuse (InvalidState) are enrolled regardless; summary.json records it")
+	fs.BoolVar(&c.resendInDoubt, "resend-in-doubt", false, "send again the people (rows without a CRM ID) of a bulk request that got no answer, left unprocessed InDoubt: Gong may enroll them twice")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "start the emulator in-process on loopback and run against it (no credentials needed)")
 	fs.StringVar(&c.inbox, "inbox", "", "run every file in DIR/incoming (.csv .txt .tsv .xlsx), oldest first, into DIR/results/<name>/ (instead of --input and --out)")
 	fs.DurationVar(&c.progEvery, "progress-interval", 30*time.Second, "off a terminal, log progress this often")
@@ -82,6 +85,17 @@ copyright) is noted once, not counted. failed.csv, unprocessed.csv and
 results.xlsx (its failed and unprocessed sheets) can be fed back: each row
 keeps its line of the first input. assigned.csv is refused (exit 1): its
 rows are in Gong already.
+
+--override-cool-off (or FLOWENROLL_OVERRIDE_COOL_OFF=true) sends the rows
+through Gong's cool-off-override endpoint, 100 IDs a request at most, for
+prospects who finished the flow recently and whom its cool-off period
+would refuse; summary.json says the run used it.
+
+A row without a crmProspectId but with email, firstName and lastName (and
+optionally companyName, jobTitle, linkedInUrl, accountCrmId) is a person:
+sent in Gong's bulk assignments (50 a request), which find or create the
+CRM record. A bulk request that got no answer is never sent again by
+itself: its rows stay unprocessed InDoubt until --resend-in-doubt.
 
 --notify URL (or FLOWENROLL_NOTIFY, or FLOWENROLL_NOTIFY_FILE naming a file
 that holds it) posts each file's outcome to a webhook (Slack-compatible).

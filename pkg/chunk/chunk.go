@@ -20,6 +20,11 @@ type Chunk struct {
 	FlowID     string
 	OwnerEmail string // as written in the group's first row
 	Rows       []Row
+	// Bulk: the rows are people without a CRM ID, for a bulk assignment;
+	// BulkID, if set, is the one an earlier run was answered: read its
+	// results, never send it again.
+	Bulk   bool
+	BulkID string
 }
 
 // IDs returns the chunk's CRM IDs in row order.
@@ -71,7 +76,7 @@ func New(size int) *Chunker {
 func (c *Chunker) Add(r Row) *Chunk {
 	k := GroupKey(r.FlowID, r.OwnerEmail)
 	var early *Chunk
-	if g, ok := c.open[k]; ok && g.ids[r.CRMProspectID] {
+	if g, ok := c.open[k]; ok && g.ids[r.Ident()] {
 		// The same ID twice in one request is a 400 (uniqueItems): the
 		// chunk leaves early, and the row opens the next one.
 		early = c.leave(k)
@@ -84,7 +89,7 @@ func (c *Chunker) Add(r Row) *Chunk {
 		c.order = append(c.order, opening{k, c.opened})
 	}
 	g.chunk.Rows = append(g.chunk.Rows, r)
-	g.ids[r.CRMProspectID] = true
+	g.ids[r.Ident()] = true
 	if early != nil {
 		return early // at most one chunk a call: size > 1, so this row did not fill its own
 	}

@@ -16,6 +16,8 @@ type assignCall struct {
 	flowID string
 	owner  string
 	ids    []string
+	// overrideCoolOff: sent to the cool-off-override endpoint.
+	overrideCoolOff bool
 }
 
 // decodeAssign checks an assign body against AssignFlowRequestV2 and
@@ -146,6 +148,10 @@ func (s *Server) applyAssign(reqID string, c assignCall) answer {
 			continue
 		}
 		if msg := s.ineligible(id, flow); msg != "" {
+			fail(id, CodeInvalidState, msg)
+			continue
+		}
+		if msg := s.coolingOff(id, flow); msg != "" && !c.overrideCoolOff {
 			fail(id, CodeInvalidState, msg)
 			continue
 		}

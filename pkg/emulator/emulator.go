@@ -2,6 +2,9 @@
 // and tests of flowenroll. It serves the endpoints flowenroll uses:
 //
 //	POST /v2/flows/prospects/assign                          assign prospects to a flow
+//	POST /v2/flows/prospects/assign/cool-off-override        the same, regardless of the cool-off period
+//	POST /v2/flows/prospects/bulk-assignments                assign people by email and name (bulk.go)
+//	GET  /v2/flows/prospects/bulk-assignments/{id}           read a bulk assignment
 //	POST /v2/flows/prospects                                 read back flow instances
 //	GET  /v2/flows                                           list the flows a user can see
 //	GET  /v2/users                                           list the company's users
@@ -93,7 +96,7 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // Operations, as Config.Hook and the log name them; they match the op names
-// of gong.APIError.
+// of gong.APIError (OpAssignCoolOff is in cooloff.go).
 const (
 	OpAssign    = "assign"
 	OpReadBack  = "read-back"
@@ -251,6 +254,11 @@ type Stats struct {
 	// endpoints) count the requests routed to each endpoint, whatever their
 	// answer.
 	Assign, ReadBack, ListFlows, ListUsers, Unassign int
+	// CoolOffOverride counts the requests to the cool-off-override assign.
+	CoolOffOverride int
+	// BulkSubmit and BulkStatus count the requests to submit a bulk
+	// assignment and to read one.
+	BulkSubmit, BulkStatus int
 	// Redirected counts the requests answered 307 (Modes.RedirectTo).
 	Redirected int
 	// RateLimited counts 429s for the per-second window; QuotaExceeded 429s
@@ -289,6 +297,7 @@ type Server struct {
 	byID       map[string]*Instance
 	byProspect map[string][]*Instance
 	created    []AssignedFlow
+	bulk       bulkState
 	stats      Stats
 	faults     faultState
 }
@@ -488,6 +497,15 @@ func route(path string) endpoint {
 	switch path {
 	case PathAssign:
 		return endpoint{op: OpAssign, method: http.MethodPost, scope: ScopeFlowsWrite}
+	case PathAssignCoolOffOverride:
+		return endpoint{op: OpAssignCoolOff, method: http.MethodPost, scope: ScopeFlowsWrite}
+	case PathBulkAssignments:
+		return endpoint{op: OpBulkSubmit, method: http.MethodPost, scope: ScopeFlowsWrite}
+	}
+	if id, ok := strings.CutPrefix(path, PathBulkAssignments+"/"); ok && id != "" && !strings.Contains(id, "/") {
+		return endpoint{op: OpBulkStatus, method: http.MethodGet, scope: ScopeFlowsRead}
+	}
+	switch path {
 	case PathProspectsFlows:
 		return endpoint{op: OpReadBack, method: http.MethodPost, scope: ScopeFlowsRead}
 	case PathFlows:
@@ -512,7 +530,7 @@ const FaultHeader = "X-Emulator-Fault"
 
 // pathOf is the path of an operation, "" if none.
 func pathOf(op string) string {
-	for _, p := range []string{PathAssign, PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
+	for _, p := range []string{PathAssign, PathAssignCoolOffOverride, PathBulkAssignments, PathBulkAssignments + "/id", PathProspectsFlows, PathFlows, PathUsers, PathUnassignByInstance, PathUnassignByCRMID} {
 		if route(p).op == op {
 			return p
 		}
@@ -544,6 +562,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch ep.op {
 	case OpAssign:
 		s.stats.Assign++
+	case OpAssignCoolOff:
+		s.stats.CoolOffOverride++
+	case OpBulkSubmit:
+		s.stats.BulkSubmit++
+	case OpBulkStatus:
+		s.stats.BulkStatus++
 	case OpReadBack:
 		s.stats.ReadBack++
 	case OpListFlows:
@@ -659,22 +683,10 @@ func (s *Server) handle(r *http.Request, ep endpoint, reqID string, body []byte,
 		return errorAnswer(reqID, http.StatusBadRequest, fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes))
 	}
 	switch ep.op {
-	case OpAssign:
-		call, errs := s.decodeAssign(body)
-		if len(errs) > 0 {
-			return errorAnswer(reqID, http.StatusBadRequest, errs...)
-		}
-		if msgs := s.poisoned(call.ids); len(msgs) > 0 {
-			s.mu.Lock()
-			s.stats.Faults.Poisoned++
-			s.mu.Unlock()
-			a := errorAnswer(reqID, http.StatusBadRequest, msgs...)
-			a.mark = "poisoned"
-			return a
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.lie(s.applyAssign(reqID, call), call)
+	case OpAssign, OpAssignCoolOff:
+		return s.handleAssign(reqID, body, ep.op == OpAssignCoolOff)
+	case OpBulkSubmit, OpBulkStatus:
+		return s.handleBulk(r, ep.op, reqID, body)
 	case OpReadBack:
 		q, errs := decodeReadBack(body)
 		if len(errs) > 0 {

@@ -42,8 +42,10 @@ func TestRouting(t *testing.T) {
 			[]string{"method GET not allowed on " + PathUnassignByInstance + "; use POST"}},
 		{"DELETE unassign by CRM ID", http.MethodDelete, PathUnassignByCRMID, http.StatusMethodNotAllowed, "POST",
 			[]string{"method DELETE not allowed on " + PathUnassignByCRMID + "; use POST"}},
-		{"bulk assignments are not served", http.MethodPost, "/v2/flows/prospects/bulk-assignments", http.StatusNotFound, "",
-			[]string{"no such endpoint: /v2/flows/prospects/bulk-assignments"}},
+		{"GET bulk assignments without an id", http.MethodGet, PathBulkAssignments, http.StatusMethodNotAllowed, "POST",
+			[]string{"method GET not allowed on " + PathBulkAssignments + "; use POST"}},
+		{"bulk assignment below an id", http.MethodGet, PathBulkAssignments + "/a/b", http.StatusNotFound, "",
+			[]string{"no such endpoint: " + PathBulkAssignments + "/a/b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,8 +42,9 @@ type Faults struct {
 	// faults can change without changing the generated IDs.
 	Seed int64
 	// Ops lists the operations faults apply to: OpAssign, OpReadBack,
-	// OpListFlows, OpListUsers, OpUnassign, OpUnassignCRM. Default: OpAssign
-	// only.
+	// OpListFlows, OpListUsers, OpUnassign, OpUnassignCRM, OpAssignCoolOff,
+	// OpBulkSubmit (DropAfterApplyRate there is a lost 202), OpBulkStatus.
+	// Default: OpAssign only.
 	Ops []string
 
 	// ServerErrorRate is the share of requests answered with a 5xx and an

@@ -97,6 +97,16 @@ type Modes struct {
 	// other.
 	UnassignByCRMIDAnswer string
 
+	// CoolOff puts a prospect with a finished instance of a flow (in
+	// Fixture.Existing) in that flow's cool-off period: assign fails it
+	// InvalidState with a cool-off message, and only the cool-off-override
+	// endpoint assigns it (cooloff.go). Off by default: how long Gong's
+	// cool-off lasts, and whether a flow has one, is per flow and unknown.
+	CoolOff bool
+
+	// BulkModes: how bulk assignment jobs end (bulk.go).
+	BulkModes
+
 	// InstanceModes: existing instances answered as assigned, a shifted
 	// clock, instances made just before the run (clockmodes.go).
 	InstanceModes

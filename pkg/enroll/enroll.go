@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
@@ -50,6 +51,16 @@ type Config struct {
 	// ReadBackFirst reads each chunk's prospects back before assigning
 	// them: those already in the flow fail AlreadyInFlow, unsent.
 	ReadBackFirst bool
+	// OverrideCoolOff sends the assigns through Gong's cool-off-override
+	// endpoint (--override-cool-off), in requests of at most
+	// gong.MaxCoolOffOverrideIDs: prospects a flow's cool-off period would
+	// refuse are enrolled regardless. A person decides it; summary.json
+	// says so. The console passes it here too.
+	OverrideCoolOff bool
+	// ResendInDoubt sends again the people of a bulk request that got no
+	// answer (--resend-in-doubt): nothing can read them back, so Gong may
+	// enroll them twice.
+	ResendInDoubt bool
 	// Input holds the reading options: --map, --encoding, --delimiter,
 	// --crm, --flow, --owner, --owner-by.
 	Input input.Options
@@ -123,7 +134,7 @@ func written() []string {
 func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	cfg = withDefaults(cfg)
 	start := cfg.Now()
-	sum := report.Summary{Version: cfg.Version, StartedAt: start.UTC().Format(time.RFC3339)}
+	sum := report.Summary{Version: cfg.Version, StartedAt: start.UTC().Format(time.RFC3339), OverrideCoolOff: cfg.OverrideCoolOff}
 	dir, err := outdir.Acquire(cfg.OutDir, "run", start)
 	if err != nil {
 		return sum, &FatalError{err}
@@ -159,6 +170,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = noProgress{}
+	}
+	if cfg.OverrideCoolOff && (cfg.ChunkSize <= 0 || cfg.ChunkSize > gong.MaxCoolOffOverrideIDs) {
+		cfg.ChunkSize = gong.MaxCoolOffOverrideIDs
 	}
 	return cfg
 }

@@ -28,6 +28,7 @@ type runner struct {
 	start time.Time
 	gw    *gateway.Gateway
 	sub   *submit.Submitter
+	bulk  *bulkRouter // people without a CRM ID
 
 	sig    context.Context // ends on a signal: stop reading and dispatching
 	gctx   context.Context // ends on an internal failure
@@ -52,7 +53,7 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 	doubt := st.state.InDoubt
 	sub := submit.New(submit.Config{
 		Gateway: gw, Client: cfg.Client, Log: cfg.Log, Now: cfg.Now,
-		ChunkSize: cfg.ChunkSize, LearnedSize: st.state.ChunkSize, ReadBackFirst: cfg.ReadBackFirst, OnSize: func(n int) { _ = st.led.ChunkSize(n) },
+		ChunkSize: cfg.ChunkSize, LearnedSize: st.state.ChunkSize, ReadBackFirst: cfg.ReadBackFirst, OverrideCoolOff: cfg.OverrideCoolOff, OnSize: func(n int) { _ = st.led.ChunkSize(n) },
 		BeforeSend: func(c chunk.Chunk, at time.Time) error {
 			lines := make([]int, len(c.Rows))
 			for i, r := range c.Rows {
@@ -64,8 +65,9 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 			d, ok := doubt[line]
 			return d.SentAt, ok
 		},
+		Bulk: bulkJournal(st.led),
 	})
-	return &runner{cfg: cfg, st: st, start: start, gw: gw, sub: sub}
+	return &runner{cfg: cfg, st: st, start: start, gw: gw, sub: sub, bulk: newBulkRouter(st.state.BulkDoubt, cfg.ResendInDoubt)}
 }
 
 func (r *runner) interrupted() bool { return r.sig != nil && r.sig.Err() != nil }
@@ -167,7 +169,7 @@ func (r *runner) read() (int, error) {
 			return rows, err
 		}
 	}
-	for _, c := range chunker.Flush() {
+	for _, c := range append(chunker.Flush(), r.bulk.flush()...) {
 		if err := r.dispatch(c); err != nil {
 			return rows, err
 		}
@@ -205,6 +207,16 @@ func (r *runner) screened(sc *screen.Screen, chunker *chunk.Chunker, p input.Pro
 	if reason := r.stopped(); reason != "" {
 		return r.emit(batch{outs: []outcome.Outcome{outcome.Leave(row, reason)}})
 	}
+	if row.Person != nil {
+		full, o := r.bulk.route(row)
+		switch {
+		case o != nil:
+			return r.emit(batch{outs: []outcome.Outcome{*o}})
+		case full != nil:
+			return r.dispatch(*full)
+		}
+		return nil
+	}
 	if full := chunker.Add(row); full != nil {
 		return r.dispatch(*full)
 	}
@@ -235,7 +247,11 @@ func (r *runner) work() error {
 			}
 			continue
 		}
-		outs, err := r.sub.Submit(r.reqCtx, c)
+		submit := r.sub.Submit
+		if c.Bulk {
+			submit = r.sub.SubmitBulk
+		}
+		outs, err := submit(r.reqCtx, c)
 		if err != nil {
 			return err
 		}
@@ -282,7 +298,8 @@ func (r *runner) journal(b batch) error {
 	}
 	var lines []int
 	for _, o := range b.outs {
-		if o.Kind == outcome.Unprocessed && o.Reason != outcome.ReasonInDoubt {
+		// A bulk job Gong accepted is read again by the next run, never sent.
+		if o.Kind == outcome.Unprocessed && o.Reason != outcome.ReasonInDoubt && o.Reason != outcome.ReasonBulkPending {
 			lines = append(lines, o.Row.Line)
 		}
 		if o.Kind == outcome.Failed && o.Code == outcome.CodeFlowNotFound {

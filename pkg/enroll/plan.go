@@ -47,7 +47,15 @@ type Group struct {
 	OwnerEmail string
 	Rows       int
 	Requests   int
+	// Bulk: the group's rows are people without a CRM ID, sent in bulk
+	// assignments; Requests counts each submit and the reads it is
+	// expected to take (BulkReadsEach).
+	Bulk bool
 }
+
+// BulkReadsEach is the reads a plan counts for each bulk submit: two, for
+// a job Gong finishes within 3 s (see submit.BulkConfig).
+const BulkReadsEach = 2
 
 // Rejected counts the rows rejected for one code.
 type Rejected struct {
@@ -73,6 +81,9 @@ type Plan struct {
 	// Notes are the input's notes, as summary.json's: title rows, a
 	// report footer, a result file fed back.
 	Notes []string
+	// People are the valid rows without a CRM ID (bulk assignments);
+	// BulkSubmits the bulk requests they take, at most 50 people each.
+	People, BulkSubmits int
 }
 
 // planner counts what a run would send.
@@ -211,11 +222,15 @@ func (pl *planner) count(row outcome.Row, o *outcome.Outcome) error {
 	}
 	pl.p.Valid++
 	k := chunk.GroupKey(row.FlowID, row.OwnerEmail)
+	if row.Person != nil {
+		k += "\x00bulk"
+		pl.p.People++
+	}
 	i, ok := pl.groups[k]
 	if !ok {
 		i = len(pl.p.Groups)
 		pl.groups[k] = i
-		pl.p.Groups = append(pl.p.Groups, Group{FlowID: row.FlowID, OwnerEmail: row.OwnerEmail})
+		pl.p.Groups = append(pl.p.Groups, Group{FlowID: row.FlowID, OwnerEmail: row.OwnerEmail, Bulk: row.Person != nil})
 	}
 	pl.p.Groups[i].Rows++
 	pl.distinct[k]++
@@ -225,8 +240,15 @@ func (pl *planner) count(row outcome.Row, o *outcome.Outcome) error {
 func (pl *planner) finish(cfg PlanConfig, sc *screen.Screen, gw *gateway.Gateway) {
 	size := max(cfg.ChunkSize, 1)
 	for k, i := range pl.groups {
-		pl.p.Groups[i].Requests = (pl.distinct[k] + size - 1) / size
-		pl.p.Requests += pl.p.Groups[i].Requests
+		g := &pl.p.Groups[i]
+		if g.Bulk {
+			submits := (pl.distinct[k] + gong.MaxBulkProspects - 1) / gong.MaxBulkProspects
+			pl.p.BulkSubmits += submits
+			g.Requests = submits * (1 + BulkReadsEach)
+		} else {
+			g.Requests = (pl.distinct[k] + size - 1) / size
+		}
+		pl.p.Requests += g.Requests
 	}
 	if gw != nil && !sc.PreflightOn() && cfg.Preflight {
 		pl.p.Note = "Gong refused the flow listing: preflight was turned off, flow names not resolved"

@@ -41,6 +41,9 @@ const (
 	FlowListing
 	UserListing
 	Unassign
+	// BulkSubmit submits a bulk assignment; BulkPoll reads one.
+	BulkSubmit
+	BulkPoll
 )
 
 // String names the kind, as the pacer learns the answer times per kind.
@@ -88,6 +91,7 @@ type Gateway struct {
 	sent, retries, rateLimited      atomic.Int64
 	readBacks, splits, flows, users atomic.Int64
 	unassigns                       atomic.Int64
+	bulkSubmits, bulkReads          atomic.Int64
 	answered                        atomic.Bool // some request got an answer other than 429
 	budgetOut                       atomic.Bool // the request budget is spent
 	quota                           quotaWatch
@@ -138,6 +142,7 @@ func (g *Gateway) Counts() outcome.RequestCounts {
 		Requests: g.sent.Load(), Retries: g.retries.Load(), RateLimited: g.rateLimited.Load(),
 		ReadBacks: g.readBacks.Load(), Splits: g.splits.Load(), FlowListings: g.flows.Load(),
 		UserListings: g.users.Load(), Unassigns: g.unassigns.Load(),
+		BulkSubmits: g.bulkSubmits.Load(), BulkReads: g.bulkReads.Load(),
 	}
 }
 
@@ -219,6 +224,10 @@ func (g *Gateway) count(k Kind) {
 		g.users.Add(1)
 	case Unassign:
 		g.unassigns.Add(1)
+	case BulkSubmit:
+		g.bulkSubmits.Add(1)
+	case BulkPoll:
+		g.bulkReads.Add(1)
 	}
 }
 
@@ -248,6 +257,13 @@ func (g *Gateway) hear(err error, k Kind, turn pace.Turn) {
 // Client is the part of the Gong client a run uses.
 type Client interface {
 	Assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
+	// AssignCoolOffOverride is assign regardless of the cool-off period
+	// (--override-cool-off); it is counted as an assign.
+	AssignCoolOffOverride(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
+	// SubmitBulk and BulkStatus are the bulk assignment of people without
+	// a CRM ID.
+	SubmitBulk(ctx context.Context, req gong.BulkRequest) (*gong.BulkResponse, error)
+	BulkStatus(ctx context.Context, id string) (*gong.BulkResponse, error)
 	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
 	ListFlows(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error)
 	ListUsers(ctx context.Context, cursor string) (*gong.UsersResponse, error)

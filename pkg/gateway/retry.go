@@ -176,7 +176,7 @@ func (op *Op) stopFor(k Kind, err error) string {
 			op.log.Error("Gong refused the credentials (401); stopping", zap.String("requestId", api.RequestID))
 			return outcome.ReasonUnauthorized
 		case http.StatusForbidden:
-			if k == Assign || k == Unassign {
+			if k == Assign || k == Unassign || k == BulkSubmit {
 				op.log.Error("Gong refused the request (403): the token lacks the scope api:flows:write; stopping", zap.String("requestId", api.RequestID))
 				return outcome.ReasonForbidden
 			}

@@ -36,7 +36,7 @@ const (
 // spec's operation descriptions give it.
 func scopeOf(op string) string {
 	switch op {
-	case opAssign, opUnassign:
+	case opAssign, opCoolOff, opUnassign, opBulkSubmit:
 		return "api:flows:write"
 	case opListUsers:
 		return "api:users:read"
@@ -88,6 +88,11 @@ func (c *Client) Reached() bool { return c.reached.Load() }
 // acted on it. Assign does not compare the answer with the request; see
 // CheckAssignAnswer.
 func (c *Client) Assign(ctx context.Context, req AssignRequest) (*AssignResponse, error) {
+	return c.assignAt(ctx, opAssign, PathAssign, req)
+}
+
+// assignAt sends one assign request to path, the operation op.
+func (c *Client) assignAt(ctx context.Context, op, path string, req AssignRequest) (*AssignResponse, error) {
 	// Pointers tell an absent (or null) list from an empty one.
 	var wire struct {
 		RequestID            string           `json:"requestId"`
@@ -95,7 +100,7 @@ func (c *Client) Assign(ctx context.Context, req AssignRequest) (*AssignResponse
 		ProspectsNotAssigned *[]AssignFailure `json:"prospectsNotAssigned"`
 	}
 	var tm Timing
-	if err := c.do(ctx, opAssign, http.MethodPost, PathAssign, nil, req, &wire, &tm); err != nil {
+	if err := c.do(ctx, op, http.MethodPost, path, nil, req, &wire, &tm); err != nil {
 		return nil, err
 	}
 	if wire.ProspectsAssigned == nil && wire.ProspectsNotAssigned == nil {
@@ -103,7 +108,7 @@ func (c *Client) Assign(ctx context.Context, req AssignRequest) (*AssignResponse
 		if wire.RequestID != "" {
 			reason += ", requestId " + clip(wire.RequestID)
 		}
-		return nil, &TransportError{Op: opAssign, Host: c.base.Host, Sent: true, Err: &BadAnswerError{Op: opAssign, Reason: reason + ")"}}
+		return nil, &TransportError{Op: op, Host: c.base.Host, Sent: true, Err: &BadAnswerError{Op: op, Reason: reason + ")"}}
 	}
 	out := &AssignResponse{RequestID: wire.RequestID, Timing: tm}
 	if wire.ProspectsAssigned != nil {
@@ -217,7 +222,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	if len(raw) > MaxBodyBytes {
 		return &TransportError{Op: op, Host: c.base.Host, Err: fmt.Errorf("answer body larger than %d bytes refused", MaxBodyBytes), Sent: true}
 	}
-	if resp.StatusCode != http.StatusOK {
+	if !answered(op, resp.StatusCode) {
 		apiErr := c.apiError(op, resp, raw)
 		c.log.Debug("gong answer", zap.String("op", op), zap.Int("status", resp.StatusCode),
 			zap.String("requestId", apiErr.RequestID), zap.Duration("took", c.now().Sub(start)))

@@ -260,7 +260,7 @@ func matchHeader(name string, line int, header []string, m map[string]string, fl
 		_, am := herr.Ambiguous[c.String()]
 		return nf || am
 	}
-	if idx[colID] < 0 && !reported(colID) {
+	if idx[colID] < 0 && !reported(colID) && !findPerson(header, idx).usable() {
 		herr.Missing = append(herr.Missing, ColCRMProspectID)
 	}
 	if idx[colFlowID] < 0 && idx[colFlowName] < 0 && !reported(colFlowID) && !reported(colFlowName) && !flowGiven {

@@ -25,6 +25,8 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // Rejection codes, the errorCode of stage "input" in failed.csv.
@@ -90,6 +92,9 @@ type Prospect struct {
 	// Extra holds the row's cells of the columns Reader.ExtraHeaders names,
 	// in that order, as read (not trimmed), for the result files to carry.
 	Extra []string
+	// Person is set for a row without a CRM ID that names a person
+	// (email, firstName, lastName): it goes through a bulk assignment.
+	Person *outcome.Person
 }
 
 // Rejection is a row that failed validation (stage "input" in failed.csv).
@@ -167,6 +172,7 @@ type Reader struct {
 	header     []string        // header cells, trimmed
 	headerLine int             // where the header row starts
 	idx        [numColumns]int // cell index of each column, -1 if absent
+	person     personCols      // cell index of each person column (person.go)
 	lastEnd    int             // line where the last record read ends
 	owners     map[string]bool // owner cell -> isEmail, see ownerOK
 	// observe, set by NewSurvey, takes each well-formed row, which is
@@ -261,6 +267,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if opts.Survey != nil {
 		rd.lines.base = opts.Survey.maxLine
 	}
+	rd.person = findPerson(rd.header, rd.idx)
 	return rd, nil
 }
 
@@ -426,7 +433,7 @@ func (r *Reader) read() (Prospect, *Rejection, error) {
 				return Prospect{Line: rec.start}, nil, nil
 			}
 		}
-		p, rej := r.check(rec.start, v)
+		p, rej := r.check(rec.start, v, r.person.of(rec.fields))
 		if bad := r.refused(rec, v); bad != nil {
 			p, rej = Prospect{}, bad
 		}
@@ -531,7 +538,7 @@ func (v cells) detach() cells {
 	return v
 }
 
-func (r *Reader) check(line int, v cells) (Prospect, *Rejection) {
+func (r *Reader) check(line int, v cells, person *outcome.Person) (Prospect, *Rejection) {
 	reject := func(c column, code, detail string) *Rejection {
 		return &Rejection{
 			Line:          line,
@@ -546,10 +553,18 @@ func (r *Reader) check(line int, v cells) (Prospect, *Rejection) {
 	}
 
 	id := v[colID]
-	if id == "" {
+	if id == "" && person == nil {
 		return Prospect{}, reject(colID, CodeMissingValue, "missing value")
 	}
-	if code, detail := numberDamage(id); code != "" {
+	if id != "" {
+		person = nil // a row with a CRM ID is sent by it
+	} else if code, detail := r.personProblem(person); code != "" {
+		return Prospect{}, &Rejection{Line: line, FlowID: v[colFlowID], FlowName: v[colFlowName], OwnerEmail: v[colOwner],
+			Column: ColEmail, Code: code, Message: fmt.Sprintf("%s:%d: %s", r.name, line, detail)}
+	}
+	if id == "" {
+		// A person: Gong finds or creates the record (bulk assignment).
+	} else if code, detail := numberDamage(id); code != "" {
 		return Prospect{}, reject(colID, code, detail)
 	}
 	if padded, at, ok := r.survey.paddedForm(id); ok {
@@ -587,7 +602,7 @@ func (r *Reader) check(line int, v cells) (Prospect, *Rejection) {
 		}
 	}
 
-	p := Prospect{Line: line, CRMProspectID: id, FlowID: flow, FlowName: v[colFlowName], OwnerEmail: v[colOwner]}
+	p := Prospect{Line: line, CRMProspectID: id, FlowID: flow, FlowName: v[colFlowName], OwnerEmail: v[colOwner], Person: person}
 	switch owner := v[colOwner]; {
 	case owner == "":
 		return Prospect{}, reject(colOwner, CodeMissingValue, "missing value")

@@ -56,6 +56,8 @@ type Sent struct {
 	Lines  []int     `json:"lines"`
 	IDs    []string  `json:"ids"`
 	At     time.Time `json:"at"`
+	// Bulk: the rows are people sent in a bulk assignment (no CRM IDs).
+	Bulk bool `json:"bulk,omitempty"`
 }
 
 type released struct {
@@ -68,6 +70,7 @@ type entry struct {
 	Rows      []record   `json:"rows,omitempty"`
 	ChunkSize *int       `json:"chunkSize,omitempty"`
 	Run       *runCounts `json:"run,omitempty"`
+	Bulk      *BulkJob   `json:"bulkJob,omitempty"`
 	// Settled is version 1's entry of settled rows.
 	Settled *settledV1 `json:"settled,omitempty"`
 }
@@ -95,6 +98,10 @@ type State struct {
 	InDoubt   map[int]Doubt         // line -> when and where it was first sent
 	Runs      outcome.RequestCounts // summed over earlier runs
 	ChunkSize int                   // learned by an earlier run; 0 if none
+	// BulkDoubt holds the lines of InDoubt sent in a bulk assignment: the
+	// id Gong answered (read it, never send again), or "" if no answer
+	// came (sent again only with --resend-in-doubt).
+	BulkDoubt map[int]string
 }
 
 // ErrInputChanged is returned when the output directory holds the journal of
@@ -269,11 +276,13 @@ func (st *State) apply(e entry, replay func(outcome.Outcome) error) error {
 			// own an instance created since then.
 			if _, seen := st.InDoubt[ln]; !seen && !st.Settled.Has(ln) {
 				st.InDoubt[ln] = Doubt{FlowID: e.Sent.FlowID, SentAt: e.Sent.At}
+				st.sentBulk(e.Sent, ln)
 			}
 		}
 	case e.Released != nil:
 		for _, ln := range e.Released.Lines {
 			delete(st.InDoubt, ln)
+			delete(st.BulkDoubt, ln)
 		}
 	case e.Rows != nil || e.Settled != nil:
 		outs := e.Settled.outcomes()
@@ -283,12 +292,15 @@ func (st *State) apply(e entry, replay func(outcome.Outcome) error) error {
 		for _, o := range outs {
 			st.Settled.Add(o.Row.Line)
 			delete(st.InDoubt, o.Row.Line)
+			delete(st.BulkDoubt, o.Row.Line)
 			if replay != nil {
 				if err := replay(o); err != nil {
 					return err
 				}
 			}
 		}
+	case e.Bulk != nil:
+		st.applyBulk(e.Bulk)
 	case e.ChunkSize != nil:
 		st.ChunkSize = *e.ChunkSize
 	case e.Run != nil:

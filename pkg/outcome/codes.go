@@ -155,7 +155,7 @@ func Explanations() []Explained {
 		{Kind: Failed, Stage: StageRequest, Code: CodeBadRequest, Meaning: "Gong refused the request (400); the message is Gong's", Fix: "fix what Gong's message names (often the owner), then send the rows again"},
 		{Kind: Failed, Stage: StageRequest, Code: CodeFlowNotFound, Meaning: "Gong answered 404: no such flow for that owner", Fix: "check the flow ID and owner"},
 		{Kind: Failed, Stage: StageRequest, Code: CodeHTTPPrefix + "nnn", Meaning: "Gong refused the request with another 4xx status", Fix: "read Gong's message in errorMessage"},
-	}, reasons(left)...)
+	}, append(reasons(left), bulkExplained()...)...)
 }
 
 func reasons(left func(reason, meaning, fix string) Explained) []Explained {
@@ -169,7 +169,7 @@ func reasons(left func(reason, meaning, fix string) Explained) []Explained {
 		left(ReasonForbidden, "the token lacks a scope (403)", "grant the scope the message names, then "+again),
 		left(ReasonUnreachable, "Gong could not be reached (address, DNS, TLS)", "fix GONG_BASE_URL or the network, then "+again),
 		left(ReasonRetriesExhausted, "Gong kept failing (5xx, timeouts) past --max-retry-time", again),
-		left(ReasonInDoubt, "the request may have reached Gong without an answer", again+": it reads the rows back first"),
+		left(ReasonInDoubt, "the request may have reached Gong without an answer", again+": it reads the rows back first (rows of a bulk assignment, which nothing can read back, only with --resend-in-doubt)"),
 		left(ReasonFlowListingFailed, "the flow listing failed for now, so the flow name is not resolved yet", again),
 		left(ReasonUserListingFailed, "the user listing failed for now, so the owner name is not resolved yet", again),
 		left(ReasonResultsNotWritten, "the result files could not be written (disk full); summary.json counts the rows so", "free space in --out, then "+again+": it writes the files from the ledger without sending"),

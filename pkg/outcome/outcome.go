@@ -27,6 +27,9 @@ type Row struct {
 	// Extra holds the input's other columns, as read, in header order: they
 	// are carried into the result files.
 	Extra []string
+	// Person is set for a row without a CRM ID that names a person: it goes
+	// through a bulk assignment.
+	Person *Person
 }
 
 // Kind is which result file an Outcome belongs in.
@@ -130,6 +133,10 @@ type RequestCounts struct {
 	FlowListings int64 `json:"flowListRequests"`
 	UserListings int64 `json:"userListRequests"`
 	Unassigns    int64 `json:"unassignRequests,omitempty"`
+	// BulkSubmits and BulkReads count the bulk assignments sent for people
+	// without a CRM ID and the reads of their results.
+	BulkSubmits int64 `json:"bulkSubmitRequests,omitempty"`
+	BulkReads   int64 `json:"bulkReadRequests,omitempty"`
 }
 
 // Plus returns the sum of c and o.
@@ -138,5 +145,6 @@ func (c RequestCounts) Plus(o RequestCounts) RequestCounts {
 		Requests: c.Requests + o.Requests, Retries: c.Retries + o.Retries, RateLimited: c.RateLimited + o.RateLimited,
 		ReadBacks: c.ReadBacks + o.ReadBacks, Splits: c.Splits + o.Splits, FlowListings: c.FlowListings + o.FlowListings,
 		UserListings: c.UserListings + o.UserListings, Unassigns: c.Unassigns + o.Unassigns,
+		BulkSubmits: c.BulkSubmits + o.BulkSubmits, BulkReads: c.BulkReads + o.BulkReads,
 	}
 }

@@ -62,7 +62,7 @@ func (s *Screen) PreflightOn() bool { return s.cfg.Preflight }
 // RowOf is the row of a valid prospect.
 func RowOf(p input.Prospect) outcome.Row {
 	return outcome.Row{Line: p.Line, CRMProspectID: p.CRMProspectID, FlowID: p.FlowID, FlowName: p.FlowName,
-		OwnerEmail: p.OwnerEmail, OwnerName: p.OwnerName, Extra: p.Extra}
+		OwnerEmail: p.OwnerEmail, OwnerName: p.OwnerName, Extra: p.Extra, Person: p.Person}
 }
 
 // RejectedRow is the row of a rejection, as far as it could be read.
@@ -93,8 +93,12 @@ func (s *Screen) Check(ctx context.Context, p input.Prospect, rej *input.Rejecti
 		}
 	}
 	if first := s.cfg.Dedup.Seen(ident); first != 0 {
+		same := "crmProspectId"
+		if row.Person != nil {
+			same = "email (in any case)"
+		}
 		o := outcome.Fail(row, outcome.StageInput, outcome.CodeDuplicate,
-			fmt.Sprintf("%s:%d: the same crmProspectId, flowId and flowInstanceOwnerEmail as line %d, which is sent instead", s.cfg.Name, row.Line, first))
+			fmt.Sprintf("%s:%d: the same %s, flowId and flowInstanceOwnerEmail as line %d, which is sent instead", s.cfg.Name, row.Line, same, first))
 		return outcome.Row{}, &o
 	}
 	return row, nil
@@ -146,7 +150,8 @@ func Identity(r outcome.Row) outcome.Row {
 	if r.OwnerName != "" {
 		owner = "name:" + strings.ToLower(strings.TrimSpace(r.OwnerName))
 	}
-	return outcome.Row{Line: r.Line, CRMProspectID: r.CRMProspectID, FlowID: r.FlowID, OwnerEmail: owner}
+	// A person without a CRM ID is the same person by email, in any case.
+	return outcome.Row{Line: r.Line, CRMProspectID: r.Ident(), FlowID: r.FlowID, OwnerEmail: owner}
 }
 
 // flows resolves the row's flow name and checks that its flow is visible

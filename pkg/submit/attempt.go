@@ -102,7 +102,7 @@ func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
 	req := gong.AssignRequest{CRMProspectsIDs: ids, FlowID: a.c.FlowID, FlowInstanceOwnerEmail: a.c.OwnerEmail}
 	return op.Send(ctx, gateway.Assign, a.journal, func() error {
 		sentAt := a.s.cfg.Now()
-		resp, err := a.s.cfg.Client.Assign(ctx, req)
+		resp, err := a.s.assign(ctx, req)
 		if err == nil {
 			a.s.observe(sentAt, resp.Timing)
 			err = checkAnswer(req, resp)

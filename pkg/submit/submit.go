@@ -62,6 +62,12 @@ type Config struct {
 	// Clock is Gong's clock as the answers show it; nil: the Submitter's
 	// own, fed by the answers it gets.
 	Clock *gongclock.Clock
+	// OverrideCoolOff sends every assign through the cool-off-override
+	// endpoint (--override-cool-off), in requests of at most
+	// gong.MaxCoolOffOverrideIDs.
+	OverrideCoolOff bool
+	// Bulk is how people without a CRM ID are sent (SubmitBulk).
+	Bulk BulkConfig
 }
 
 // Submitter sends chunks; it is safe for use by many workers.
@@ -73,6 +79,7 @@ type Submitter struct {
 	claimed  sync.Map // flowInstanceId -> struct{}: instances a read-back took
 	attempts atomic.Int64
 	clock    *gongclock.Clock
+	bulk     BulkConfig
 }
 
 // New returns a Submitter.
@@ -89,7 +96,10 @@ func New(cfg Config) *Submitter {
 	if cfg.Clock == nil {
 		cfg.Clock = &gongclock.Clock{}
 	}
-	s := &Submitter{cfg: cfg, gw: cfg.Gateway, clock: cfg.Clock}
+	if cfg.OverrideCoolOff && (cfg.ChunkSize <= 0 || cfg.ChunkSize > gong.MaxCoolOffOverrideIDs) {
+		cfg.ChunkSize = gong.MaxCoolOffOverrideIDs
+	}
+	s := &Submitter{cfg: cfg, gw: cfg.Gateway, clock: cfg.Clock, bulk: cfg.Bulk}
 	s.size.init(cfg.ChunkSize, cfg.LearnedSize, cfg.OnSize, cfg.Log)
 	return s
 }
@@ -102,6 +112,9 @@ func (s *Submitter) Submit(ctx context.Context, c chunk.Chunk) ([]outcome.Outcom
 	log := s.cfg.Log.With(zap.Int("chunk", c.Seq), zap.String("flowId", c.FlowID), zap.Int("ids", len(c.Rows)))
 	var out []outcome.Outcome
 	size := s.size.cap(len(c.Rows))
+	if s.cfg.OverrideCoolOff {
+		size = min(size, gong.MaxCoolOffOverrideIDs)
+	}
 	sh := newShared()
 	for start := 0; start < len(c.Rows); start += size {
 		part := c.Rows[start:min(start+size, len(c.Rows))]
@@ -139,8 +152,22 @@ func (s *Submitter) observe(sent time.Time, tm gong.Timing) {
 }
 
 // ChunkCap is the largest request that Gong has not refused for its size,
-// at most n.
-func (s *Submitter) ChunkCap(n int) int { return s.size.cap(n) }
+// at most n (and at most gong.MaxCoolOffOverrideIDs with OverrideCoolOff).
+func (s *Submitter) ChunkCap(n int) int {
+	if s.cfg.OverrideCoolOff {
+		n = min(n, gong.MaxCoolOffOverrideIDs)
+	}
+	return s.size.cap(n)
+}
+
+// assign sends one assign request, through the cool-off-override endpoint
+// with OverrideCoolOff: the same request, the same answer.
+func (s *Submitter) assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error) {
+	if s.cfg.OverrideCoolOff {
+		return s.cfg.Client.AssignCoolOffOverride(ctx, req)
+	}
+	return s.cfg.Client.Assign(ctx, req)
+}
 
 // Gateway is the gateway the submitter sends through.
 func (s *Submitter) Gateway() *gateway.Gateway { return s.gw }

@@ -82,7 +82,7 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var st step
 	var list *[]step
 	switch r.URL.Path {
-	case gong.PathAssign:
+	case gong.PathAssign, gong.PathAssignCoolOffOverride:
 		list = &s.assign
 	case gong.PathProspectsFlows:
 		list = &s.readBack
@@ -91,7 +91,7 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	name := map[string]string{gong.PathAssign: "assign", gong.PathProspectsFlows: "read-back"}[r.URL.Path]
+	name := map[string]string{gong.PathAssign: "assign", gong.PathProspectsFlows: "read-back", gong.PathAssignCoolOffOverride: "cool-off"}[r.URL.Path]
 	s.calls = append(s.calls, fmt.Sprintf("%s:%s", name, strings.Join(ids.IDs, ",")))
 	if len(*list) == 0 {
 		s.mu.Unlock()

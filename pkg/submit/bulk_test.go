@@ -1,0 +1,148 @@
+package submit
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/emulator"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// bulkRows are n people without a CRM ID, for flow SDR and Ava.
+func bulkRows(n int) []outcome.Row {
+	out := make([]outcome.Row, n)
+	for i := range out {
+		out[i] = outcome.Row{Line: i + 2, FlowID: flow, OwnerEmail: "ava.reyes@example.com",
+			Person: &outcome.Person{Email: fmt.Sprintf("Guest%d@Example.org", i), FirstName: "Pat", LastName: fmt.Sprintf("Guest%d", i)}}
+	}
+	return out
+}
+
+type bulkJournal struct {
+	sent, ids int
+	lastID    string
+}
+
+func newBulkSubmitter(t *testing.T, emu *emulator.Server, j *bulkJournal) *Submitter {
+	t.Helper()
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	base, err := gong.ParseBaseURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := zaptest.NewLogger(t)
+	return New(Config{
+		Client: gong.NewClient(base, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}, srv.Client(), log), Log: log,
+		Gateway: gateway.New(gateway.Config{Log: log, Timer: newFakeTimer()}),
+		Bulk: BulkConfig{
+			BeforeSend: func(chunk.Chunk, time.Time) error { j.sent++; return nil },
+			Submitted:  func(_ chunk.Chunk, id string) error { j.ids++; j.lastID = id; return nil },
+			Wait:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		},
+	})
+}
+
+func TestSubmitBulk(t *testing.T) {
+	tests := []struct {
+		name      string
+		modes     emulator.BulkModes
+		lost      bool
+		want      map[string]int // outcome key -> rows
+		wantPolls int
+	}{
+		{name: "done after one read in progress", modes: emulator.BulkModes{BulkPolls: 1},
+			want: map[string]int{"assigned": 3}, wantPolls: 2},
+		{name: "some people fail", modes: emulator.BulkModes{BulkFailProspect: map[string]string{"guest1@example.org": emulator.BulkCRMOperationFailed}},
+			want: map[string]int{"assigned": 2, "failed:" + outcome.CodeCRMOperationFailed: 1}, wantPolls: 1},
+		{name: "the job fails", modes: emulator.BulkModes{BulkFailJob: map[string]bool{"guest0@example.org": true}},
+			want: map[string]int{"failed:" + outcome.CodeBulkFailed: 3}, wantPolls: 1},
+		{name: "the 202 is lost", lost: true, want: map[string]int{"unprocessed:" + outcome.ReasonInDoubt: 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := emulator.Config{Fixture: emulator.DefaultFixture(), RatePerSecond: -1}
+			cfg.BulkModes = tt.modes
+			if tt.lost {
+				cfg.Faults = emulator.Faults{Ops: []string{emulator.OpBulkSubmit}, DropAfterApplyRate: 1}
+			}
+			emu, err := emulator.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var j bulkJournal
+			sub := newBulkSubmitter(t, emu, &j)
+			outs, err := sub.SubmitBulk(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(3)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for _, o := range outs {
+				k := o.Kind.String()
+				switch o.Kind {
+				case outcome.Failed:
+					k += ":" + o.Code
+				case outcome.Unprocessed:
+					k += ":" + o.Reason
+				default:
+					if o.Row.CRMProspectID == "" || o.Instance.ID == "" {
+						t.Errorf("line %d assigned without Gong's crmId or flowInstanceId", o.Row.Line)
+					}
+				}
+				got[k]++
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("outcomes %v, want %v", got, tt.want)
+			}
+			st := emu.Stats()
+			if st.BulkSubmit != 1 || st.BulkStatus != tt.wantPolls {
+				t.Errorf("%d submits and %d reads, want 1 and %d", st.BulkSubmit, st.BulkStatus, tt.wantPolls)
+			}
+			if j.sent != 1 || (j.ids == 1) == tt.lost {
+				t.Errorf("journaled %d sends and %d ids", j.sent, j.ids)
+			}
+		})
+	}
+}
+
+// TestSubmitBulkResumes reads the job of an id journaled by an earlier run:
+// no request is sent again.
+func TestSubmitBulkResumes(t *testing.T) {
+	emu, err := emulator.New(emulator.Config{Fixture: emulator.DefaultFixture(), RatePerSecond: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j bulkJournal
+	sub := newBulkSubmitter(t, emu, &j)
+	// Stopped while waiting for the first read.
+	sub.bulk.Wait = func(context.Context, time.Duration) error { return context.Canceled }
+	c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(2)}
+	outs, err := sub.SubmitBulk(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs[0].Reason != outcome.ReasonBulkPending || j.ids != 1 {
+		t.Fatalf("first run: %s, %d ids journaled; want BulkPending and 1", outs[0].Reason, j.ids)
+	}
+	c.BulkID = j.lastID
+	outs, err = newBulkSubmitter(t, emu, &bulkJournal{}).SubmitBulk(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		if o.Kind != outcome.Assigned {
+			t.Errorf("line %d: %v %s, want assigned", o.Row.Line, o.Kind, o.Reason)
+		}
+	}
+	if st := emu.Stats(); st.BulkSubmit != 1 {
+		t.Errorf("%d bulk submits, want 1", st.BulkSubmit)
+	}
+}
