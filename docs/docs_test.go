@@ -319,6 +319,15 @@ is sent twice. A run that stops with rows here exits 4, or 1 for
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.Code, cell(e.Meaning), cell(e.Fix))
 		}
 	}
+	b.WriteString(`
+## undo-failed.csv: instances undo did not remove
+
+| errorCode | what it means | what to do |
+| --- | --- | --- |
+`)
+	for _, e := range outcome.UndoExplanations() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.Code, cell(e.Meaning), cell(e.Fix))
+	}
 	return b.String()
 }
 
@@ -350,7 +359,7 @@ func TestWhatToDo(t *testing.T) {
 	}
 
 	explained := map[string]bool{}
-	for _, e := range outcome.Explanations() {
+	for _, e := range append(outcome.Explanations(), outcome.UndoExplanations()...) {
 		if e.Meaning == "" || e.Fix == "" {
 			t.Errorf("%s: no meaning or no fix", e.Code)
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	oc "github.com/flowenroll/flowenroll/pkg/outcome"
+
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/report"
@@ -69,7 +71,7 @@ func TestCoolOffList(t *testing.T) {
 		want     string
 		wantExit int
 	}{
-		{name: "without the flag", want: "failed:api/" + gong.CodeInvalidState, wantExit: 3},
+		{name: "without the flag", want: "failed:api/" + oc.CodeInvalidState, wantExit: 3},
 		{name: "with the flag", extra: []string{"--override-cool-off"}, want: wantAssigned},
 		{name: "with the variable", env: []string{"FLOWENROLL_OVERRIDE_COOL_OFF=true"}, want: wantAssigned},
 	}

@@ -49,7 +49,7 @@ func (j *job) file(ctx context.Context, name, in, out string, budget int64) file
 	prog.Stop()
 	code := sum.ExitCode
 	if err != nil {
-		code = enroll.ExitFatal
+		code = outcome.ExitFatal
 	}
 	if sum.StartedAt != "" && (err == nil || sum.FinishedAt != "") {
 		printSummary(c.stdout, out, sum, j.processExit(code))
@@ -65,7 +65,7 @@ func (j *job) file(ctx context.Context, name, in, out string, budget int64) file
 // with some rows failed exits --row-failures-exit-code (0 in a CronJob,
 // where failed rows are routine); summary.json keeps the contract's 3.
 func (j *job) processExit(code int) int {
-	if code == enroll.ExitSomeFailed {
+	if code == outcome.ExitSomeFailed {
 		return int(j.cmd.rowFailuresExit)
 	}
 	return code

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/flowenroll/flowenroll/pkg/enroll"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // version is set at link time (-X main.version=...): the one package-level
@@ -37,7 +37,7 @@ func main() {
 				continue
 			}
 			fmt.Fprintln(os.Stderr, "flowenroll: second signal, exiting now; run the same command to continue")
-			os.Exit(enroll.ExitStoppedEarly)
+			os.Exit(outcome.ExitStoppedEarly)
 		}
 	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
@@ -62,8 +62,8 @@ func exitCode(err error, stderr *os.File) int {
 		if !strings.Contains(err.Error(), "--help") {
 			fmt.Fprintln(stderr, "run 'flowenroll --help' for usage")
 		}
-		return enroll.ExitUsage
+		return outcome.ExitUsage
 	}
 	fmt.Fprintf(stderr, "flowenroll: %v\n", err)
-	return enroll.ExitFatal
+	return outcome.ExitFatal
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -34,9 +35,9 @@ func (r result) code() int {
 	case errors.As(r.err, &ee):
 		return ee.code
 	case errors.As(r.err, &ue):
-		return exitUsage
+		return outcome.ExitUsage
 	}
-	return exitFatal
+	return outcome.ExitFatal
 }
 
 func invoke(t *testing.T, env map[string]string, args ...string) result {
@@ -56,15 +57,15 @@ func TestHelpAndUsage(t *testing.T) {
 	}{
 		{"root help", []string{"--help"}, 0, "EXIT CODES"},
 		{"run help", []string{"run", "--help"}, 0, "-max-requests 0"},
-		{"no command", nil, exitUsage, "a command is required"},
-		{"unknown flag", []string{"run", "--bogus"}, exitUsage, "bogus"},
-		{"misspelt flag", []string{"run", "--inptu", "x"}, exitUsage, "run: unknown flag --inptu: did you mean --input? (flowenroll run --help lists its flags)"},
-		{"misspelt flag of undo", []string{"undo", "--dryrun"}, exitUsage, "did you mean --dry-run?"},
-		{"missing input", []string{"run", "--out", "x"}, exitUsage, "--input is required"},
-		{"missing out", []string{"run", "--input", "x"}, exitUsage, "--out is required"},
-		{"chunk size", []string{"run", "--input", "x", "--out", "y", "--chunk-size", "201"}, exitUsage, "--chunk-size must be 1 to 200"},
-		{"rate", []string{"run", "--input", "x", "--out", "y", "--rate", "0"}, exitUsage, "--rate must be above 0"},
-		{"bad map", []string{"plan", "--input", "x", "--map", "nope"}, exitUsage, "--map"},
+		{"no command", nil, outcome.ExitUsage, "a command is required"},
+		{"unknown flag", []string{"run", "--bogus"}, outcome.ExitUsage, "bogus"},
+		{"misspelt flag", []string{"run", "--inptu", "x"}, outcome.ExitUsage, "run: unknown flag --inptu: did you mean --input? (flowenroll run --help lists its flags)"},
+		{"misspelt flag of undo", []string{"undo", "--dryrun"}, outcome.ExitUsage, "did you mean --dry-run?"},
+		{"missing input", []string{"run", "--out", "x"}, outcome.ExitUsage, "--input is required"},
+		{"missing out", []string{"run", "--input", "x"}, outcome.ExitUsage, "--out is required"},
+		{"chunk size", []string{"run", "--input", "x", "--out", "y", "--chunk-size", "201"}, outcome.ExitUsage, "--chunk-size must be 1 to 200"},
+		{"rate", []string{"run", "--input", "x", "--out", "y", "--rate", "0"}, outcome.ExitUsage, "--rate must be above 0"},
+		{"bad map", []string{"plan", "--input", "x", "--map", "nope"}, outcome.ExitUsage, "--map"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := invoke(t, nil, tc.args...)
@@ -102,7 +103,7 @@ func TestBadConfigurationFailsBeforeAnyRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := invoke(t, tc.env, "run", "--input", in, "--out", t.TempDir())
-			if r.code() != exitFatal || r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
+			if r.code() != outcome.ExitFatal || r.err == nil || !strings.Contains(r.err.Error(), tc.want) {
 				t.Errorf("exit %d, err %v; want exit 1 mentioning %q", r.code(), r.err, tc.want)
 			}
 		})
@@ -116,7 +117,7 @@ func TestMissingColumnsFailAtOnce(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "in.csv")
 	os.WriteFile(in, []byte("Contact ID,Email\nA1,a@example.com\n"), 0o600)
 	r := invoke(t, nil, "run", "--sandbox", "--input", in, "--out", t.TempDir())
-	if r.code() != exitFatal || !strings.Contains(r.err.Error(), "Contact ID") || !strings.Contains(r.err.Error(), "flowInstanceOwnerEmail") {
+	if r.code() != outcome.ExitFatal || !strings.Contains(r.err.Error(), "Contact ID") || !strings.Contains(r.err.Error(), "flowInstanceOwnerEmail") {
 		t.Errorf("exit %d, err %v; want exit 1 naming the missing column and the headers found", r.code(), r.err)
 	}
 }
@@ -191,7 +192,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// A wrong secret too: the 401 path must not echo it either.
 	env["GONG_ACCESS_KEY_SECRET"] = secret + "x"
 	r2 := invoke(t, env, "run", "--input", in, "--out", t.TempDir(), "--log-level", "debug", "--restart")
-	if r2.code() != exitFatal {
+	if r2.code() != outcome.ExitFatal {
 		t.Fatalf("wrong secret: exit %d, want 1", r2.code())
 	}
 	haystacks := map[string]string{"stdout": r.stdout + r2.stdout, "stderr": r.stderr + r2.stderr}

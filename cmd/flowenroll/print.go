@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/enroll"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -50,7 +51,7 @@ func printSummary(w io.Writer, out string, s report.Summary, exit int) {
 	} else {
 		fmt.Fprintf(w, "  results in %s (exit %d)\n", out, s.ExitCode)
 	}
-	if s.ExitCode == enroll.ExitStoppedEarly {
+	if s.ExitCode == outcome.ExitStoppedEarly {
 		fmt.Fprintf(w, "  stopped early (%s): run the same command to continue\n", s.StopReason)
 	}
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
-
-	"github.com/flowenroll/flowenroll/pkg/enroll"
 )
 
 // exitError carries a non-zero exit code for a run that went as designed.
@@ -87,12 +85,6 @@ EXIT CODES
   4 stopped early: some rows are unprocessed (signal, request cap, quota,
     an incomplete flow listing); the same command continues where it stopped
 `
-
-// Exit codes the command returns itself.
-const (
-	exitFatal = enroll.ExitFatal
-	exitUsage = enroll.ExitUsage
-)
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}

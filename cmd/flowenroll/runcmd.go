@@ -14,8 +14,8 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"go.uber.org/zap"
 
-	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -53,7 +53,7 @@ func newRunCommand(e env) *runCmd {
 	fs.StringVar(&c.pushURL, "pushgateway", "", "push the run's metrics to this Prometheus Pushgateway at the end")
 	fs.StringVar(&c.pushJob, "pushgateway-job", "flowenroll", "the job label of pushed metrics")
 	fs.StringVar(&c.notifyURL, "notify", "", "post each file's outcome as JSON (with a Slack-compatible text) to this webhook when it ends; a secret: prefer FLOWENROLL_NOTIFY or FLOWENROLL_NOTIFY_FILE")
-	fs.Float64Var(&c.rowFailuresExit, "row-failures-exit-code", enroll.ExitSomeFailed, "exit code of a run that finished with some rows failed (0 in a CronJob: a routine outcome, not a failed Job)")
+	fs.Float64Var(&c.rowFailuresExit, "row-failures-exit-code", outcome.ExitSomeFailed, "exit code of a run that finished with some rows failed (0 in a CronJob: a routine outcome, not a failed Job)")
 	return c
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // TestServeStartsAndDrains runs `flowenroll serve --sandbox` whose context
@@ -36,14 +38,14 @@ func TestServeSandboxNeedsNoDataFolder(t *testing.T) {
 	if !strings.Contains(out.String(), "flowenroll-sandbox-") {
 		t.Errorf("banner %q: want it to name the fresh folder", out.String())
 	}
-	if r := invoke(t, nil, "serve", "--listen", "127.0.0.1:0"); r.code() != exitUsage {
+	if r := invoke(t, nil, "serve", "--listen", "127.0.0.1:0"); r.code() != outcome.ExitUsage {
 		t.Errorf("serve without --data or --sandbox: exit %d, want 2", r.code())
 	}
 }
 
 func TestServeRefusesAnOpenAddressWithoutSignIn(t *testing.T) {
 	r := invoke(t, nil, "serve", "--data", t.TempDir(), "--listen", "0.0.0.0:0")
-	if r.code() != exitUsage && r.code() != exitFatal {
+	if r.code() != outcome.ExitUsage && r.code() != outcome.ExitFatal {
 		t.Errorf("exit %d, want a refusal (err %v)", r.code(), r.err)
 	}
 	if r.err == nil || !strings.Contains(r.err.Error()+r.stderr, "sign") && !strings.Contains(r.err.Error()+r.stderr, "users") {
@@ -54,7 +56,7 @@ func TestServeRefusesAnOpenAddressWithoutSignIn(t *testing.T) {
 func TestServeChecksItsSendingFlagsAsRunDoes(t *testing.T) {
 	for _, args := range [][]string{{"--rate", "NaN"}, {"--rate", "Inf"}, {"--concurrency", "100000000"}, {"--max-wait", "0s"}} {
 		r := invoke(t, nil, append([]string{"serve", "--sandbox", "--data", t.TempDir()}, args...)...)
-		if r.code() != exitUsage {
+		if r.code() != outcome.ExitUsage {
 			t.Errorf("serve %v: exit %d (%v), want 2", args, r.code(), r.err)
 		}
 	}
@@ -68,8 +70,8 @@ func TestServeRefusesAnAuthHeaderFromAnyone(t *testing.T) {
 		args []string
 		want int
 	}{
-		{"open address, no proxy", []string{"--listen", "0.0.0.0:0", "--auth-header", "X-Forwarded-Email"}, exitUsage},
-		{"bad CIDR", []string{"--listen", "0.0.0.0:0", "--auth-header", "X-Forwarded-Email", "--trusted-proxy", "10.0.0.0/33"}, exitUsage},
+		{"open address, no proxy", []string{"--listen", "0.0.0.0:0", "--auth-header", "X-Forwarded-Email"}, outcome.ExitUsage},
+		{"bad CIDR", []string{"--listen", "0.0.0.0:0", "--auth-header", "X-Forwarded-Email", "--trusted-proxy", "10.0.0.0/33"}, outcome.ExitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -251,7 +251,7 @@ func sampleRejected(path string, by map[string]RejectedView) error {
 func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (Result, error) {
 	opts, err := inputOptions(spec.Options)
 	if err != nil {
-		return Result{ExitCode: enroll.ExitFatal}, err
+		return Result{ExitCode: pkgoutcome.ExitFatal}, err
 	}
 	sum, err := enroll.Run(ctx, enroll.Config{
 		InputPath: spec.InputPath, OutDir: spec.OutDir, Input: opts,
@@ -261,11 +261,11 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 	})
 	code := sum.ExitCode
 	if err != nil {
-		code = enroll.ExitFatal
+		code = pkgoutcome.ExitFatal
 	}
 	raw, merr := json.Marshal(sum)
 	if merr != nil {
-		return Result{ExitCode: enroll.ExitFatal}, merr
+		return Result{ExitCode: pkgoutcome.ExitFatal}, merr
 	}
 	return Result{ExitCode: code, Summary: raw}, err
 }
@@ -358,11 +358,11 @@ func (p *EnrollPipeline) Verify(ctx context.Context, spec ReconcileSpec) (Result
 // result is how an undo or a verify ended: an error is exit 1.
 func result(code int, sum any, err error) (Result, error) {
 	if err != nil {
-		code = reconcile.ExitFatal
+		code = pkgoutcome.ExitFatal
 	}
 	raw, merr := json.Marshal(sum)
 	if merr != nil {
-		return Result{ExitCode: reconcile.ExitFatal}, merr
+		return Result{ExitCode: pkgoutcome.ExitFatal}, merr
 	}
 	return Result{ExitCode: code, Summary: raw}, err
 }

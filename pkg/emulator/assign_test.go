@@ -205,8 +205,8 @@ func TestAssignUnknownOwnerPerProspect(t *testing.T) {
 	want := &gong.AssignResponse{
 		ProspectsAssigned: []gong.AssignedFlow{},
 		ProspectsNotAssigned: []gong.AssignFailure{
-			{FlowID: flowSDR, CRMProspectID: "003A", ErrorCode: gong.CodeInvalidArgument, ErrorMessage: "nobody@example.com is not a Gong user"},
-			{FlowID: flowSDR, CRMProspectID: "bad id", ErrorCode: gong.CodeInvalidArgument, ErrorMessage: "Invalid crmId bad id"},
+			{FlowID: flowSDR, CRMProspectID: "003A", ErrorCode: CodeInvalidArgument, ErrorMessage: "nobody@example.com is not a Gong user"},
+			{FlowID: flowSDR, CRMProspectID: "bad id", ErrorCode: CodeInvalidArgument, ErrorMessage: "Invalid crmId bad id"},
 		},
 	}
 	if diff := cmp.Diff(want, res, ignoreGenerated()); diff != "" {
@@ -257,9 +257,9 @@ func TestAssignPerProspect(t *testing.T) {
 					inst(flowSDR, "SDR Outbound Q3", "003DONE", ava, "Ava Reyes", false),
 				},
 				ProspectsNotAssigned: []gong.AssignFailure{
-					fail(flowSDR, "not-a-crm-id", gong.CodeInvalidArgument, "Invalid crmId not-a-crm-id"),
-					fail(flowSDR, "003OLD", gong.CodeInvalidState, "Prospect 003OLD is already in flow "+flowSDR),
-					fail(flowSDR, "00QEXCL", gong.CodeInvalidState, "Prospect 00QEXCL is in exclusive flow "+flowExclusive+" (Enterprise Nurture (exclusive))"),
+					fail(flowSDR, "not-a-crm-id", CodeInvalidArgument, "Invalid crmId not-a-crm-id"),
+					fail(flowSDR, "003OLD", CodeInvalidState, "Prospect 003OLD is already in flow "+flowSDR),
+					fail(flowSDR, "00QEXCL", CodeInvalidState, "Prospect 00QEXCL is in exclusive flow "+flowExclusive+" (Enterprise Nurture (exclusive))"),
 				},
 			},
 		},
@@ -272,9 +272,9 @@ func TestAssignPerProspect(t *testing.T) {
 					inst(flowExclusive, "Enterprise Nurture (exclusive)", "003NEW2", ben, "Ben Okafor", true),
 				},
 				ProspectsNotAssigned: []gong.AssignFailure{
-					fail(flowExclusive, "003NEW1", gong.CodeInvalidState, "Prospect 003NEW1 is in flow "+flowSDR+
+					fail(flowExclusive, "003NEW1", CodeInvalidState, "Prospect 003NEW1 is in flow "+flowSDR+
 						" (SDR Outbound Q3) and cannot join exclusive flow "+flowExclusive+" (Enterprise Nurture (exclusive))"),
-					fail(flowExclusive, "00QEXCL", gong.CodeInvalidState, "Prospect 00QEXCL is already in flow "+flowExclusive),
+					fail(flowExclusive, "00QEXCL", CodeInvalidState, "Prospect 00QEXCL is already in flow "+flowExclusive),
 				},
 			},
 		},
@@ -287,7 +287,7 @@ func TestAssignPerProspect(t *testing.T) {
 					inst(flowWebinar, "Webinar Follow-up", "003NEW1", chloe, "Chloé Martin", false),
 				},
 				ProspectsNotAssigned: []gong.AssignFailure{
-					fail(flowWebinar, "003NEW2", gong.CodeInvalidState, "Prospect 003NEW2 is in exclusive flow "+flowExclusive+" (Enterprise Nurture (exclusive))"),
+					fail(flowWebinar, "003NEW2", CodeInvalidState, "Prospect 003NEW2 is in exclusive flow "+flowExclusive+" (Enterprise Nurture (exclusive))"),
 				},
 			},
 		},
@@ -298,7 +298,7 @@ func TestAssignPerProspect(t *testing.T) {
 			want: &gong.AssignResponse{
 				ProspectsAssigned: []gong.AssignedFlow{},
 				ProspectsNotAssigned: []gong.AssignFailure{
-					fail(flowWebinar, "003NEW1", gong.CodeInvalidState, "Prospect 003NEW1 is already in flow "+flowWebinar),
+					fail(flowWebinar, "003NEW1", CodeInvalidState, "Prospect 003NEW1 is already in flow "+flowWebinar),
 				},
 			},
 		},

@@ -29,9 +29,9 @@ func TestCoolOff(t *testing.T) {
 		override bool
 		want     verdict
 	}{
-		{name: "assign, cool-off", coolOff: true, want: verdict{"003DONE": gong.CodeInvalidState, "003OPEN": gong.CodeInvalidState, "003NEW": "assigned"}},
-		{name: "override, cool-off", coolOff: true, override: true, want: verdict{"003DONE": "assigned", "003OPEN": gong.CodeInvalidState, "003NEW": "assigned"}},
-		{name: "assign, no cool-off mode", want: verdict{"003DONE": "assigned", "003OPEN": gong.CodeInvalidState, "003NEW": "assigned"}},
+		{name: "assign, cool-off", coolOff: true, want: verdict{"003DONE": CodeInvalidState, "003OPEN": CodeInvalidState, "003NEW": "assigned"}},
+		{name: "override, cool-off", coolOff: true, override: true, want: verdict{"003DONE": "assigned", "003OPEN": CodeInvalidState, "003NEW": "assigned"}},
+		{name: "assign, no cool-off mode", want: verdict{"003DONE": "assigned", "003OPEN": CodeInvalidState, "003NEW": "assigned"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

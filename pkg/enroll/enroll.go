@@ -33,15 +33,6 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
-// Exit codes of the contract.
-const (
-	ExitOK           = 0
-	ExitFatal        = 1
-	ExitUsage        = 2
-	ExitSomeFailed   = 3
-	ExitStoppedEarly = 4
-)
-
 // Config is one run.
 type Config struct {
 	InputPath string    // a file, or "-" for Stdin
@@ -144,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	if err != nil && ctx.Err() != nil {
 		// A signal before the run began: nothing was sent or written.
 		cfg.Log.Warn("stopped before the run began; the same command starts it", zap.Error(err))
-		sum.Input, sum.StopReason, sum.ExitCode = cfg.InputPath, outcome.ReasonInterrupted, ExitStoppedEarly
+		sum.Input, sum.StopReason, sum.ExitCode = cfg.InputPath, outcome.ReasonInterrupted, outcome.ExitStoppedEarly
 		return sum, nil
 	}
 	if err != nil {
@@ -219,7 +210,7 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 	}
 	if serr := report.WriteSummary(cfg.OutDir, sum); serr != nil && err == nil {
 		err = serr
-		sum.ExitCode = ExitFatal
+		sum.ExitCode = outcome.ExitFatal
 	}
 	if err != nil {
 		return sum, &FatalError{err}
@@ -240,13 +231,13 @@ func outGone(cfg Config, sum report.Summary, err error) error {
 func exitCode(sum report.Summary, err error) int {
 	switch {
 	case err != nil, outcome.Fatal(sum.StopReason):
-		return ExitFatal
+		return outcome.ExitFatal
 	case sum.Unprocessed > 0:
-		return ExitStoppedEarly
+		return outcome.ExitStoppedEarly
 	case sum.Failed > 0:
-		return ExitSomeFailed
+		return outcome.ExitSomeFailed
 	}
-	return ExitOK
+	return outcome.ExitOK
 }
 
 // stores are what a run reads and writes: the input, the journal, the

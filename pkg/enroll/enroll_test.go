@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/flowenroll/flowenroll/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/flowenroll/flowenroll/internal/testkit"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -224,7 +226,7 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 	}
 	assignedMatchesEmulator(t, res, e.emu)
 	// 450 SDR rows: 200+200+50; 31 webinar rows: 1; unknown: 1.
-	if sum.Requests != 5 || sum.ExitCode != ExitSomeFailed || sum.RowsRead != len(rows) || sum.Assigned != 480 {
+	if sum.Requests != 5 || sum.ExitCode != outcome.ExitSomeFailed || sum.RowsRead != len(rows) || sum.Assigned != 480 {
 		t.Errorf("summary = %+v, want 5 requests, exit 3, %d rows read, 480 assigned", sum, len(rows))
 	}
 }
@@ -266,7 +268,7 @@ func TestUnauthorizedExitsOneWithRowsUnprocessed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.ExitCode != ExitFatal {
+	if sum.ExitCode != outcome.ExitFatal {
 		t.Errorf("exit = %d, want 1", sum.ExitCode)
 	}
 	res := accountedFor(t, e.cfg.OutDir, len(rows))
@@ -325,7 +327,7 @@ func TestRequestBudgetThenResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := accountedFor(t, e.cfg.OutDir, len(rows))
-	if sum.ExitCode != ExitStoppedEarly || count(res)["unprocessed:RequestBudget"] != 310 || sum.Assigned != 200 {
+	if sum.ExitCode != outcome.ExitStoppedEarly || count(res)["unprocessed:RequestBudget"] != 310 || sum.Assigned != 200 {
 		t.Fatalf("first run: exit %d, outcomes %v; want exit 4 with 200 assigned and 310 left", sum.ExitCode, count(res))
 	}
 
@@ -337,11 +339,11 @@ func TestRequestBudgetThenResume(t *testing.T) {
 		if !sum.Resumed {
 			t.Errorf("run %d did not resume", run)
 		}
-		if sum.ExitCode != ExitStoppedEarly {
+		if sum.ExitCode != outcome.ExitStoppedEarly {
 			break
 		}
 	}
-	if sum.ExitCode != ExitSomeFailed {
+	if sum.ExitCode != outcome.ExitSomeFailed {
 		t.Fatalf("last run exit %d, want 3", sum.ExitCode)
 	}
 	res = accountedFor(t, e.cfg.OutDir, len(rows))
@@ -402,11 +404,11 @@ func TestSignalStopsDispatchAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := accountedFor(t, e.cfg.OutDir, len(rows))
-	if sum.ExitCode != ExitStoppedEarly || sum.Assigned != 200 || count(res)["unprocessed:Interrupted"] != 800 {
+	if sum.ExitCode != outcome.ExitStoppedEarly || sum.Assigned != 200 || count(res)["unprocessed:Interrupted"] != 800 {
 		t.Fatalf("interrupted run: exit %d, outcomes %v; want exit 4, 200 assigned, 800 interrupted", sum.ExitCode, count(res))
 	}
 	sum, err = Run(context.Background(), e.cfg)
-	if err != nil || sum.ExitCode != ExitOK || sum.Assigned != 1000 {
+	if err != nil || sum.ExitCode != outcome.ExitOK || sum.Assigned != 1000 {
 		t.Fatalf("resumed run: %+v, %v; want all 1000 assigned, exit 0", sum, err)
 	}
 	assignedMatchesEmulator(t, accountedFor(t, e.cfg.OutDir, len(rows)), e.emu)
@@ -432,13 +434,13 @@ func TestStdinResumesFromItsKeptCopy(t *testing.T) {
 	}
 	e.cfg.InputPath, e.cfg.Stdin = "-", strings.NewReader(b.String())
 	e.cfg.ChunkSize, e.cfg.Concurrency, e.cfg.MaxRequests = 10, 1, 1
-	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitStoppedEarly {
+	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != outcome.ExitStoppedEarly {
 		t.Fatalf("first run: %+v, %v; want exit 4", sum, err)
 	}
 	// The resumed Job has nothing on standard input: the kept copy serves.
 	e.cfg.Stdin, e.cfg.MaxRequests = strings.NewReader(""), 0
 	sum, err := Run(context.Background(), e.cfg)
-	if err != nil || sum.ExitCode != ExitOK || sum.Assigned != 30 || !sum.Resumed {
+	if err != nil || sum.ExitCode != outcome.ExitOK || sum.Assigned != 30 || !sum.Resumed {
 		t.Fatalf("resumed run: %+v, %v; want all 30 assigned, exit 0", sum, err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(e.cfg.OutDir, ".stdin-*")); len(left) != 0 {

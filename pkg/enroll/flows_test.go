@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 const (
@@ -162,11 +163,11 @@ func TestListingOutageLeavesNamedRowsForTheNextRun(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"assigned:": 1, "unprocessed:FlowListingFailed": 2}, count(accountedFor(t, e.cfg.OutDir, 3))); diff != "" {
 		t.Errorf("outcomes while the listing is down (-want +got):\n%s", diff)
 	}
-	if sum.ExitCode != ExitStoppedEarly {
+	if sum.ExitCode != outcome.ExitStoppedEarly {
 		t.Errorf("exit %d, want 4", sum.ExitCode)
 	}
 	down.Store(false)
-	if sum, err = Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitOK || sum.Assigned != 3 {
+	if sum, err = Run(context.Background(), e.cfg); err != nil || sum.ExitCode != outcome.ExitOK || sum.Assigned != 3 {
 		t.Errorf("after the outage: %+v, %v; want all 3 assigned", sum, err)
 	}
 }

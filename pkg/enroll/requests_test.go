@@ -52,10 +52,10 @@ func untilDone(t *testing.T, e *env, clock *days, most int) int {
 			t.Fatalf("run %d: %v", run, err)
 		}
 		t.Logf("run %d: exit %d, %s, assigned %d, unprocessed %v, requests %d", run, sum.ExitCode, sum.StopReason, sum.Assigned, sum.UnprocessedByReason, sum.RequestsThisRun)
-		if sum.ExitCode == ExitOK {
+		if sum.ExitCode == outcome.ExitOK {
 			return run
 		}
-		if sum.ExitCode != ExitStoppedEarly {
+		if sum.ExitCode != outcome.ExitStoppedEarly {
 			t.Fatalf("run %d: exit %d (%s), want 4 until done", run, sum.ExitCode, sum.StopReason)
 		}
 		clock.next()
@@ -109,13 +109,13 @@ func TestResumeSpendsNoListing(t *testing.T) {
 	e.cfg.Preflight = true
 	e.cfg.InputPath = writeInput(t, rows)
 	e.cfg.MaxRequests = 4
-	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitStoppedEarly {
+	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != outcome.ExitStoppedEarly {
 		t.Fatalf("first run: exit %d, %v; want 4", sum.ExitCode, err)
 	}
 	listed := e.emu.Stats().ListFlows
 	e.cfg.MaxRequests = 0
 	sum, err := Run(context.Background(), e.cfg)
-	if err != nil || sum.ExitCode != ExitOK {
+	if err != nil || sum.ExitCode != outcome.ExitOK {
 		t.Fatalf("resumed run: exit %d, %v; want 0", sum.ExitCode, err)
 	}
 	if got := e.emu.Stats().ListFlows - listed; got != 0 {
@@ -135,7 +135,7 @@ func TestOwnerRefusedAsAWholeCostsFewRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.ExitCode != ExitSomeFailed {
+	if sum.ExitCode != outcome.ExitSomeFailed {
 		t.Errorf("exit %d, want 3", sum.ExitCode)
 	}
 	if c := count(accountedFor(t, e.cfg.OutDir, len(rows))); c["failed:request/"+outcome.CodeBadRequest] != len(rows) {
@@ -197,7 +197,7 @@ func TestDailyQuotaKnownByItsPattern(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.ExitCode != ExitStoppedEarly || sum.StopReason != outcome.ReasonDailyQuota {
+	if sum.ExitCode != outcome.ExitStoppedEarly || sum.StopReason != outcome.ReasonDailyQuota {
 		t.Errorf("exit %d, stop %q; want 4, %s", sum.ExitCode, sum.StopReason, outcome.ReasonDailyQuota)
 	}
 	c := count(accountedFor(t, e.cfg.OutDir, len(rows)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // TestResumeFromVersion1Ledger continues an --out the previous release
@@ -69,7 +70,7 @@ func TestResumeWithOtherRoutingIsRefused(t *testing.T) {
 	e.cfg.InputPath = writeInputNoFlow(t, 30)
 	e.cfg.Input.Flow = sdr
 	e.cfg.MaxRequests, e.cfg.ChunkSize = 1, 10
-	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitStoppedEarly {
+	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != outcome.ExitStoppedEarly {
 		t.Fatalf("first run: exit %d, %v; want 4", sum.ExitCode, err)
 	}
 	e.cfg.Input.Flow = webinar
@@ -79,7 +80,7 @@ func TestResumeWithOtherRoutingIsRefused(t *testing.T) {
 		t.Fatalf("resume with another --flow: %v, want it refused naming --flow", err)
 	}
 	e.cfg.Input.Flow = sdr
-	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != ExitOK {
+	if sum, err := Run(context.Background(), e.cfg); err != nil || sum.ExitCode != outcome.ExitOK {
 		t.Errorf("resume with the same --flow: exit %d, %v; want 0", sum.ExitCode, err)
 	}
 }

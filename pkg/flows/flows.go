@@ -8,22 +8,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/flowenroll/flowenroll/pkg/similar"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 
-	"github.com/flowenroll/flowenroll/pkg/gong"
-)
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/similar"
 
-// Codes of failed.csv (stage input) decided here.
-const (
-	CodeFlowNameNotFound    = "FlowNameNotFound"
-	CodeFlowNameAmbiguous   = "FlowNameAmbiguous"
-	CodeFlowNameNotResolved = "FlowNameNotResolved"
-	CodeFlowNotVisible      = "FlowNotVisible"
+	"github.com/flowenroll/flowenroll/pkg/gong"
 )
 
 // ListPage reads one page of an owner's flows; cursor is "" for the first.
@@ -182,14 +176,14 @@ func Resolve(flows []gong.Flow, name, owner string) (id, code, msg string) {
 	case 1:
 		return hits[0].ID, "", ""
 	case 0:
-		return "", CodeFlowNameNotFound, fmt.Sprintf("no flow named %q is visible to %s%s", name, owner, suggest(flows, want))
+		return "", outcome.CodeFlowNameNotFound, fmt.Sprintf("no flow named %q is visible to %s%s", name, owner, suggest(flows, want))
 	}
 	sort.Slice(hits, func(i, j int) bool { return hits[i].ID < hits[j].ID })
 	var c []string
 	for _, f := range hits {
 		c = append(c, fmt.Sprintf("%s (folder %q, %s)", f.ID, f.FolderName, f.Visibility))
 	}
-	return "", CodeFlowNameAmbiguous, fmt.Sprintf("%d flows named %q are visible to %s: %s; give the flowId instead", len(hits), name, owner, strings.Join(c, "; "))
+	return "", outcome.CodeFlowNameAmbiguous, fmt.Sprintf("%d flows named %q are visible to %s: %s; give the flowId instead", len(hits), name, owner, strings.Join(c, "; "))
 }
 
 // maxSuggestions is how many similar names a message offers.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 var catalogue = []gong.Flow{
@@ -23,11 +24,11 @@ func TestResolve(t *testing.T) {
 	}{
 		{name: "exact", want: "SDR Outbound Q3", wantID: "11"},
 		{name: "case and spaces", want: "  sdr OUTBOUND q3 ", wantID: "11"},
-		{name: "ambiguous", want: "Webinar Follow-up", code: CodeFlowNameAmbiguous,
+		{name: "ambiguous", want: "Webinar Follow-up", code: outcome.CodeFlowNameAmbiguous,
 			msg: `2 flows named "Webinar Follow-up" are visible to ava@example.com: 12 (folder "Inbound", Company); 13 (folder "Mine", Personal); give the flowId instead`},
-		{name: "not found, similar", want: "SDR Outbound", code: CodeFlowNameNotFound,
+		{name: "not found, similar", want: "SDR Outbound", code: outcome.CodeFlowNameNotFound,
 			msg: `no flow named "SDR Outbound" is visible to ava@example.com; similar: "SDR Outbound Q3" (11)`},
-		{name: "not found", want: "Renewals", code: CodeFlowNameNotFound,
+		{name: "not found", want: "Renewals", code: outcome.CodeFlowNameNotFound,
 			msg: `no flow named "Renewals" is visible to ava@example.com`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

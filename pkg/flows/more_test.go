@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 func TestResolveSuggestions(t *testing.T) {
@@ -22,13 +23,13 @@ func TestResolveSuggestions(t *testing.T) {
 		{ID: "1", Name: "Inbound Demo Request"}, // listed twice
 	}
 	for _, tc := range []struct{ name, want, code, msg string }{
-		{name: "a typo", want: "Inbound Demo Reqest", code: CodeFlowNameNotFound,
+		{name: "a typo", want: "Inbound Demo Reqest", code: outcome.CodeFlowNameNotFound,
 			msg: `no flow named "Inbound Demo Reqest" is visible to ava@example.com; similar: "Inbound Demo Request" (1)`},
-		{name: "a swap", want: "Renewlas", code: CodeFlowNameNotFound,
+		{name: "a swap", want: "Renewlas", code: outcome.CodeFlowNameNotFound,
 			msg: `no flow named "Renewlas" is visible to ava@example.com; similar: "Renewals" (5)`},
-		{name: "case and a part", want: "inbound demo", code: CodeFlowNameNotFound,
+		{name: "case and a part", want: "inbound demo", code: outcome.CodeFlowNameNotFound,
 			msg: `no flow named "inbound demo" is visible to ava@example.com; similar: "Inbound Demo Request" (1), "Inbound Demo Follow-up" (4), "Inbound Demo Requests EMEA" (2)`},
-		{name: "nothing near", want: "Webinar", code: CodeFlowNameNotFound,
+		{name: "nothing near", want: "Webinar", code: outcome.CodeFlowNameNotFound,
 			msg: `no flow named "Webinar" is visible to ava@example.com`},
 		{name: "listed twice is not ambiguous", want: "Inbound Demo Request"},
 	} {
@@ -178,15 +179,15 @@ func TestDirectory(t *testing.T) {
 		{owner: "Durand, Zoé", email: "zoe.durand@example.com"},
 		{owner: "zoe@EXAMPLE.fr", email: "zoe.durand@example.com"},
 		{owner: "john.smith@example.com", email: "john.smith@example.com"},
-		{owner: "John Smith", code: CodeOwnerAmbiguous,
+		{owner: "John Smith", code: outcome.CodeOwnerAmbiguous,
 			msg: `2 active Gong users are called "John Smith": John Smith <john.smith@example.com>, john SMITH <j.smith@example.com>; give the owner's email instead`},
-		{owner: "Ann Lee", code: CodeOwnerNotFound,
+		{owner: "Ann Lee", code: outcome.CodeOwnerNotFound,
 			msg: `the Gong user called "Ann Lee" is not active: Ann Lee <old.lee@example.com>; give an active owner`},
-		{owner: "Zoe Durant", code: CodeOwnerNotFound,
+		{owner: "Zoe Durant", code: outcome.CodeOwnerNotFound,
 			msg: `no Gong user is called "Zoe Durant"; similar: Zoë Durand <zoe.durand@example.com>`},
-		{owner: "Nobody Here", code: CodeOwnerNotFound, msg: `no Gong user is called "Nobody Here"`},
-		{owner: "nobody@example.com", code: CodeOwnerNotFound, msg: `no Gong user has the email address or alias "nobody@example.com"`},
-		{owner: "old.lee@example.com", code: CodeOwnerNotFound,
+		{owner: "Nobody Here", code: outcome.CodeOwnerNotFound, msg: `no Gong user is called "Nobody Here"`},
+		{owner: "nobody@example.com", code: outcome.CodeOwnerNotFound, msg: `no Gong user has the email address or alias "nobody@example.com"`},
+		{owner: "old.lee@example.com", code: outcome.CodeOwnerNotFound,
 			msg: `the Gong user with "old.lee@example.com" is not active: Ann Lee <old.lee@example.com>; give an active owner`},
 	}
 	for _, tt := range tests {
@@ -243,7 +244,7 @@ func TestDirectoryIncomplete(t *testing.T) {
 	}{
 		{owner: "zoe@example.fr", email: "zoe.durand@example.com"},
 		{owner: "john.smith@example.com", email: "john.smith@example.com"},
-		{owner: "John Smith", code: CodeOwnerAmbiguous},
+		{owner: "John Smith", code: outcome.CodeOwnerAmbiguous},
 		{owner: "Zoe Durand", incomplete: true}, // another Zoë Durand may be on page 2
 		{owner: "Ann Leigh", incomplete: true},  // on page 2
 		{owner: "ann.lee@example.com", incomplete: true},

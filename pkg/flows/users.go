@@ -3,21 +3,17 @@ package flows
 import (
 	"context"
 	"fmt"
-	"github.com/flowenroll/flowenroll/pkg/similar"
 	"sort"
 	"strings"
 	"sync"
 	"unicode"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/similar"
+
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
-)
-
-// Codes of failed.csv (stage input) for an owner given by name.
-const (
-	CodeOwnerNotFound  = "OwnerNotFound"
-	CodeOwnerAmbiguous = "OwnerAmbiguous"
 )
 
 // MaxUserPages bounds the pages of GET /v2/users read for a Directory, as
@@ -70,7 +66,7 @@ func NewDirectory(list ListUsers) *Directory {
 // address (a user's own, or one of their aliases, which resolves to their
 // address), or a first and last name ("Zoë Durand", also "Durand, Zoë"),
 // case and accents ignored. When no active user or several match, email is
-// "" and code (CodeOwnerNotFound, CodeOwnerAmbiguous) and msg say why,
+// "" and code (outcome.CodeOwnerNotFound, outcome.CodeOwnerAmbiguous) and msg say why,
 // naming the candidates. err is the listing's error: not a row's fault.
 //
 // When the listing ended before its last page, only what the users read
@@ -83,7 +79,7 @@ func (d *Directory) Resolve(ctx context.Context, owner string) (email, code, msg
 		return "", "", "", err
 	}
 	email, code, msg = d.resolve(strings.TrimSpace(owner))
-	if d.partial != "" && !(email != "" && strings.Contains(owner, "@") || code == CodeOwnerAmbiguous) {
+	if d.partial != "" && !(email != "" && strings.Contains(owner, "@") || code == outcome.CodeOwnerAmbiguous) {
 		return "", "", "", fmt.Errorf("%w: the Gong users (GET /v2/users): %s", ErrListingIncomplete, d.partial)
 	}
 	return email, code, msg, nil
@@ -106,21 +102,21 @@ func (d *Directory) resolve(owner string) (email, code, msg string) {
 	case len(active) == 1:
 		return active[0].EmailAddress, "", ""
 	case len(active) > 1:
-		return "", CodeOwnerAmbiguous, fmt.Sprintf("%d active Gong users are called %q: %s; give the owner's email instead", len(active), owner, describeUsers(active))
+		return "", outcome.CodeOwnerAmbiguous, fmt.Sprintf("%d active Gong users are called %q: %s; give the owner's email instead", len(active), owner, describeUsers(active))
 	case len(inactive) > 0:
-		return "", CodeOwnerNotFound, fmt.Sprintf("the Gong user called %q is not active: %s; give an active owner", owner, describeUsers(inactive))
+		return "", outcome.CodeOwnerNotFound, fmt.Sprintf("the Gong user called %q is not active: %s; give an active owner", owner, describeUsers(inactive))
 	}
-	return "", CodeOwnerNotFound, fmt.Sprintf("no Gong user is called %q%s", owner, d.similar(owner))
+	return "", outcome.CodeOwnerNotFound, fmt.Sprintf("no Gong user is called %q%s", owner, d.similar(owner))
 }
 
 func (d *Directory) byAddress(owner string) (email, code, msg string) {
 	i, ok := d.byEmail[strings.ToLower(owner)]
 	if !ok {
-		return "", CodeOwnerNotFound, fmt.Sprintf("no Gong user has the email address or alias %q", owner)
+		return "", outcome.CodeOwnerNotFound, fmt.Sprintf("no Gong user has the email address or alias %q", owner)
 	}
 	u := d.users[i]
 	if !u.Active {
-		return "", CodeOwnerNotFound, fmt.Sprintf("the Gong user with %q is not active: %s; give an active owner", owner, describeUsers([]User{u}))
+		return "", outcome.CodeOwnerNotFound, fmt.Sprintf("the Gong user with %q is not active: %s; give an active owner", owner, describeUsers([]User{u}))
 	}
 	return u.EmailAddress, "", ""
 }

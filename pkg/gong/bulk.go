@@ -31,12 +31,10 @@ const (
 	BulkFailed     = "FAILED"
 )
 
-// Statuses of one prospect of a bulk assignment (FlowAssignmentResult.status).
-const (
-	BulkAssigned           = "ASSIGNED"
-	BulkCRMOperationFailed = "CRM_OPERATION_FAILED"
-	BulkFlowAssignFailed   = "FLOW_ASSIGNMENT_FAILED"
-)
+// BulkAssigned is the status of one prospect a bulk assignment enrolled
+// (FlowAssignmentResult.status); the two failed statuses are failure codes,
+// outcome.CodeCRMOperationFailed and outcome.CodeFlowAssignmentFailed.
+const BulkAssigned = "ASSIGNED"
 
 // BulkProspect is FlowAssignmentProspect: a person Gong finds in the CRM, or
 // creates there, by these fields. FirstName and LastName are required when

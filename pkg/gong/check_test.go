@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 func TestClientBadAnswers(t *testing.T) {
@@ -127,7 +128,7 @@ func TestCheckAssignAnswer(t *testing.T) {
 		return gong.AssignedFlow{FlowID: flowSDR, CRMProspectID: id, FlowInstanceID: "i-" + id}
 	}
 	no := func(id string) gong.AssignFailure {
-		return gong.AssignFailure{FlowID: flowSDR, CRMProspectID: id, ErrorCode: gong.CodeInvalidState, ErrorMessage: "already in flow"}
+		return gong.AssignFailure{FlowID: flowSDR, CRMProspectID: id, ErrorCode: outcome.CodeInvalidState, ErrorMessage: "already in flow"}
 	}
 	tests := []struct {
 		name      string
@@ -136,7 +137,7 @@ func TestCheckAssignAnswer(t *testing.T) {
 	}{
 		{name: "all accounted for", resp: &gong.AssignResponse{ProspectsAssigned: []gong.AssignedFlow{ok("a"), ok("c")}, ProspectsNotAssigned: []gong.AssignFailure{no("b")}}},
 		{name: "some missing is the caller's to account for", resp: &gong.AssignResponse{ProspectsAssigned: []gong.AssignedFlow{ok("a")}}},
-		{name: "no flowId in the answer", resp: &gong.AssignResponse{ProspectsNotAssigned: []gong.AssignFailure{{CRMProspectID: "a", ErrorCode: gong.CodeUnexpectedError}}}},
+		{name: "no flowId in the answer", resp: &gong.AssignResponse{ProspectsNotAssigned: []gong.AssignFailure{{CRMProspectID: "a", ErrorCode: outcome.CodeUnexpectedError}}}},
 		{
 			name:      "another flow in prospectsAssigned",
 			resp:      &gong.AssignResponse{ProspectsAssigned: []gong.AssignedFlow{ok("a"), {FlowID: otherFlow, CRMProspectID: "b"}}},

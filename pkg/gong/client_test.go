@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // The HTTP tests start servers and connections.
@@ -256,7 +257,7 @@ func TestClientDecodes200(t *testing.T) {
 					FlowInstanceStatus: "Pending", WorkspaceID: "623457276584334", Exclusive: true,
 				}},
 				ProspectsNotAssigned: []gong.AssignFailure{{
-					FlowID: flowSDR, CRMProspectID: "0032", ErrorCode: gong.CodeInvalidState, ErrorMessage: "Prospect is already in an exclusive flow",
+					FlowID: flowSDR, CRMProspectID: "0032", ErrorCode: outcome.CodeInvalidState, ErrorMessage: "Prospect is already in an exclusive flow",
 				}},
 			},
 		},
@@ -305,7 +306,7 @@ func TestClientDecodes200(t *testing.T) {
 			name: "assign answer with only one list",
 			call: assign(gong.AssignRequest{CRMProspectsIDs: []string{"0032"}, FlowID: flowSDR, FlowInstanceOwnerEmail: ava}),
 			body: `{"requestId":"r-6","prospectsNotAssigned":[{"flowId":"1695493301223590792","crmProspectId":"0032","errorCode":"InvalidArgument","errorMessage":"Invalid crmId"}]}`,
-			want: &gong.AssignResponse{RequestID: "r-6", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flowSDR, CRMProspectID: "0032", ErrorCode: gong.CodeInvalidArgument, ErrorMessage: "Invalid crmId"}}},
+			want: &gong.AssignResponse{RequestID: "r-6", ProspectsNotAssigned: []gong.AssignFailure{{FlowID: flowSDR, CRMProspectID: "0032", ErrorCode: outcome.CodeInvalidArgument, ErrorMessage: "Invalid crmId"}}},
 		},
 	}
 	for _, tt := range tests {

@@ -42,13 +42,6 @@ type AssignFailure struct {
 	ErrorMessage  string `json:"errorMessage"`
 }
 
-// Failure codes Gong puts in AssignFailure.ErrorCode.
-const (
-	CodeInvalidArgument = "InvalidArgument"
-	CodeInvalidState    = "InvalidState"
-	CodeUnexpectedError = "UnexpectedError"
-)
-
 // AssignResponse is AssignFlowResponse, the 200 answer of assign.
 type AssignResponse struct {
 	RequestID            string          `json:"requestId"`

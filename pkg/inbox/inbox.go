@@ -78,6 +78,7 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
+	oc "github.com/flowenroll/flowenroll/pkg/outcome"
 	"go.uber.org/zap"
 )
 
@@ -90,17 +91,9 @@ const (
 	RejectedDir = "rejected"
 	// InputDir is where, under results/<base>/, a settled input is kept.
 	InputDir = "input"
-	// ReasonFile is results/<base>/reason.txt, and the suffix of a rejected
+	// NoteFile is results/<base>/reason.txt, and the suffix of a rejected
 	// file's note: rejected/<name>.reason.txt.
-	ReasonFile = "reason.txt"
-)
-
-// Exit codes of the contract, as the inbox ranks them.
-const (
-	exitOK           = 0
-	exitFatal        = 1
-	exitSomeFailed   = 3
-	exitStoppedEarly = 4
+	NoteFile = "reason.txt"
 )
 
 // File is one claimed file, as the inbox hands it to a FileFunc.
@@ -264,7 +257,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			stop = "the request cap is spent (" + strconv.FormatInt(spent, 10) + " requests)"
 		}
 	}
-	if len(res.Files) == 0 && res.ExitCode == exitOK {
+	if len(res.Files) == 0 && res.ExitCode == oc.ExitOK {
 		ib.log.Info("inbox: nothing to do", zap.String("incoming", ib.incoming))
 	}
 	return res, nil
@@ -297,7 +290,7 @@ func newInbox(cfg Config) inbox {
 }
 
 func (ib inbox) fail(res Result, err error) (Result, error) {
-	res.ExitCode = exitFatal
+	res.ExitCode = oc.ExitFatal
 	return res, fmt.Errorf("inbox: %w", err)
 }
 
@@ -310,7 +303,7 @@ func (ib inbox) stopped(res Result, handled map[string]bool, why string) (Result
 	}
 	if left {
 		ib.log.Warn("inbox: no more files this run; those left wait for the next", zap.String("reason", why))
-		res.ExitCode = worst(res.ExitCode, exitStoppedEarly)
+		res.ExitCode = worst(res.ExitCode, oc.ExitStoppedEarly)
 	}
 	return res, nil
 }
@@ -489,17 +482,17 @@ func (ib inbox) runOne(ctx context.Context, c *claim, budget int64) (FileResult,
 	}
 
 	switch fr.ExitCode {
-	case exitOK, exitSomeFailed:
+	case oc.ExitOK, oc.ExitSomeFailed:
 		kept, err := ib.settle(f)
 		if err != nil {
 			// The next run resumes it: its ledger says every row is settled,
 			// so that costs no request, and then it is moved.
 			log.Error("inbox: the run settled but its input could not be moved; it stays in claimed/", zap.Error(err))
-			fr.ExitCode = exitFatal
+			fr.ExitCode = oc.ExitFatal
 			return fr, o
 		}
 		log.Info("inbox: settled; input moved beside its results", zap.Int("exitCode", fr.ExitCode), zap.String("input", kept))
-	case exitStoppedEarly:
+	case oc.ExitStoppedEarly:
 		log.Warn("inbox: stopped early; the file stays in claimed/ and the next run resumes it first",
 			zap.Int("exitCode", fr.ExitCode))
 	default:
@@ -515,13 +508,13 @@ func (ib inbox) runOne(ctx context.Context, c *claim, budget int64) (FileResult,
 func normalise(o Outcome, log *zap.Logger) int {
 	code := o.ExitCode
 	switch {
-	case o.Err != nil && (code == exitOK || errors.As(o.Err, new(*RejectedError))):
+	case o.Err != nil && (code == oc.ExitOK || errors.As(o.Err, new(*RejectedError))):
 		log.Error("inbox: the run failed", zap.Error(o.Err))
-		return exitFatal
-	case code != exitOK && code != exitFatal && code != exitSomeFailed && code != exitStoppedEarly:
+		return oc.ExitFatal
+	case code != oc.ExitOK && code != oc.ExitFatal && code != oc.ExitSomeFailed && code != oc.ExitStoppedEarly:
 		log.Error("inbox: the run returned an unexpected exit code; counted as fatal",
 			zap.Int("exitCode", code), zap.Error(o.Err))
-		return exitFatal
+		return oc.ExitFatal
 	case o.Err != nil:
 		log.Error("inbox: the run failed", zap.Int("exitCode", code), zap.Error(o.Err))
 	}
@@ -547,7 +540,7 @@ func (ib inbox) settle(f File) (string, error) {
 const lockFileOfOut = ".flowenroll.lock"
 
 func (ib inbox) reject(f File, why error, log *zap.Logger) bool {
-	note := ReasonFile
+	note := NoteFile
 	name, err := moveNoReplace(f.Input, ib.rejected, f.Name, "."+note)
 	if err != nil {
 		log.Error("inbox: the file cannot be run, but could not be moved to rejected/; it stays in claimed/", zap.Error(err))
@@ -577,7 +570,7 @@ func (ib inbox) reject(f File, why error, log *zap.Logger) bool {
 // or a reason.txt: it writes the note when the run wrote no summary, and
 // removes an earlier note once a summary is there.
 func (ib inbox) account(f File, note string, log *zap.Logger) {
-	reason := filepath.Join(f.Out, ReasonFile)
+	reason := filepath.Join(f.Out, NoteFile)
 	_, err := os.Lstat(filepath.Join(f.Out, "summary.json"))
 	switch {
 	case err == nil:
@@ -602,9 +595,9 @@ func fatalNote(name string, code int, why error) string {
 		cause = why.Error()
 	}
 	switch code {
-	case exitOK, exitSomeFailed:
+	case oc.ExitOK, oc.ExitSomeFailed:
 		return fmt.Sprintf("%s ran (exit %d) but its run wrote no summary.json.\n\nWhy: %s\n", name, code, cause)
-	case exitStoppedEarly:
+	case oc.ExitStoppedEarly:
 		return fmt.Sprintf("%s was stopped before it finished (exit 4).\n\nWhy: %s\n\n"+
 			"It waits in claimed/; the next scheduled run continues it.\n", name, cause)
 	}
@@ -804,11 +797,11 @@ func listInputs(dir string) (inputs, ignored []string, err error) {
 // rank orders exit codes by badness: 1 > 4 > 3 > 0.
 func rank(code int) int {
 	switch code {
-	case exitFatal:
+	case oc.ExitFatal:
 		return 3
-	case exitStoppedEarly:
+	case oc.ExitStoppedEarly:
 		return 2
-	case exitSomeFailed:
+	case oc.ExitSomeFailed:
 		return 1
 	default:
 		return 0

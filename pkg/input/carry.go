@@ -3,7 +3,10 @@ package input
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // InputPrefix is put before the header of a carried column whose name
@@ -16,21 +19,25 @@ const InputPrefix = "input."
 // unprocessed.csv's, each once): a carried header that clashes with one
 // of them gets InputPrefix.
 func ResultColumns() []string {
-	return []string{"line", ColCRMProspectID, ColFlowID, ColOwnerEmail, ColFlowName,
-		"flowInstanceId", "flowInstanceOwnerFullName", "flowInstanceCreateDate", "flowInstanceStatus",
-		"workspaceId", "exclusive", "requestId", "stage", "errorCode", "errorMessage", "httpStatus", "reason"}
+	var all []string
+	for _, cols := range [][]string{outcome.AssignedColumns(), outcome.FailedColumns(), outcome.UnprocessedColumns()} {
+		for _, c := range cols {
+			if !slices.Contains(all, c) {
+				all = append(all, c)
+			}
+		}
+	}
+	return all
 }
 
 // resultOnly reports whether h is a column a result file writes about the
 // outcome of a row, which is no input when that file is fed back.
 func resultOnly(h string) bool {
 	switch h {
-	case "line", "stage", "errorCode", "errorMessage", "httpStatus", "requestId", "reason",
-		"flowInstanceId", "flowInstanceOwnerFullName", "flowInstanceCreateDate", "flowInstanceStatus",
-		"workspaceId", "exclusive":
-		return true
+	case outcome.ColCRMProspectID, outcome.ColFlowID, outcome.ColOwnerEmail, outcome.ColFlowName:
+		return false
 	}
-	return false
+	return slices.Contains(ResultColumns(), h)
 }
 
 // isResultHeader reports whether a header row is that of one of

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
@@ -77,7 +78,7 @@ func TestCarried(t *testing.T) {
 				Headers: []string{"First Name", "input.Stage", "Notes"},
 				Rows: []Row{
 					{Line: 2, ID: "003A", FlowID: "1", Owner: "a@example.com", Extra: []string{" Ann ", "Won", "two\nlines"}},
-					{Line: 4, Code: CodeInvalidFlowID, ID: "003B", FlowID: "x", Owner: "a@example.com", Extra: []string{"Bo", "", ""}},
+					{Line: 4, Code: outcome.CodeInvalidFlowID, ID: "003B", FlowID: "x", Owner: "a@example.com", Extra: []string{"Bo", "", ""}},
 				},
 			},
 		},
@@ -87,9 +88,9 @@ func TestCarried(t *testing.T) {
 			want: readResult{
 				Headers: []string{"Notes", "Company"},
 				Rows: []Row{
-					{Line: 2, Code: CodeMalformedRow, ID: "003A", FlowID: "1", Extra: []string{"", ""}},
-					{Line: 3, Code: CodeMalformedRow, ID: "003B", FlowID: "1", Owner: "a@example.com", Extra: []string{"x", "Acme"}},
-					{Line: 4, Code: CodeMalformedRow, ID: "003C", FlowID: "1", Owner: "a@example.com", Extra: []string{"n", ""}},
+					{Line: 2, Code: outcome.CodeMalformedRow, ID: "003A", FlowID: "1", Extra: []string{"", ""}},
+					{Line: 3, Code: outcome.CodeMalformedRow, ID: "003B", FlowID: "1", Owner: "a@example.com", Extra: []string{"x", "Acme"}},
+					{Line: 4, Code: outcome.CodeMalformedRow, ID: "003C", FlowID: "1", Owner: "a@example.com", Extra: []string{"n", ""}},
 				},
 			},
 		},
@@ -174,7 +175,7 @@ func TestCarriedRoundTrip(t *testing.T) {
 
 func TestBlankRows(t *testing.T) {
 	const hdr = "Contact ID,Flow ID,Owner Email,Notes\n"
-	blankAt := func(line int) Row { return Row{Line: line, Code: CodeBlankRow, Extra: []string{""}} }
+	blankAt := func(line int) Row { return Row{Line: line, Code: outcome.CodeBlankRow, Extra: []string{""}} }
 	valid := func(line int, id string) Row {
 		return Row{Line: line, ID: id, FlowID: "1", Owner: "a@example.com", Extra: []string{""}}
 	}
@@ -198,7 +199,7 @@ func TestBlankRows(t *testing.T) {
 			name:  "a blank row before a rejected one",
 			input: hdr + ",,,\n003A,x,a@example.com,\n",
 			want: readResult{Headers: []string{"Notes"}, Rows: []Row{blankAt(2),
-				{Line: 3, Code: CodeInvalidFlowID, ID: "003A", FlowID: "x", Owner: "a@example.com", Extra: []string{""}}}},
+				{Line: 3, Code: outcome.CodeInvalidFlowID, ID: "003A", FlowID: "x", Owner: "a@example.com", Extra: []string{""}}}},
 		},
 		{
 			name:  "header and blank rows only: blank rows",
@@ -247,7 +248,7 @@ func TestBlankRowsBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rej.Code != CodeBlankRow {
+		if rej.Code != outcome.CodeBlankRow {
 			t.Fatalf("row %+v", rej)
 		}
 		if rd.blanks.len() > maxBlankRuns+1 {
@@ -268,8 +269,8 @@ func TestOwnerByName(t *testing.T) {
 	want := readResult{Rows: []Row{
 		{Line: 2, ID: "003A", FlowID: "1", OwnName: "Zoë Durand"},
 		{Line: 3, ID: "003B", FlowID: "1", Owner: "bob@example.com"},
-		{Line: 4, Code: CodeInvalidEmail, ID: "003C", FlowID: "1", Owner: "bob@"},
-		{Line: 5, Code: CodeMissingValue, ID: "003D", FlowID: "1"},
+		{Line: 4, Code: outcome.CodeInvalidEmail, ID: "003C", FlowID: "1", Owner: "bob@"},
+		{Line: 5, Code: outcome.CodeMissingValue, ID: "003D", FlowID: "1"},
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

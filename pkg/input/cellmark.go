@@ -3,6 +3,8 @@ package input
 import (
 	"fmt"
 	"strings"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // A workbook cell whose type tells what its text cannot (a number Excel has
@@ -65,11 +67,11 @@ func isErrorValue(s string) bool {
 func refusedCell(kind byte, s string) (code, detail string) {
 	switch {
 	case kind == markRounded:
-		return CodeRoundedNumber, fmt.Sprintf("the cell is a number of more than 15 digits, shown as %q: Excel keeps 15 significant digits, so the ID was rounded and cannot be read back from this workbook; format the column as Text and enter the exact IDs again (from the CRM), or export the file again as CSV", s)
+		return outcome.CodeRoundedNumber, fmt.Sprintf("the cell is a number of more than 15 digits, shown as %q: Excel keeps 15 significant digits, so the ID was rounded and cannot be read back from this workbook; format the column as Text and enter the exact IDs again (from the CRM), or export the file again as CSV", s)
 	case kind == markError || isErrorValue(s):
-		return CodeErrorCell, fmt.Sprintf("the cell holds the spreadsheet error %s, not an ID: fix the formula or the data it refers to, or paste the IDs as values", s)
+		return outcome.CodeErrorCell, fmt.Sprintf("the cell holds the spreadsheet error %s, not an ID: fix the formula or the data it refers to, or paste the IDs as values", s)
 	case kind == markDate:
-		return CodeDateCell, fmt.Sprintf("the cell is a date (%s), not an ID: format the column as Text and enter the IDs again", s)
+		return outcome.CodeDateCell, fmt.Sprintf("the cell is a date (%s), not an ID: format the column as Text and enter the IDs again", s)
 	}
 	return "", ""
 }

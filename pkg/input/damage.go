@@ -3,6 +3,8 @@ package input
 import (
 	"fmt"
 	"strings"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // How to get IDs through a spreadsheet intact, for the messages of the
@@ -188,9 +190,9 @@ func salesforceID(id string) (full, code, detail string) {
 		if fixed, ok := restoreSalesforceCase(id); ok && fixed != id {
 			detail += fmt.Sprintf("; it was probably %q", fixed)
 		}
-		return "", CodeSalesforceChecksum, detail + "; export the ID column from Salesforce again and keep its case as it is"
+		return "", outcome.CodeSalesforceChecksum, detail + "; export the ID column from Salesforce again and keep its case as it is"
 	}
-	return "", CodeInvalidProspectID, fmt.Sprintf("%q is not a Salesforce ID (15 or 18 letters and digits)", id)
+	return "", outcome.CodeInvalidProspectID, fmt.Sprintf("%q is not a Salesforce ID (15 or 18 letters and digits)", id)
 }
 
 // numberDamage returns the code and detail of an ID cell a spreadsheet or
@@ -200,10 +202,10 @@ func numberDamage(s string) (code, detail string) {
 		return "", ""
 	}
 	if n, ok := scientific(s); ok {
-		return CodeScientificNotation, fmt.Sprintf("%q is in scientific notation: a spreadsheet read the ID as a number and kept %d digits of it, which cannot be undone from this file; %s", s, n, reexport)
+		return outcome.CodeScientificNotation, fmt.Sprintf("%q is in scientific notation: a spreadsheet read the ID as a number and kept %d digits of it, which cannot be undone from this file; %s", s, n, reexport)
 	}
 	if digits, ok := trailingDecimal(s); ok {
-		return CodeTrailingDecimal, fmt.Sprintf("%q ends in %q: a tool wrote the ID as a decimal number (it was probably %q, if no digits were lost on the way); %s", s, s[len(digits):], digits, reexport)
+		return outcome.CodeTrailingDecimal, fmt.Sprintf("%q ends in %q: a tool wrote the ID as a decimal number (it was probably %q, if no digits were lost on the way); %s", s, s[len(digits):], digits, reexport)
 	}
 	return "", ""
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -131,8 +132,8 @@ func TestSalesforceID(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"a0D30000001n7P", "a0D30000001n7Pi-AI", "a0D30000001n7PiEAIX", "a0D3000000 n7Pi"} {
-		if _, code, _ := salesforceID(in); code != CodeInvalidProspectID {
-			t.Errorf("salesforceID(%q) code %q, want %s", in, code, CodeInvalidProspectID)
+		if _, code, _ := salesforceID(in); code != outcome.CodeInvalidProspectID {
+			t.Errorf("salesforceID(%q) code %q, want %s", in, code, outcome.CodeInvalidProspectID)
 		}
 	}
 }

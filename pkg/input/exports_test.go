@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -74,7 +75,7 @@ func TestFixtures(t *testing.T) {
 	const sfChecksum = `is not a valid 18-character Salesforce ID: its last 3 characters do not match the upper and lower case of the first 15, the sign of a tool that changed the case`
 	footer := func(line int, cell string) *Rejection {
 		return &Rejection{
-			Line: line, CRMProspectID: cell, Code: CodeMalformedRow,
+			Line: line, CRMProspectID: cell, Code: outcome.CodeMalformedRow,
 			Message: "salesforce-report.csv:" + strconv.Itoa(line) + `: malformed row: it has 1 cell and the header 6: it ends before column flowId ("Flow ID"); is a line break inside a cell not quoted?`,
 		}
 	}
@@ -101,12 +102,12 @@ func TestFixtures(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 3, CRMProspectID: "1.23457E+11", FlowID: flowA, OwnerEmail: ava,
-					Column: ColCRMProspectID, Code: CodeScientificNotation,
+					Column: ColCRMProspectID, Code: outcome.CodeScientificNotation,
 					Message: `excel-windows-comma.csv:3: column crmProspectId ("Record ID"): "1.23457E+11" is in scientific notation: a spreadsheet read the ID as a number and kept 6 digits of it, which cannot be undone from this file; ` + reexport,
 				},
 				{
 					Line: 4, CRMProspectID: "51234567891", FlowID: "1.69549E+18", OwnerEmail: ben,
-					Column: ColFlowID, Code: CodeScientificNotation,
+					Column: ColFlowID, Code: outcome.CodeScientificNotation,
 					Message: `excel-windows-comma.csv:4: column flowId ("Flow ID"): "1.69549E+18" is in scientific notation: a spreadsheet read the ID as a number and kept 6 digits of it, which cannot be undone from this file; ` + reexport,
 				},
 			},
@@ -126,17 +127,17 @@ func TestFixtures(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 4, CRMProspectID: "12345", FlowID: flowB, OwnerEmail: ben,
-					Column: ColCRMProspectID, Code: CodeLeadingZerosLost,
+					Column: ColCRMProspectID, Code: outcome.CodeLeadingZerosLost,
 					Message: `excel-csv-utf8.csv:4: column crmProspectId ("Record ID"): "12345" lost its leading zeros: line 2 has the same ID as "00012345"; a spreadsheet read the column as numbers; ` + reexport,
 				},
 				{
 					Line: 5, CRMProspectID: "00012347", FlowID: "1695493301223590000", OwnerEmail: ben,
-					Column: ColFlowID, Code: CodeRoundedFlowID,
+					Column: ColFlowID, Code: outcome.CodeRoundedFlowID,
 					Message: `excel-csv-utf8.csv:5: column flowId ("Flow ID"): "1695493301223590000" is one of the flows 1695493301223590792 (line 2), 1695493301223590801 (line 8) rounded to 15 digits: a spreadsheet stored the flow ID as a number; write the exact ID in this cell, or ` + reexport,
 				},
 				{
 					Line: 6, CRMProspectID: "00012348", FlowID: "1711046208531770000", OwnerEmail: dan,
-					Column: ColFlowID, Code: CodeRoundedFlowID,
+					Column: ColFlowID, Code: outcome.CodeRoundedFlowID,
 					Message: `excel-csv-utf8.csv:6: column flowId ("Flow ID"): "1711046208531770000" is flow 1711046208531772911 (line 3) rounded to 15 digits: a spreadsheet stored the flow ID as a number; write the exact ID in this cell, or ` + reexport,
 				},
 			},
@@ -167,12 +168,12 @@ func TestFixtures(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 3, CRMProspectID: "40002", FlowID: "1,69549E+18", OwnerEmail: ava,
-					Column: ColFlowID, Code: CodeScientificNotation,
+					Column: ColFlowID, Code: outcome.CodeScientificNotation,
 					Message: `excel-semicolon-de.csv:3: column flowId ("Flow ID"): "1,69549E+18" is in scientific notation: a spreadsheet read the ID as a number and kept 6 digits of it, which cannot be undone from this file; ` + reexport,
 				},
 				{
 					Line: 4, CRMProspectID: "40003,00", FlowID: flowB, OwnerEmail: dan,
-					Column: ColCRMProspectID, Code: CodeTrailingDecimal,
+					Column: ColCRMProspectID, Code: outcome.CodeTrailingDecimal,
 					Message: `excel-semicolon-de.csv:4: column crmProspectId ("Kontakt-ID"): "40003,00" ends in ",00": a tool wrote the ID as a decimal number (it was probably "40003", if no digits were lost on the way); ` + reexport,
 				},
 			},
@@ -195,17 +196,17 @@ func TestFixtures(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 4, CRMProspectID: "0035G00000MNOPQAAV", FlowID: flowB, OwnerEmail: dan,
-					Column: ColCRMProspectID, Code: CodeSalesforceChecksum,
+					Column: ColCRMProspectID, Code: outcome.CodeSalesforceChecksum,
 					Message: `excel-unicode-text.txt:4: column crmProspectId ("Contact ID"): "0035G00000MNOPQAAV" ` + sfChecksum + `; it was probably "0035g00000MnOpQAAV"; export the ID column from Salesforce again and keep its case as it is`,
 				},
 				{
 					Line: 5, CRMProspectID: "0035g00000abcdeaav", FlowID: flowB, OwnerEmail: dan,
-					Column: ColCRMProspectID, Code: CodeSalesforceChecksum,
+					Column: ColCRMProspectID, Code: outcome.CodeSalesforceChecksum,
 					Message: `excel-unicode-text.txt:5: column crmProspectId ("Contact ID"): "0035g00000abcdeaav" ` + sfChecksum + `; it was probably "0035g00000AbCdEAAV"; export the ID column from Salesforce again and keep its case as it is`,
 				},
 				{
 					Line: 6, CRMProspectID: "0035g00000AbC", FlowID: flowB, OwnerEmail: dan,
-					Column: ColCRMProspectID, Code: CodeInvalidProspectID,
+					Column: ColCRMProspectID, Code: outcome.CodeInvalidProspectID,
 					Message: `excel-unicode-text.txt:6: column crmProspectId ("Contact ID"): "0035g00000AbC" is not a Salesforce ID (15 or 18 letters and digits)`,
 				},
 			},
@@ -244,12 +245,12 @@ func TestFixtures(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 3, CRMProspectID: "00Q5g00000XyZaC", FlowID: "1.69549E+18", FlowName: "Q3 Outbound", OwnerEmail: ava,
-					Column: ColFlowID, Code: CodeScientificNotation,
+					Column: ColFlowID, Code: outcome.CodeScientificNotation,
 					Message: `google-sheets.csv:3: column flowId ("Flow ID"): "1.69549E+18" is in scientific notation: a spreadsheet read the ID as a number and kept 6 digits of it, which cannot be undone from this file; ` + reexport,
 				},
 				{
 					Line: 5, CRMProspectID: "00Q5g00000XyZaE", FlowID: flowA, FlowName: "Q3 Outbound", OwnerEmail: "Ava Reyes",
-					Column: ColOwnerEmail, Code: CodeInvalidEmail,
+					Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail,
 					Message: `google-sheets.csv:5: column flowInstanceOwnerEmail ("Flow Owner"): "Ava Reyes" is not an email address`,
 				},
 			},
@@ -265,7 +266,7 @@ func TestFixtures(t *testing.T) {
 			},
 			wantRej: []*Rejection{{
 				Line: 3, CRMProspectID: "0031t00000Pq8Rs", FlowID: flowC,
-				Column: ColOwnerEmail, Code: CodeMissingValue,
+				Column: ColOwnerEmail, Code: outcome.CodeMissingValue,
 				Message: `numbers-semicolon.csv:3: column flowInstanceOwnerEmail ("Sequence Owner Email"): missing value`,
 			}},
 		},
@@ -282,7 +283,7 @@ func TestFixtures(t *testing.T) {
 			},
 			wantRej: []*Rejection{{
 				Line: 4, CRMProspectID: "0031t00000Tu9Vw", OwnerEmail: chloe,
-				Column: ColFlowID, Code: CodeMissingValue,
+				Column: ColFlowID, Code: outcome.CodeMissingValue,
 				Message: `salesforce-report.csv:4: column flowId ("Flow ID"): missing value`,
 			}},
 		},
@@ -298,7 +299,7 @@ func TestFixtures(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 4, CRMProspectID: "0031t00000Tu9Vw", OwnerEmail: chloe,
-					Column: ColFlowID, Code: CodeMissingValue,
+					Column: ColFlowID, Code: outcome.CodeMissingValue,
 					Message: `salesforce-report.csv:4: column flowId ("Flow ID"): missing value`,
 				},
 				footer(6, "Gong Flow Candidates"),
@@ -316,17 +317,17 @@ func TestFixtures(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 2, CRMProspectID: "51234567890.0", FlowID: flowB, OwnerEmail: dan,
-					Column: ColCRMProspectID, Code: CodeTrailingDecimal,
+					Column: ColCRMProspectID, Code: outcome.CodeTrailingDecimal,
 					Message: `pandas-float-ids.csv:2: column crmProspectId ("Record ID"): "51234567890.0" ends in ".0": a tool wrote the ID as a decimal number (it was probably "51234567890", if no digits were lost on the way); ` + reexport,
 				},
 				{
 					Line: 3, FlowID: flowB, OwnerEmail: dan,
-					Column: ColCRMProspectID, Code: CodeMissingValue,
+					Column: ColCRMProspectID, Code: outcome.CodeMissingValue,
 					Message: `pandas-float-ids.csv:3: column crmProspectId ("Record ID"): missing value`,
 				},
 				{
 					Line: 4, CRMProspectID: "51234567892.0", FlowID: flowB, OwnerEmail: dan,
-					Column: ColCRMProspectID, Code: CodeTrailingDecimal,
+					Column: ColCRMProspectID, Code: outcome.CodeTrailingDecimal,
 					Message: `pandas-float-ids.csv:4: column crmProspectId ("Record ID"): "51234567892.0" ends in ".0": a tool wrote the ID as a decimal number (it was probably "51234567892", if no digits were lost on the way); ` + reexport,
 				},
 			},
@@ -344,23 +345,23 @@ func TestFixtures(t *testing.T) {
 			},
 			wantRej: []*Rejection{
 				{
-					Line: 3, CRMProspectID: "003A2", FlowID: flowA, OwnerEmail: ava, Code: CodeMalformedRow,
+					Line: 3, CRMProspectID: "003A2", FlowID: flowA, OwnerEmail: ava, Code: outcome.CodeMalformedRow,
 					Message: `malformed.csv:3: malformed row: it has 5 cells and the header 4: a cell with a comma in it must be quoted`,
 				},
 				{
-					Line: 4, CRMProspectID: "003A3", FlowID: flowA, OwnerEmail: ava, Code: CodeMalformedRow,
+					Line: 4, CRMProspectID: "003A3", FlowID: flowA, OwnerEmail: ava, Code: outcome.CodeMalformedRow,
 					Message: `malformed.csv:4: malformed CSV: the quoted cell 4 ("note") opened on line 4 does not end with " followed by the delimiter (comma) or the end of a line; its next " is on line 6; only line 4 is rejected, the lines after it are read as rows`,
 				},
 				{
-					Line: 7, CRMProspectID: "003A6", FlowID: flowB, OwnerEmail: dan, Code: CodeMalformedRow,
+					Line: 7, CRMProspectID: "003A6", FlowID: flowB, OwnerEmail: dan, Code: outcome.CodeMalformedRow,
 					Message: `malformed.csv:7: malformed CSV on line 7, cell 4 ("note"): a " inside a cell that does not start with one; a cell with a " in it must be quoted and the " doubled, as in "5"" screen"`,
 				},
 				{
-					Line: 8, CRMProspectID: "003A7", FlowID: flowB, OwnerEmail: dan, Code: CodeMalformedRow,
+					Line: 8, CRMProspectID: "003A7", FlowID: flowB, OwnerEmail: dan, Code: outcome.CodeMalformedRow,
 					Message: `malformed.csv:8: malformed row: a NUL (zero) byte in cell 3 ("flowInstanceOwnerEmail"): the file is damaged or not plain text; export it again as CSV`,
 				},
 				{
-					Line: 9, CRMProspectID: "003A8", FlowID: flowB, Code: CodeMalformedRow,
+					Line: 9, CRMProspectID: "003A8", FlowID: flowB, Code: outcome.CodeMalformedRow,
 					Message: `malformed.csv:9: malformed row: it has 2 cells and the header 4: it ends before column flowInstanceOwnerEmail; is a line break inside a cell not quoted?`,
 				},
 			},

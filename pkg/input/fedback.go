@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // Result files of flowenroll, as resultKind names them.
@@ -19,10 +21,9 @@ const (
 // keeps the two in step).
 func resultHeaders() map[string][]string {
 	return map[string][]string{
-		resultAssigned: {"line", ColCRMProspectID, ColFlowID, ColOwnerEmail, ColFlowName, "flowInstanceId",
-			"flowInstanceOwnerFullName", "flowInstanceCreateDate", "flowInstanceStatus", "workspaceId", "exclusive", "requestId"},
-		resultFailed:      {"line", ColCRMProspectID, ColFlowID, ColOwnerEmail, "stage", "errorCode", "errorMessage", "httpStatus", "requestId"},
-		resultUnprocessed: {"line", ColCRMProspectID, ColFlowID, ColOwnerEmail, "reason"},
+		resultAssigned:    outcome.AssignedColumns(),
+		resultFailed:      outcome.FailedColumns(),
+		resultUnprocessed: outcome.UnprocessedColumns(),
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 const fuzzHeader = "crmProspectId,flowId,flowInstanceOwnerEmail,flowName\n"
@@ -163,7 +165,7 @@ func FuzzReader(f *testing.F) {
 			}
 			// Blank rows just before the footer are trailing once it is
 			// skipped.
-			for len(kept) > 0 && kept[len(kept)-1].code == CodeBlankRow {
+			for len(kept) > 0 && kept[len(kept)-1].code == outcome.CodeBlankRow {
 				kept = kept[:len(kept)-1]
 			}
 		}
@@ -174,7 +176,7 @@ func FuzzReader(f *testing.F) {
 			if r.start != kept[i].start || r.end != kept[i].end {
 				t.Fatalf("row %d at lines %d-%d with a Survey, %d-%d without", i, r.start, r.end, kept[i].start, kept[i].end)
 			}
-			if r.code != kept[i].code && r.code != CodeRoundedFlowID && r.code != CodeLeadingZerosLost {
+			if r.code != kept[i].code && r.code != outcome.CodeRoundedFlowID && r.code != outcome.CodeLeadingZerosLost {
 				t.Fatalf("row at line %d: %q with a Survey, %q without", r.start, r.code, kept[i].code)
 			}
 		}
@@ -245,12 +247,12 @@ func checkProspect(t *testing.T, p Prospect, crm string) {
 func checkRejection(t *testing.T, r *Rejection) {
 	t.Helper()
 	switch r.Code {
-	case CodeMalformedRow, CodeBlankRow:
+	case outcome.CodeMalformedRow, outcome.CodeBlankRow:
 		if r.Column != "" {
 			t.Fatalf("malformed row names column %q", r.Column)
 		}
-	case CodeMissingValue, CodeInvalidFlowID, CodeInvalidEmail, CodeScientificNotation, CodeTrailingDecimal,
-		CodeRoundedFlowID, CodeSalesforceChecksum, CodeInvalidProspectID, CodeLeadingZerosLost:
+	case outcome.CodeMissingValue, outcome.CodeInvalidFlowID, outcome.CodeInvalidEmail, outcome.CodeScientificNotation, outcome.CodeTrailingDecimal,
+		outcome.CodeRoundedFlowID, outcome.CodeSalesforceChecksum, outcome.CodeInvalidProspectID, outcome.CodeLeadingZerosLost:
 		if r.Column == "" {
 			t.Fatalf("rejection %s names no column", r.Code)
 		}

@@ -2,18 +2,20 @@ package input
 
 import (
 	"fmt"
-	"github.com/flowenroll/flowenroll/pkg/similar"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/similar"
 )
 
 // Canonical column names, as the contract and the output files spell them.
 const (
-	ColCRMProspectID = "crmProspectId"
-	ColFlowID        = "flowId"
-	ColOwnerEmail    = "flowInstanceOwnerEmail"
-	ColFlowName      = "flowName"
+	ColCRMProspectID = outcome.ColCRMProspectID
+	ColFlowID        = outcome.ColFlowID
+	ColOwnerEmail    = outcome.ColOwnerEmail
+	ColFlowName      = outcome.ColFlowName
 )
 
 // column indexes the canonical columns; the order is the order of

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // rowStream produces a prospects CSV of n rows on the fly, so that reading
@@ -208,7 +210,7 @@ func TestBlankRowsMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rej != nil && rej.Code == CodeBlankRow {
+			if rej != nil && rej.Code == outcome.CodeBlankRow {
 				blanks++
 			} else if rej == nil && p.Line == rows+2 {
 				valid++

@@ -93,9 +93,9 @@ func (r *Reader) personProblem(p *outcome.Person) (string, string) {
 	case p == nil:
 		return "", ""
 	case p.Email == "" || p.FirstName == "" || p.LastName == "":
-		return CodeMissingValue, "missing value: a row without a crmProspectId needs email, firstName and lastName (it is then sent as a person, and Gong finds or creates the CRM record)"
+		return outcome.CodeMissingValue, "missing value: a row without a crmProspectId needs email, firstName and lastName (it is then sent as a person, and Gong finds or creates the CRM record)"
 	case !isEmail(p.Email):
-		return CodeInvalidEmail, fmt.Sprintf("%q is not an email address (the person's email)", p.Email)
+		return outcome.CodeInvalidEmail, fmt.Sprintf("%q is not an email address (the person's email)", p.Email)
 	}
 	return "", ""
 }

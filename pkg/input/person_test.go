@@ -24,13 +24,13 @@ func TestPeopleWithoutCRMID(t *testing.T) {
 			"Sam,,sam@acme.example,Acme,," + flow + ",ava@example.com\n" +
 			"Kim,Park,not-an-email,,," + flow + ",ava@example.com\n",
 			want:     []*outcome.Person{{Email: "pat@acme.example", FirstName: "Pat", LastName: "Lee", CompanyName: "Acme", JobTitle: "CTO"}},
-			wantRejs: []string{CodeMissingValue, CodeInvalidEmail}},
+			wantRejs: []string{outcome.CodeMissingValue, outcome.CodeInvalidEmail}},
 		{name: "mixed", input: "crmProspectId,flowId,flowInstanceOwnerEmail,firstName,lastName,email\n" +
 			"003A," + flow + ",ava@example.com,Pat,Lee,pat@acme.example\n" +
 			"," + flow + ",ava@example.com,Sam,Roe,sam@acme.example\n" +
 			"," + flow + ",ava@example.com,,,\n",
 			want:     []*outcome.Person{nil, {Email: "sam@acme.example", FirstName: "Sam", LastName: "Roe"}},
-			wantRejs: []string{CodeMissingValue}},
+			wantRejs: []string{outcome.CodeMissingValue}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,46 +29,6 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
-// Rejection codes, the errorCode of stage "input" in failed.csv.
-const (
-	CodeMissingValue  = "MissingValue"
-	CodeInvalidFlowID = "InvalidFlowId"
-	CodeInvalidEmail  = "InvalidEmail"
-	// CodeMalformedRow is a row that breaks the CSV rules: a stray or
-	// unclosed quote, more or fewer cells than the header, a NUL byte.
-	CodeMalformedRow = "MalformedRow"
-	// CodeScientificNotation is an ID a spreadsheet wrote as 1.69549E+18.
-	CodeScientificNotation = "ScientificNotation"
-	// CodeTrailingDecimal is an ID written as a decimal number: 12345.0.
-	CodeTrailingDecimal = "TrailingDecimal"
-	// CodeRoundedFlowID is a flow ID a spreadsheet rounded to 15 digits,
-	// where the file shows the exact ID elsewhere (needs a Survey).
-	CodeRoundedFlowID = "RoundedFlowId"
-	// CodeSalesforceChecksum is an 18-character Salesforce ID whose case
-	// does not match its checksum (with Options.CRM "salesforce").
-	CodeSalesforceChecksum = "SalesforceChecksum"
-	// CodeInvalidProspectID is a crmProspectId that is not an ID of the
-	// CRM given in Options.CRM.
-	CodeInvalidProspectID = "InvalidProspectId"
-	// CodeLeadingZerosLost is an ID a spreadsheet stripped of its leading
-	// zeros, where the file shows the padded form elsewhere (needs a
-	// Survey).
-	CodeLeadingZerosLost = "LeadingZerosLost"
-	// CodeBlankRow is a row whose cells are all blank (",,,"), before the
-	// last row that is not: a gap a person may have meant to fill. Blank
-	// rows after the last real row are not rows; see
-	// Reader.TrailingBlankRows.
-	CodeBlankRow = "BlankRow"
-	// CodeRoundedNumber is an ID cell of a workbook that is a number of
-	// more than 15 digits: Excel has rounded it.
-	CodeRoundedNumber = "RoundedNumber"
-	// CodeErrorCell is an ID cell that holds a spreadsheet error (#REF!,
-	// #N/A), in a workbook or as a CSV export wrote it.
-	CodeErrorCell = "ErrorCell"
-	// CodeDateCell is an ID cell of a workbook that is a date.
-	CodeDateCell = "DateCell"
-)
-
 // maxFlowIDDigits bounds a flow ID: Gong's IDs are 64-bit, at most 20 digits.
 const maxFlowIDDigits = 20
 
@@ -465,7 +425,7 @@ func (r *Reader) fedBack() bool { return r.carry.fedBack }
 func (r *Reader) blankRow(start int) *Rejection {
 	return &Rejection{
 		Line:    start,
-		Code:    CodeBlankRow,
+		Code:    outcome.CodeBlankRow,
 		Message: fmt.Sprintf("%s:%d: blank row: every cell is empty; fill it in or delete the row", r.name, start),
 		Extra:   r.carry.cells(nil, false),
 	}
@@ -554,7 +514,7 @@ func (r *Reader) check(line int, v cells, person *outcome.Person) (Prospect, *Re
 
 	id := v[colID]
 	if id == "" && person == nil {
-		return Prospect{}, reject(colID, CodeMissingValue, "missing value")
+		return Prospect{}, reject(colID, outcome.CodeMissingValue, "missing value")
 	}
 	if id != "" {
 		person = nil // a row with a CRM ID is sent by it
@@ -568,7 +528,7 @@ func (r *Reader) check(line int, v cells, person *outcome.Person) (Prospect, *Re
 		return Prospect{}, reject(colID, code, detail)
 	}
 	if padded, at, ok := r.survey.paddedForm(id); ok {
-		return Prospect{}, reject(colID, CodeLeadingZerosLost, fmt.Sprintf("%q lost its leading zeros: line %d has the same ID as %q; a spreadsheet read the column as numbers; %s", id, at, padded, reexport))
+		return Prospect{}, reject(colID, outcome.CodeLeadingZerosLost, fmt.Sprintf("%q lost its leading zeros: line %d has the same ID as %q; a spreadsheet read the column as numbers; %s", id, at, padded, reexport))
 	}
 	if r.crm == CRMSalesforce {
 		full, code, detail := salesforceID(id)
@@ -584,7 +544,7 @@ func (r *Reader) check(line int, v cells, person *outcome.Person) (Prospect, *Re
 		if r.idx[colFlowID] < 0 {
 			c = colFlowName
 		}
-		rej := reject(c, CodeMissingValue, "missing value")
+		rej := reject(c, outcome.CodeMissingValue, "missing value")
 		if r.idx[colFlowID] >= 0 && r.idx[colFlowName] >= 0 {
 			rej.Message = fmt.Sprintf("%s:%d: %s or %s: missing value", r.name, line, r.describe(colFlowID), r.describe(colFlowName))
 		}
@@ -595,21 +555,21 @@ func (r *Reader) check(line int, v cells, person *outcome.Person) (Prospect, *Re
 			return Prospect{}, reject(colFlowID, code, detail)
 		}
 		if !isFlowID(flow) {
-			return Prospect{}, reject(colFlowID, CodeInvalidFlowID, flowIDProblem(flow))
+			return Prospect{}, reject(colFlowID, outcome.CodeInvalidFlowID, flowIDProblem(flow))
 		}
 		if exact := r.survey.roundedFrom(flow); len(exact) > 0 {
-			return Prospect{}, reject(colFlowID, CodeRoundedFlowID, r.roundedDetail(flow, exact))
+			return Prospect{}, reject(colFlowID, outcome.CodeRoundedFlowID, r.roundedDetail(flow, exact))
 		}
 	}
 
 	p := Prospect{Line: line, CRMProspectID: id, FlowID: flow, FlowName: v[colFlowName], OwnerEmail: v[colOwner], Person: person}
 	switch owner := v[colOwner]; {
 	case owner == "":
-		return Prospect{}, reject(colOwner, CodeMissingValue, "missing value")
+		return Prospect{}, reject(colOwner, outcome.CodeMissingValue, "missing value")
 	case r.ownerByName && !strings.Contains(owner, "@"):
 		p.OwnerEmail, p.OwnerName = "", owner
 	case !r.ownerOK(owner):
-		return Prospect{}, reject(colOwner, CodeInvalidEmail, fmt.Sprintf("%q is not an email address", owner))
+		return Prospect{}, reject(colOwner, outcome.CodeInvalidEmail, fmt.Sprintf("%q is not an email address", owner))
 	}
 	return p, nil
 }
@@ -691,7 +651,7 @@ func (r *Reader) malformed(rec *record, detail string) *Rejection {
 		FlowID:        v[colFlowID],
 		FlowName:      v[colFlowName],
 		OwnerEmail:    v[colOwner],
-		Code:          CodeMalformedRow,
+		Code:          outcome.CodeMalformedRow,
 		Message:       fmt.Sprintf("%s:%d: %s", r.name, rec.start, detail),
 		Extra:         extra,
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -247,8 +248,8 @@ func TestRows(t *testing.T) {
 			name:  "header and blank rows only",
 			input: hdr + "\n,,,\r\n \n",
 			wantRej: []*Rejection{
-				{Line: 3, Code: CodeBlankRow, Message: "prospects.csv:3: blank row: every cell is empty; fill it in or delete the row", Extra: []string{""}},
-				{Line: 4, Code: CodeBlankRow, Message: "prospects.csv:4: blank row: every cell is empty; fill it in or delete the row", Extra: []string{""}},
+				{Line: 3, Code: outcome.CodeBlankRow, Message: "prospects.csv:3: blank row: every cell is empty; fill it in or delete the row", Extra: []string{""}},
+				{Line: 4, Code: outcome.CodeBlankRow, Message: "prospects.csv:4: blank row: every cell is empty; fill it in or delete the row", Extra: []string{""}},
 			},
 		},
 		{
@@ -276,7 +277,7 @@ func TestRows(t *testing.T) {
 				{Line: 13, CRMProspectID: "003D", FlowID: "4", OwnerEmail: "d@example.com"},
 			},
 			wantRej: []*Rejection{
-				{Line: 8, Code: CodeBlankRow, Message: "prospects.csv:8: blank row: every cell is empty; fill it in or delete the row"},
+				{Line: 8, Code: outcome.CodeBlankRow, Message: "prospects.csv:8: blank row: every cell is empty; fill it in or delete the row"},
 			},
 		},
 		{
@@ -297,7 +298,7 @@ func TestRows(t *testing.T) {
 			},
 			wantRej: []*Rejection{{
 				Line: 2, CRMProspectID: "=003A", FlowID: "+1", OwnerEmail: "@x@example.com",
-				Column: ColFlowID, Code: CodeInvalidFlowID,
+				Column: ColFlowID, Code: outcome.CodeInvalidFlowID,
 				Message: `prospects.csv:2: column flowId ("Flow ID"): "+1" is not a flow ID (digits only)`,
 			}},
 		},
@@ -306,7 +307,7 @@ func TestRows(t *testing.T) {
 			input: hdr + " ,1,bob@example.com,x\n",
 			wantRej: []*Rejection{{
 				Line: 2, FlowID: "1", OwnerEmail: "bob@example.com",
-				Column: ColCRMProspectID, Code: CodeMissingValue,
+				Column: ColCRMProspectID, Code: outcome.CodeMissingValue,
 				Message: `prospects.csv:2: column crmProspectId ("Contact ID"): missing value`,
 			}},
 		},
@@ -315,7 +316,7 @@ func TestRows(t *testing.T) {
 			input: hdr + "003A,,bob@example.com\n",
 			wantRej: []*Rejection{{
 				Line: 2, CRMProspectID: "003A", OwnerEmail: "bob@example.com",
-				Column: ColFlowID, Code: CodeMissingValue,
+				Column: ColFlowID, Code: outcome.CodeMissingValue,
 				Message: `prospects.csv:2: column flowId ("Flow ID"): missing value`,
 			}},
 		},
@@ -325,23 +326,23 @@ func TestRows(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 2, CRMProspectID: "003A", FlowID: "12 34", OwnerEmail: "bob@example.com",
-					Column: ColFlowID, Code: CodeInvalidFlowID,
+					Column: ColFlowID, Code: outcome.CodeInvalidFlowID,
 					Message: `prospects.csv:2: column flowId ("Flow ID"): "12 34" is not a flow ID (digits only)`,
 				},
 				{
 					Line: 3, CRMProspectID: "003B", FlowID: "123456789012345678901", OwnerEmail: "bob@example.com",
-					Column: ColFlowID, Code: CodeInvalidFlowID,
+					Column: ColFlowID, Code: outcome.CodeInvalidFlowID,
 					Message: `prospects.csv:3: column flowId ("Flow ID"): "123456789012345678901" is not a flow ID (digits only, at most 20)`,
 				},
 				{
 					Line: 4, CRMProspectID: "003C", FlowID: "1.23457E+18", OwnerEmail: "bob@example.com",
-					Column: ColFlowID, Code: CodeScientificNotation,
+					Column: ColFlowID, Code: outcome.CodeScientificNotation,
 					Message: `prospects.csv:4: column flowId ("Flow ID"): "1.23457E+18" is in scientific notation: a spreadsheet read the ID as a number and kept 6 digits of it, which cannot be undone from this file; ` + reexport,
 				},
 				{
 					// The flow column is checked before the owner.
 					Line: 5, CRMProspectID: "003D", FlowID: "-1",
-					Column: ColFlowID, Code: CodeInvalidFlowID,
+					Column: ColFlowID, Code: outcome.CodeInvalidFlowID,
 					Message: `prospects.csv:5: column flowId ("Flow ID"): "-1" is not a flow ID (digits only)`,
 				},
 			},
@@ -351,7 +352,7 @@ func TestRows(t *testing.T) {
 			input: hdr + "003A,1,,note\n",
 			wantRej: []*Rejection{{
 				Line: 2, CRMProspectID: "003A", FlowID: "1",
-				Column: ColOwnerEmail, Code: CodeMissingValue,
+				Column: ColOwnerEmail, Code: outcome.CodeMissingValue,
 				Message: `prospects.csv:2: column flowInstanceOwnerEmail ("Owner Email"): missing value`,
 			}},
 		},
@@ -366,23 +367,23 @@ func TestRows(t *testing.T) {
 				"003F,1,bob@example.com (Bob),\n" +
 				"003G,1,bob@@example.com,\n",
 			wantRej: []*Rejection{
-				{Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@", Column: ColOwnerEmail, Code: CodeInvalidEmail, Message: `prospects.csv:2: column flowInstanceOwnerEmail ("Owner Email"): "bob@" is not an email address`},
-				{Line: 3, CRMProspectID: "003B", FlowID: "1", OwnerEmail: "Bob <bob@example.com>", Column: ColOwnerEmail, Code: CodeInvalidEmail, Message: `prospects.csv:3: column flowInstanceOwnerEmail ("Owner Email"): "Bob <bob@example.com>" is not an email address`},
-				{Line: 4, CRMProspectID: "003C", FlowID: "1", OwnerEmail: "bob@example", Column: ColOwnerEmail, Code: CodeInvalidEmail, Message: `prospects.csv:4: column flowInstanceOwnerEmail ("Owner Email"): "bob@example" is not an email address`},
-				{Line: 5, CRMProspectID: "003D", FlowID: "1", OwnerEmail: "bob", Column: ColOwnerEmail, Code: CodeInvalidEmail, Message: `prospects.csv:5: column flowInstanceOwnerEmail ("Owner Email"): "bob" is not an email address`},
-				{Line: 6, CRMProspectID: "003E", FlowID: "1", OwnerEmail: "bob@example.com.", Column: ColOwnerEmail, Code: CodeInvalidEmail, Message: `prospects.csv:6: column flowInstanceOwnerEmail ("Owner Email"): "bob@example.com." is not an email address`},
-				{Line: 7, CRMProspectID: "003F", FlowID: "1", OwnerEmail: "bob@example.com (Bob)", Column: ColOwnerEmail, Code: CodeInvalidEmail, Message: `prospects.csv:7: column flowInstanceOwnerEmail ("Owner Email"): "bob@example.com (Bob)" is not an email address`},
-				{Line: 8, CRMProspectID: "003G", FlowID: "1", OwnerEmail: "bob@@example.com", Column: ColOwnerEmail, Code: CodeInvalidEmail, Message: `prospects.csv:8: column flowInstanceOwnerEmail ("Owner Email"): "bob@@example.com" is not an email address`},
+				{Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@", Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail, Message: `prospects.csv:2: column flowInstanceOwnerEmail ("Owner Email"): "bob@" is not an email address`},
+				{Line: 3, CRMProspectID: "003B", FlowID: "1", OwnerEmail: "Bob <bob@example.com>", Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail, Message: `prospects.csv:3: column flowInstanceOwnerEmail ("Owner Email"): "Bob <bob@example.com>" is not an email address`},
+				{Line: 4, CRMProspectID: "003C", FlowID: "1", OwnerEmail: "bob@example", Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail, Message: `prospects.csv:4: column flowInstanceOwnerEmail ("Owner Email"): "bob@example" is not an email address`},
+				{Line: 5, CRMProspectID: "003D", FlowID: "1", OwnerEmail: "bob", Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail, Message: `prospects.csv:5: column flowInstanceOwnerEmail ("Owner Email"): "bob" is not an email address`},
+				{Line: 6, CRMProspectID: "003E", FlowID: "1", OwnerEmail: "bob@example.com.", Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail, Message: `prospects.csv:6: column flowInstanceOwnerEmail ("Owner Email"): "bob@example.com." is not an email address`},
+				{Line: 7, CRMProspectID: "003F", FlowID: "1", OwnerEmail: "bob@example.com (Bob)", Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail, Message: `prospects.csv:7: column flowInstanceOwnerEmail ("Owner Email"): "bob@example.com (Bob)" is not an email address`},
+				{Line: 8, CRMProspectID: "003G", FlowID: "1", OwnerEmail: "bob@@example.com", Column: ColOwnerEmail, Code: outcome.CodeInvalidEmail, Message: `prospects.csv:8: column flowInstanceOwnerEmail ("Owner Email"): "bob@@example.com" is not an email address`},
 			},
 		},
 		{
 			name:  "short rows",
 			input: hdr + "003A,1\n003B\n003C,1,\n",
 			wantRej: []*Rejection{
-				{Line: 2, CRMProspectID: "003A", FlowID: "1", Code: CodeMalformedRow, Message: `prospects.csv:2: malformed row: it has 2 cells and the header 4: it ends before column flowInstanceOwnerEmail ("Owner Email"); is a line break inside a cell not quoted?`},
-				{Line: 3, CRMProspectID: "003B", Code: CodeMalformedRow, Message: `prospects.csv:3: malformed row: it has 1 cell and the header 4: it ends before column flowId ("Flow ID"); is a line break inside a cell not quoted?`},
+				{Line: 2, CRMProspectID: "003A", FlowID: "1", Code: outcome.CodeMalformedRow, Message: `prospects.csv:2: malformed row: it has 2 cells and the header 4: it ends before column flowInstanceOwnerEmail ("Owner Email"); is a line break inside a cell not quoted?`},
+				{Line: 3, CRMProspectID: "003B", Code: outcome.CodeMalformedRow, Message: `prospects.csv:3: malformed row: it has 1 cell and the header 4: it ends before column flowId ("Flow ID"); is a line break inside a cell not quoted?`},
 				// Three cells reach every column read: only the owner is empty.
-				{Line: 4, CRMProspectID: "003C", FlowID: "1", Column: ColOwnerEmail, Code: CodeMissingValue, Message: `prospects.csv:4: column flowInstanceOwnerEmail ("Owner Email"): missing value`},
+				{Line: 4, CRMProspectID: "003C", FlowID: "1", Column: ColOwnerEmail, Code: outcome.CodeMissingValue, Message: `prospects.csv:4: column flowInstanceOwnerEmail ("Owner Email"): missing value`},
 			},
 		},
 		{
@@ -397,7 +398,7 @@ func TestRows(t *testing.T) {
 			want:  []Prospect{{Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@example.com"}},
 			wantRej: []*Rejection{{
 				Line: 3, CRMProspectID: "003B", FlowID: "2", OwnerEmail: "bob@example.com",
-				Code:    CodeMalformedRow,
+				Code:    outcome.CodeMalformedRow,
 				Message: `prospects.csv:3: malformed row: it has 5 cells and the header 4: a cell with a comma in it must be quoted`,
 			}},
 		},
@@ -407,7 +408,7 @@ func TestRows(t *testing.T) {
 			want:  []Prospect{{Line: 3, CRMProspectID: "003B", FlowID: "2", OwnerEmail: "bob@example.com"}},
 			wantRej: []*Rejection{{
 				Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@example.com",
-				Code:    CodeMalformedRow,
+				Code:    outcome.CodeMalformedRow,
 				Message: `prospects.csv:2: malformed row: a NUL (zero) byte in cell 4 ("Notes"): the file is damaged or not plain text; export it again as CSV`,
 			}},
 		},
@@ -417,7 +418,7 @@ func TestRows(t *testing.T) {
 			want:  []Prospect{{Line: 3, CRMProspectID: "003B", FlowID: "2", OwnerEmail: "bob@example.com"}},
 			wantRej: []*Rejection{{
 				Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@example.com",
-				Code:    CodeMalformedRow,
+				Code:    outcome.CodeMalformedRow,
 				Message: `prospects.csv:2: malformed CSV on line 2, cell 4 ("Notes"): a " inside a cell that does not start with one; a cell with a " in it must be quoted and the " doubled, as in "5"" screen"`,
 			}},
 		},
@@ -428,12 +429,12 @@ func TestRows(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@example.com",
-					Code:    CodeMalformedRow,
+					Code:    outcome.CodeMalformedRow,
 					Message: `prospects.csv:2: malformed CSV: the quoted cell 4 ("Notes") opened on line 2 does not end with " followed by the delimiter (comma) or the end of a line; its next " is on line 3; only line 2 is rejected, the lines after it are read as rows`,
 				},
 				{
 					Line:    3,
-					Code:    CodeMalformedRow,
+					Code:    outcome.CodeMalformedRow,
 					Message: `prospects.csv:3: malformed CSV on line 3, cell 1 ("Contact ID"): a " inside a cell that does not start with one; a cell with a " in it must be quoted and the " doubled, as in "5"" screen"`,
 				},
 			},
@@ -447,7 +448,7 @@ func TestRows(t *testing.T) {
 			},
 			wantRej: []*Rejection{{
 				Line:    3,
-				Code:    CodeMalformedRow,
+				Code:    outcome.CodeMalformedRow,
 				Message: `prospects.csv:3: malformed CSV: the quote that opens cell 1 ("Contact ID") on line 3 is never closed; only line 3 is rejected, the lines after it are read as rows`,
 			}},
 		},
@@ -467,7 +468,7 @@ func TestRows(t *testing.T) {
 			},
 			wantRej: []*Rejection{{
 				Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@example.com",
-				Code:    CodeMalformedRow,
+				Code:    outcome.CodeMalformedRow,
 				Message: `prospects.csv:2: malformed CSV: the quoted cell 4 ("Notes") opened on line 2 does not end with " followed by the delimiter (comma) or the end of a line; its next " is on line 4; only line 2 is rejected, the lines after it are read as rows`,
 			}},
 		},
@@ -485,13 +486,13 @@ func TestRows(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line:    2,
-					Code:    CodeMalformedRow,
+					Code:    outcome.CodeMalformedRow,
 					Message: `prospects.csv:2: malformed row: it has 1 cell and the header 4: it ends before column flowId ("Flow ID"); is a line break inside a cell not quoted?; only line 2 is rejected, the lines after it are read as rows`,
 				},
 				{
 					// Its last cell opens a quote that nothing closes.
 					Line: 3, CRMProspectID: "003B", FlowID: "2", OwnerEmail: "bob@example.com",
-					Code:    CodeMalformedRow,
+					Code:    outcome.CodeMalformedRow,
 					Message: `prospects.csv:3: malformed CSV: the quote that opens cell 4 ("Notes") on line 3 is never closed; only line 3 is rejected, the lines after it are read as rows`,
 				},
 			},
@@ -507,15 +508,15 @@ func TestRows(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 2, CRMProspectID: "003A", FlowID: "1", OwnerEmail: "bob@example.com",
-					Code:    CodeMalformedRow,
+					Code:    outcome.CodeMalformedRow,
 					Message: `prospects.csv:2: malformed CSV: the quote that opens cell 4 ("Notes") on line 2 is still open after 1000 bytes; only line 2 is rejected, the lines after it are read as rows`,
 				},
 				{
-					Line: 3, CRMProspectID: x400, Code: CodeMalformedRow,
+					Line: 3, CRMProspectID: x400, Code: outcome.CodeMalformedRow,
 					Message: `prospects.csv:3: malformed row: it has 1 cell and the header 4: it ends before column flowId ("Flow ID"); is a line break inside a cell not quoted?`,
 				},
 				{
-					Line: 4, CRMProspectID: x400, Code: CodeMalformedRow,
+					Line: 4, CRMProspectID: x400, Code: outcome.CodeMalformedRow,
 					Message: `prospects.csv:4: malformed row: it has 1 cell and the header 4: it ends before column flowId ("Flow ID"); is a line break inside a cell not quoted?`,
 				},
 			},
@@ -550,7 +551,7 @@ func TestFlowColumns(t *testing.T) {
 			want:  []Prospect{{Line: 2, CRMProspectID: "003A", FlowName: "Q3 Outbound", OwnerEmail: "bob@example.com"}},
 			wantRej: []*Rejection{{
 				Line: 3, CRMProspectID: "003B", OwnerEmail: "bob@example.com",
-				Column: ColFlowName, Code: CodeMissingValue,
+				Column: ColFlowName, Code: outcome.CodeMissingValue,
 				Message: `in.csv:3: column flowName ("Flow"): missing value`,
 			}},
 		},
@@ -565,12 +566,12 @@ func TestFlowColumns(t *testing.T) {
 			wantRej: []*Rejection{
 				{
 					Line: 5, CRMProspectID: "4", OwnerEmail: "bob@example.com",
-					Column: ColFlowID, Code: CodeMissingValue,
+					Column: ColFlowID, Code: outcome.CodeMissingValue,
 					Message: `in.csv:5: column flowId or column flowName: missing value`,
 				},
 				{
 					Line: 6, CRMProspectID: "5", FlowID: "x", FlowName: "Q3", OwnerEmail: "bob@example.com",
-					Column: ColFlowID, Code: CodeInvalidFlowID,
+					Column: ColFlowID, Code: outcome.CodeInvalidFlowID,
 					Message: `in.csv:6: column flowId: "x" is not a flow ID (digits only)`,
 				},
 			},

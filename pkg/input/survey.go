@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // Bounds of a Survey's memory, whatever the number of rows: under 4 MiB in
@@ -138,7 +140,7 @@ func SurveyRows(r io.Reader, opts Options, row func(Prospect, *Rejection)) (*Sur
 			s.footer.rows++
 		}
 		blankRun++
-		if rej == nil || rej.Code != CodeBlankRow {
+		if rej == nil || rej.Code != outcome.CodeBlankRow {
 			blankRun = 0
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -125,7 +126,7 @@ func TestFooterNotCounted(t *testing.T) {
 			name:  "a last row with only its ID is a row, not a footer",
 			input: data + "003C,,\n",
 			want: readResult{Rows: []Row{{Line: 2, ID: "003A", FlowID: "1", Owner: owner}, {Line: 3, ID: "003B", FlowID: "1", Owner: owner},
-				{Line: 4, Code: CodeMissingValue, ID: "003C"}}},
+				{Line: 4, Code: outcome.CodeMissingValue, ID: "003C"}}},
 		},
 	}
 	for _, tt := range tests {
@@ -169,7 +170,7 @@ func TestFedBackKeepsLines(t *testing.T) {
 			name:  "a BlankRow fed back as it was is blank still, on its line",
 			input: failedHeader + "12,,,,input,BlankRow,in.csv:12: blank row,,,\n14,003C,1,a@example.com,input,X,y,,,\n",
 			want: readResult{Headers: []string{"Notes"}, Rows: []Row{
-				{Line: 12, Code: CodeBlankRow, Extra: []string{""}},
+				{Line: 12, Code: outcome.CodeBlankRow, Extra: []string{""}},
 				{Line: 14, ID: "003C", FlowID: "1", Owner: owner, Extra: []string{""}},
 			}},
 		},

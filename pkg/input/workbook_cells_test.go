@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -118,18 +119,18 @@ func TestWorkbookRefusedCells(t *testing.T) {
 	const flow = "1695493301223590792"
 	want := []got{
 		{Line: 2, ID: "1695493301223590792", Flow: flow, Extra: "12-07-26"},
-		{Line: 3, Code: CodeRoundedNumber, ID: "1695493301223590000", Flow: flow,
+		{Line: 3, Code: outcome.CodeRoundedNumber, ID: "1695493301223590000", Flow: flow,
 			Message: `book.xlsx:3: column crmProspectId ("Contact ID"): the cell is a number of more than 15 digits, shown as "1695493301223590000": Excel keeps 15 significant digits, so the ID was rounded and cannot be read back from this workbook; format the column as Text and enter the exact IDs again (from the CRM), or export the file again as CSV`},
-		{Line: 4, Code: CodeRoundedNumber, ID: "1.69549E+18", Flow: flow,
+		{Line: 4, Code: outcome.CodeRoundedNumber, ID: "1.69549E+18", Flow: flow,
 			Message: `book.xlsx:4: column crmProspectId ("Contact ID"): the cell is a number of more than 15 digits, shown as "1.69549E+18": Excel keeps 15 significant digits, so the ID was rounded and cannot be read back from this workbook; format the column as Text and enter the exact IDs again (from the CRM), or export the file again as CSV`},
-		{Line: 5, Code: CodeErrorCell, ID: "#REF!", Flow: flow,
+		{Line: 5, Code: outcome.CodeErrorCell, ID: "#REF!", Flow: flow,
 			Message: `book.xlsx:5: column crmProspectId ("Contact ID"): the cell holds the spreadsheet error #REF!, not an ID: fix the formula or the data it refers to, or paste the IDs as values`},
-		{Line: 6, Code: CodeDateCell, ID: "12-07-26", Flow: flow,
+		{Line: 6, Code: outcome.CodeDateCell, ID: "12-07-26", Flow: flow,
 			Message: `book.xlsx:6: column crmProspectId ("Contact ID"): the cell is a date (12-07-26), not an ID: format the column as Text and enter the IDs again`},
-		{Line: 7, Code: CodeErrorCell, ID: "003F", Flow: "#N/A",
+		{Line: 7, Code: outcome.CodeErrorCell, ID: "003F", Flow: "#N/A",
 			Message: `book.xlsx:7: column flowId ("Flow ID"): the cell holds the spreadsheet error #N/A, not an ID: fix the formula or the data it refers to, or paste the IDs as values`},
 		{Line: 8, ID: "123456789012", Flow: flow},
-		{Line: 9, Code: CodeRoundedNumber, ID: "003H", Flow: "1234567890123460",
+		{Line: 9, Code: outcome.CodeRoundedNumber, ID: "003H", Flow: "1234567890123460",
 			Message: `book.xlsx:9: column flowId ("Flow ID"): the cell is a number of more than 15 digits, shown as "1234567890123460": Excel keeps 15 significant digits, so the ID was rounded and cannot be read back from this workbook; format the column as Text and enter the exact IDs again (from the CRM), or export the file again as CSV`},
 	}
 	if diff := cmp.Diff(want, all); diff != "" {
@@ -142,8 +143,8 @@ func TestWorkbookRefusedCells(t *testing.T) {
 func TestErrorValueInCSV(t *testing.T) {
 	got := readRows(t, "Contact ID,Flow ID,Owner Email\n#N/A,1,a@example.com\n003B,#ref!,a@example.com\n#hashtag,1,a@example.com\n", Options{Name: "x.csv"})
 	want := readResult{Rows: []Row{
-		{Line: 2, Code: CodeErrorCell, ID: "#N/A", FlowID: "1", Owner: "a@example.com"},
-		{Line: 3, Code: CodeErrorCell, ID: "003B", FlowID: "#ref!", Owner: "a@example.com"},
+		{Line: 2, Code: outcome.CodeErrorCell, ID: "#N/A", FlowID: "1", Owner: "a@example.com"},
+		{Line: 3, Code: outcome.CodeErrorCell, ID: "003B", FlowID: "#ref!", Owner: "a@example.com"},
 		{Line: 4, ID: "#hashtag", FlowID: "1", Owner: "a@example.com"},
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 )
@@ -110,7 +111,7 @@ func TestWorkbookToCSV(t *testing.T) {
 	}
 	wantCodes := []Row{
 		{Line: 2, ID: "0031t00000Jk7Lm", FlowID: "1695493301223590792", Owner: "ava@example.com", Extra: []string{"two lines"}},
-		{Line: 3, Code: CodeRoundedNumber, ID: "12345678901", FlowID: "1.69549E+18", Owner: "ava@example.com", Extra: []string{""}},
+		{Line: 3, Code: outcome.CodeRoundedNumber, ID: "12345678901", FlowID: "1.69549E+18", Owner: "ava@example.com", Extra: []string{""}},
 		{Line: 4, ID: "003B", FlowID: "1695493301223590792", Owner: "ben@example.com", Extra: []string{`a, "b"`}},
 		{Line: 6, ID: "003C", FlowID: "42", Owner: "ben@example.com", Extra: []string{""}},
 	}
@@ -214,7 +215,7 @@ func TestWorkbookThroughSurvey(t *testing.T) {
 	got := readRows(t, text, opts)
 	want := readResult{Rows: []Row{
 		{Line: 4, ID: "003A", FlowID: "1695493301223590792", Owner: "a@example.com"},
-		{Line: 5, Code: CodeRoundedNumber, ID: "003B", FlowID: "1695493301223590000", Owner: "a@example.com"},
+		{Line: 5, Code: outcome.CodeRoundedNumber, ID: "003B", FlowID: "1695493301223590000", Owner: "a@example.com"},
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

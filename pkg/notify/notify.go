@@ -19,19 +19,13 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // Timeout bounds one Post, whatever the client's own timeout: a webhook
 // that hangs must not hold up the end of a run.
 const Timeout = 10 * time.Second
-
-// Exit codes of the contract, as a notice words them.
-const (
-	exitOK           = 0
-	exitFatal        = 1
-	exitSomeFailed   = 3
-	exitStoppedEarly = 4
-)
 
 // Notice is the outcome of one run.
 type Notice struct {
@@ -61,11 +55,11 @@ type body struct {
 // "failed".
 func Describe(exitCode int) string {
 	switch exitCode {
-	case exitOK:
+	case outcome.ExitOK:
 		return "done"
-	case exitSomeFailed:
+	case outcome.ExitSomeFailed:
 		return "some failed"
-	case exitStoppedEarly:
+	case outcome.ExitStoppedEarly:
 		return "stopped early"
 	default:
 		return "failed"
@@ -79,7 +73,7 @@ func Describe(exitCode int) string {
 //	Results: /data/inbox/results/prospects
 func Text(n Notice) string {
 	icon := map[int]string{
-		exitOK: ":white_check_mark:", exitSomeFailed: ":warning:", exitStoppedEarly: ":double_vertical_bar:",
+		outcome.ExitOK: ":white_check_mark:", outcome.ExitSomeFailed: ":warning:", outcome.ExitStoppedEarly: ":double_vertical_bar:",
 	}[n.ExitCode]
 	if icon == "" {
 		icon = ":x:"
@@ -87,7 +81,7 @@ func Text(n Notice) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s flowenroll: *%s*: %s (exit %d)\n", icon, escape(n.File), Describe(n.ExitCode), n.ExitCode)
 	fmt.Fprintf(&b, "%d assigned, %d failed, %d unprocessed", n.Assigned, n.Failed, n.Unprocessed)
-	if n.ExitCode == exitStoppedEarly {
+	if n.ExitCode == outcome.ExitStoppedEarly {
 		b.WriteString(" (the next run continues)")
 	}
 	if n.Reason != "" {

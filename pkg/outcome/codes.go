@@ -14,22 +14,45 @@ const (
 
 // Codes of failed.csv, stage input: the file.
 const (
-	CodeMissingValue       = "MissingValue"
-	CodeInvalidFlowID      = "InvalidFlowId"
-	CodeInvalidEmail       = "InvalidEmail"
-	CodeMalformedRow       = "MalformedRow"
-	CodeBlankRow           = "BlankRow"
+	CodeMissingValue  = "MissingValue"
+	CodeInvalidFlowID = "InvalidFlowId"
+	CodeInvalidEmail  = "InvalidEmail"
+	// CodeMalformedRow is a row that breaks the CSV rules: a stray or
+	// unclosed quote, more or fewer cells than the header, a NUL byte.
+	CodeMalformedRow = "MalformedRow"
+	// CodeScientificNotation is an ID a spreadsheet wrote as 1.69549E+18.
 	CodeScientificNotation = "ScientificNotation"
-	CodeTrailingDecimal    = "TrailingDecimal"
-	CodeRoundedFlowID      = "RoundedFlowId"
+	// CodeTrailingDecimal is an ID written as a decimal number: 12345.0.
+	CodeTrailingDecimal = "TrailingDecimal"
+	// CodeRoundedFlowID is a flow ID a spreadsheet rounded to 15 digits,
+	// where the file shows the exact ID elsewhere (needs a Survey).
+	CodeRoundedFlowID = "RoundedFlowId"
+	// CodeSalesforceChecksum is an 18-character Salesforce ID whose case
+	// does not match its checksum (with Options.CRM "salesforce").
 	CodeSalesforceChecksum = "SalesforceChecksum"
-	CodeInvalidProspectID  = "InvalidProspectId"
-	CodeLeadingZerosLost   = "LeadingZerosLost"
-	CodeDuplicate          = "Duplicate"
-	// Workbook cells that cannot hold an ID exactly, in an ID column.
+	// CodeInvalidProspectID is a crmProspectId that is not an ID of the
+	// CRM given in Options.CRM.
+	CodeInvalidProspectID = "InvalidProspectId"
+	// CodeLeadingZerosLost is an ID a spreadsheet stripped of its leading
+	// zeros, where the file shows the padded form elsewhere (needs a
+	// Survey).
+	CodeLeadingZerosLost = "LeadingZerosLost"
+	// CodeBlankRow is a row whose cells are all blank (",,,"), before the
+	// last row that is not: a gap a person may have meant to fill. Blank
+	// rows after the last real row are not rows; see
+	// Reader.TrailingBlankRows.
+	CodeBlankRow = "BlankRow"
+	// CodeRoundedNumber is an ID cell of a workbook that is a number of
+	// more than 15 digits: Excel has rounded it.
 	CodeRoundedNumber = "RoundedNumber"
-	CodeErrorCell     = "ErrorCell"
-	CodeDateCell      = "DateCell"
+	// CodeErrorCell is an ID cell that holds a spreadsheet error (#REF!,
+	// #N/A), in a workbook or as a CSV export wrote it.
+	CodeErrorCell = "ErrorCell"
+	// CodeDateCell is an ID cell of a workbook that is a date.
+	CodeDateCell = "DateCell"
+	// CodeDuplicate: the same ID, flow and owner as an earlier line, which
+	// is sent instead.
+	CodeDuplicate = "Duplicate"
 )
 
 // Codes of failed.csv, stage input: what Gong's listings say.

@@ -38,14 +38,6 @@ type Client interface {
 	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
 }
 
-// Exit codes, as for run.
-const (
-	ExitOK           = 0
-	ExitFatal        = 1
-	ExitSomeFailed   = 3
-	ExitStoppedEarly = 4
-)
-
 // MaxReadBackIDs is the most CRM IDs one read-back carries. Gong publishes
 // no limit for POST /v2/flows/prospects; this is the unassign's and the
 // assign chunk's, which the run's own read-backs never exceed either.
@@ -179,13 +171,13 @@ func timesOf(start, end time.Time) Times {
 func exitOf(reason string, err error, pending, failed int) int {
 	switch {
 	case err != nil, outcome.Fatal(reason):
-		return ExitFatal
+		return outcome.ExitFatal
 	case pending > 0:
-		return ExitStoppedEarly
+		return outcome.ExitStoppedEarly
 	case failed > 0:
-		return ExitSomeFailed
+		return outcome.ExitSomeFailed
 	}
-	return ExitOK
+	return outcome.ExitOK
 }
 
 // stopOf is why a command stopped: the gateway's reason, or a signal.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // unassign sends one batch under the retry policy. Before an attempt that
@@ -56,7 +57,7 @@ func (u *undo) unassign(ctx context.Context, ids []string) error {
 		var api *gong.APIError
 		errors.As(err, &api)
 		log.Warn("Gong refused the request; its instances are kept", zap.Error(err))
-		if nerr := u.note(journalEntry{Done: &settled{Kept: pending, Code: CodeRequestRefused, Message: err.Error(),
+		if nerr := u.note(journalEntry{Done: &settled{Kept: pending, Code: outcome.CodeRequestRefused, Message: err.Error(),
 			HTTPStatus: st, RequestID: api.RequestID}}); nerr != nil {
 			return &gateway.JournalError{Err: nerr}
 		}
@@ -81,7 +82,7 @@ func (u *undo) answered(sent []string, resp *gong.UnassignResponse) error {
 	for _, id := range resp.UnassignedFlowInstanceIDs {
 		listed[id] = true
 	}
-	s := settled{How: ByAnswer, Code: CodeNotUnassigned, RequestID: resp.RequestID,
+	s := settled{How: ByAnswer, Code: outcome.CodeNotUnassigned, RequestID: resp.RequestID,
 		Message: "Gong did not list the instance as removed: it is still assigned (finished, or not removable)"}
 	for _, id := range sent {
 		if listed[id] {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"github.com/flowenroll/flowenroll/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/flowenroll/flowenroll/internal/testkit"
 
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"

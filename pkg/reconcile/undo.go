@@ -20,16 +20,6 @@ const (
 	UndoFailedFile = "undo-failed.csv"
 )
 
-// Codes of undo-failed.csv.
-const (
-	// CodeNotUnassigned: Gong answered, and did not list the instance among
-	// those it removed: it is still assigned (finished, or not removable).
-	CodeNotUnassigned = "NotUnassigned"
-	// CodeRequestRefused: Gong refused the request as a whole for good
-	// (a 4xx other than 401, 403 and 429); nothing was removed.
-	CodeRequestRefused = "RequestRefused"
-)
-
 // UndoConfig is what Undo needs.
 type UndoConfig struct {
 	Dir     string

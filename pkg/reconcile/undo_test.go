@@ -241,8 +241,8 @@ func TestUndoFailed(t *testing.T) {
 		wantStatus   string
 		wantKept     int
 	}{
-		{name: "finished instance", wantCode: reconcile.CodeNotUnassigned, wantKept: 1},
-		{name: "refused request", unassignedBy: "nobody@example.com", wantCode: reconcile.CodeRequestRefused, wantStatus: "400", wantKept: 4},
+		{name: "finished instance", wantCode: outcome.CodeNotUnassigned, wantKept: 1},
+		{name: "refused request", unassignedBy: "nobody@example.com", wantCode: outcome.CodeRequestRefused, wantStatus: "400", wantKept: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

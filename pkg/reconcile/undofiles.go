@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -34,7 +35,7 @@ func (u *undo) finish(ctx context.Context, start time.Time, err error) (UndoSumm
 	sum.ExitCode = exitOf(sum.StopReason, err, sum.Pending, sum.Kept)
 	if serr := mergeSummary(u.cfg.Dir, "undo", sum); serr != nil && err == nil {
 		err = serr
-		sum.ExitCode = ExitFatal
+		sum.ExitCode = outcome.ExitFatal
 	}
 	u.log.Info("undo finished", zap.Int("removed", sum.Removed), zap.Int("kept", sum.Kept), zap.Int("pending", sum.Pending),
 		zap.Int64("requests", sum.RequestsThisRun), zap.String("stopReason", sum.StopReason))
@@ -68,12 +69,6 @@ func (u *undo) tally() UndoSummary {
 	return sum
 }
 
-// Columns of undone.csv and undo-failed.csv, before the carried ones.
-var (
-	undoneColumns     = []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "flowName", "flowInstanceId", "removedBy", "requestId"}
-	undoFailedColumns = []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "flowName", "flowInstanceId", "errorCode", "errorMessage", "httpStatus", "requestId"}
-)
-
 // writeFiles rebuilds undone.csv and undo-failed.csv from the journal.
 func (u *undo) writeFiles() error {
 	var done, failed [][]string
@@ -96,10 +91,10 @@ func (u *undo) writeFiles() error {
 		row = append(row, s.Code, s.Message, status, s.RequestID)
 		failed = append(failed, append(row, carried(r, u.rows.extra)...))
 	}
-	if err := writeCSV(filepath.Join(u.cfg.Dir, UndoneFile), append(undoneColumns[:len(undoneColumns):len(undoneColumns)], u.rows.extra...), done); err != nil {
+	if err := writeCSV(filepath.Join(u.cfg.Dir, UndoneFile), append(outcome.UndoneColumns(), u.rows.extra...), done); err != nil {
 		return err
 	}
-	return writeCSV(filepath.Join(u.cfg.Dir, UndoFailedFile), append(undoFailedColumns[:len(undoFailedColumns):len(undoFailedColumns)], u.rows.extra...), failed)
+	return writeCSV(filepath.Join(u.cfg.Dir, UndoFailedFile), append(outcome.UndoFailedColumns(), u.rows.extra...), failed)
 }
 
 // peekJournal reads dir's undo journal without writing; a journal of
@@ -127,7 +122,7 @@ func dryRun(cfg UndoConfig, rows runRows, st journalState, start time.Time) (Und
 	sum := u.tally()
 	sum.DryRun, sum.Resumed, sum.RequestCounts = true, st.resumed, st.runs
 	w := csv.NewWriter(cfg.DryRunOut)
-	head := []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "flowName", "flowInstanceId", "state"}
+	head := outcome.UndoPlanColumns()
 	if err := w.Write(append(head, rows.extra...)); err != nil {
 		return sum, err
 	}
@@ -157,7 +152,7 @@ func dryRun(cfg UndoConfig, rows runRows, st journalState, start time.Time) (Und
 	}
 	w.Flush()
 	sum.Times = timesOf(start, cfg.Now())
-	sum.ExitCode = ExitOK
+	sum.ExitCode = outcome.ExitOK
 	cfg.Log.Info("dry run: nothing sent", zap.Int("wouldRemove", len(todo)+len(doubt)), zap.Int("inDoubt", len(doubt)),
 		zap.Int("unassignRequests", (len(todo)+len(doubt)+cfg.BatchSize-1)/cfg.BatchSize), zap.Int("alreadySettled", sum.Removed+sum.Kept))
 	return sum, w.Error()

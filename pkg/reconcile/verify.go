@@ -102,7 +102,7 @@ func Verify(ctx context.Context, cfg VerifyConfig) (VerifySummary, error) {
 	sum.Times = timesOf(start, cfg.Now())
 	sum.ExitCode = exitOf(sum.StopReason, err, sum.ByState[StateUnknown], 0)
 	if serr := mergeSummary(cfg.Dir, "verify", sum); serr != nil && err == nil {
-		err, sum.ExitCode = serr, ExitFatal
+		err, sum.ExitCode = serr, outcome.ExitFatal
 	}
 	cfg.Log.Info("verify finished", zap.Any("byState", sum.ByState), zap.Int64("requests", sum.Requests))
 	return sum, err
@@ -187,9 +187,6 @@ func judge(o outcome.Outcome, found map[string]*readBack) verdict {
 	return v
 }
 
-var verifyColumns = []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "flowName", "flowInstanceId",
-	"state", "flowInstanceStatus", "otherOpenFlowIds", "requestId"}
-
 func writeVerify(dir string, rows runRows, verdicts []verdict) error {
 	out := make([][]string, len(verdicts))
 	for i, o := range rows.assigned {
@@ -198,5 +195,5 @@ func writeVerify(dir string, rows runRows, verdicts []verdict) error {
 			v.state, v.status, strings.Join(v.otherFlows, " "), v.requestID}
 		out[i] = append(row, carried(r, rows.extra)...)
 	}
-	return writeCSV(filepath.Join(dir, VerifyFile), append(verifyColumns[:len(verifyColumns):len(verifyColumns)], rows.extra...), out)
+	return writeCSV(filepath.Join(dir, VerifyFile), append(outcome.VerifyColumns(), rows.extra...), out)
 }

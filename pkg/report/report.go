@@ -67,12 +67,11 @@ func (s Status) MarshalCSV() (string, error) {
 func Columns(file string) []string {
 	switch file {
 	case AssignedFile:
-		return []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "flowName", "flowInstanceId",
-			"flowInstanceOwnerFullName", "flowInstanceCreateDate", "flowInstanceStatus", "workspaceId", "exclusive", "requestId"}
+		return outcome.AssignedColumns()
 	case FailedFile:
-		return []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "stage", "errorCode", "errorMessage", "httpStatus", "requestId"}
+		return outcome.FailedColumns()
 	case UnprocessedFile:
-		return []string{"line", "crmProspectId", "flowId", "flowInstanceOwnerEmail", "reason"}
+		return outcome.UnprocessedColumns()
 	}
 	return nil
 }

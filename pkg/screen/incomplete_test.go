@@ -32,7 +32,7 @@ func TestIncompleteListing(t *testing.T) {
 		{"flow not on them", input.Prospect{FlowID: "99", OwnerEmail: "ava@example.com"}, "unprocessed:" + outcome.ReasonListingIncomplete},
 		{"name not on them", input.Prospect{FlowName: "Renewals", OwnerEmail: "ava@example.com"}, "unprocessed:" + outcome.ReasonListingIncomplete},
 		{"name found once", input.Prospect{FlowName: "Outbound", OwnerEmail: "ava@example.com"}, "unprocessed:" + outcome.ReasonListingIncomplete},
-		{"name found twice", input.Prospect{FlowName: "Twice", OwnerEmail: "ava@example.com"}, "failed:" + flows.CodeFlowNameAmbiguous},
+		{"name found twice", input.Prospect{FlowName: "Twice", OwnerEmail: "ava@example.com"}, "failed:" + outcome.CodeFlowNameAmbiguous},
 		{"owner name found once", input.Prospect{FlowID: "11", OwnerName: "Ava Reyes"}, "unprocessed:" + outcome.ReasonListingIncomplete},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

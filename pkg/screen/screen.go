@@ -190,7 +190,7 @@ func (s *Screen) flows(ctx context.Context, row *outcome.Row) *outcome.Outcome {
 	}
 	if row.FlowID == "" {
 		id, code, msg := flows.Resolve(list, row.FlowName, row.OwnerEmail)
-		if listing.Incomplete != "" && code != flows.CodeFlowNameAmbiguous {
+		if listing.Incomplete != "" && code != outcome.CodeFlowNameAmbiguous {
 			// Not found may be on a page not read; found once may be
 			// ambiguous with a flow there: only ambiguity is final.
 			s.warnIncomplete(row.OwnerEmail, listing.Incomplete)
