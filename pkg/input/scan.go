@@ -303,27 +303,10 @@ func (s *scanner) nextLine() ([]byte, bool, error) {
 // end of the text; any other error is fatal. A malformed record is not an
 // error: its syntax field says what is wrong.
 func (s *scanner) next() (*record, error) {
-	var line []byte
-	var nl bool
-	for {
-		var err error
-		line, nl, err = s.nextLine()
-		if err != nil {
-			s.errLine = s.line + 1
-			return nil, err
-		}
-		if len(line) > 0 {
-			break
-		}
+	r, line, nl, err := s.begin()
+	if err != nil {
+		return nil, err
 	}
-	if s.comma == 0 {
-		s.comma = sniffDelimiter(line)
-	}
-	r := &s.rec
-	*r = record{start: s.line, end: s.line}
-	s.buf, s.ends, s.raw, s.rawLines = s.buf[:0], s.ends[:0], s.raw[:0], 0
-	r.count(line)
-
 	fault := func(kind, opened int) (*record, error) {
 		r.syntax = &syntaxError{kind: kind, line: s.line, cell: len(s.ends), opened: opened}
 		return s.finish()
@@ -398,6 +381,32 @@ func (s *scanner) next() (*record, error) {
 		}
 		pos += i + 1
 	}
+}
+
+// begin reads the first line of the next record, skipping empty lines, and
+// starts the record there (the delimiter is sniffed from the first one).
+func (s *scanner) begin() (*record, []byte, bool, error) {
+	var line []byte
+	var nl bool
+	for {
+		var err error
+		line, nl, err = s.nextLine()
+		if err != nil {
+			s.errLine = s.line + 1
+			return nil, nil, false, err
+		}
+		if len(line) > 0 {
+			break
+		}
+	}
+	if s.comma == 0 {
+		s.comma = sniffDelimiter(line)
+	}
+	r := &s.rec
+	*r = record{start: s.line, end: s.line}
+	s.buf, s.ends, s.raw, s.rawLines = s.buf[:0], s.ends[:0], s.raw[:0], 0
+	r.count(line)
+	return r, line, nl, nil
 }
 
 func (s *scanner) endField() {
