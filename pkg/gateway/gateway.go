@@ -92,8 +92,9 @@ type Gateway struct {
 	readBacks, splits, flows, users atomic.Int64
 	unassigns                       atomic.Int64
 	bulkSubmits, bulkReads          atomic.Int64
-	answered                        atomic.Bool // some request got an answer other than 429
-	budgetOut                       atomic.Bool // the request budget is spent
+	answered                        atomic.Bool  // some request got an answer other than 429
+	silences                        atomic.Int32 // timeouts with nothing answered yet
+	budgetOut                       atomic.Bool  // the request budget is spent
 	quota                           quotaWatch
 	mu                              sync.Mutex
 	reason                          string
@@ -247,7 +248,7 @@ func (g *Gateway) hear(err error, k Kind, turn pace.Turn) {
 			g.cfg.Log.Warn("Gong keeps answering 429 long after its per-second window: the daily quota is spent; stopping")
 			g.Stop(outcome.ReasonDailyQuota)
 		}
-	case err == nil || st != 0:
+	case err == nil || gong.Responded(err):
 		g.answered.Store(true)
 		g.quota.answered()
 		g.cfg.Limiter.Heard(turn, pace.Answer{Op: k.String()})

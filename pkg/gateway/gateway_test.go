@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -158,24 +159,27 @@ func (timeout) Error() string   { return "Client.Timeout exceeded while awaiting
 func (timeout) Timeout() bool   { return true }
 func (timeout) Temporary() bool { return true }
 
-// TestSilentServer: a timeout stops the run as Unreachable only if nothing
-// has answered since the run began; after an answer it is retried.
+// TestSilentServer: timeouts stop the run as Unreachable only if nothing
+// has answered since the run began, and only at the second (one slow first
+// answer is retried); after an answer, even one whose body was lost, they
+// are retried.
 func TestSilentServer(t *testing.T) {
 	silent := &gong.TransportError{Op: "assign", Host: "127.0.0.1:1", Err: timeout{}, Sent: true}
+	truncated := &gong.TransportError{Op: "list flows", Host: "127.0.0.1:1", Err: errors.New("reading answer: unexpected EOF"), Sent: true, Responded: true}
 	for _, tc := range []struct {
-		name     string
-		answered bool
-		stop     string
+		name   string
+		before []error // what earlier requests got
+		stop   string
 	}{
-		{"never answered: a wrong base URL", false, outcome.ReasonUnreachable},
-		{"answered before, then silent: an outage", true, ""},
+		{"never answered, twice: a wrong base URL", []error{silent}, outcome.ReasonUnreachable},
+		{"never answered, once: one slow answer, retried", nil, ""},
+		{"answered before, then silent: an outage", []error{nil, silent}, ""},
+		{"a truncated answer is an answer", []error{truncated, silent}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := New(Config{})
-			if tc.answered {
-				if err := send(g, FlowListing, nil); err != nil {
-					t.Fatal(err)
-				}
+			for _, e := range tc.before {
+				_ = send(g, FlowListing, e)
 			}
 			err := send(g, Assign, silent)
 			if reason, _ := StopReason(err); reason != tc.stop || g.Stopped() != tc.stop {

@@ -187,11 +187,13 @@ func (op *Op) stopFor(k Kind, err error) string {
 		op.log.Error("Gong cannot be reached, and no request has been answered yet: check GONG_BASE_URL and the network; stopping", zap.String("cause", what))
 		return outcome.ReasonUnreachable
 	}
-	if timedOut(err) && !g.answered.Load() {
+	if timedOut(err) && !g.answered.Load() && g.silences.Add(1) >= silencesToStop {
 		// Gong answers within seconds; an address that takes connections
 		// and has never answered one is not Gong (a wrong port, a proxy
-		// that swallows requests). A server that answered before and then
-		// went quiet is retried instead: that is an outage, not a setup.
+		// that swallows requests). One slow answer is not yet that: the
+		// second timeout with nothing answered is (within twice --timeout).
+		// A server that answered before and then went quiet is retried
+		// instead: that is an outage, not a setup.
 		op.log.Error("Gong's address accepted the connection but sent no answer within --timeout, and no request has been answered since the run began: check GONG_BASE_URL (your company's API address, e.g. https://us-12345.api.gong.io) and any proxy on the way; stopping", zap.Error(err))
 		return outcome.ReasonUnreachable
 	}
@@ -200,6 +202,12 @@ func (op *Op) stopFor(k Kind, err error) string {
 
 // timedOut reports whether err is an attempt that got no answer in time
 // (the HTTP client's --timeout), as opposed to a refused or reset one.
+// silencesToStop is how many requests must time out, with nothing answered
+// since the run began, before the run stops as Unreachable: two, so that
+// one slow first answer is retried, and a silent address is still told in
+// about twice --timeout (contract: exit 1 within twice --timeout).
+const silencesToStop = 2
+
 func timedOut(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()

@@ -217,10 +217,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
 	if err != nil {
-		return &TransportError{Op: op, Host: c.base.Host, Err: fmt.Errorf("reading answer: %w", err), Sent: true}
+		return &TransportError{Op: op, Host: c.base.Host, Err: fmt.Errorf("reading answer: %w", err), Sent: true, Responded: true}
 	}
 	if len(raw) > MaxBodyBytes {
-		return &TransportError{Op: op, Host: c.base.Host, Err: fmt.Errorf("answer body larger than %d bytes refused", MaxBodyBytes), Sent: true}
+		return &TransportError{Op: op, Host: c.base.Host, Err: fmt.Errorf("answer body larger than %d bytes refused", MaxBodyBytes), Sent: true, Responded: true}
 	}
 	if !answered(op, resp.StatusCode) {
 		apiErr := c.apiError(op, resp, raw)

@@ -147,6 +147,17 @@ type TransportError struct {
 	// Sent reports whether the request may have reached the server, so that
 	// the caller must treat the outcome as in doubt.
 	Sent bool
+	// Responded reports that the server did answer, with a status and
+	// headers, and the body was lost or refused: the address is a server
+	// that answers, whatever went wrong after.
+	Responded bool
+}
+
+// Responded reports whether err is an answer of the server: an API error
+// (any status), or a transport error after the status and headers came.
+func Responded(err error) bool {
+	var te *TransportError
+	return StatusOf(err) != 0 || errors.As(err, &te) && te.Responded
 }
 
 func (e *TransportError) Error() string { return "gong " + e.Op + ": " + e.Err.Error() }
