@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/gong"
@@ -17,8 +18,9 @@ import (
 type planCmd struct {
 	env
 	common
-	rate float64
-	fs   *flag.FlagSet
+	rate    float64
+	sandbox bool
+	fs      *flag.FlagSet
 }
 
 func newPlanCommand(e env) *planCmd {
@@ -26,6 +28,7 @@ func newPlanCommand(e env) *planCmd {
 	c.fs.SetOutput(e.stderr)
 	c.common.register(c.fs)
 	c.fs.Float64Var(&c.rate, "rate", 3, "requests per second for the flow listings, and the quota the time estimate assumes")
+	c.fs.BoolVar(&c.sandbox, "sandbox", false, "resolve flow names and check flows against the in-process emulator, as run --sandbox does (no credentials needed)")
 	return c
 }
 
@@ -65,20 +68,16 @@ func (c *planCmd) Exec(ctx context.Context, args []string) error {
 	defer log.Sync() //nolint:errcheck
 	pc := enroll.PlanConfig{InputPath: c.input, Stdin: c.stdin, OutDir: c.out, Input: m, ChunkSize: c.chunkSize, Preflight: c.preflight, Log: log,
 		Sheet: c.sheet, MaxInputBytes: c.maxInput, OwnerBy: c.ownerBy}
-	// Credentials are optional for plan: with them it resolves flow names
-	// and runs the preflight; without, it says it did not.
-	creds, err := gong.CredentialsFromEnv(c.getenv, gong.OpenSecret)
-	switch {
-	case errors.Is(err, gong.ErrNoCredentials):
-	case err != nil:
+	// Credentials are optional for plan: with them (or --sandbox) it
+	// resolves flow names and runs the preflight; without, it says it did
+	// not.
+	client, stop, err := c.client(log)
+	if err != nil {
 		return err
-	default:
-		baseURL, err := gong.ParseBaseURL(c.getenv(gong.EnvBaseURL))
-		if err != nil {
-			return err
-		}
-		pc.Client = gong.NewClient(baseURL, creds, &http.Client{Timeout: 30 * time.Second}, log)
-		pc.Limiter = newPacer(c.rate, c.out)
+	}
+	defer stop()
+	if client != nil {
+		pc.Client, pc.Limiter = client, newPacer(c.rate, c.out)
 	}
 	p, err := enroll.MakePlan(ctx, pc)
 	if err != nil {
@@ -86,4 +85,31 @@ func (c *planCmd) Exec(ctx context.Context, args []string) error {
 	}
 	printPlan(c.stdout, p, c.rate)
 	return nil
+}
+
+// client is the Gong client plan reads through: the sandbox's, the one the
+// credentials name, or nil without credentials.
+func (c *planCmd) client(log *zap.Logger) (*gong.Client, func(), error) {
+	base, stop := c.getenv(gong.EnvBaseURL), func() {}
+	var creds gong.Credentials
+	var err error
+	if c.sandbox {
+		var key, secret string
+		base, key, secret, stop, err = startSandbox(log, "", true)
+		creds = gong.Credentials{AccessKey: key, AccessKeySecret: secret}
+	} else {
+		creds, err = gong.CredentialsFromEnv(c.getenv, gong.OpenSecret)
+		if errors.Is(err, gong.ErrNoCredentials) {
+			return nil, stop, nil
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	baseURL, err := gong.ParseBaseURL(base)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return gong.NewClient(baseURL, creds, &http.Client{Timeout: 30 * time.Second}, log), stop, nil
 }

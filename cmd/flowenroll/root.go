@@ -49,6 +49,7 @@ COMMANDS
 EXAMPLES
   flowenroll run --input prospects.csv --out results/
   flowenroll run --sandbox --input samples/prospects.csv --out /tmp/demo
+  flowenroll undo --sandbox --out /tmp/demo   (the sandbox's Gong kept in /tmp/demo)
   flowenroll plan --input prospects.csv
   flowenroll undo --out results/ --dry-run
   flowenroll verify --out results/

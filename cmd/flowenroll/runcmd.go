@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -190,11 +191,22 @@ func exitWith(code int) error {
 	return nil
 }
 
+// sandboxState is where a sandbox run keeps its Gong's instances: in --out
+// (not for the inbox, which runs many). --restart starts from a fresh Gong,
+// and keeps it all the same.
+func (c *runCmd) sandboxState() (string, bool) {
+	if c.inbox != "" || c.out == "" {
+		return "", false
+	}
+	return filepath.Join(c.out, sandboxStateFile), c.restart
+}
+
 // client builds the Gong client, or the sandbox's; stop ends the sandbox.
 func (c *runCmd) client(log *zap.Logger) (*gong.Client, func(), error) {
 	base, creds, stop := c.getenv(gong.EnvBaseURL), gong.Credentials{}, func() {}
 	if c.sandbox {
-		url, key, secret, stopEmu, err := startSandbox(log)
+		state, fresh := c.sandboxState()
+		url, key, secret, stopEmu, err := startSandbox(log, state, fresh)
 		if err != nil {
 			return nil, nil, err
 		}

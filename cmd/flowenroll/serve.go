@@ -271,7 +271,7 @@ func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (
 	base, banner, stop := getenv(gong.EnvBaseURL), "", func() {}
 	var creds gong.Credentials
 	if c.sandbox {
-		url, key, secret, stopEmu, err := startSandbox(log)
+		url, key, secret, stopEmu, err := startSandbox(log, "", true)
 		if err != nil {
 			return nil, "", nil, err
 		}

@@ -24,6 +24,7 @@ type gongFlags struct {
 	rate, maxRequests          float64
 	timeout, maxRetry, maxWait time.Duration
 	logFormat, logLevel        string
+	sandbox                    bool
 }
 
 func (g *gongFlags) register(fs *flag.FlagSet) {
@@ -35,6 +36,7 @@ func (g *gongFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&g.maxWait, "max-wait", 5*time.Minute, "a 429 asking to wait longer than this stops with exit 4 (daily quota)")
 	fs.StringVar(&g.logFormat, "log-format", "auto", "auto, json or console; auto is console on a terminal, JSON otherwise")
 	fs.StringVar(&g.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&g.sandbox, "sandbox", false, "against the in-process emulator, holding what run --sandbox with this --out left in Gong (no credentials needed)")
 }
 
 func (g *gongFlags) check(name string, args []string) error {
@@ -59,17 +61,19 @@ func (g *gongFlags) check(name string, args []string) error {
 	return nil
 }
 
-// connect builds the client (credentials and GONG_BASE_URL as for run, no
-// sandbox: its emulator would hold none of the run's instances) and the
-// gateway: the run's pacer, budget and retry policy.
-func (g *gongFlags) connect(e env, log *zap.Logger) (*gong.Client, *gateway.Gateway, error) {
-	client, _, err := (&runCmd{env: e, sending: sending{timeout: g.timeout}}).client(log)
+// connect builds the client (credentials and GONG_BASE_URL as for run; with
+// --sandbox, the emulator holding what the sandbox run in --out left, and
+// what this command leaves kept there again) and the gateway: the run's
+// pacer, budget and retry policy. stop ends the sandbox.
+func (g *gongFlags) connect(e env, log *zap.Logger) (*gong.Client, *gateway.Gateway, func(), error) {
+	run := &runCmd{env: e, common: common{out: g.out}, sending: sending{timeout: g.timeout}, sandbox: g.sandbox}
+	client, stop, err := run.client(log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	gw := gateway.New(gateway.Config{Limiter: newPacer(g.rate, g.out), Log: log,
 		MaxRequests: int64(g.maxRequests), MaxRetryTime: g.maxRetry, MaxWait: g.maxWait})
-	return client, gw, nil
+	return client, gw, stop, nil
 }
 
 // undoCmd is `flowenroll undo`.
@@ -135,10 +139,11 @@ func (c *undoCmd) Exec(ctx context.Context, args []string) error {
 	cfg := reconcile.UndoConfig{Dir: c.out, BatchSize: c.batchSize, UnassignedBy: c.unassignedBy,
 		DryRun: c.dryRun, DryRunOut: c.stdout, Log: log}
 	if !c.dryRun {
-		client, gw, err := c.connect(c.env, log)
+		client, gw, stop, err := c.connect(c.env, log)
 		if err != nil {
 			return err
 		}
+		defer stop()
 		cfg.Client, cfg.Gateway = client, gw
 	}
 	sum, err := reconcile.Undo(ctx, cfg)

@@ -52,10 +52,11 @@ func (c *verifyCmd) Exec(ctx context.Context, args []string) error {
 	}
 	log := newLogger(c.logFormat, c.logLevel, c.stderr)
 	defer log.Sync() //nolint:errcheck
-	client, gw, err := c.connect(c.env, log)
+	client, gw, stop, err := c.connect(c.env, log)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	sum, err := reconcile.Verify(ctx, reconcile.VerifyConfig{Dir: c.out, Client: client, Gateway: gw, Log: log})
 	if err != nil {
 		return err
