@@ -129,6 +129,7 @@ func checkMixed(t *testing.T, sc *scenario) {
 // TestMixedFile runs the mixed file once: CRM-ID rows by assign, people by
 // bulk assignments of 50, each read at most twice.
 func TestMixedFile(t *testing.T) {
+	t.Parallel()
 	sc, log := mixedScenario(t)
 	plan := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil, "plan", "--input", sc.in)
 	if want := "300 rows by CRM ID (assign); 300 people without one in 6 bulk assignments"; !strings.Contains(plan.stdout, want) {
@@ -173,6 +174,7 @@ func TestMixedFile(t *testing.T) {
 // requests, the rows of the lost 202 wait InDoubt until --resend-in-doubt,
 // and in the end every row is in exactly one file.
 func TestMixedFileKilled(t *testing.T) {
+	t.Parallel()
 	sc, log := mixedScenario(t)
 	kills := []trigger{
 		{at: 2, path: gong.PathBulkAssignments, point: afterAnswer, sig: syscall.SIGKILL},

@@ -137,6 +137,7 @@ func countBefore(sc *scenario) int {
 // prospectsAssigned. They end AlreadyInFlow, not in assigned.csv, and undo
 // leaves them.
 func TestExistingInstanceAnsweredAsAssigned(t *testing.T) {
+	t.Parallel()
 	sc := newClockScenario(t, clockSetup{rows: 60, old: 20, modes: emulator.InstanceModes{AnswerExistingAsAssigned: true}}, nil)
 	r := sc.run(t, trigger{})
 	if r.exit != 3 {
@@ -154,6 +155,7 @@ func TestExistingInstanceAnsweredAsAssigned(t *testing.T) {
 // AlreadyInFlow (the old fixed minute of tolerance claimed them), the rest
 // are assigned.
 func TestRecentInstancesReadBackAreNotClaimed(t *testing.T) {
+	t.Parallel()
 	sc := newClockScenario(t, clockSetup{rows: 60, recent: 20, drop: 1, modes: emulator.InstanceModes{ExistingAge: 20 * time.Second}}, nil)
 	r := sc.run(t, trigger{})
 	if r.exit != 3 {
@@ -173,6 +175,7 @@ func TestRecentInstancesReadBackAreNotClaimed(t *testing.T) {
 // lost, so rows are read back. Every row the run created is assigned: none
 // InvalidState, none AlreadyInFlow.
 func TestGongClockBehindAnswersLost(t *testing.T) {
+	t.Parallel()
 	sc := newClockScenario(t, clockSetup{rows: 400, drop: 0.5, modes: emulator.InstanceModes{ClockOffset: -3 * time.Minute}}, nil)
 	r := sc.run(t, trigger{}, "--chunk-size", "20")
 	if r.exit != 0 {
@@ -191,6 +194,7 @@ func TestGongClockBehindAnswersLost(t *testing.T) {
 // behind, existing instances answered as assigned and half the answers
 // lost; undo removes exactly what the run created.
 func TestUndoAfterOldAndRecentInstances(t *testing.T) {
+	t.Parallel()
 	sc := newClockScenario(t, clockSetup{rows: 90, old: 15, recent: 15, drop: 0.5, modes: emulator.InstanceModes{
 		AnswerExistingAsAssigned: true, ExistingAge: 20 * time.Second, ClockOffset: -3 * time.Minute,
 	}}, nil)
@@ -235,6 +239,7 @@ func (l *assignLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // each request's prospects back before assigning: the 20 already in their
 // flow end AlreadyInFlow and no assign carries them; the rest are assigned.
 func TestReadBackFirst(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"flag", "env"} {
 		t.Run(how, func(t *testing.T) {
 			rec := &assignLog{ids: map[string]int{}}

@@ -54,6 +54,7 @@ func (s *idSizes) of(path string) []int {
 // only, in requests of at most 100 IDs although --chunk-size is 200, and
 // summary.json says so.
 func TestCoolOffList(t *testing.T) {
+	t.Parallel()
 	const n = 250
 	var rows []inputRow
 	cfg := gongConfig(nil)

@@ -48,6 +48,7 @@ func (d *diskFiller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // tmpfs of its own (root, and a kernel that lets it mount one); without,
 // it is skipped.
 func TestTruthFullDisk(t *testing.T) {
+	t.Parallel()
 	disk := filepath.Join(t.TempDir(), "disk")
 	if err := os.Mkdir(disk, 0o700); err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ import (
 // ended; the second (and a plan --out) must exit 1 at once, naming the
 // holder, send nothing and touch nothing; the first then finishes whole.
 func TestGuardTwoRunsOneOut(t *testing.T) {
+	t.Parallel()
 	t.Run("second started while the first holds", secondWhileHeld)
 	t.Run("both started at once", bothAtOnce)
 }
@@ -133,6 +134,7 @@ func bothAtOnce(t *testing.T) {
 // --out would be overwritten while it is read: refused, exit 1, with a
 // message, and nothing in --out changes (not the input, not the journal).
 func TestGuardInputIsAResultFile(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{report.UnprocessedFile, report.AssignedFile, report.FailedFile} {
 		t.Run(name, func(t *testing.T) {
 			sc := newScenario(t, nil, nil)
@@ -184,6 +186,7 @@ func refused(t *testing.T, sc *scenario, out, in, name string, extra ...string) 
 // input is kept under results/<base>/input/, and does not overwrite (nor is
 // overwritten by) its run's result file of the same name.
 func TestGuardInboxFileNamedLikeAResult(t *testing.T) {
+	t.Parallel()
 	emu, err := emulator.New(gongConfig(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +246,7 @@ func TestGuardInboxFileNamedLikeAResult(t *testing.T) {
 // gets no request, so no Authorization), and must report it: exit 1, a
 // message naming the status and where it pointed, the rows unprocessed.
 func TestGuardRedirect(t *testing.T) {
+	t.Parallel()
 	for _, preflight := range []bool{true, false} {
 		t.Run("preflight="+strconv.FormatBool(preflight), func(t *testing.T) {
 			other := &counter{}
@@ -278,6 +282,7 @@ func TestGuardRedirect(t *testing.T) {
 // TestGuardBadSettings: settings that cannot work fail at start, before
 // anything is sent or written, with a message saying what to fix.
 func TestGuardBadSettings(t *testing.T) {
+	t.Parallel()
 	const token = "e2e-bearer\x01token"
 	for _, tc := range []struct {
 		name  string
@@ -331,6 +336,7 @@ func TestGuardBadSettings(t *testing.T) {
 // was to be sent unprocessed (not failed). A run that retried instead
 // would outlast the go test -timeout.
 func TestGuardUnreachable(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -368,6 +374,7 @@ func TestGuardUnreachable(t *testing.T) {
 // TestGuardFilesAndSecrets: files planted in --out and secrets in the
 // settings or the input.
 func TestGuardFilesAndSecrets(t *testing.T) {
+	t.Parallel()
 	t.Run("symlink at failed.csv", func(t *testing.T) {
 		for _, tc := range []struct {
 			name   string
@@ -485,6 +492,7 @@ func TestGuardFilesAndSecrets(t *testing.T) {
 // the wrong flow, failed or sent again once created; at the end every row
 // has its one right outcome.
 func TestGuardLyingServer(t *testing.T) {
+	t.Parallel()
 	for _, lie := range []string{emulator.LieWrongFlowID, emulator.LieBothLists, emulator.LieUnsentID, emulator.LieNullBody} {
 		t.Run(lie, func(t *testing.T) {
 			cfg := gongConfig(nil)
@@ -526,6 +534,7 @@ func TestGuardLyingServer(t *testing.T) {
 // stdinCap bytes more after the SIGTERM is stuck. The bound on standard
 // input is --max-input-bytes (default enroll.DefaultMaxSpoolBytes).
 func TestGuardEndlessInput(t *testing.T) {
+	t.Parallel()
 	if bytesRead(os.Getpid()) < 0 {
 		t.Skip("no /proc/PID/io here")
 	}
@@ -715,6 +724,7 @@ func feed(p *proc, limit int64, each func(n int64) bool) int64 {
 // other resumes the job; at the end every row has its one right outcome,
 // and no row was sent again after it settled.
 func TestGuardSoakTwoRunsAtOnce(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 6; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()

@@ -50,6 +50,7 @@ func lineCol(t *testing.T, tb table) []int {
 // its header and Salesforce's footer below: every data row is assigned on
 // its own line, rows read is the data rows, and the footer is noted once.
 func TestTitleRowsAndFooterOfAReport(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	var b strings.Builder
 	b.WriteString("\"Gong Engage Candidates - Q4\",,,\n\"Filtered By:\",,,\n\"  Owner equals Ava Reyes\",,,\n\"As of 12/6/2026 9:14 AM\",,,\n,,,\n")
@@ -103,6 +104,7 @@ func TestTitleRowsAndFooterOfAReport(t *testing.T) {
 // where the header is; a row that is no header is refused before
 // anything is sent.
 func TestHeaderRowFlagAndEnv(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	in := filepath.Join(t.TempDir(), "report.csv")
 	body := "Q4 candidates,,\nContact ID,Flow ID,Owner Email\nnot a header,,\nContact ID,Flow ID,Owner Email\n0035e00000H0000001AAA," + flowSDR + "," + ava + "\n"
@@ -133,6 +135,7 @@ func TestHeaderRowFlagAndEnv(t *testing.T) {
 // files; its results.xlsx fed back as it is sends only the failed and
 // unprocessed rows, which keep their lines of the first input.
 func TestResultsWorkbookFedBack(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	var b strings.Builder
 	b.WriteString("Contact ID,Flow ID,Owner Email,Notes\n")
@@ -200,6 +203,7 @@ func TestResultsWorkbookFedBack(t *testing.T) {
 // TestAssignedCSVFedBackIsRefused: assigned.csv given as input, even
 // renamed, exits 1 saying its rows are in Gong, and sends nothing.
 func TestAssignedCSVFedBackIsRefused(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	in := filepath.Join(t.TempDir(), "prospects.csv")
 	if err := os.WriteFile(in, []byte("Contact ID,Flow ID,Owner Email\n0035e00000X0000001AAA,"+flowSDR+","+ava+"\n"), 0o600); err != nil {

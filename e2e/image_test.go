@@ -61,6 +61,7 @@ type ociImage struct {
 // reads the OCI layout with no container engine, and runs the binary taken
 // out of the image's layer.
 func TestImage(t *testing.T) {
+	t.Parallel()
 	dir := imageLayoutDir(t)
 	img := readOCIImage(t, dir)
 	t.Run("config", func(t *testing.T) { checkImageConfig(t, img.config) })

@@ -22,6 +22,7 @@ import (
 // once at the emulator, and each input ends in exactly one results folder),
 // and nothing is left in incoming/ or claimed/.
 func TestTwoRunsShareAnInbox(t *testing.T) {
+	t.Parallel()
 	emu, err := emulator.New(emulator.Config{Fixture: emulator.DefaultFixture(), RatePerSecond: -1, AccessKey: accessKey, AccessKeySecret: accessSecret})
 	if err != nil {
 		t.Fatal(err)

@@ -180,6 +180,7 @@ func checkNotices(t *testing.T, run string, got []map[string]any, want map[strin
 // alone); the others run; a fixed copy under the bad file's name then runs
 // under that name. --notify posts once per file that ends.
 func TestOperateInbox(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	hook := newWebhook(t)
 	dir := t.TempDir()
@@ -279,6 +280,7 @@ func TestOperateInbox(t *testing.T) {
 // TestOperateNotifyOneRun: run --input with --notify posts one notice when
 // the run ends, naming the file, its counts and --out.
 func TestOperateNotifyOneRun(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	hook := newWebhook(t)
 	in := filepath.Join(t.TempDir(), "march-leads.csv")
@@ -308,6 +310,7 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 // settled and shows those unprocessed apart (not 100%), and the line was
 // redrawn a few times a second at most.
 func TestOperateProgressAfterInterrupt(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	var b strings.Builder
 	b.WriteString("crmProspectId,flowId,flowInstanceOwnerEmail\n")
@@ -390,6 +393,7 @@ func TestOperateProgressAfterInterrupt(t *testing.T) {
 // whose rows partly failed exits 0 (summary.json says so too); a run
 // stopped by its cap still exits 4, and a fatal one 1.
 func TestOperateRowFailuresExitCode(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	in := filepath.Join(t.TempDir(), "in.csv")
 	var b strings.Builder
@@ -454,6 +458,7 @@ func lines(s string) []string {
 
 // TestOperateCommandLine: the command line's own words.
 func TestOperateCommandLine(t *testing.T) {
+	t.Parallel()
 	t.Run("version", func(t *testing.T) {
 		r := cli(t, nil, "--version")
 		if r.exit != 0 || !regexp.MustCompile(`^flowenroll \S+\n$`).MatchString(r.stdout) {

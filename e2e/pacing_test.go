@@ -14,6 +14,7 @@ import (
 // before ended, draw no 429: each process sends evenly from its first
 // request, and knows the last one's sends from --out.
 func TestNo429sBackToBackOnARollingWindow(t *testing.T) {
+	t.Parallel()
 	var rows []inputRow
 	flows, owners := []string{flowSDR, flowWebinar, flowDemo}, []string{ava, ben, dan}
 	for i := range 500 {

@@ -17,6 +17,7 @@ import (
 // request/BadRequest, in a number of requests that grows with the poison
 // rows, not with the rows (issue 20, item 4).
 func TestPoisonRows(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		poison      int
 		maxRequests int
@@ -97,6 +98,7 @@ func poisonRun(t *testing.T, n int, answer string, conc, maxRequests int) {
 // applied and its answer lost, and resumes it: the final files are those
 // of one uninterrupted run, and every instance Gong created is claimed.
 func TestPoisonRowsResume(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		at    int64
 		point point
@@ -129,6 +131,7 @@ func TestPoisonRowsResume(t *testing.T) {
 // names the owner, not a row, so the rows fail together after one request,
 // and the owner's second chunk is not sent.
 func TestUnknownOwnerFailsOnce(t *testing.T) {
+	t.Parallel()
 	rows := make([]inputRow, 400)
 	for i := range rows {
 		rows[i] = inputRow{id: fmt.Sprintf("EVE%04d", i), flow: flowSDR, owner: "eve.nobody@example.com", want: wantPoisoned}

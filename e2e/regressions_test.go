@@ -24,6 +24,7 @@ import (
 // send times that run journaled are moved two hours back. The subtest
 // without the second kill shows that this simulation is sound.
 func TestRowsInDoubtResumedHoursLater(t *testing.T) {
+	t.Parallel()
 	for _, killReadBack := range []bool{false, true} {
 		name := "resumed"
 		if killReadBack {
@@ -62,6 +63,7 @@ func TestRowsInDoubtResumedHoursLater(t *testing.T) {
 // of 4 and one worker until it finishes. Each run must settle rows: 3 flow
 // listings (one per owner) and 1 assign fit in the cap.
 func TestSmallRequestCapMakesProgress(t *testing.T) {
+	t.Parallel()
 	sc := newScenario(t, nil, nil)
 	flags := []string{"--concurrency", "1", "--max-requests", "4"}
 	assigned := -1

@@ -15,6 +15,7 @@ import (
 // TestSIGKILLThenResume kills the process at seeded requests, once or several
 // times in a row, resumes with the same command, and audits the files.
 func TestSIGKILLThenResume(t *testing.T) {
+	t.Parallel()
 	var ty tally
 	ty.logAtEnd(t, "kills")
 	for seed := uint64(1); seed <= 24; seed++ {
@@ -68,6 +69,7 @@ func TestSIGKILLThenResume(t *testing.T) {
 // TestSIGTERMThenResume signals SIGTERM at seeded requests: the run drains,
 // exits 4 with the rest Interrupted, and the same command finishes the job.
 func TestSIGTERMThenResume(t *testing.T) {
+	t.Parallel()
 	var ty tally
 	ty.logAtEnd(t, "SIGTERMs")
 	for seed := uint64(1); seed <= 6; seed++ {
@@ -104,6 +106,7 @@ func TestSIGTERMThenResume(t *testing.T) {
 // it finishes: each run stops at the cap with exit 4 and the rest
 // RequestBudget, and the next one continues.
 func TestMaxRequestsThenResume(t *testing.T) {
+	t.Parallel()
 	var ty tally
 	ty.logAtEnd(t, "signals")
 	for _, limit := range []int64{9, 17, 40} {
@@ -152,6 +155,7 @@ func TestMaxRequestsThenResume(t *testing.T) {
 // and then lose the answer. The client must read those rows back instead of
 // reporting them "already in flow" when it sends them again.
 func TestDroppedAnswersAreReadBack(t *testing.T) {
+	t.Parallel()
 	var ty tally
 	ty.logAtEnd(t, "signals")
 	for seed := uint64(1); seed <= 3; seed++ {

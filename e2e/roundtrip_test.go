@@ -217,6 +217,7 @@ func rtFlags(in, out string, extra ...string) []string {
 // two rows fixed (a flow name's typo, an owner's email cut short), then
 // runs into another --out and enrolls both, with the columns once.
 func TestRoundTripCarriesTheReportColumns(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	in := filepath.Join("testdata", "salesforce-report.csv")
 	input := readReport(t, in)
@@ -415,6 +416,7 @@ func outcomes(t *testing.T, out string) map[int]string {
 // formula with its saved value, gives each line the outcome its CSV twin
 // gives, each against its own emulator.
 func TestRoundTripWorkbookInputReadsAsItsCSV(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	header := []string{"Contact ID", "Flow ID", "Owner Email", "Notes"}
 	rows := [][]string{
@@ -505,6 +507,7 @@ func TestRoundTripWorkbookInputReadsAsItsCSV(t *testing.T) {
 // an unknown name fails OwnerNotFound. A run stopped by its request cap
 // and resumed lists the users 0 times: the listing is kept in the --out.
 func TestRoundTripOwnersByName(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	var b strings.Builder
 	b.WriteString("Contact ID,Flow ID,Contact owner,First Name\n")
@@ -576,6 +579,7 @@ func TestRoundTripOwnersByName(t *testing.T) {
 // column runs with --flow NAME and --owner EMAIL: every row is assigned to
 // that flow and owner.
 func TestRoundTripFlowAndOwnerFlags(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	in := filepath.Join(t.TempDir(), "ids.csv")
 	if err := os.WriteFile(in, []byte("Contact ID,First Name\n0035e00000D1aaaAAA,Ann\n0035e00000D1aabAAA,Bo\n0035e00000D1aacAAA,Cy\n"), 0o600); err != nil {

@@ -51,6 +51,7 @@ var (
 // the scheduler. Rerun one scenario with -run 'TestSoak/seed=0042$' (among
 // the first -soak.runs), or -args -soak.seed=42 -soak.runs=1.
 func TestSoak(t *testing.T) {
+	t.Parallel()
 	if *soakRuns <= 0 {
 		t.Skip("-soak.runs is 0")
 	}

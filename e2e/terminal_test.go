@@ -17,6 +17,7 @@ import (
 // sandbox) under a pseudo-terminal, where it draws a progress bar, and with
 // pipes, where it logs JSON progress lines and no escape code at all.
 func TestProgressOnTerminalOnly(t *testing.T) {
+	t.Parallel()
 	sample := filepath.Join("..", "samples", "prospects-by-name.csv")
 	args := func(out string) []string {
 		return []string{"run", "--sandbox", "--rate", "50", "--input", sample, "--out", out}

@@ -37,6 +37,7 @@ func rowsFor(prefix, flow, owner string, n int, want string) []inputRow {
 // with a warning. The same command lists again, and once Gong lists to the
 // end it sends those 30 rows, and only those.
 func TestTruthIncompleteListing(t *testing.T) {
+	t.Parallel()
 	rows := append(rowsFor("P1A", flowSDR, ava, 20, wantAssigned),
 		rowsFor("P2A", flowWebinar, ava, 30, wantAssigned)...)
 	cfg := gongConfig(nil)
@@ -96,6 +97,7 @@ func TestTruthIncompleteListing(t *testing.T) {
 // server that answered and then went silent is an outage: retried, then
 // exit 4 with the rows left for the next run.
 func TestTruthSilentServer(t *testing.T) {
+	t.Parallel()
 	t.Run("never answered", func(t *testing.T) {
 		cfg := gongConfig(nil)
 		cfg.Silent = true
@@ -146,6 +148,7 @@ func TestTruthSilentServer(t *testing.T) {
 // a fresh run and send the settled rows again: exit 1, nothing sent,
 // nothing touched, a message naming --restart and --read-back-first.
 func TestTruthDamagedLedger(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		keep int // lines of the ledger kept: 0 empties it
@@ -195,14 +198,20 @@ type outRemover struct {
 	out     string
 	at      int64
 	assigns atomic.Int64
+	err     atomic.Value // the deletion's error, if any
 }
 
 func (o *outRemover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/v2/flows/prospects/assign" {
 		if o.assigns.Add(1) == o.at {
-			if err := os.RemoveAll(o.out); err != nil {
-				panic(err)
+			// Moved away in one step, then removed: a RemoveAll alone races
+			// the run's own writes into the folder (a file created while it
+			// empties the folder leaves the folder there, half empty).
+			gone := o.out + ".deleted"
+			if err := os.Rename(o.out, gone); err != nil {
+				o.err.Store(err)
 			}
+			os.RemoveAll(gone)
 		}
 	}
 	o.next.ServeHTTP(w, r)
@@ -213,6 +222,7 @@ func (o *outRemover) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // happened, instead of sending every row into a folder that no longer
 // exists (after which the same command sent them all again).
 func TestTruthOutDeleted(t *testing.T) {
+	t.Parallel()
 	const at = 5
 	var rm *outRemover
 	sc := newScenarioOf(t, newProspects(), gongConfig(nil), func(h http.Handler) http.Handler {
@@ -221,6 +231,9 @@ func TestTruthOutDeleted(t *testing.T) {
 	})
 	rm.out = sc.out
 	r := sc.run(t, trigger{})
+	if err := rm.err.Load(); err != nil {
+		t.Fatalf("deleting --out: %v", err)
+	}
 	if r.exit != 1 {
 		t.Errorf("%v; want exit 1", r)
 	}
@@ -233,7 +246,12 @@ func TestTruthOutDeleted(t *testing.T) {
 		t.Errorf("the message does not say --out was deleted and what to do: %s", r.lastLine())
 	}
 	if _, err := os.Stat(sc.out); err == nil {
-		t.Errorf("%s exists again: the run recreated it", sc.out)
+		entries, _ := os.ReadDir(sc.out)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("%s exists again, holding %v: the run recreated it", sc.out, names)
 	}
 	t.Logf("--out deleted before assign %d: %v, %d assigns in all", at, r, rm.assigns.Load())
 }
@@ -243,6 +261,7 @@ func TestTruthOutDeleted(t *testing.T) {
 // FLOWENROLL_DRY_RUN is undo's (run sends), and a GONG_* variable with a
 // typo, each with what was probably meant.
 func TestTruthIgnoredSettings(t *testing.T) {
+	t.Parallel()
 	rows := rowsFor("ENV", flowSDR, ava, 3, wantAssigned)
 	sc := newScenarioOf(t, prospectsFile{rows: rows}, gongConfig(nil), nil)
 	env := append(gongEnv(sc.gong.srv.URL), "FLOWENROLL_DRY_RUN=true", "FLOWENROLL_CONCURENCY=2", "GONG_ACESS_KEY=x")
@@ -265,6 +284,7 @@ func TestTruthIgnoredSettings(t *testing.T) {
 // pipe is refused at once (exit 1, saying what it is), instead of blocking
 // the open, and SIGTERM with it, until a writer comes.
 func TestTruthSecretFileFIFO(t *testing.T) {
+	t.Parallel()
 	sc := newScenario(t, nil, nil)
 	fifo := filepath.Join(t.TempDir(), "key")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -144,6 +144,7 @@ func beforeOnly() map[string]bool {
 // created is gone; every one that existed before is still there; a second
 // undo sends nothing; verify reports each row no longer open.
 func TestUndoThenReadBack(t *testing.T) {
+	t.Parallel()
 	sc := newUndoScenario(t, nil)
 	if r := sc.run(t, trigger{}); r.exit != 3 {
 		t.Fatalf("run: %v; want exit 3 (OLD1 is already in its flow)", r)
@@ -206,6 +207,7 @@ func TestUndoThenReadBack(t *testing.T) {
 // removed rows as no longer open, and the same undo command finishes: each
 // instance reaches Gong in one unassign request, and only the run's.
 func TestUndoKilledHalfwayResumes(t *testing.T) {
+	t.Parallel()
 	for p := range points {
 		t.Run(p.String(), func(t *testing.T) {
 			rec := &unassignLog{}
@@ -350,6 +352,7 @@ func undoSummary(t *testing.T, dir string) withUndo {
 // TestUndoTenThousandRows measures the requests of undo and verify after a
 // run of 10,000 rows: 200 instance IDs an unassign, 200 CRM IDs a read-back.
 func TestUndoTenThousandRows(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("10,000 rows")
 	}

@@ -21,6 +21,7 @@ import (
 // column, nothing is sent for them, the text ID is assigned exactly, the
 // run exits 3, and a warning names the other sheet.
 func TestWorkbookRefusedCells(t *testing.T) {
+	t.Parallel()
 	g := newGong(t, gongConfig(nil), nil)
 	x := excelize.NewFile()
 	defer x.Close()

@@ -9,8 +9,9 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 )
 
 // StateFile is the name Keep's file takes in a run's --out (and in the
@@ -84,7 +85,7 @@ func loadSends(path string, most int) []time.Time {
 
 // readNoFollow reads the file at path, unless it is a symlink.
 func readNoFollow(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := fsguard.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func (s *store) save(seq uint64, sends []send) {
 		b = append(b, '\n')
 	}
 	// Never through a symlink someone left in the folder.
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	f, err := fsguard.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return // best effort: see Keep
 	}
