@@ -48,7 +48,7 @@ func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
 		if stored.Status != StatusChecked {
 			return constError("started meanwhile")
 		}
-		stored.Options, stored.Plan, stored.Converted = run.Options, run.Plan, run.Converted
+		stored.Options, stored.Plan, stored.Converted, stored.Fixes = run.Options, run.Plan, run.Converted, run.Fixes
 		return nil
 	})
 	if err != nil {

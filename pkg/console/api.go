@@ -240,15 +240,18 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 	}
 	if run.Converted {
 		if err := workbookToCSV(upload, run.Options.Sheet, filepath.Join(dir, inputCSV)); err != nil {
-			return s.checkError(err)
+			return s.checkError(*run, err)
 		}
 	}
+	if err := s.applyFixes(run); err != nil {
+		return s.checkError(*run, err)
+	}
 	plan, err := s.cfg.Pipeline.Plan(r.Context(), PlanSpec{
-		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, checkDir), Options: run.Options,
+		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, checkDir), Options: run.pipelineOptions(),
 		Log: s.log.With(zap.String("run", run.ID)),
 	})
 	if err != nil {
-		return s.checkError(err)
+		return s.checkError(*run, err)
 	}
 	if plan.Rows > s.cfg.MaxRows {
 		return http.StatusBadRequest, fmt.Sprintf("The file has %d rows; this console takes at most %d in one upload. Split it into smaller files.", plan.Rows, s.cfg.MaxRows)
@@ -267,13 +270,32 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 	return 0, ""
 }
 
-func (s *Server) checkError(err error) (int, string) {
-	var bad *BadInputError
-	if errors.As(err, &bad) {
-		return http.StatusBadRequest, bad.Msg
+// applyFixes writes fixed.csv from the run's fixes, if it has any.
+func (s *Server) applyFixes(run *Run) error {
+	fs, err := s.st.fixes(run.ID)
+	if err != nil || len(fs) == 0 {
+		run.Fixes = 0
+		return err
 	}
-	s.log.Error("check failed", zap.Error(err))
-	return http.StatusBadRequest, "The file could not be read: " + err.Error()
+	dir := s.st.runDir(run.ID)
+	if _, err := applyFixes(filepath.Join(dir, run.baseFile()), filepath.Join(dir, fixedCSV), run.Options, fs); err != nil {
+		return err
+	}
+	run.Fixes = len(fs)
+	return nil
+}
+
+func (s *Server) checkError(run Run, err error) (int, string) {
+	var bad *BadInputError
+	var fe *fixError
+	switch {
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, s.displayName(run)(bad.Msg)
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, s.displayName(run)(fe.msg)
+	}
+	s.log.Error("check failed", zap.String("run", run.ID), zap.Error(err))
+	return http.StatusBadRequest, "The file could not be read: " + s.displayName(run)(err.Error())
 }
 
 func (s *Server) internal(w http.ResponseWriter, what string, err error) {
@@ -285,6 +307,13 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 // a message names the file on the server: people know their file, and the
 // server's folders are none of their business.
 func (s *Server) displayName(run Run) func(string) string {
-	path := filepath.Join(s.st.runDir(run.ID), run.InputFile())
-	return func(msg string) string { return strings.ReplaceAll(msg, path, run.File) }
+	dir := s.st.runDir(run.ID)
+	var pairs []string
+	for _, f := range []string{fixedCSV, inputCSV, uploadName(run.File)} {
+		pairs = append(pairs, filepath.Join(dir, f), run.File)
+	}
+	// Any other path of the server's: the folder is no one's business.
+	pairs = append(pairs, dir+string(filepath.Separator), "", s.cfg.DataDir, "")
+	rep := strings.NewReplacer(pairs...)
+	return func(msg string) string { return rep.Replace(msg) }
 }

@@ -146,7 +146,7 @@ func (q *queue) execute(ctx context.Context, id string) {
 			tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
 		}
 		res, runErr = q.pipe.Run(rctx, RunSpec{
-			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.Options, Log: log,
+			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.pipelineOptions(), Log: log,
 		}, tr)
 	}
 	q.finish(id, res, runErr, context.Cause(rctx), log)
@@ -212,10 +212,29 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 // InputFile is the CSV the pipeline reads, inside the run's folder: the
 // upload itself, or the CSV made from an uploaded workbook.
 func (r Run) InputFile() string {
+	if r.Fixes > 0 {
+		return fixedCSV
+	}
+	return r.baseFile()
+}
+
+// baseFile is the CSV the fixes are applied to: the upload, or the CSV
+// made from an uploaded workbook.
+func (r Run) baseFile() string {
 	if r.Converted {
 		return inputCSV
 	}
 	return uploadName(r.File)
+}
+
+// pipelineOptions are the options the pipeline reads InputFile with:
+// fixed.csv is UTF-8 whatever the upload was.
+func (r Run) pipelineOptions() Options {
+	o := r.Options
+	if r.Fixes > 0 {
+		o.Encoding = "utf-8"
+	}
+	return o
 }
 
 // uploadName is the name the upload is kept under: "upload" and the

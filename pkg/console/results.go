@@ -82,7 +82,7 @@ func rowRef(rec []string, col map[string]int) RowRef {
 	}
 	line, _ := strconv.Atoi(cell("line"))
 	return RowRef{
-		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), Owner: cell("flowInstanceOwnerEmail"),
+		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), FlowName: cell("flowName"), Owner: cell("flowInstanceOwnerEmail"),
 		Stage: cell("stage"), Code: cell("errorCode"), Message: cell("errorMessage"),
 	}
 }

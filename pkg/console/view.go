@@ -31,7 +31,10 @@ type Run struct {
 	// File is the uploaded file's name; an undo's or verify's is its run's.
 	File string `json:"file"`
 	// Converted: the upload is a workbook, read as the CSV made from it.
-	Converted bool      `json:"converted,omitempty"`
+	Converted bool `json:"converted,omitempty"`
+	// Fixes is how many fixes were made in the page: the pipeline reads
+	// the upload with them applied (fixed.csv), the upload unchanged.
+	Fixes     int       `json:"fixes,omitempty"`
 	CreatedBy string    `json:"createdBy"`
 	CreatedAt time.Time `json:"createdAt"`
 	StartedBy string    `json:"startedBy,omitempty"`
@@ -99,6 +102,7 @@ type RowRef struct {
 	Line          int    `json:"line"`
 	CRMProspectID string `json:"crmProspectId"`
 	FlowID        string `json:"flowId"`
+	FlowName      string `json:"flowName,omitempty"`
 	Owner         string `json:"owner"`
 	Stage         string `json:"stage,omitempty"`
 	Code          string `json:"code"`
