@@ -257,8 +257,13 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		return http.StatusBadRequest, fmt.Sprintf("The file has %d rows; this console takes at most %d in one upload. Split it into smaller files.", plan.Rows, s.cfg.MaxRows)
 	}
 	name := s.displayName(*run)
+	var groups map[string][]FixGroup
+	if all, err := ReadRows(filepath.Join(dir, checkDir, FailedFile), "", 0, 0); err == nil {
+		groups = fixGroups(all.Rows)
+	}
 	for code, v := range plan.RejectedByCode {
 		v.Fix = fixFor(code)
+		v.Fixes = groups[code]
 		v.Example = name(v.Example)
 		for i := range v.First {
 			v.First[i].Message = name(v.First[i].Message)

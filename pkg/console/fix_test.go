@@ -114,3 +114,16 @@ func TestFixNeedsSignIn(t *testing.T) {
 		t.Fatalf("unauthenticated fix: %d, want 401", status)
 	}
 }
+
+func TestFixGroups(t *testing.T) {
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200)})
+	_, run := c.upload(t, "leads.csv", messyCSV, nil)
+	got := run.Plan.RejectedByCode["FlowNameNotFound"].Fixes
+	if len(got) != 1 || got[0].Rows != 2 || got[0].Value != "SDR Outbond Q3" || got[0].Suggest == nil || got[0].Suggest.ID != flowSDR {
+		t.Fatalf("FlowNameNotFound's fixes: %+v", got)
+	}
+	if got := run.Plan.RejectedByCode["MissingValue"].Fixes; len(got) != 1 || got[0].Column != "crmProspectId" {
+		t.Fatalf("MissingValue's fixes: %+v", got)
+	}
+}

@@ -95,6 +95,8 @@ type RejectedView struct {
 	Example string   `json:"example"`
 	Fix     string   `json:"fix,omitempty"`
 	First   []RowRef `json:"first,omitempty"`
+	// Fixes are the fixes the page offers for all the rows of a value.
+	Fixes []FixGroup `json:"fixes,omitempty"`
 }
 
 // RowRef is one row of failed.csv as the page shows it.
