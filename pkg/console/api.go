@@ -267,6 +267,7 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		v.Example = name(v.Example)
 		for i := range v.First {
 			v.First[i].Message = name(v.First[i].Message)
+			v.First[i].FixColumn, _ = fixColumnOf(v.First[i])
 		}
 		plan.RejectedByCode[code] = v
 	}

@@ -10,9 +10,12 @@ import (
 // whose value in Column is Value. Suggest is the flow the check found
 // nearest a misspelled name.
 type FixGroup struct {
-	Column  string      `json:"column"`
-	Value   string      `json:"value"`
-	Rows    int         `json:"rows"`
+	Column string `json:"column"`
+	Value  string `json:"value"`
+	Rows   int    `json:"rows"`
+	// Owner is an owner of these rows by email: the flow picker lists the
+	// flows they see.
+	Owner   string      `json:"owner,omitempty"`
 	Suggest *FlowChoice `json:"suggest,omitempty"`
 }
 
@@ -72,6 +75,9 @@ func fixGroups(rows []RowRef) map[string][]FixGroup {
 			order = append(order, k)
 		}
 		g.Rows++
+		if g.Owner == "" && strings.Contains(r.Owner, "@") {
+			g.Owner = r.Owner
+		}
 	}
 	out := map[string][]FixGroup{}
 	for _, k := range order {

@@ -191,6 +191,7 @@ func (s *Server) routes() http.Handler {
 	app := http.NewServeMux()
 	app.HandleFunc("GET /{$}", s.page)
 	app.HandleFunc("GET /static/{name}", s.static)
+	app.HandleFunc("GET /favicon.ico", s.favicon)
 	app.HandleFunc("GET /api/v1/me", s.me)
 	app.HandleFunc("GET /api/v1/users", s.users)
 	app.HandleFunc("GET /api/v1/flows", s.flows)

@@ -109,6 +109,8 @@ type RowRef struct {
 	Stage         string `json:"stage,omitempty"`
 	Code          string `json:"code"`
 	Message       string `json:"message,omitempty"`
+	// FixColumn is the column that mends the row, when the page can.
+	FixColumn string `json:"fixColumn,omitempty"`
 }
 
 // ColumnProblem is a header the reader could not match: the page offers the
