@@ -312,14 +312,4 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 // displayName returns a function that puts the uploaded file's name where
 // a message names the file on the server: people know their file, and the
 // server's folders are none of their business.
-func (s *Server) displayName(run Run) func(string) string {
-	dir := s.st.runDir(run.ID)
-	var pairs []string
-	for _, f := range []string{fixedCSV, inputCSV, uploadName(run.File)} {
-		pairs = append(pairs, filepath.Join(dir, f), run.File)
-	}
-	// Any other path of the server's: the folder is no one's business.
-	pairs = append(pairs, dir+string(filepath.Separator), "", s.cfg.DataDir, "")
-	rep := strings.NewReplacer(pairs...)
-	return func(msg string) string { return rep.Replace(msg) }
-}
+func (s *Server) displayName(run Run) func(string) string { return s.st.displayName(run) }

@@ -176,10 +176,14 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	}
 	r, err := q.st.update(id, func(r *Run) error {
 		code := res.ExitCode
-		r.ExitCode, r.Summary, r.Error = &code, res.Summary, ""
+		clean := q.st.displayName(*r)
+		r.ExitCode, r.Summary, r.Error = &code, json.RawMessage(clean(string(res.Summary))), ""
 		r.Outcome = outcome(r.Kind, code)
 		if runErr != nil {
-			r.Error = runErr.Error()
+			r.Error = clean(runErr.Error())
+		}
+		if r.Error == "" {
+			r.Error = stopWords(sum.StopReason)
 		}
 		switch {
 		case code == 4 && errors.Is(cause, errStopRequested):
@@ -199,6 +203,12 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		log.Error("cannot record the run's end", zap.Error(err))
 		return
 	}
+	if r.Kind == KindUndo && r.Status == StatusFinished {
+		ref := &UndoRef{Run: r.ID, By: r.StartedBy, At: r.EndedAt, Complete: code0(r)}
+		if _, err := q.st.update(r.Of, func(o *Run) error { o.UndoneBy = ref; return nil }); err != nil {
+			log.Error("cannot record the undo on its run", zap.Error(err))
+		}
+	}
 	if r.Kind == KindVerify {
 		// A verify's gateway is its own: its requests are this run's.
 		sum.RequestsThisRun = sum.Requests
@@ -207,6 +217,20 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	log.Info("run ended", zap.String("status", r.Status), zap.Int("exitCode", res.ExitCode),
 		zap.Int("assigned", sum.Assigned), zap.Int("failed", sum.Failed), zap.Int("unprocessed", sum.Unprocessed),
 		zap.Int64("requests", sum.RequestsThisRun), zap.NamedError("runError", runErr))
+}
+
+func code0(r Run) bool { return r.ExitCode != nil && *r.ExitCode == 0 }
+
+// stopWords says, for a run Gong stopped, what stopped it and what to do:
+// the cause would otherwise be in the server's log only.
+func stopWords(reason string) string {
+	switch reason {
+	case "Unauthorized":
+		return "Gong refused this console's credentials (401) partway through the run. Whoever runs the console must check the Gong access key and secret; then continue this run: the rows not sent yet go then."
+	case "Forbidden":
+		return "Gong refused this console's requests (403) partway through the run: its token lacks the scope api:flows:write, or the key pair is wrong. Whoever runs the console must fix the key or grant the scope; then continue this run: the rows not sent yet go then."
+	}
+	return ""
 }
 
 // InputFile is the CSV the pipeline reads, inside the run's folder: the

@@ -43,6 +43,11 @@ type Run struct {
 	EndedAt   time.Time `json:"endedAt,omitzero"`
 	StoppedBy string    `json:"stoppedBy,omitempty"`
 	RetryOf   string    `json:"retryOf,omitempty"`
+	// RetriedAs are the runs that retried this one's rows.
+	RetriedAs []string `json:"retriedAs,omitempty"`
+	// UndoneBy is the undo that removed this run's flow instances: the run,
+	// who started it and when it ended.
+	UndoneBy *UndoRef `json:"undoneBy,omitempty"`
 	// Of is the enroll run an undo or a verify acts on.
 	Of string `json:"of,omitempty"`
 	// UnassignedBy is the email an undo sends as unassignedByUserEmail.
@@ -60,6 +65,15 @@ type Run struct {
 	// FilesDeletedBy (a user, or "--keep"); the record and summary stay.
 	FilesDeletedAt time.Time `json:"filesDeletedAt,omitzero"`
 	FilesDeletedBy string    `json:"filesDeletedBy,omitempty"`
+}
+
+// UndoRef is an undo of a run, as the run it undid tells it.
+type UndoRef struct {
+	Run string    `json:"run"`
+	By  string    `json:"by"`
+	At  time.Time `json:"at"`
+	// Complete: every flow instance the run created is removed.
+	Complete bool `json:"complete"`
 }
 
 // PlanView is a check of an upload, as a person wants to read it.
@@ -169,6 +183,7 @@ type Summary struct {
 	Unprocessed         int                       `json:"unprocessed"`
 	UnprocessedByReason map[string]int            `json:"unprocessedByReason"`
 	Requests            int64                     `json:"requests"`
+	StopReason          string                    `json:"stopReason"`
 	RequestsThisRun     int64                     `json:"requestsThisRun"`
 	ExitCode            int                       `json:"exitCode"`
 }

@@ -167,6 +167,15 @@ function showRun(run) {
   if (run.unassignedBy) meta.push("removed in Gong by " + run.unassignedBy);
   if (run.of) $("run-meta").replaceChildren(capital(meta.join("; ")) + "; " + (run.kind === "undo" ? "undoes" : "verifies") + " run ", el("a", { href: "#run/" + run.of }, run.of), ".");
   else $("run-meta").textContent = meta.join("; ") + ".";
+  // What became of the run later: retried, undone.
+  const story = [];
+  for (const id of run.retriedAs || []) story.push(["Retried as run ", id, ""]);
+  const u = run.undoneBy;
+  if (u) story.push([(u.complete ? "Undone" : "Partly undone") + " by ", u.run, ", " + u.by + ", " + when(u.at)]);
+  const later = $("run-story") || el("p", { id: "run-story", class: "meta" });
+  later.replaceChildren(...story.flatMap(([a, id, b], i) => [i ? "; " : "", a, el("a", { href: "#run/" + id }, "run " + id), b]), story.length ? "." : "");
+  later.hidden = !story.length;
+  if (!$("run-story")) $("run-meta").after(later);
   showError("run-error", run.error ? "The run could not go on: " + run.error : "");
   // A running run redraws only its progress, so that the page does not jump.
   if (prev && prev.id === run.id && prev.status === run.status && prev.stoppedBy === run.stoppedBy && run.status === "running" && $("live")) {
