@@ -272,6 +272,9 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		plan.RejectedByCode[code] = v
 	}
 	plan.Estimate = estimate(plan.Requests, s.cfg.Rate, s.cfg.DailyQuota)
+	if plan.Columns == nil {
+		plan.Warnings = mappingWarnings(filepath.Join(dir, run.InputFile()), run.pipelineOptions())
+	}
 	run.Plan = &plan
 	return 0, ""
 }

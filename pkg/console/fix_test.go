@@ -127,3 +127,27 @@ func TestFixGroups(t *testing.T) {
 		t.Fatalf("MissingValue's fixes: %+v", got)
 	}
 }
+
+// A column taken as the CRM ID or the owner that holds something else is
+// said before Start.
+func TestMappingWarnings(t *testing.T) {
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200)})
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"emails as CRM IDs", "Contact ID,Flow ID,Owner Email\njo@acme.com," + flowSDR + "," + ava + "\nal@acme.com," + flowSDR + "," + ava + "\n", "holds email addresses"},
+		{"dates as CRM IDs", "Contact ID,Flow ID,Owner Email\n2026-01-02," + flowSDR + "," + ava + "\n2026-01-03," + flowSDR + "," + ava + "\n", "holds dates"},
+		{"names as CRM IDs", "Contact ID,Flow ID,Owner Email\nJo Smith," + flowSDR + "," + ava + "\nAl Jones," + flowSDR + "," + ava + "\n", "holds people's names"},
+		{"IDs as owners", "Contact ID,Flow ID,Owner\n003A1," + flowSDR + ",0055e000001\n003A2," + flowSDR + ",0055e000002\n", "neither emails nor names"},
+		{"a good file", prospectsCSV("003A", 4), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, run := c.upload(t, "leads.csv", tc.file, nil)
+			got := strings.Join(run.Plan.Warnings, " ")
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("warnings %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

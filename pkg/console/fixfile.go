@@ -99,29 +99,36 @@ func (e *fixError) Error() string { return e.msg }
 // values in their rows, every row on the line it had, as UTF-8. It returns
 // the lines of base that are rows (after the header).
 func applyFixes(base, out string, opts Options, fs []Fix) (map[int]bool, error) {
-	raw, err := os.ReadFile(base)
-	if err != nil {
-		return nil, err
-	}
-	ro, err := inputOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := input.NewReader(bytes.NewReader(raw), ro)
-	if err != nil {
-		return nil, &fixError{"The file's columns must be found before rows can be fixed: " + err.Error()}
-	}
-	headers, format := rd.Columns(), rd.Format()
-	text, err := decodeText(raw, format.Encoding)
+	text, delim, headers, err := readText(base, opts)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	rows, err := rewrite(text, format.Delimiter, headers, fixedValues(fs), &buf)
+	rows, err := rewrite(text, delim, headers, fixedValues(fs), &buf, nil)
 	if err != nil {
 		return nil, err
 	}
 	return rows, fsguard.WriteBytes(out, buf.Bytes())
+}
+
+// readText reads the CSV at path as the reader does: its text as UTF-8,
+// its delimiter and the headers of its canonical columns.
+func readText(path string, opts Options) ([]byte, string, map[string]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ro, err := inputOptions(opts)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	rd, err := input.NewReader(bytes.NewReader(raw), ro)
+	if err != nil {
+		return nil, "", nil, &fixError{"The file's columns must be found before rows can be fixed: " + err.Error()}
+	}
+	headers, format := rd.Columns(), rd.Format()
+	text, err := decodeText(raw, format.Encoding)
+	return text, format.Delimiter, headers, err
 }
 
 // decodeText returns raw as UTF-8 text, without a byte order mark.
@@ -139,7 +146,10 @@ func decodeText(raw []byte, enc string) ([]byte, error) {
 
 // rewrite copies text to w, replacing the records at the lines of fixes;
 // every other byte stays as it was, so every row keeps its line.
-func rewrite(text []byte, delim string, headers map[string]string, fixes map[int]map[string]string, w io.Writer) (map[int]bool, error) {
+//
+// each, when not nil, is told every data row with the cells of the
+// canonical columns, and stops the reading by returning false.
+func rewrite(text []byte, delim string, headers map[string]string, fixes map[int]map[string]string, w io.Writer, each func(idx map[string]int, rec []string) bool) (map[int]bool, error) {
 	comma := ','
 	if delim == "tab" {
 		comma = '\t'
@@ -172,6 +182,9 @@ func rewrite(text []byte, delim string, headers map[string]string, fixes map[int
 			continue
 		}
 		rows[line] = true
+		if each != nil && !each(idx, rec) {
+			break
+		}
 		set, ok := fixes[line]
 		if !ok {
 			continue

@@ -89,6 +89,9 @@ type PlanView struct {
 	Note     string         `json:"note,omitempty"`
 	Columns  *ColumnProblem `json:"columns,omitempty"`
 	Estimate *Estimate      `json:"estimate,omitempty"`
+	// Warnings say a column taken looks like another one (an email column
+	// as the CRM ID): said before Start, not found out at Gong.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Ready says whether the run can start: its columns were all found and it

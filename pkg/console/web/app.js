@@ -235,6 +235,7 @@ function renderCheck(run) {
   out.push(figures([["rows read", p.rows], ["ready to send", p.validRows, "ok"], ["will not be sent", p.rejectedRows, p.rejectedRows ? "bad" : ""], ["requests", p.requests]]));
   out.push(el("p", {}, estimateText(p.estimate)));
   if (p.note) out.push(el("p", { class: "note" }, "Note: " + p.note));
+  for (const w of p.warnings || []) out.push(el("p", { class: "warning", role: "alert" }, "Check the columns: " + w));
   out.push(renderDefaults(run, false));
   out.push(renderRejected(run, p));
   if (p.groups && p.groups.length) {
