@@ -97,7 +97,7 @@ func fixColumn(set map[string]string) (col, val, msg string) {
 // fixLines says which rows a fix is for, and the owners of those the check
 // rejected (to find a flow by name among the flows they see).
 func (s *Server) fixLines(run Run, req fixRequest, col string) ([]int, []string, string) {
-	page, err := ReadRows(s.failedPath(run.ID), req.Code, 0, 0)
+	page, err := ReadRows(s.failedPath(run.ID), "", 0, 0)
 	if err != nil {
 		s.log.Error("cannot read the check's rejected rows", zap.String("run", run.ID), zap.Error(err))
 		return nil, nil, "The check's rejected rows cannot be read; check the file again."
@@ -111,8 +111,12 @@ func (s *Server) fixLines(run Run, req fixRequest, col string) ([]int, []string,
 		}
 		lines = slices.Clone(req.Lines)
 	case req.Code != "":
+		// The rows of the code, and any other rejected row with the same
+		// wrong value: a misspelled flow is as wrong on a row the check
+		// stopped at its CRM ID, and would fail it next.
 		for _, row := range page.Rows {
-			if req.From == nil || valueMatches(row, col, *req.From) {
+			same := req.From != nil && valueMatches(row, col, *req.From)
+			if row.Code == req.Code && (req.From == nil || same) || same && *req.From != "" {
 				lines = append(lines, row.Line)
 			}
 		}

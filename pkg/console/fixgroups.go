@@ -27,7 +27,13 @@ const maxFixGroups = 8
 // value there; "" when the page has no fix for the reason.
 func fixColumnOf(row RowRef) (string, string) {
 	switch row.Code {
-	case "FlowNameNotFound", "FlowNameAmbiguous", "FlowNotVisible", "FlowNotFound", "InvalidFlowId", "RoundedFlowId", "ScientificNotation", "TrailingDecimal":
+	case "ScientificNotation", "TrailingDecimal":
+		// A spreadsheet's damage to a number: the CRM ID's or the flow's.
+		if numberLike.MatchString(row.CRMProspectID) {
+			return colCRM, row.CRMProspectID
+		}
+		return colFlow, row.FlowID
+	case "FlowNameNotFound", "FlowNameAmbiguous", "FlowNotVisible", "FlowNotFound", "InvalidFlowId", "RoundedFlowId":
 		if row.FlowID == "" {
 			return colFlow, row.FlowName
 		}
@@ -48,6 +54,9 @@ func fixColumnOf(row RowRef) (string, string) {
 	}
 	return "", ""
 }
+
+// numberLike is a number as a spreadsheet writes it: 3.00007E+14, 12.0.
+var numberLike = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // similarFlow is the first flow a FlowNameNotFound message offers:
 // `similar: "SDR Outbound Q3" (1695493301223590792)`.

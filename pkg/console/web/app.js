@@ -322,9 +322,9 @@ function rowsTable(rows, withCode, run) {
 // owner are fields a person corrects in place.
 function rowLine(r, withCode, run) {
   const flow = r.flowId || r.flowName || "";
-  if (!run) {
+  if (!run || !r.fixColumn) {
     return el("tr", {}, el("td", { class: "num" }, r.line), el("td", {}, r.crmProspectId), el("td", {}, flow ? flowLabel(flow) : ""), el("td", {}, r.owner),
-      withCode ? el("td", { class: "code" }, r.code) : null, el("td", { class: "msg" }, shortMessage(r.message)));
+      withCode ? el("td", { class: "code" }, r.code) : null, el("td", { class: "msg" }, shortMessage(r.message)), run ? el("td", {}) : null);
   }
   const field = (col, value) => el("input", { value, "data-col": col, "data-was": value, id: "row-" + r.line + "-" + col, "aria-label": fixWords[col] + " of line " + r.line, class: r.fixColumn === col ? "at-fault" : "" });
   const cells = [field("crmProspectId", r.crmProspectId), field("flowId", flow), field("flowInstanceOwnerEmail", r.owner)];
