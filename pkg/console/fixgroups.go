@@ -23,6 +23,9 @@ type FixGroup struct {
 // row or in the file.
 const maxFixGroups = 8
 
+// maxRecount bounds the rejected rows recounted for each group.
+const maxRecount = 100_000
+
 // fixColumnOf says which column mends a row rejected with code, and its
 // value there; "" when the page has no fix for the reason.
 func fixColumnOf(row RowRef) (string, string) {
@@ -90,7 +93,17 @@ func fixGroups(rows []RowRef) map[string][]FixGroup {
 	}
 	out := map[string][]FixGroup{}
 	for _, k := range order {
-		out[k.code] = append(out[k.code], *at[k])
+		g := at[k]
+		if k.val != "" && len(rows) <= maxRecount {
+			// The fix mends every rejected row with the value (see fixLines).
+			g.Rows = 0
+			for _, r := range rows {
+				if valueMatches(r, g.Column, g.Value) {
+					g.Rows++
+				}
+			}
+		}
+		out[k.code] = append(out[k.code], *g)
 	}
 	for code, gs := range out {
 		sort.SliceStable(gs, func(i, j int) bool { return gs[i].Rows > gs[j].Rows })

@@ -109,7 +109,7 @@ func fixLoop(t *testing.T, width int64) {
 	t.Logf("the check: %d rows, %d ready, rejected %v", run.Plan.Rows, run.Plan.Valid, codesOf(run.Plan))
 
 	// The misspelled flow: the check's suggestion, for all its rows.
-	if got := b.text("#fix-FlowNameNotFound-0-suggest"); got != "Use SDR Outbound Q3 for these 3 rows" {
+	if got := b.text("#fix-FlowNameNotFound-0-suggest"); got != "Use SDR Outbound Q3 for these 4 rows" {
 		t.Errorf("the flow's fix says %q", got)
 	}
 	p.click("#fix-FlowNameNotFound-0-suggest")
