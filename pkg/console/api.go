@@ -247,7 +247,7 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		return s.checkError(*run, err)
 	}
 	plan, err := s.cfg.Pipeline.Plan(r.Context(), PlanSpec{
-		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, checkDir), Options: run.pipelineOptions(),
+		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, checkDir), Options: run.pipelineOptions(), Assigned: s.st.assignedBy(run.ID),
 		Log: s.log.With(zap.String("run", run.ID)),
 	})
 	if err != nil {

@@ -146,7 +146,7 @@ func (q *queue) execute(ctx context.Context, id string) {
 			tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
 		}
 		res, runErr = q.pipe.Run(rctx, RunSpec{
-			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.pipelineOptions(), Log: log,
+			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.pipelineOptions(), Assigned: q.st.assignedBy(id), Log: log,
 		}, tr)
 	}
 	q.finish(id, res, runErr, context.Cause(rctx), log)

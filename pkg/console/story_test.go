@@ -130,3 +130,35 @@ func TestStoppedByGong(t *testing.T) {
 		})
 	}
 }
+
+// Rows an earlier run of this console assigned to the same flow are shown
+// as AlreadyAssigned, with that run, and not sent; once that run is
+// undone, they go again.
+func TestAlreadyAssigned(t *testing.T) {
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200)})
+	file := prospectsCSV("003A", 3)
+	_, first := c.upload(t, "leads.csv", file, nil)
+	c.post(t, "/api/v1/runs/"+first.ID+"/start")
+	c.await(t, first.ID, ended)
+
+	_, again := c.upload(t, "leads.csv", file+"003Z00009,"+flowSDR+","+ava+",New\n", nil)
+	got := again.Plan.RejectedByCode["AlreadyAssigned"]
+	if again.Plan.Valid != 1 || got.Rows != 3 || !strings.Contains(got.Example, first.ID) {
+		t.Fatalf("the same rows again: %d valid, AlreadyAssigned %+v", again.Plan.Valid, got)
+	}
+	c.post(t, "/api/v1/runs/"+again.ID+"/start")
+	done := c.await(t, again.ID, ended)
+	if s := summaryOf(t, done); s.Assigned != 1 || s.Failed != 3 {
+		t.Errorf("the second run: %+v", s)
+	}
+
+	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+first.ID+"/undo", strings.NewReader("confirm=true"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var undo Run
+	do(t, req, &undo)
+	c.await(t, undo.ID, ended)
+	if _, third := c.upload(t, "leads.csv", file, nil); third.Plan.Valid != 3 {
+		t.Errorf("after the undo: %d valid, rejected %v", third.Plan.Valid, codesOf(third.Plan))
+	}
+}

@@ -26,6 +26,9 @@ const (
 	CodeInvalidProspectID  = "InvalidProspectId"
 	CodeLeadingZerosLost   = "LeadingZerosLost"
 	CodeDuplicate          = "Duplicate"
+	// CodeAlreadyAssigned is a row an earlier run (of the same console)
+	// assigned to the same flow: not sent again.
+	CodeAlreadyAssigned = "AlreadyAssigned"
 )
 
 // Codes of failed.csv, stage input: what Gong's listings say.
@@ -125,6 +128,7 @@ func Explanations() []Explained {
 		in(CodeInvalidProspectID, "crmProspectId is not an ID of the CRM given with --crm", "check the column, or drop --crm"),
 		in(CodeLeadingZerosLost, "a spreadsheet dropped an ID's leading zeros", "export the file again and upload it without opening it in a spreadsheet, or open it with the ID columns as text (Excel: Data > From Text/CSV > Do not detect data types), or fix it in results.xlsx"),
 		in(CodeDuplicate, "the same ID, flow and owner as an earlier line, which is sent instead", "nothing to do: the earlier line covers it"),
+		in(CodeAlreadyAssigned, "an earlier run of this console assigned this ID to this flow (the message names the run)", "nothing to do: that run covers it (a run undone since does not count)"),
 		in(CodeFlowNameNotFound, "no flow of that name is visible to the owner", "check the name against Gong (the message lists similar names)"),
 		in(CodeFlowNameAmbiguous, "several flows of that name are visible to the owner", "use the flowId the message lists"),
 		in(CodeFlowNameNotResolved, "the flow name could not be resolved (no credentials, or the listing is refused)", "give flowId, or credentials with api:flows:read"),
