@@ -1,16 +1,19 @@
 package console
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -48,7 +51,7 @@ func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
 		if stored.Status != StatusChecked {
 			return constError("started meanwhile")
 		}
-		stored.Options, stored.Plan, stored.Converted = run.Options, run.Plan, run.Converted
+		stored.Options, stored.Plan, stored.Converted, stored.Fixes = run.Options, run.Plan, run.Converted, run.Fixes
 		return nil
 	})
 	if err != nil {
@@ -149,7 +152,7 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	run := Run{ID: id, Kind: KindEnroll, Status: StatusChecked, CreatedBy: userOf(r.Context()), CreatedAt: s.cfg.Now(), RetryOf: old.ID,
-		File: "retry-of-" + old.ID + ".csv", Options: Options{Encoding: "utf-8", Delimiter: ","}}
+		File: stem(old.File) + "-retry.csv", Options: Options{Encoding: "utf-8", Delimiter: ","}}
 	n, err := writeRetryInput(s.st.outDir(old.ID), filepath.Join(s.st.runDir(id), uploadName(run.File)))
 	if err != nil {
 		s.st.discard(id)
@@ -170,6 +173,9 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 		s.st.discard(id)
 		s.internal(w, "cannot save the run", err)
 		return
+	}
+	if _, err := s.st.update(old.ID, func(o *Run) error { o.RetriedAs = append(o.RetriedAs, id); return nil }); err != nil {
+		s.log.Error("cannot record the retry on its run", zap.String("run", old.ID), zap.Error(err))
 	}
 	s.log.Info("retry checked", zap.String("run", id), zap.String("retryOf", old.ID), zap.String("user", run.CreatedBy), zap.Int("rows", n))
 	v, _ := s.view(id)
@@ -237,10 +243,11 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "No such file; the files of this run are "+fmt.Sprint(downloadable(run.Kind))+".")
 		return
 	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s"`, run.ID, name))
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": stem(run.File) + "-" + name}))
+	clean := s.displayName(run)
 	if name == report.WorkbookFile {
 		var buf bytes.Buffer
-		if err := report.WriteWorkbook(s.st.outDir(run.ID), &buf); err != nil {
+		if err := s.writeWorkbook(run, &buf); err != nil {
 			s.internal(w, "cannot write results.xlsx", err)
 			return
 		}
@@ -264,7 +271,68 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		ctype = "application/json"
 	}
 	w.Header().Set("Content-Type", ctype)
-	_, _ = io.Copy(w, f)
+	_ = copyLines(w, f, clean)
+}
+
+// stem is a file's name without its extension: the downloads of a run are
+// named after its upload (leads.csv: leads-failed.csv).
+func stem(file string) string {
+	if s := strings.TrimSuffix(file, filepath.Ext(file)); s != "" {
+		return s
+	}
+	return "upload"
+}
+
+// copyLines copies r to w line by line through clean: the pipeline's
+// messages name the file it read, a path on the server.
+func copyLines(w io.Writer, r io.Reader, clean func(string) string) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			if _, werr := io.WriteString(w, clean(line)); werr != nil {
+				return werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// writeWorkbook writes results.xlsx from the run's result files, with the
+// server's paths replaced by the upload's name.
+func (s *Server) writeWorkbook(run Run, w io.Writer) error {
+	tmp, err := os.MkdirTemp(s.st.runDir(run.ID), "workbook-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	clean := s.displayName(run)
+	for _, name := range []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile} {
+		in, err := os.Open(filepath.Join(s.st.outDir(run.ID), name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		out, err := os.Create(filepath.Join(tmp, name))
+		if err == nil {
+			err = copyLines(out, in, clean)
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+		}
+		in.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return report.WriteWorkbook(tmp, w)
 }
 
 // events streams the run as server-sent events: an event "run" with the

@@ -249,25 +249,34 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 	if run.Converted {
 		var err error
 		if sheetNote, err = workbookToCSV(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, inputCSV)); err != nil {
-			return s.checkError(err)
+			return s.checkError(*run, err)
 		}
 	}
+	if err := s.applyFixes(run); err != nil {
+		return s.checkError(*run, err)
+	}
 	plan, err := s.cfg.Pipeline.Plan(r.Context(), PlanSpec{
-		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, checkDir), Options: run.Options,
+		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, checkDir), Options: run.pipelineOptions(), Assigned: s.st.assignedBy(run.ID),
 		Log: s.log.With(zap.String("run", run.ID)),
 	})
 	if err != nil {
-		return s.checkError(err)
+		return s.checkError(*run, err)
 	}
 	if plan.Rows > s.cfg.MaxRows {
 		return http.StatusBadRequest, fmt.Sprintf("The file has %d rows; this console takes at most %d in one upload. Split it into smaller files.", plan.Rows, s.cfg.MaxRows)
 	}
 	name := s.displayName(*run)
+	var groups map[string][]FixGroup
+	if all, err := ReadRows(filepath.Join(dir, checkDir, FailedFile), "", 0, 0); err == nil {
+		groups = fixGroups(all.Rows)
+	}
 	for code, v := range plan.RejectedByCode {
 		v.Fix = fixFor(code)
+		v.Fixes = groups[code]
 		v.Example = name(v.Example)
 		for i := range v.First {
 			v.First[i].Message = name(v.First[i].Message)
+			v.First[i].FixColumn, _ = fixColumnOf(v.First[i])
 		}
 		plan.RejectedByCode[code] = v
 	}
@@ -275,17 +284,39 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		plan.Note = strings.TrimPrefix(plan.Note+"; "+sheetNote, "; ")
 	}
 	plan.Estimate = estimate(plan.Requests, s.cfg.Rate, s.cfg.DailyQuota)
+	if plan.Columns == nil {
+		plan.Warnings = mappingWarnings(filepath.Join(dir, run.InputFile()), run.pipelineOptions())
+	}
 	run.Plan = &plan
 	return 0, ""
 }
 
-func (s *Server) checkError(err error) (int, string) {
-	var bad *BadInputError
-	if errors.As(err, &bad) {
-		return http.StatusBadRequest, bad.Msg
+// applyFixes writes fixed.csv from the run's fixes, if it has any.
+func (s *Server) applyFixes(run *Run) error {
+	fs, err := s.st.fixes(run.ID)
+	if err != nil || len(fs) == 0 {
+		run.Fixes = 0
+		return err
 	}
-	s.log.Error("check failed", zap.Error(err))
-	return http.StatusBadRequest, "The file could not be read: " + err.Error()
+	dir := s.st.runDir(run.ID)
+	if _, err := applyFixes(filepath.Join(dir, run.baseFile()), filepath.Join(dir, fixedCSV), run.Options, fs); err != nil {
+		return err
+	}
+	run.Fixes = len(fs)
+	return nil
+}
+
+func (s *Server) checkError(run Run, err error) (int, string) {
+	var bad *BadInputError
+	var fe *fixError
+	switch {
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, s.displayName(run)(bad.Msg)
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, s.displayName(run)(fe.msg)
+	}
+	s.log.Error("check failed", zap.String("run", run.ID), zap.Error(err))
+	return http.StatusBadRequest, "The file could not be read: " + s.displayName(run)(err.Error())
 }
 
 func (s *Server) internal(w http.ResponseWriter, what string, err error) {
@@ -296,7 +327,4 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 // displayName returns a function that puts the uploaded file's name where
 // a message names the file on the server: people know their file, and the
 // server's folders are none of their business.
-func (s *Server) displayName(run Run) func(string) string {
-	path := filepath.Join(s.st.runDir(run.ID), run.InputFile())
-	return func(msg string) string { return strings.ReplaceAll(msg, path, run.File) }
-}
+func (s *Server) displayName(run Run) func(string) string { return s.st.displayName(run) }

@@ -138,8 +138,10 @@ func TestUploadIsChecked(t *testing.T) {
 	want := PlanView{
 		Rows: 6, Valid: 4, Rejected: 2, Requests: 3, Checked: true,
 		RejectedByCode: map[string]RejectedView{
-			"ScientificNotation": {Rows: 1, Fix: fixFor("ScientificNotation"), First: []RowRef{{Line: 6, CRMProspectID: "003B00001", FlowID: "1.69549E+18", Owner: ava, Stage: "input", Code: "ScientificNotation"}}},
-			"InvalidEmail":       {Rows: 1, Fix: fixFor("InvalidEmail"), First: []RowRef{{Line: 7, CRMProspectID: "003B00002", FlowID: flowSDR, Owner: "not-an-email", Stage: "input", Code: "InvalidEmail"}}},
+			"ScientificNotation": {Rows: 1, Fix: fixFor("ScientificNotation"), First: []RowRef{{Line: 6, CRMProspectID: "003B00001", FlowID: "1.69549E+18", Owner: ava, Stage: "input", Code: "ScientificNotation", FixColumn: "flowId"}},
+				Fixes: []FixGroup{{Column: "flowId", Value: "1.69549E+18", Rows: 1, Owner: ava}}},
+			"InvalidEmail": {Rows: 1, Fix: fixFor("InvalidEmail"), First: []RowRef{{Line: 7, CRMProspectID: "003B00002", FlowID: flowSDR, Owner: "not-an-email", Stage: "input", Code: "InvalidEmail", FixColumn: "flowInstanceOwnerEmail"}},
+				Fixes: []FixGroup{{Column: "flowInstanceOwnerEmail", Value: "not-an-email", Rows: 1}}},
 		},
 		Groups:   []PlanGroup{{FlowID: flowSDR, Owner: ava, Rows: 2, Requests: 1}, {FlowID: flowWebinar, Owner: chloe, Rows: 1, Requests: 1}, {FlowID: flowDemo, Owner: dan, Rows: 1, Requests: 1}},
 		Estimate: &Estimate{Seconds: 1, Rate: 3, DailyQuota: 10000, Today: 3, Days: 1},

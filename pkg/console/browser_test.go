@@ -231,7 +231,7 @@ func TestBrowser(t *testing.T) {
 	b.shot("failed-rows")
 
 	b.do(chromedp.Click("#retry-button"))
-	b.wait(`document.querySelector("#run-title").textContent.startsWith("retry-of-")`)
+	b.wait(`document.querySelector("#run-title").textContent.endsWith("-retry.csv")`)
 	b.do(chromedp.WaitVisible("#rejected"))
 	b.shot("retry")
 	if got := b.text("#run-meta"); !strings.Contains(got, "a retry of run") {

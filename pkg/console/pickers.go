@@ -119,16 +119,38 @@ func isDone(c chan struct{}) bool {
 
 // users answers the owner picker: the company's active users.
 func (s *Server) users(w http.ResponseWriter, r *http.Request) {
-	v, err := s.lists.get(r.Context(), userOf(r.Context()), "users", func(ctx context.Context) (any, error) {
+	v, err := s.listUsers(r.Context(), userOf(r.Context()))
+	if err != nil {
+		s.listError(w, "users", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(v)})
+}
+
+// listUsers is Gong's active users, kept for a while.
+func (s *Server) listUsers(ctx context.Context, user string) ([]Person, error) {
+	v, err := s.lists.get(ctx, user, "users", func(ctx context.Context) (any, error) {
 		l, err := s.cfg.Pipeline.Users(ctx)
 		s.listed(l.Requests)
 		return l.Items, err
 	})
 	if err != nil {
-		s.listError(w, "users", err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(v.([]Person))})
+	return v.([]Person), nil
+}
+
+// listFlows is the flows owner can see, kept for a while.
+func (s *Server) listFlows(ctx context.Context, user, owner string) ([]FlowChoice, error) {
+	v, err := s.lists.get(ctx, user, "flows "+strings.ToLower(owner), func(ctx context.Context) (any, error) {
+		l, err := s.cfg.Pipeline.Flows(ctx, owner)
+		s.listed(l.Requests)
+		return l.Items, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]FlowChoice), nil
 }
 
 // flows answers the flow picker: the flows ?owner= can see.
@@ -138,16 +160,12 @@ func (s *Server) flows(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Give the owner's email address: /api/v1/flows?owner=name@example.com.")
 		return
 	}
-	v, err := s.lists.get(r.Context(), userOf(r.Context()), "flows "+strings.ToLower(owner), func(ctx context.Context) (any, error) {
-		l, err := s.cfg.Pipeline.Flows(ctx, owner)
-		s.listed(l.Requests)
-		return l.Items, err
-	})
+	v, err := s.listFlows(r.Context(), userOf(r.Context()), owner)
 	if err != nil {
 		s.listError(w, "flows", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"owner": owner, "flows": nonNil(v.([]FlowChoice))})
+	writeJSON(w, http.StatusOK, map[string]any{"owner": owner, "flows": nonNil(v)})
 }
 
 // listed counts a listing's requests with the runs'.

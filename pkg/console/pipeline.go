@@ -113,7 +113,10 @@ type PlanSpec struct {
 	InputPath string // the CSV (a workbook is converted before)
 	CheckDir  string // a folder for the rejected rows; emptied first
 	Options   Options
-	Log       *zap.Logger
+	// Assigned names the earlier run that assigned a crmProspectId to a
+	// flow: such rows fail AlreadyAssigned, unsent. nil: none.
+	Assigned func(crm, flow string) (string, bool)
+	Log      *zap.Logger
 }
 
 // RunSpec is one run (or the resumption of one).
@@ -121,6 +124,7 @@ type RunSpec struct {
 	InputPath string
 	OutDir    string
 	Options   Options
+	Assigned  func(crm, flow string) (string, bool) // see PlanSpec
 	Log       *zap.Logger
 }
 
@@ -197,7 +201,7 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, err
 	}
 	pc := enroll.PlanConfig{
 		InputPath: spec.InputPath, OutDir: spec.CheckDir, Input: opts, ChunkSize: p.ChunkSize,
-		Preflight: p.Preflight, Log: spec.Log,
+		Preflight: p.Preflight, Log: spec.Log, Assigned: spec.Assigned,
 	}
 	if p.Client != nil {
 		pc.Client, pc.Limiter = p.Client, p.Limiter
@@ -257,7 +261,7 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 		InputPath: spec.InputPath, OutDir: spec.OutDir, Input: opts,
 		ChunkSize: p.ChunkSize, Concurrency: p.Concurrency, Client: p.Client, Limiter: p.Limiter,
 		MaxRetryTime: p.MaxRetryTime, MaxWait: p.MaxWait, DrainTimeout: p.DrainTimeout,
-		Preflight: p.Preflight, Progress: prog, Log: spec.Log, Workbook: true,
+		Preflight: p.Preflight, Progress: prog, Log: spec.Log, Workbook: true, Assigned: spec.Assigned,
 	})
 	code := sum.ExitCode
 	if err != nil {

@@ -146,7 +146,7 @@ func (q *queue) execute(ctx context.Context, id string) {
 			tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
 		}
 		res, runErr = q.pipe.Run(rctx, RunSpec{
-			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.Options, Log: log,
+			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.pipelineOptions(), Assigned: q.st.assignedBy(id), Log: log,
 		}, tr)
 	}
 	q.finish(id, res, runErr, context.Cause(rctx), log)
@@ -176,10 +176,14 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	}
 	r, err := q.st.update(id, func(r *Run) error {
 		code := res.ExitCode
-		r.ExitCode, r.Summary, r.Error = &code, res.Summary, ""
+		clean := q.st.displayName(*r)
+		r.ExitCode, r.Summary, r.Error = &code, json.RawMessage(clean(string(res.Summary))), ""
 		r.Outcome = outcome(r.Kind, code)
 		if runErr != nil {
-			r.Error = runErr.Error()
+			r.Error = clean(runErr.Error())
+		}
+		if r.Error == "" {
+			r.Error = stopWords(sum.StopReason)
 		}
 		switch {
 		case code == 4 && errors.Is(cause, errStopRequested):
@@ -199,6 +203,12 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		log.Error("cannot record the run's end", zap.Error(err))
 		return
 	}
+	if r.Kind == KindUndo && r.Status == StatusFinished {
+		ref := &UndoRef{Run: r.ID, By: r.StartedBy, At: r.EndedAt, Complete: code0(r)}
+		if _, err := q.st.update(r.Of, func(o *Run) error { o.UndoneBy = ref; return nil }); err != nil {
+			log.Error("cannot record the undo on its run", zap.Error(err))
+		}
+	}
 	if r.Kind == KindVerify {
 		// A verify's gateway is its own: its requests are this run's.
 		sum.RequestsThisRun = sum.Requests
@@ -209,13 +219,46 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		zap.Int64("requests", sum.RequestsThisRun), zap.NamedError("runError", runErr))
 }
 
+func code0(r Run) bool { return r.ExitCode != nil && *r.ExitCode == 0 }
+
+// stopWords says, for a run Gong stopped, what stopped it and what to do:
+// the cause would otherwise be in the server's log only.
+func stopWords(reason string) string {
+	switch reason {
+	case "Unauthorized":
+		return "Gong refused this console's credentials (401) partway through the run. Whoever runs the console must check the Gong access key and secret; then continue this run: the rows not sent yet go then."
+	case "Forbidden":
+		return "Gong refused this console's requests (403) partway through the run: its token lacks the scope api:flows:write, or the key pair is wrong. Whoever runs the console must fix the key or grant the scope; then continue this run: the rows not sent yet go then."
+	}
+	return ""
+}
+
 // InputFile is the CSV the pipeline reads, inside the run's folder: the
 // upload itself, or the CSV made from an uploaded workbook.
 func (r Run) InputFile() string {
+	if r.Fixes > 0 {
+		return fixedCSV
+	}
+	return r.baseFile()
+}
+
+// baseFile is the CSV the fixes are applied to: the upload, or the CSV
+// made from an uploaded workbook.
+func (r Run) baseFile() string {
 	if r.Converted {
 		return inputCSV
 	}
 	return uploadName(r.File)
+}
+
+// pipelineOptions are the options the pipeline reads InputFile with:
+// fixed.csv is UTF-8 whatever the upload was.
+func (r Run) pipelineOptions() Options {
+	o := r.Options
+	if r.Fixes > 0 {
+		o.Encoding = "utf-8"
+	}
+	return o
 }
 
 // uploadName is the name the upload is kept under: "upload" and the

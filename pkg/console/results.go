@@ -1,13 +1,17 @@
 package console
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
@@ -82,7 +86,7 @@ func rowRef(rec []string, col map[string]int) RowRef {
 	}
 	line, _ := strconv.Atoi(cell("line"))
 	return RowRef{
-		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), Owner: cell("flowInstanceOwnerEmail"),
+		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), FlowName: cell("flowName"), Owner: cell("flowInstanceOwnerEmail"),
 		Stage: cell("stage"), Code: cell("errorCode"), Message: cell("errorMessage"),
 	}
 }
@@ -113,84 +117,93 @@ func retryColumns(outDir string) []string {
 
 // writeRetryInput writes to path a CSV of the rows of failed.csv and
 // unprocessed.csv in outDir, as a person would upload them again; it
-// returns the number of rows.
+// returns the number of rows. Each row is written on the line it had in
+// the original upload (empty lines, which are no rows, fill the gaps), so
+// that the retry's files and fixes speak of the same line numbers. Blank
+// rows are left out: there is nothing in them to send again.
 func writeRetryInput(outDir, path string) (int, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return 0, err
-	}
-	w := csv.NewWriter(f)
 	cols := retryColumns(outDir)
-	if err := w.Write(cols); err != nil {
-		f.Close()
+	var recs [][]string
+	for _, name := range []string{FailedFile, UnprocessedFile} {
+		got, err := readCSVColumns(filepath.Join(outDir, name), cols)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, err
+		}
+		recs = append(recs, got...)
+	}
+	lineAt, codeAt := slices.Index(cols, "line"), slices.Index(cols, "errorCode")
+	lineOf := func(rec []string) int {
+		if lineAt < 0 {
+			return 0
+		}
+		n, _ := strconv.Atoi(rec[lineAt])
+		return n
+	}
+	recs = slices.DeleteFunc(recs, func(rec []string) bool { return codeAt >= 0 && rec[codeAt] == "BlankRow" })
+	slices.SortStableFunc(recs, func(a, b []string) int { return lineOf(a) - lineOf(b) })
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	at := 1 // the line the next record starts on
+	write := func(rec []string) error {
+		if err := w.Write(rec); err != nil {
+			return err
+		}
+		w.Flush()
+		return w.Error()
+	}
+	if err := write(cols); err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, name := range []string{FailedFile, UnprocessedFile} {
-		k, err := copyCSVColumns(filepath.Join(outDir, name), cols, w)
-		n += k
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			f.Close()
-			return n, err
+	at = 1 + bytes.Count(buf.Bytes(), []byte("\n"))
+	for _, rec := range recs {
+		for l := lineOf(rec); at < l; at++ {
+			buf.WriteByte('\n')
 		}
+		before := buf.Len()
+		if err := write(rec); err != nil {
+			return 0, err
+		}
+		at += bytes.Count(buf.Bytes()[before:], []byte("\n"))
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return n, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return n, err
-	}
-	return n, f.Close()
+	return len(recs), fsguard.WriteBytes(path, buf.Bytes())
 }
 
-// copyCSVColumns appends to w, for every data row of the CSV at path, the
-// cells under the given headers (blank where a header is missing). It is how
-// a retry gathers rows from failed.csv and unprocessed.csv.
-func copyCSVColumns(path string, headers []string, w *csv.Writer) (int, error) {
+// readCSVColumns reads, for every data row of the CSV at path, the cells
+// under the given headers (blank where a header is missing).
+func readCSVColumns(path string, headers []string) ([][]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
 	r := csv.NewReader(f)
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if errors.Is(err, io.EOF) {
-		return 0, nil
+		return nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
 	idx := make([]int, len(headers))
 	for i, h := range headers {
-		idx[i] = -1
-		for j, got := range head {
-			if got == h {
-				idx[i] = j
-			}
-		}
+		idx[i] = slices.Index(head, h)
 	}
-	n := 0
+	var out [][]string
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			return n, nil
+			return out, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("%s: %w", filepath.Base(path), err)
+			return out, fmt.Errorf("%s: %w", filepath.Base(path), err)
 		}
-		out := make([]string, len(headers))
+		row := make([]string, len(headers))
 		for i, j := range idx {
 			if j >= 0 && j < len(rec) {
-				out[i] = rec[j]
+				row[i] = rec[j]
 			}
 		}
-		if err := w.Write(out); err != nil {
-			return n, err
-		}
-		n++
+		out = append(out, row)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,6 +82,7 @@ type Server struct {
 	ready   atomic.Bool
 	closing chan struct{} // closed when Run's context ends: events streams end
 	conns   *connGuard
+	fixMu   sync.Mutex // one fix at a time: each rewrites the run's fixes
 }
 
 // New opens DIR and builds the server; runs start once Run is called.
@@ -189,6 +191,7 @@ func (s *Server) routes() http.Handler {
 	app := http.NewServeMux()
 	app.HandleFunc("GET /{$}", s.page)
 	app.HandleFunc("GET /static/{name}", s.static)
+	app.HandleFunc("GET /favicon.ico", s.favicon)
 	app.HandleFunc("GET /api/v1/me", s.me)
 	app.HandleFunc("GET /api/v1/users", s.users)
 	app.HandleFunc("GET /api/v1/flows", s.flows)
@@ -197,6 +200,7 @@ func (s *Server) routes() http.Handler {
 	app.HandleFunc("GET /api/v1/runs/{id}", s.getRun)
 	app.HandleFunc("DELETE /api/v1/runs/{id}", s.deleteRun)
 	app.HandleFunc("POST /api/v1/runs/{id}/check", s.recheck)
+	app.HandleFunc("POST /api/v1/runs/{id}/fix", s.fix)
 	app.HandleFunc("POST /api/v1/runs/{id}/start", s.start)
 	app.HandleFunc("POST /api/v1/runs/{id}/stop", s.stop)
 	app.HandleFunc("POST /api/v1/runs/{id}/retry", s.retry)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +81,27 @@ func newID(now time.Time) string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// displayName returns a function that puts the uploaded file's name where
+// a text names the file on the server, and drops any other path of the
+// run's folder: people know their file; the server's folders are none of
+// their business. An undo's or a verify's texts name its run's files.
+func (s *store) displayName(run Run) func(string) string {
+	var pairs []string
+	for _, id := range []string{run.ID, run.Of} {
+		if id == "" {
+			continue
+		}
+		dir := s.runDir(id)
+		for _, f := range []string{fixedCSV, inputCSV, uploadName(run.File)} {
+			pairs = append(pairs, filepath.Join(dir, f), run.File)
+		}
+		pairs = append(pairs, dir+string(filepath.Separator), "")
+	}
+	pairs = append(pairs, s.dir+string(filepath.Separator), "", s.dir, "")
+	rep := strings.NewReplacer(pairs...)
+	return func(msg string) string { return rep.Replace(msg) }
 }
 
 func (s *store) runDir(id string) string { return filepath.Join(s.dir, id) }

@@ -31,7 +31,10 @@ type Run struct {
 	// File is the uploaded file's name; an undo's or verify's is its run's.
 	File string `json:"file"`
 	// Converted: the upload is a workbook, read as the CSV made from it.
-	Converted bool      `json:"converted,omitempty"`
+	Converted bool `json:"converted,omitempty"`
+	// Fixes is how many fixes were made in the page: the pipeline reads
+	// the upload with them applied (fixed.csv), the upload unchanged.
+	Fixes     int       `json:"fixes,omitempty"`
 	CreatedBy string    `json:"createdBy"`
 	CreatedAt time.Time `json:"createdAt"`
 	StartedBy string    `json:"startedBy,omitempty"`
@@ -40,6 +43,11 @@ type Run struct {
 	EndedAt   time.Time `json:"endedAt,omitzero"`
 	StoppedBy string    `json:"stoppedBy,omitempty"`
 	RetryOf   string    `json:"retryOf,omitempty"`
+	// RetriedAs are the runs that retried this one's rows.
+	RetriedAs []string `json:"retriedAs,omitempty"`
+	// UndoneBy is the undo that removed this run's flow instances: the run,
+	// who started it and when it ended.
+	UndoneBy *UndoRef `json:"undoneBy,omitempty"`
 	// Of is the enroll run an undo or a verify acts on.
 	Of string `json:"of,omitempty"`
 	// UnassignedBy is the email an undo sends as unassignedByUserEmail.
@@ -59,6 +67,15 @@ type Run struct {
 	FilesDeletedBy string    `json:"filesDeletedBy,omitempty"`
 }
 
+// UndoRef is an undo of a run, as the run it undid tells it.
+type UndoRef struct {
+	Run string    `json:"run"`
+	By  string    `json:"by"`
+	At  time.Time `json:"at"`
+	// Complete: every flow instance the run created is removed.
+	Complete bool `json:"complete"`
+}
+
 // PlanView is a check of an upload, as a person wants to read it.
 type PlanView struct {
 	Rows           int                     `json:"rows"`
@@ -72,6 +89,9 @@ type PlanView struct {
 	Note     string         `json:"note,omitempty"`
 	Columns  *ColumnProblem `json:"columns,omitempty"`
 	Estimate *Estimate      `json:"estimate,omitempty"`
+	// Warnings say a column taken looks like another one (an email column
+	// as the CRM ID): said before Start, not found out at Gong.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Ready says whether the run can start: its columns were all found and it
@@ -92,6 +112,8 @@ type RejectedView struct {
 	Example string   `json:"example"`
 	Fix     string   `json:"fix,omitempty"`
 	First   []RowRef `json:"first,omitempty"`
+	// Fixes are the fixes the page offers for all the rows of a value.
+	Fixes []FixGroup `json:"fixes,omitempty"`
 }
 
 // RowRef is one row of failed.csv as the page shows it.
@@ -99,10 +121,13 @@ type RowRef struct {
 	Line          int    `json:"line"`
 	CRMProspectID string `json:"crmProspectId"`
 	FlowID        string `json:"flowId"`
+	FlowName      string `json:"flowName,omitempty"`
 	Owner         string `json:"owner"`
 	Stage         string `json:"stage,omitempty"`
 	Code          string `json:"code"`
 	Message       string `json:"message,omitempty"`
+	// FixColumn is the column that mends the row, when the page can.
+	FixColumn string `json:"fixColumn,omitempty"`
 }
 
 // ColumnProblem is a header the reader could not match: the page offers the
@@ -161,6 +186,7 @@ type Summary struct {
 	Unprocessed         int                       `json:"unprocessed"`
 	UnprocessedByReason map[string]int            `json:"unprocessedByReason"`
 	Requests            int64                     `json:"requests"`
+	StopReason          string                    `json:"stopReason"`
 	RequestsThisRun     int64                     `json:"requestsThisRun"`
 	ExitCode            int                       `json:"exitCode"`
 }

@@ -75,6 +75,8 @@ type Config struct {
 	// Preflight checks, through the flow listing, that each row's flow is
 	// visible to its owner before a request is spent on it.
 	Preflight bool
+	// Assigned: see screen.Config.Assigned (the console's earlier runs).
+	Assigned func(crmProspectID, flowID string) (run string, ok bool)
 	// Workbook writes results.xlsx beside the CSVs at the end of the run.
 	Workbook bool
 	// Version is flowenroll's, for summary.json.

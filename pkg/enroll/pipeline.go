@@ -147,7 +147,7 @@ func (r *runner) read() (int, error) {
 		return 0, err
 	}
 	sc := screen.New(screen.Config{
-		Name: r.st.src.name, Log: r.cfg.Log, Dedup: r.st.src.dedup(), Preflight: r.cfg.Preflight,
+		Name: r.st.src.name, Log: r.cfg.Log, Dedup: r.st.src.dedup(), Preflight: r.cfg.Preflight, Assigned: r.cfg.Assigned,
 		Catalog:   flows.NewCatalog(r.st.catalog.lister(r.gw, r.cfg.Client)),
 		Directory: flows.NewDirectory(r.st.catalog.userLister(r.gw, r.cfg.Client)),
 	})

@@ -38,7 +38,9 @@ type PlanConfig struct {
 	Client    gateway.Client
 	Limiter   gateway.Limiter
 	Preflight bool
-	Log       *zap.Logger
+	// Assigned: see screen.Config.Assigned.
+	Assigned func(crmProspectID, flowID string) (run string, ok bool)
+	Log      *zap.Logger
 }
 
 // Group is the plan of one (flow, owner).
@@ -151,7 +153,7 @@ func (pl *planner) openFailed(cfg PlanConfig, src *source) (func(), error) {
 // screen builds the screen; with a client, flow listings go through a
 // gateway that does not sit for long on an unreachable Gong.
 func (pl *planner) screen(cfg PlanConfig, src *source) (*screen.Screen, *gateway.Gateway) {
-	sc := screen.Config{Name: src.name, Log: cfg.Log, Dedup: src.dedup(), Preflight: cfg.Preflight, KeepNames: cfg.Client == nil}
+	sc := screen.Config{Name: src.name, Log: cfg.Log, Dedup: src.dedup(), Preflight: cfg.Preflight, KeepNames: cfg.Client == nil, Assigned: cfg.Assigned}
 	var gw *gateway.Gateway
 	if cfg.Client != nil {
 		gw = gateway.New(gateway.Config{Limiter: cfg.Limiter, Log: cfg.Log, MaxRetryTime: time.Minute})

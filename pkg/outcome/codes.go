@@ -53,6 +53,9 @@ const (
 	// CodeDuplicate: the same ID, flow and owner as an earlier line, which
 	// is sent instead.
 	CodeDuplicate = "Duplicate"
+	// CodeAlreadyAssigned is a row an earlier run (of the same console)
+	// assigned to the same flow: not sent again.
+	CodeAlreadyAssigned = "AlreadyAssigned"
 )
 
 // Codes of failed.csv, stage input: what Gong's listings say.
@@ -163,6 +166,7 @@ func Explanations() []Explained {
 		in(CodeErrorCell, "the ID cell of the workbook holds a spreadsheet error (#REF!, #N/A, #VALUE!...), not an ID", "fix the formula or the data it refers to, or paste the IDs as values"),
 		in(CodeDateCell, "the ID cell of the workbook is a date (a number with a date format, or a date cell)", "format the column as Text and type the IDs again"),
 		in(CodeDuplicate, "the same ID, flow and owner as an earlier line, which is sent instead", "nothing to do: the earlier line covers it"),
+		in(CodeAlreadyAssigned, "an earlier run of this console assigned this ID to this flow (the message names the run)", "nothing to do: that run covers it (a run undone since does not count)"),
 		in(CodeFlowNameNotFound, "no flow of that name is visible to the owner", "check the name against Gong (the message lists similar names)"),
 		in(CodeFlowNameAmbiguous, "several flows of that name are visible to the owner", "use the flowId the message lists"),
 		in(CodeFlowNameNotResolved, "the flow name could not be resolved (no credentials, or the listing is refused)", "give flowId, or credentials with api:flows:read"),

@@ -95,14 +95,16 @@ func writeSheet(x *excelize.File, sheet, path string) error {
 			return err
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return err
+	if rows > 0 && width > 0 {
+		// Before Flush: the stream writes the sheet's other parts, the
+		// filter among them, when it ends; a filter set after it is lost
+		// (the sheet had filter buttons in no spreadsheet program).
+		last, _ := excelize.CoordinatesToCellName(width, rows)
+		if err := x.AutoFilter(sheet, "A1:"+last, nil); err != nil {
+			return err
+		}
 	}
-	if rows == 0 || width == 0 {
-		return nil
-	}
-	last, _ := excelize.CoordinatesToCellName(width, rows)
-	return x.AutoFilter(sheet, "A1:"+last, nil)
+	return sw.Flush()
 }
 
 // WriteWorkbookFile writes results.xlsx in outDir, atomically.

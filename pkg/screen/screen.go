@@ -34,6 +34,9 @@ type Config struct {
 	// KeepNames (plan without credentials) passes a row named by flow name
 	// on, grouped under the name, instead of failing it.
 	KeepNames bool
+	// Assigned, if set, names the earlier run that assigned this
+	// crmProspectId to this flow; such a row is not sent again.
+	Assigned func(crmProspectID, flowID string) (run string, ok bool)
 }
 
 // Screen decides what becomes of each row read. It is not safe for
@@ -90,6 +93,13 @@ func (s *Screen) Check(ctx context.Context, p input.Prospect, rej *input.Rejecti
 	if row.FlowID == "" || (s.cfg.Preflight && s.cfg.Catalog != nil) {
 		if o := s.flows(ctx, &row); o != nil {
 			return outcome.Row{}, o
+		}
+	}
+	if s.cfg.Assigned != nil {
+		if run, ok := s.cfg.Assigned(row.CRMProspectID, row.FlowID); ok {
+			o := outcome.Fail(row, outcome.StageInput, outcome.CodeAlreadyAssigned,
+				fmt.Sprintf("%s:%d: run %s already assigned %s to flow %s; not sent again", s.cfg.Name, row.Line, run, row.CRMProspectID, row.FlowID))
+			return outcome.Row{}, &o
 		}
 	}
 	if first := s.cfg.Dedup.Seen(ident); first != 0 {

@@ -145,7 +145,7 @@ function statusText(run) {
   switch (run.status) {
     case "checked": return "checked, not started";
     case "queued": return run.queuePosition > 1 ? "queued: " + (run.queuePosition - 1) + " run(s) before it" : "queued: next";
-    case "running": return "running";
+    case "running": return run.stoppedBy ? "stopping…" : "running";
     case "stopped": return "stopped";
     case "finished": return run.exitCode === 0 ? "finished" : run.exitCode === 3 ? "finished, some rows failed" : run.exitCode === 4 ? "finished, some rows not sent" : "ended with an error";
   }
@@ -159,7 +159,7 @@ function showRun(run) {
   $("run-title").textContent = title(run);
   const st = $("run-status");
   st.textContent = statusText(run);
-  st.className = "status s-" + run.status + (run.exitCode ? " e" + run.exitCode : "");
+  st.className = "status s-" + (run.status === "running" && run.stoppedBy ? "stopping" : run.status) + (run.exitCode ? " e" + run.exitCode : "");
   const meta = run.of ? [] : ["Uploaded by " + run.createdBy + ", " + when(run.createdAt)];
   if (run.startedBy) meta.push("started by " + run.startedBy + (run.startedAt ? ", " + when(run.startedAt) : ""));
   if (run.stoppedBy) meta.push("stopped by " + run.stoppedBy);
@@ -167,9 +167,18 @@ function showRun(run) {
   if (run.unassignedBy) meta.push("removed in Gong by " + run.unassignedBy);
   if (run.of) $("run-meta").replaceChildren(capital(meta.join("; ")) + "; " + (run.kind === "undo" ? "undoes" : "verifies") + " run ", el("a", { href: "#run/" + run.of }, run.of), ".");
   else $("run-meta").textContent = meta.join("; ") + ".";
+  // What became of the run later: retried, undone.
+  const story = [];
+  for (const id of run.retriedAs || []) story.push(["Retried as run ", id, ""]);
+  const u = run.undoneBy;
+  if (u) story.push([(u.complete ? "Undone" : "Partly undone") + " by ", u.run, ", " + u.by + ", " + when(u.at)]);
+  const later = $("run-story") || el("p", { id: "run-story", class: "meta" });
+  later.replaceChildren(...story.flatMap(([a, id, b], i) => [i ? "; " : "", a, el("a", { href: "#run/" + id }, "run " + id), b]), story.length ? "." : "");
+  later.hidden = !story.length;
+  if (!$("run-story")) $("run-meta").after(later);
   showError("run-error", run.error ? "The run could not go on: " + run.error : "");
   // A running run redraws only its progress, so that the page does not jump.
-  if (prev && prev.id === run.id && prev.status === run.status && run.status === "running" && $("live")) {
+  if (prev && prev.id === run.id && prev.status === run.status && prev.stoppedBy === run.stoppedBy && run.status === "running" && $("live")) {
     fillProgress(run);
   } else {
     const body = $("run-body");
@@ -226,12 +235,15 @@ function renderCheck(run) {
   out.push(figures([["rows read", p.rows], ["ready to send", p.validRows, "ok"], ["will not be sent", p.rejectedRows, p.rejectedRows ? "bad" : ""], ["requests", p.requests]]));
   out.push(el("p", {}, estimateText(p.estimate)));
   if (p.note) out.push(el("p", { class: "note" }, "Note: " + p.note));
+  for (const w of p.warnings || []) out.push(el("p", { class: "warning", role: "alert" }, "Check the columns: " + w));
   out.push(renderDefaults(run, false));
   out.push(renderRejected(run, p));
   if (p.groups && p.groups.length) {
     out.push(el("details", { class: "groups" }, el("summary", {}, "Requests by flow and owner (" + p.groups.length + ")"),
-      el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Flow ID"), el("th", {}, "Owner"), el("th", { class: "num" }, "Rows"), el("th", { class: "num" }, "Requests"))),
-        el("tbody", {}, p.groups.map((g) => el("tr", {}, el("td", {}, g.flowId), el("td", {}, g.owner), el("td", { class: "num" }, n(g.rows)), el("td", { class: "num" }, n(g.requests))))))));
+      el("table", { id: "plan-groups" }, el("thead", {}, el("tr", {}, el("th", {}, "Flow"), el("th", {}, "Owner"), el("th", { class: "num" }, "Rows"), el("th", { class: "num" }, "Requests"))),
+        el("tbody", {}, p.groups.map((g) => el("tr", {}, el("td", { "data-flow": g.flowId }, flowLabel(g.flowId)), el("td", {}, g.owner), el("td", { class: "num" }, n(g.rows)), el("td", { class: "num" }, n(g.requests))))))));
+    // The flows' names come from the owners' lists (kept by the server).
+    [...new Set(p.groups.map((g) => g.owner))].slice(0, 5).forEach((o) => listFlows(o).catch(() => {}));
   }
   out.push(actions(run));
   return out;
@@ -241,24 +253,89 @@ function renderRejected(run, p) {
   const codes = Object.entries(p.rejectedByCode || {}).sort((a, b) => b[1].rows - a[1].rows);
   if (!codes.length) return el("p", { class: "ok-line" }, "Every row is fine.");
   const box = el("div", { id: "rejected" }, el("h3", {}, "Rows that will not be sent, by reason"),
-    el("p", {}, "Fix these in the spreadsheet and upload it again, or start anyway: the other rows go through, and these are listed in failed.csv. ",
+    el("p", {}, "Fix them here: each fix is kept beside your file (which stays as it was) and the file is checked again at once. Or start anyway: the other rows go through, and these are listed in failed.csv. ",
       el("a", { href: fileURL(run, "failed.csv"), download: "" }, "Download these rows (failed.csv)")));
+  if (run.fixes) box.append(el("p", { class: "hint", id: "fixes-made" }, n(run.fixes) + (run.fixes === 1 ? " fix" : " fixes") + " made in the page so far."));
   for (const [code, r] of codes) {
     box.append(el("details", { class: "reason", open: codes.length <= 6 || box.childElementCount < 5 },
       el("summary", {}, el("b", {}, code), " — " + n(r.rows) + (r.rows === 1 ? " row" : " rows")),
       r.fix ? el("p", { class: "fix" }, "What to do: " + r.fix) : null,
-      rowsTable(r.first || [], false),
+      (r.fixes || []).filter((g) => g.column !== "crmProspectId").map((g, i) => groupFix(run, code, g, i)),
+      rowsTable(r.first || [], false, run),
       r.rows > (r.first || []).length ? el("p", { class: "hint" }, "The first " + (r.first || []).length + " are shown.") : null));
   }
   return box;
 }
 
-function rowsTable(rows, withCode) {
-  return el("div", { class: "scroll" }, el("table", { class: "rows" },
-    el("thead", {}, el("tr", {}, el("th", { class: "num c-line" }, "Line"), el("th", { class: "c-id" }, "CRM ID"), el("th", { class: "c-id" }, "Flow ID"),
-      el("th", { class: "c-owner" }, "Owner"), withCode ? el("th", { class: "c-code" }, "Reason") : null, el("th", {}, "Message"))),
-    el("tbody", {}, rows.map((r) => el("tr", {}, el("td", { class: "num" }, r.line), el("td", {}, r.crmProspectId), el("td", {}, r.flowId), el("td", {}, r.owner),
-      withCode ? el("td", {}, r.code) : null, el("td", { class: "msg" }, shortMessage(r.message)))))));
+// sendFix sends one fix and shows the run checked again.
+async function sendFix(run, body, button) {
+  showError("run-error", "");
+  if (button) button.disabled = true;
+  try {
+    const r = await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/fix", JSON.stringify(body));
+    showRun(r);
+    loadRuns();
+  } catch (e) { showError("run-error", e.message); if (button) button.disabled = false; }
+}
+
+const fixWords = { flowId: "flow", flowInstanceOwnerEmail: "owner", crmProspectId: "CRM ID" };
+
+// groupFix offers one fix for every row of a reason with one value: the
+// flow the check suggests, or a flow or an owner picked from Gong's lists.
+function groupFix(run, code, g, i) {
+  const rows = n(g.rows) + (g.rows === 1 ? " row" : " rows");
+  const what = g.value ? "the " + rows + " with “" + g.value + "”" : "the " + rows + " without " + (g.column === "flowId" ? "a flow" : "an owner");
+  const set = (v) => ({ set: { [g.column]: v }, code, from: g.value });
+  const id = "fix-" + code + "-" + i;
+  const line = el("div", { class: "group-fix", id });
+  if (g.suggest) {
+    line.append(el("button", { type: "button", class: "primary", id: id + "-suggest", onclick: (ev) => sendFix(run, set(g.suggest.id), ev.target) },
+      "Use " + g.suggest.name + " for " + (g.rows === 1 ? "this row" : "these " + n(g.rows) + " rows")), " ");
+  }
+  const sel = el("select", { id: id + "-pick", "aria-label": "The " + fixWords[g.column] + " for " + what }, el("option", { value: "" }, "Loading Gong's " + (g.column === "flowId" ? "flows" : "users") + "…"));
+  const use = el("button", { type: "button", id: id + "-use", disabled: true, onclick: (ev) => { if (sel.value) sendFix(run, set(sel.value), ev.target); } }, "Use");
+  sel.addEventListener("change", () => { use.disabled = !sel.value; if (sel.value) sendFix(run, set(sel.value), use); });
+  const pick = el("span", { class: "pick" }, (g.suggest ? "or choose " : "Choose ") + (g.column === "flowId" ? "a flow" : "an owner") + " for " + what + ": ", sel, " ", use);
+  line.append(pick);
+  const fill = g.column === "flowId"
+    ? (g.owner || (run.options || {}).owner ? listFlows(g.owner || run.options.owner).then((fs) => fs.map((f) => el("option", { value: f.id }, f.name + " (" + f.folder + ")"))) : Promise.reject(new Error("no owner")))
+    : listUsers().then((us) => us.map((u) => el("option", { value: u.email }, u.name ? u.name + " <" + u.email + ">" : u.email)));
+  fill.then((opts) => sel.replaceChildren(el("option", { value: "" }, "— choose —"), ...opts), () => {
+    // No list: the flow's ID or name, or the owner's email or name, typed.
+    const input = el("input", { id: id + "-text", placeholder: g.column === "flowId" ? "flow ID or name" : "email or name" });
+    use.disabled = false;
+    use.onclick = (ev) => { if (input.value.trim()) sendFix(run, set(input.value.trim()), ev.target); };
+    sel.replaceWith(input);
+  });
+  return line;
+}
+
+function rowsTable(rows, withCode, run) {
+  const editable = run && run.status === "checked";
+  return el("div", { class: "scroll" }, el("table", { class: "rows" + (editable ? " editable" : "") },
+    el("thead", {}, el("tr", {}, el("th", { class: "num c-line" }, "Line"), el("th", { class: "c-id" }, "CRM ID"), el("th", { class: "c-flow" }, "Flow"),
+      el("th", { class: "c-owner" }, "Owner"), withCode ? el("th", { class: "c-code" }, "Reason") : null, el("th", { class: "c-msg" }, "Message"), editable ? el("th", { class: "c-save" }, "") : null)),
+    el("tbody", {}, rows.map((r) => rowLine(r, withCode, editable ? run : null)))));
+}
+
+// rowLine is one rejected row; before the start, its CRM ID, flow and
+// owner are fields a person corrects in place.
+function rowLine(r, withCode, run) {
+  const flow = r.flowId || r.flowName || "";
+  if (!run || !r.fixColumn) {
+    return el("tr", {}, el("td", { class: "num" }, r.line), el("td", {}, r.crmProspectId), el("td", {}, flow ? flowLabel(flow) : ""), el("td", {}, r.owner),
+      withCode ? el("td", { class: "code" }, r.code) : null, el("td", { class: "msg" }, shortMessage(r.message)), run ? el("td", {}) : null);
+  }
+  const field = (col, value) => el("input", { value, "data-col": col, "data-was": value, id: "row-" + r.line + "-" + col, "aria-label": fixWords[col] + " of line " + r.line, class: r.fixColumn === col ? "at-fault" : "" });
+  const cells = [field("crmProspectId", r.crmProspectId), field("flowId", flow), field("flowInstanceOwnerEmail", r.owner)];
+  const save = el("button", { type: "button", id: "row-" + r.line + "-save", onclick: async (ev) => {
+    for (const c of cells) {
+      const v = c.value.trim();
+      if (v && v !== c.dataset.was) await sendFix(run, { set: { [c.dataset.col]: v }, lines: [r.line] }, ev.target);
+    }
+  } }, "Save");
+  return el("tr", {}, el("td", { class: "num" }, r.line), cells.map((c) => el("td", {}, c)),
+    withCode ? el("td", { class: "code" }, r.code) : null, el("td", { class: "msg" }, shortMessage(r.message)), el("td", {}, save));
 }
 
 // shortMessage leaves out the "file:line: " a message starts with: the table
@@ -350,6 +427,7 @@ function flowLabel(id) {
 // showChosen names the chosen flow and owner in the check, once known.
 function showChosen() {
   const o = (current && current.options) || {};
+  document.querySelectorAll("[data-flow]").forEach((td) => { td.textContent = flowLabel(td.dataset.flow); });
   if ($("default-flow") && o.flow) $("default-flow").lastChild.textContent = flowLabel(o.flow);
   if ($("default-owner") && o.owner) $("default-owner").lastChild.textContent = ownerLabel(o.owner);
 }
@@ -470,7 +548,8 @@ function actions(run) {
     if (!p.validRows || p.columns) b.disabled = true;
     box.append(b);
   }
-  if (run.status === "queued" || run.status === "running") box.append(act("Stop", "stop", "danger", "stop-button"));
+  if (run.status === "queued" || (run.status === "running" && !run.stoppedBy)) box.append(act("Stop", "stop", "danger", "stop-button"));
+  if (run.status === "running" && run.stoppedBy) box.append(el("span", { id: "stopping", class: "hint" }, "Stopping: the requests in flight finish first (a few seconds)."));
   const resumable = run.status === "stopped" || (run.status === "finished" && (run.exitCode === 4 || run.exitCode === 1));
   if (resumable) box.append(act("Continue this run", "start", "primary", "resume-button"));
   if (run.kind === "enroll" && (run.status === "finished" || run.status === "stopped")) {

@@ -1,0 +1,113 @@
+package console
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// FixGroup is the rows of one reason that one fix mends at once: those
+// whose value in Column is Value. Suggest is the flow the check found
+// nearest a misspelled name.
+type FixGroup struct {
+	Column string `json:"column"`
+	Value  string `json:"value"`
+	Rows   int    `json:"rows"`
+	// Owner is an owner of these rows by email: the flow picker lists the
+	// flows they see.
+	Owner   string      `json:"owner,omitempty"`
+	Suggest *FlowChoice `json:"suggest,omitempty"`
+}
+
+// maxFixGroups bounds the groups a reason shows; the rest are fixed row by
+// row or in the file.
+const maxFixGroups = 8
+
+// maxRecount bounds the rejected rows recounted for each group.
+const maxRecount = 100_000
+
+// fixColumnOf says which column mends a row rejected with code, and its
+// value there; "" when the page has no fix for the reason.
+func fixColumnOf(row RowRef) (string, string) {
+	switch row.Code {
+	case "ScientificNotation", "TrailingDecimal":
+		// A spreadsheet's damage to a number: the CRM ID's or the flow's.
+		if numberLike.MatchString(row.CRMProspectID) {
+			return colCRM, row.CRMProspectID
+		}
+		return colFlow, row.FlowID
+	case "FlowNameNotFound", "FlowNameAmbiguous", "FlowNotVisible", "FlowNotFound", "InvalidFlowId", "RoundedFlowId":
+		if row.FlowID == "" {
+			return colFlow, row.FlowName
+		}
+		return colFlow, row.FlowID
+	case "OwnerNotFound", "OwnerAmbiguous", "InvalidEmail", "OwnerRefused":
+		return colOwner, row.Owner
+	case "SalesforceChecksum", "InvalidProspectId", "LeadingZerosLost":
+		return colCRM, row.CRMProspectID
+	case "MissingValue":
+		switch {
+		case row.CRMProspectID == "":
+			return colCRM, ""
+		case row.FlowID == "" && row.FlowName == "":
+			return colFlow, ""
+		case row.Owner == "":
+			return colOwner, ""
+		}
+	}
+	return "", ""
+}
+
+// numberLike is a number as a spreadsheet writes it: 3.00007E+14, 12.0.
+var numberLike = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// similarFlow is the first flow a FlowNameNotFound message offers:
+// `similar: "SDR Outbound Q3" (1695493301223590792)`.
+var similarFlow = regexp.MustCompile(`similar: "([^"]+)" \(([0-9]+)\)`)
+
+// fixGroups groups the rejected rows of each code by the value a fix
+// replaces, most rows first.
+func fixGroups(rows []RowRef) map[string][]FixGroup {
+	type key struct{ code, col, val string }
+	at := map[key]*FixGroup{}
+	var order []key
+	for _, r := range rows {
+		col, val := fixColumnOf(r)
+		if col == "" {
+			continue
+		}
+		k := key{r.Code, col, strings.ToLower(strings.TrimSpace(val))}
+		g, ok := at[k]
+		if !ok {
+			g = &FixGroup{Column: col, Value: val}
+			if m := similarFlow.FindStringSubmatch(r.Message); m != nil && r.Code == "FlowNameNotFound" {
+				g.Suggest = &FlowChoice{Name: m[1], ID: m[2]}
+			}
+			at[k] = g
+			order = append(order, k)
+		}
+		g.Rows++
+		if g.Owner == "" && strings.Contains(r.Owner, "@") {
+			g.Owner = r.Owner
+		}
+	}
+	out := map[string][]FixGroup{}
+	for _, k := range order {
+		g := at[k]
+		if k.val != "" && len(rows) <= maxRecount {
+			// The fix mends every rejected row with the value (see fixLines).
+			g.Rows = 0
+			for _, r := range rows {
+				if valueMatches(r, g.Column, g.Value) {
+					g.Rows++
+				}
+			}
+		}
+		out[k.code] = append(out[k.code], *g)
+	}
+	for code, gs := range out {
+		sort.SliceStable(gs, func(i, j int) bool { return gs[i].Rows > gs[j].Rows })
+		out[code] = gs[:min(len(gs), maxFixGroups)]
+	}
+	return out
+}
