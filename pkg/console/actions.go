@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -73,7 +74,7 @@ func startable(r Run) bool {
 	case StatusFinished:
 		// Rows left unprocessed (quota, a 401) or a fatal stop: the same
 		// run continues from its ledger.
-		return r.ExitCode != nil && (*r.ExitCode == 4 || *r.ExitCode == 1)
+		return r.ExitCode != nil && (*r.ExitCode == outcome.ExitStoppedEarly || *r.ExitCode == outcome.ExitFatal)
 	}
 	return false
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
-	pkgoutcome "github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/outdir"
 	"github.com/flowenroll/flowenroll/pkg/reconcile"
 	"github.com/flowenroll/flowenroll/pkg/report"
@@ -255,7 +255,7 @@ func sampleRejected(path string, by map[string]RejectedView) error {
 func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (Result, error) {
 	opts, err := inputOptions(spec.Options)
 	if err != nil {
-		return Result{ExitCode: pkgoutcome.ExitFatal}, err
+		return Result{ExitCode: outcome.ExitFatal}, err
 	}
 	sum, err := enroll.Run(ctx, enroll.Config{
 		InputPath: spec.InputPath, OutDir: spec.OutDir, Input: opts,
@@ -265,11 +265,11 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 	})
 	code := sum.ExitCode
 	if err != nil {
-		code = pkgoutcome.ExitFatal
+		code = outcome.ExitFatal
 	}
 	raw, merr := json.Marshal(sum)
 	if merr != nil {
-		return Result{ExitCode: pkgoutcome.ExitFatal}, merr
+		return Result{ExitCode: outcome.ExitFatal}, merr
 	}
 	return Result{ExitCode: code, Summary: raw}, err
 }
@@ -362,11 +362,11 @@ func (p *EnrollPipeline) Verify(ctx context.Context, spec ReconcileSpec) (Result
 // result is how an undo or a verify ended: an error is exit 1.
 func result(code int, sum any, err error) (Result, error) {
 	if err != nil {
-		code = pkgoutcome.ExitFatal
+		code = outcome.ExitFatal
 	}
 	raw, merr := json.Marshal(sum)
 	if merr != nil {
-		return Result{ExitCode: pkgoutcome.ExitFatal}, merr
+		return Result{ExitCode: outcome.ExitFatal}, merr
 	}
 	return Result{ExitCode: code, Summary: raw}, err
 }
@@ -455,14 +455,14 @@ func unavailable(what, scope string, err error) error {
 	reason, _ := gateway.StopReason(err)
 	var msg string
 	switch {
-	case reason == pkgoutcome.ReasonUnauthorized || st == http.StatusUnauthorized:
+	case reason == outcome.ReasonUnauthorized || st == http.StatusUnauthorized:
 		msg = "Gong refused this console's credentials, so its " + what + " cannot be listed. Ask whoever runs the console to check the Gong access key."
 		st = http.StatusUnauthorized
-	case reason == pkgoutcome.ReasonForbidden || st == http.StatusForbidden || errors.Is(err, flows.ErrUnavailable):
+	case reason == outcome.ReasonForbidden || st == http.StatusForbidden || errors.Is(err, flows.ErrUnavailable):
 		// Gong answers 403 to a wrong key pair too, not only to a token
 		// without the scope.
 		msg = "Gong does not let this console list its " + what + ": its credentials are wrong, or lack the scope " + scope + "."
-	case reason == pkgoutcome.ReasonRateLimited || reason == pkgoutcome.ReasonDailyQuota || st == http.StatusTooManyRequests:
+	case reason == outcome.ReasonRateLimited || reason == outcome.ReasonDailyQuota || st == http.StatusTooManyRequests:
 		msg = "Gong's request quota is spent for now, so its " + what + " cannot be listed; try again later."
 	case st == http.StatusBadRequest:
 		msg = "Gong refused to list the " + what + ": " + err.Error()

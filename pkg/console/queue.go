@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"go.uber.org/zap"
 )
 
@@ -178,7 +179,7 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		code := res.ExitCode
 		clean := q.st.displayName(*r)
 		r.ExitCode, r.Summary, r.Error = &code, json.RawMessage(clean(string(res.Summary))), ""
-		r.Outcome = outcome(r.Kind, code)
+		r.Outcome = exitWords(r.Kind, code)
 		if runErr != nil {
 			r.Error = clean(runErr.Error())
 		}
@@ -186,10 +187,10 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 			r.Error = stopWords(sum.StopReason)
 		}
 		switch {
-		case code == 4 && errors.Is(cause, errStopRequested):
+		case code == outcome.ExitStoppedEarly && errors.Is(cause, errStopRequested):
 			r.Status = StatusStopped
 			r.EndedAt = q.st.now()
-		case code == 4 && cause != nil:
+		case code == outcome.ExitStoppedEarly && cause != nil:
 			// The server is stopping: queued again when it starts, and the
 			// ledger resumes it.
 			r.Status, r.ExitCode, r.Outcome = StatusQueued, nil, ""
@@ -219,7 +220,7 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		zap.Int64("requests", sum.RequestsThisRun), zap.NamedError("runError", runErr))
 }
 
-func code0(r Run) bool { return r.ExitCode != nil && *r.ExitCode == 0 }
+func code0(r Run) bool { return r.ExitCode != nil && *r.ExitCode == outcome.ExitOK }
 
 // stopWords says, for a run Gong stopped, what stopped it and what to do:
 // the cause would otherwise be in the server's log only.

@@ -77,7 +77,7 @@ func TestUndoThenVerify(t *testing.T) {
 		t.Errorf("undo run %+v", undo)
 	}
 	undone := c.await(t, undo.ID, ended)
-	if undone.Status != StatusFinished || *undone.ExitCode != 0 || undone.Outcome != outcome(KindUndo, 0) {
+	if undone.Status != StatusFinished || *undone.ExitCode != 0 || undone.Outcome != exitWords(KindUndo, 0) {
 		t.Fatalf("undo ended %s, exit %d, error %q", undone.Status, *undone.ExitCode, undone.Error)
 	}
 	var sum struct{ Instances, Removed, Kept, Pending int }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"time"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // Statuses of a run.
@@ -191,18 +193,18 @@ type Summary struct {
 	ExitCode            int                       `json:"exitCode"`
 }
 
-// outcome says a run's exit code in words.
-func outcome(kind string, code int) string {
+// exitWords says a run's exit code in words.
+func exitWords(kind string, code int) string {
 	switch {
-	case kind == KindUndo && code == 0:
+	case kind == KindUndo && code == outcome.ExitOK:
 		return "every flow instance the run created is removed"
-	case kind == KindUndo && code == 3:
+	case kind == KindUndo && code == outcome.ExitSomeFailed:
 		return "finished; Gong kept some flow instances (see undo-failed.csv)"
-	case kind == KindUndo && code == 4:
+	case kind == KindUndo && code == outcome.ExitStoppedEarly:
 		return "stopped early; some flow instances are not removed yet"
-	case kind == KindVerify && code == 0:
+	case kind == KindVerify && code == outcome.ExitOK:
 		return "every assigned row was read back"
-	case kind == KindVerify && code == 4:
+	case kind == KindVerify && code == outcome.ExitStoppedEarly:
 		return "stopped early; some rows were not read back"
 	}
 	switch code {
