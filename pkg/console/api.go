@@ -241,16 +241,14 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		head = head[:n]
 		f.Close()
 	}
-	run.Converted = isWorkbook(head)
-	sheetNote := "" // a workbook's other sheets with data, for the plan
+	// sheetNote: a workbook's other sheets with data, for the plan.
+	converted, sheetNote, err := convertUpload(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, inputCSV))
+	if err != nil {
+		return s.checkError(*run, err)
+	}
+	run.Converted = converted
 	if ct := http.DetectContentType(head); !run.Converted && !strings.HasPrefix(ct, "text/") && ct != "application/octet-stream" {
 		return http.StatusBadRequest, "This file is not a CSV file or an Excel workbook (.xlsx): it looks like " + ct + ". Export the spreadsheet as CSV UTF-8 or save it as .xlsx."
-	}
-	if run.Converted {
-		var err error
-		if sheetNote, err = workbookToCSV(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, inputCSV)); err != nil {
-			return s.checkError(*run, err)
-		}
 	}
 	if err := s.applyFixes(run); err != nil {
 		return s.checkError(*run, err)

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+
+	"github.com/flowenroll/flowenroll/pkg/input"
 )
 
 // webFiles holds the page: embed works only on a package-level variable,
@@ -20,6 +22,9 @@ type pageData struct {
 	// Requests this console sent to Gong today (UTC) and the company's
 	// daily quota: people see how much is left before they start a run.
 	SentToday, DailyQuota int64
+	// Accept is the file picker's list, input.FileTypes: the files the
+	// server reads, and no other list to keep in step.
+	Accept string
 }
 
 func parsePage() (*template.Template, error) {
@@ -29,7 +34,7 @@ func parsePage() (*template.Template, error) {
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	data := pageData{User: userOf(r.Context()), Banner: s.cfg.Banner, MaxUpload: megabytes(s.cfg.MaxUpload),
-		SentToday: s.metrics.sentOn(s.cfg.Now()), DailyQuota: int64(s.cfg.DailyQuota)}
+		SentToday: s.metrics.sentOn(s.cfg.Now()), DailyQuota: int64(s.cfg.DailyQuota), Accept: input.AcceptAttr()}
 	if err := s.tmpl.Execute(w, data); err != nil {
 		s.log.Warn("page not written")
 	}

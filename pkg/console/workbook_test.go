@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -66,7 +68,7 @@ func TestWorkbookToCSVCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := workbookToCSV(ctx, src, "", filepath.Join(dir, "input.csv"))
+	_, _, err := convertUpload(ctx, src, "", filepath.Join(dir, "input.csv"))
 	var bad *BadInputError
 	if !errors.As(err, &bad) || !strings.Contains(bad.Msg, context.Canceled.Error()) {
 		t.Errorf("error %v, want the request's cancellation", err)
@@ -102,5 +104,21 @@ func TestWorkbookOtherSheetsNote(t *testing.T) {
 	}
 	if _, run := c.upload(t, "book.xlsx", buf.String(), map[string]string{"sheet": "Sheet1"}); strings.Contains(run.Plan.Note, "other sheets") {
 		t.Errorf("sheet named, yet the note %q", run.Plan.Note)
+	}
+}
+
+// TestPageAcceptsFileTypes: the page's file picker offers the files the
+// server reads, from input's one list (no copy in the page to drift).
+func TestPageAcceptsFileTypes(t *testing.T) {
+	g := startGong(t)
+	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200)})
+	res, err := http.Get(c.http.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if want := `accept="` + input.AcceptAttr() + `"`; !strings.Contains(string(body), want) {
+		t.Errorf("the page has no %s", want)
 	}
 }

@@ -29,9 +29,10 @@ const DefaultMaxSpoolBytes = 1 << 30
 // more than once; a workbook is converted to CSV text, its rows on the
 // lines of the sheet.
 type source struct {
-	f        *os.File
-	temp     bool // f is a copy to remove on close
-	kept     bool // f is the copy of standard input an earlier run kept
+	in       *input.File // the input, as input.Open found it
+	f        *os.File    // a copy of standard input or a pipe, which in reads
+	temp     bool        // f is a copy to remove on close
+	kept     bool        // f is the copy of standard input an earlier run kept
 	spoolDir string
 	name     string
 	opts     input.Options
@@ -40,9 +41,6 @@ type source struct {
 	suspects *screen.Suspects // keys the first parse saw more than once
 	cols     report.Input
 	trailing int // blank rows after the last data row, ignored
-	// resultBook: the input is flowenroll's results.xlsx, read from its
-	// failed and unprocessed sheets.
-	resultBook bool
 	// notes say once what the read leaves out or reads differently: title
 	// rows, a report footer, a result file fed back.
 	notes []string
@@ -68,7 +66,7 @@ func openSource(ctx context.Context, path string, sc SourceConfig, opts input.Op
 	s := &source{name: path, opts: opts, spoolDir: sc.SpoolDir}
 	if err := s.open(ctx, path, sc); err != nil {
 		s.Close()
-		return nil, err
+		return nil, lackHint(err)
 	}
 	s.opts.Name = s.name
 	if err := s.scanBytes(ctx); err != nil {
@@ -109,56 +107,60 @@ func lackHint(err error) error {
 	return err
 }
 
-// open opens the input as a seekable file of CSV text.
+// open opens the input through input.Open, which decides what it is (CSV
+// text, a workbook, a result file of flowenroll) and makes it CSV text.
+// Standard input, or a path that is not a regular file (a pipe, a
+// device), is copied to a file first, so that it can be read more than
+// once.
 func (s *source) open(ctx context.Context, path string, sc SourceConfig) error {
+	oc := input.OpenConfig{Read: s.opts, Sheet: sc.Sheet}
 	if path == "-" {
 		s.name = "stdin"
-		return s.spool(ctx, sc.Stdin, sc, true)
+		if err := s.spool(ctx, sc.Stdin, sc, true); err != nil {
+			return err
+		}
+		return s.openSpooled(ctx, oc)
 	}
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("input: %w", err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("input: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		// A pipe, a device: read once, like standard input.
+	if !st.Mode().IsRegular() && !st.IsDir() {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("input: %w", err)
+		}
 		defer f.Close()
-		return s.spool(ctx, f, sc, false)
+		if err := s.spool(ctx, f, sc, false); err != nil {
+			return err
+		}
+		return s.openSpooled(ctx, oc)
 	}
-	s.f = f
-	head := make([]byte, 8)
-	n, _ := f.ReadAt(head, 0)
-	if input.IsWorkbook(head[:n]) {
-		return s.workbook(ctx, st.Size(), sc)
-	}
-	return nil
+	oc.Read.Name = s.name
+	s.in, err = input.Open(ctx, path, oc)
+	s.warnSheets(sc)
+	return err
 }
 
-// workbook converts the workbook open in s.f to a temporary CSV file.
-func (s *source) workbook(ctx context.Context, size int64, sc SourceConfig) error {
-	book := s.f
-	defer book.Close()
-	tmp, err := os.CreateTemp("", "flowenroll-sheet-*.csv")
+// openSpooled opens the copy of standard input or a pipe in s.f.
+func (s *source) openSpooled(ctx context.Context, oc input.OpenConfig) error {
+	st, err := s.f.Stat()
 	if err != nil {
 		return fmt.Errorf("input %s: %w", s.name, err)
 	}
-	s.f, s.temp = tmp, true
-	if err := tmp.Chmod(0o600); err != nil {
-		return err
+	oc.Read.Name = s.name
+	s.in, err = input.OpenReader(ctx, s.f, st.Size(), oc)
+	return err
+}
+
+// warnSheets logs the warning of a workbook with data on sheets not read.
+func (s *source) warnSheets(sc SourceConfig) {
+	if s.in == nil || sc.Log == nil {
+		return
 	}
-	info, results, err := input.BookToCSV(ctx, book, size, sc.Sheet, tmp)
-	if err != nil {
-		return fmt.Errorf("input %s: %w", s.name, err)
-	}
-	if w := info.Warning(); w != "" && sc.Log != nil {
+	if w := s.in.What.Book.Warning(); w != "" {
 		sc.Log.Warn(w, zap.String("input", s.name))
 	}
-	s.resultBook = results
-	return nil
 }
 
 // spool copies r into a file, at most MaxSpool bytes; stdin copies may be
@@ -207,13 +209,14 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 }
 
 func (s *source) scanBytes(ctx context.Context) (err error) {
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+	text, err := s.in.Text()
+	if err != nil {
 		return err
 	}
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
 	lines := 0
-	r := &ctxReader{ctx: ctx, r: s.f}
+	r := &ctxReader{ctx: ctx, r: text}
 	for {
 		n, rerr := r.Read(buf)
 		h.Write(buf[:n])
@@ -239,12 +242,13 @@ func (s *source) scanBytes(ctx context.Context) (err error) {
 // here is the one the real read would meet: the file is refused before
 // anything is sent.
 func (s *source) firstParse(ctx context.Context) error {
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+	text, err := s.in.Text()
+	if err != nil {
 		return err
 	}
-	first := s.opts
+	first := s.in.ReadOptions(s.opts)
 	first.Context = ctx
-	survey, err := input.SurveyRows(s.f, first, func(p input.Prospect, rej *input.Rejection) {
+	survey, err := input.SurveyRows(text, first, func(p input.Prospect, rej *input.Rejection) {
 		if rej == nil {
 			s.suspects.Observe(screen.Identity(screen.RowOf(p)))
 		}
@@ -268,12 +272,7 @@ func (s *source) firstParse(ctx context.Context) error {
 
 // reader starts a read from the top. It reads to the end whatever
 // happens: after a signal, the rows not yet read are written unprocessed.
-func (s *source) reader() (*input.Reader, error) {
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	return input.NewReader(s.f, s.opts)
-}
+func (s *source) reader() (*input.Reader, error) { return s.in.Reader(s.opts) }
 
 // dedup returns the duplicate finder for the real read.
 func (s *source) dedup() *screen.Dedup { return screen.NewDedupOf(s.suspects) }
@@ -299,10 +298,17 @@ func (s *source) keep() error {
 
 // Close closes the input and removes a temporary copy.
 func (s *source) Close() error {
-	if s.f == nil {
-		return nil
+	var err error
+	if s.in != nil {
+		err = s.in.Close()
+		s.in = nil
 	}
-	err := s.f.Close()
+	if s.f == nil {
+		return err
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
 	if s.temp {
 		os.Remove(s.f.Name())
 	}
@@ -320,9 +326,9 @@ func (s *source) inputNotes(rd *input.Reader, sv *input.Survey) []string {
 		notes = append(notes, fmt.Sprintf("%s: lines %d-%d are a report footer (%q), not rows: not read, not counted", s.name, sv.Footer, sv.FooterEnd, sv.FooterText))
 	}
 	switch {
-	case s.resultBook:
+	case s.in.What.ResultBook:
 		notes = append(notes, fmt.Sprintf("%s is flowenroll's results.xlsx: read from its failed and unprocessed sheets (the assigned sheet's rows are in Gong); each row keeps its line of the first input", s.name))
-	case rd.FedBack():
+	case s.in.What.Result != "":
 		notes = append(notes, fmt.Sprintf("%s is a result file of flowenroll fed back: each row keeps its line of the first input", s.name))
 	}
 	return notes

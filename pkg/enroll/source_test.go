@@ -1,6 +1,7 @@
 package enroll
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/flowenroll/flowenroll/pkg/input"
+	"github.com/xuri/excelize/v2"
 )
 
 // TestSourceRowsLeaveOutTitlesAndFooter: the total the progress is given
@@ -69,5 +71,53 @@ func TestJournalKeyCountsTheHeaderRow(t *testing.T) {
 	seven := journalKey(sha, Config{Input: input.Options{HeaderRow: 7}})
 	if six == plain || six == seven {
 		t.Errorf("keys %q (none), %q (6), %q (7): want three different keys", plain, six, seven)
+	}
+}
+
+// TestSourceOpensByContent: the source reads what input.Open finds,
+// whatever the name or the way in: a workbook on standard input or under
+// a .csv name is read as a workbook (its SHA-256 that of its CSV text, as
+// a path's is), an encoding given for it does not garble its text.
+func TestSourceOpensByContent(t *testing.T) {
+	x := excelize.NewFile()
+	defer x.Close()
+	for i, r := range [][]any{{"Contact ID", "Flow ID", "Owner Email"}, {"003A", "2", "a@example.com"}, {"003B", "2", "a@example.com"}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := x.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var book bytes.Buffer
+	if err := x.Write(&book); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "named.csv")
+	if err := os.WriteFile(path, book.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var shas []string
+	for _, tc := range []struct {
+		name string
+		path string
+		sc   SourceConfig
+		opts input.Options
+	}{
+		{name: "stdin", path: "-", sc: SourceConfig{Stdin: bytes.NewReader(book.Bytes()), SpoolDir: t.TempDir()}},
+		{name: "a .csv name", path: path, opts: input.Options{Encoding: input.EncodingUTF16LE}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := openSource(context.Background(), tc.path, tc.sc, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			if !src.in.What.Workbook || src.rows != 2 {
+				t.Errorf("read as %s, %d rows; want a workbook of 2 rows", src.in.What, src.rows)
+			}
+			shas = append(shas, src.sha256)
+		})
+	}
+	if len(shas) == 2 && shas[0] != shas[1] {
+		t.Errorf("SHA-256 %s from stdin, %s from a path: want the same input", shas[0], shas[1])
 	}
 }

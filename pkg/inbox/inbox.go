@@ -2,8 +2,9 @@
 // another, for scheduled runs (`flowenroll run --inbox DIR`). The directory
 // holds:
 //
-//	DIR/incoming/       new files: .csv, .txt, .tsv or .xlsx (any case; Excel's
-//	                    "Unicode Text" export is a UTF-16 .txt). Write them under
+//	DIR/incoming/       new files of input.FileTypes: .csv, .txt, .tsv or .xlsx
+//	                    (any case; Excel's "Unicode Text" export is a UTF-16
+//	                    .txt), whatever their content. Write them under
 //	                    another name (a dotfile or name.csv.part) and rename
 //	                    them when complete. Other files are left there, with a
 //	                    warning in the log.
@@ -78,6 +79,7 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
+	"github.com/flowenroll/flowenroll/pkg/input"
 	oc "github.com/flowenroll/flowenroll/pkg/outcome"
 	"go.uber.org/zap"
 )
@@ -460,7 +462,7 @@ func (ib inbox) warnIgnored() error {
 		return err
 	}
 	for _, name := range ignored {
-		ib.log.Warn("inbox: not taken: only .csv, .txt, .tsv and .xlsx files are read; save it in one of those",
+		ib.log.Warn("inbox: not taken: only "+input.AcceptedNames()+" files are read; save it in one of those",
 			zap.String("file", name))
 	}
 	return nil
@@ -721,18 +723,10 @@ func (ib inbox) unlock(lock *fsguard.Lock) {
 	lock.Close()
 }
 
-// accepted are the extensions the inbox takes, in lower case.
-func accepted(ext string) bool {
-	switch strings.ToLower(ext) {
-	case ".csv", ".txt", ".tsv", ".xlsx":
-		return true
-	}
-	return false
-}
-
-// baseName is name without its extension, when the inbox accepts it.
+// baseName is name without its extension, when the inbox accepts it
+// (input.Accepted: the extensions of input.FileTypes, any case).
 func baseName(name string) string {
-	if ext := filepath.Ext(name); accepted(ext) {
+	if ext := filepath.Ext(name); input.Accepted(ext) {
 		return name[:len(name)-len(ext)]
 	}
 	return name
@@ -769,7 +763,7 @@ func listInputs(dir string) (inputs, ignored []string, err error) {
 		switch {
 		case !e.Type().IsRegular() || inProgress(name):
 			continue
-		case !accepted(filepath.Ext(name)):
+		case !input.Accepted(filepath.Ext(name)):
 			ignored = append(ignored, name)
 			continue
 		}

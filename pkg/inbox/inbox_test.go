@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
@@ -727,5 +729,45 @@ func TestStop(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTakesFileTypes: the inbox takes exactly the files of input.FileTypes
+// (the console's picker offers the same list), in any case, and gives
+// each its base name; other files are left with a warning.
+func TestTakesFileTypes(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i, ft := range input.FileTypes() {
+		for _, name := range []string{"f" + strconv.Itoa(i) + ft.Ext, "G" + strconv.Itoa(i) + strings.ToUpper(ft.Ext)} {
+			if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, name)
+			if got := baseName(name); got != strings.TrimSuffix(name, filepath.Ext(name)) {
+				t.Errorf("baseName(%q) = %q", name, got)
+			}
+		}
+	}
+	for _, name := range []string{"old.xls", "deck.pdf", "book.numbers", "plain"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := baseName(name); got != name {
+			t.Errorf("baseName(%q) = %q, want it whole", name, got)
+		}
+	}
+	inputs, ignored, err := listInputs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(inputs)
+	slices.Sort(want)
+	if !slices.Equal(inputs, want) {
+		t.Errorf("taken %q, want %q", inputs, want)
+	}
+	slices.Sort(ignored)
+	if wantIgnored := []string{"book.numbers", "deck.pdf", "old.xls", "plain"}; !slices.Equal(ignored, wantIgnored) {
+		t.Errorf("left %q, want %q", ignored, wantIgnored)
 	}
 }
