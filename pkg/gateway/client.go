@@ -38,8 +38,9 @@ type Client interface {
 //
 //   - WithCall(ctx, Call{Before: journal}) runs journal after the budget
 //     admits the request and before the limiter's turn (a run's ledger);
-//     Call.Log names the retries in the logs; Call.Detach sends the
-//     request itself uncancelled (its answer is journaled).
+//     Call.Sending marks the moment it goes out, after the turn; Call.Log
+//     names the retries in the logs; Call.Detach sends the request itself
+//     uncancelled (its answer is journaled).
 //   - Together(ctx, log, attempt) retries several calls as one operation
 //     (a read-back of the rows in doubt, then the assign of those still
 //     pending): inside attempt, each call is sent once, and an error it
@@ -112,6 +113,10 @@ type Call struct {
 	// limiter's turn, on every attempt (it keeps its own once); its error
 	// ends the call with a *JournalError and gives the request back.
 	Before func() error
+	// Sending runs after the limiter's turn, just before the request goes
+	// out: the moment a call site takes as "sent" (the clock's window, the
+	// earliest time Gong may have applied it) leaves out the wait.
+	Sending func()
 	// Log is the logger of the call's retries; nil means the gateway's.
 	Log *zap.Logger
 	// Detach sends the request itself without ctx's cancellation (waits
@@ -145,6 +150,9 @@ func call[T any](d *Gong, ctx context.Context, k Kind, do func(context.Context) 
 			rctx = context.WithoutCancel(ctx)
 		}
 		return op.Send(ctx, k, c.Before, func() error {
+			if c.Sending != nil {
+				c.Sending()
+			}
 			r, err := do(rctx)
 			out = r
 			return err

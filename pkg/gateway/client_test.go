@@ -133,7 +133,7 @@ func (l *orderLimiter) Turn(ctx context.Context, op string) (pace.Turn, error) {
 }
 
 // A call's Before runs on each attempt after the budget admits it and
-// before the limiter's turn; its failure sends nothing and gives the
+// before the limiter's turn, its Sending after the turn; Before's failure sends nothing and gives the
 // request back.
 func TestBeforeRunsBetweenBudgetAndTurn(t *testing.T) {
 	var steps []string
@@ -143,10 +143,10 @@ func TestBeforeRunsBetweenBudgetAndTurn(t *testing.T) {
 		steps = append(steps, "before:"+map[bool]string{true: "budgeted", false: "not budgeted"}[c.Gateway().sent.Load() > 0])
 		return nil
 	}
-	if _, err := c.ListUsers(WithCall(context.Background(), Call{Before: before}), ""); err != nil {
+	if _, err := c.ListUsers(WithCall(context.Background(), Call{Before: before, Sending: func() { steps = append(steps, "sending") }}), ""); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"before:budgeted", "turn", "before:budgeted", "turn"}
+	want := []string{"before:budgeted", "turn", "sending", "before:budgeted", "turn", "sending"}
 	if diff := cmp.Diff(want, steps); diff != "" {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}

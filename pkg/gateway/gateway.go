@@ -167,10 +167,18 @@ func (g *Gateway) reserve() bool {
 	return true
 }
 
-// StopError ends an operation because the run stops dispatching.
-type StopError struct{ Reason string }
+// StopError ends an operation because the run stops dispatching. Err is
+// the answer that stopped it, if a request's: a call site still learns
+// from it whether Gong may have acted on the request (a timeout).
+type StopError struct {
+	Reason string
+	Err    error
+}
 
 func (e *StopError) Error() string { return "stopped: " + e.Reason }
+
+// Unwrap returns the answer that stopped the run, or nil.
+func (e *StopError) Unwrap() error { return e.Err }
 
 // StopReason reports whether err is the run stopping dispatch, and why.
 func StopReason(err error) (string, bool) {

@@ -69,7 +69,7 @@ func (g *Gateway) Retry(ctx context.Context, log *zap.Logger, attempt func(op *O
 	err := backoff.RetryNotifyWithTimer(func() error { return attempt(op) }, backoff.WithContext(op.ra, wctx), notify, g.cfg.Timer)
 	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
 		if reason := g.halted(); reason != "" {
-			return &StopError{reason} // stopped during a backoff wait
+			return &StopError{Reason: reason} // stopped during a backoff wait
 		}
 	}
 	return err
@@ -101,10 +101,10 @@ func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() e
 	}
 	if stop := op.stopFor(k, err); stop != "" {
 		g.Stop(stop)
-		return backoff.Permanent(&StopError{stop})
+		return backoff.Permanent(&StopError{stop, err})
 	}
 	if reason := g.Stopped(); reason == outcome.ReasonDailyQuota {
-		return backoff.Permanent(&StopError{reason})
+		return backoff.Permanent(&StopError{reason, err})
 	}
 	if ctx.Err() != nil {
 		return backoff.Permanent(ctx.Err())
@@ -120,13 +120,13 @@ func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() e
 func (op *Op) take(ctx context.Context, k Kind, before func() error) (pace.Turn, error) {
 	g := op.g
 	if reason := g.Stopped(); reason != "" {
-		return pace.Turn{}, backoff.Permanent(&StopError{reason})
+		return pace.Turn{}, backoff.Permanent(&StopError{Reason: reason})
 	}
 	if err := ctx.Err(); err != nil {
 		return pace.Turn{}, backoff.Permanent(err)
 	}
 	if !g.reserve() {
-		return pace.Turn{}, backoff.Permanent(&StopError{outcome.ReasonRequestBudget})
+		return pace.Turn{}, backoff.Permanent(&StopError{Reason: outcome.ReasonRequestBudget})
 	}
 	if before != nil {
 		if err := before(); err != nil {
@@ -139,7 +139,7 @@ func (op *Op) take(ctx context.Context, k Kind, before func() error) (pace.Turn,
 	done()
 	if reason := g.halted(); reason != "" { // a stop while waiting: send nothing more
 		g.sent.Add(-1)
-		return pace.Turn{}, backoff.Permanent(&StopError{reason})
+		return pace.Turn{}, backoff.Permanent(&StopError{Reason: reason})
 	}
 	if werr != nil {
 		g.sent.Add(-1) // never sent
