@@ -133,23 +133,26 @@ func WithCall(ctx context.Context, c Call) context.Context {
 	return context.WithValue(ctx, callKey{}, c)
 }
 
-// Together runs attempt until it succeeds or fails for good, as Retry
-// does; the calls attempt makes with the context it is given are sent once
-// each, as parts of the one operation.
+// Together runs attempt until it succeeds or fails for good, under the
+// one retry policy (jittered exponential backoff, never sooner than a
+// 429's Retry-After, never past MaxRetryTime or a stop of the run); the
+// calls attempt makes through a Gong with the context it is given are sent
+// once each, as parts of the one operation, and return their errors
+// classified (a stop, a final answer) for attempt to return.
 func (g *Gateway) Together(ctx context.Context, log *zap.Logger, attempt func(ctx context.Context) error) error {
-	return g.Retry(ctx, log, func(op *Op) error { return attempt(context.WithValue(ctx, opKey{}, op)) })
+	return g.retry(ctx, log, func(op *operation) error { return attempt(context.WithValue(ctx, opKey{}, op)) })
 }
 
 // call makes one call of kind k through the gateway.
 func call[T any](d *Gong, ctx context.Context, k Kind, do func(context.Context) (T, error)) (T, error) {
 	var out T
 	c, _ := ctx.Value(callKey{}).(Call)
-	send := func(op *Op) error {
+	send := func(op *operation) error {
 		rctx := ctx
 		if c.Detach {
 			rctx = context.WithoutCancel(ctx)
 		}
-		return op.Send(ctx, k, c.Before, func() error {
+		return op.send(ctx, k, c.Before, func() error {
 			if c.Sending != nil {
 				c.Sending()
 			}
@@ -158,13 +161,13 @@ func call[T any](d *Gong, ctx context.Context, k Kind, do func(context.Context) 
 			return err
 		})
 	}
-	if op, ok := ctx.Value(opKey{}).(*Op); ok {
+	if op, ok := ctx.Value(opKey{}).(*operation); ok {
 		return out, send(op)
 	}
 	log := c.Log
 	if log == nil {
 		log = d.g.cfg.Log
 	}
-	err := d.g.Retry(ctx, log.With(zap.String("op", k.String())), send)
+	err := d.g.retry(ctx, log.With(zap.String("op", k.String())), send)
 	return out, err
 }

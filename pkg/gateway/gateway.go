@@ -5,6 +5,17 @@
 // are the only request figures of a run: summary.json, the metrics and the
 // progress line are derived from them.
 //
+// The one way to make a request is the decorator: gw.Wrap(client) returns
+// a *Gong with the plain client's methods, so a call site writes
+// c.Assign(ctx, req) and nothing else (see Gong for the hooks a call site
+// gives through its context: a journal before the turn, the moment it is
+// sent, several calls retried as one). The hooks ride on the context, not
+// on extra parameters, so that *Gong keeps the plain client's signatures
+// and satisfies the same interface (as restic's backend/retry does), and a
+// call that needs none stays plain. Each method names its Kind; the
+// kinds, their names and their counters are one table (kindTable), and
+// Counts derives summary.json's figures from the counters indexed by kind.
+//
 // It also holds why a run stopped dispatching (a signal, the budget, a
 // quota, credentials Gong refused), so that every waiting worker gives up at
 // once when that happens.
