@@ -200,3 +200,29 @@ func TestDecoratorStops(t *testing.T) {
 		t.Errorf("after the stop: error %v, %d sent; want a stop and nothing sent", err, len(s.paths))
 	}
 }
+
+// Every kind has its row in the one table: a name of its own (the pacer
+// learns answer times by name), and a counter no other kind shares.
+func TestEveryKindHasItsRow(t *testing.T) {
+	names := map[string]Kind{}
+	var c outcome.RequestCounts
+	fields := map[*int64]Kind{}
+	for k, info := range kindTable() {
+		kind := Kind(k)
+		if info.name == "" || kind.String() != info.name {
+			t.Errorf("kind %d has no name of its own", k)
+		}
+		if other, ok := names[info.name]; ok {
+			t.Errorf("kinds %d and %d share the name %q", other, k, info.name)
+		}
+		names[info.name] = kind
+		if info.field == nil {
+			continue
+		}
+		f := info.field(&c)
+		if other, ok := fields[f]; ok {
+			t.Errorf("kinds %d and %d share a counter", other, k)
+		}
+		fields[f] = kind
+	}
+}
