@@ -398,7 +398,7 @@ func (p *EnrollPipeline) Users(ctx context.Context) (Listing[Person], error) {
 		if pages > flows.MaxUserPages {
 			return Listing[Person]{Requests: gw.Counts().Requests}, &UnavailableError{Msg: "Gong's list of users did not end; try again later."}
 		}
-		page, err := gw.ListUsers(ctx, p.Client, cursor)
+		page, err := gw.Wrap(p.Client).ListUsers(ctx, cursor)
 		if err != nil {
 			return Listing[Person]{Requests: gw.Counts().Requests}, unavailable("users", "api:users:read", err)
 		}
@@ -426,9 +426,7 @@ func (p *EnrollPipeline) Flows(ctx context.Context, owner string) (Listing[FlowC
 		return Listing[FlowChoice]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
 	}
 	gw := p.listGateway()
-	list, err := flows.NewCatalog(func(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error) {
-		return gw.ListFlows(ctx, p.Client, owner, cursor)
-	}).Flows(ctx, owner)
+	list, err := flows.NewCatalog(gw.Wrap(p.Client).ListFlows).Flows(ctx, owner)
 	if err != nil {
 		return Listing[FlowChoice]{Requests: gw.Counts().Requests}, unavailable("flows", "api:flows:read", err)
 	}

@@ -82,7 +82,7 @@ func (c *catalogCache) lister(gw *gateway.Gateway, client gateway.Client) flows.
 			page := p.Page
 			return &page, nil
 		}
-		page, err := gw.ListFlows(ctx, client, owner, cursor)
+		page, err := gw.Wrap(client).ListFlows(ctx, owner, cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +101,7 @@ func (c *catalogCache) userLister(gw *gateway.Gateway, client gateway.Client) fl
 		if ok && p.Users != nil {
 			return userPage(p.Users), nil
 		}
-		page, err := gw.ListUsers(ctx, client, cursor)
+		page, err := gw.Wrap(client).ListUsers(ctx, cursor)
 		if err != nil {
 			return flows.UserPage{}, err
 		}

@@ -157,12 +157,10 @@ func (pl *planner) screen(cfg PlanConfig, src *source) (*screen.Screen, *gateway
 	var gw *gateway.Gateway
 	if cfg.Client != nil {
 		gw = gateway.New(gateway.Config{Limiter: cfg.Limiter, Log: cfg.Log, MaxRetryTime: time.Minute})
-		client := cfg.Client
-		sc.Catalog = flows.NewCatalog(func(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error) {
-			return gw.ListFlows(ctx, client, owner, cursor)
-		})
+		client := gw.Wrap(cfg.Client)
+		sc.Catalog = flows.NewCatalog(client.ListFlows)
 		sc.Directory = flows.NewDirectory(func(ctx context.Context, cursor string) (flows.UserPage, error) {
-			page, err := gw.ListUsers(ctx, client, cursor)
+			page, err := client.ListUsers(ctx, cursor)
 			if err != nil {
 				return flows.UserPage{}, err
 			}

@@ -5,6 +5,17 @@
 // are the only request figures of a run: summary.json, the metrics and the
 // progress line are derived from them.
 //
+// The one way to make a request is the decorator: gw.Wrap(client) returns
+// a *Gong with the plain client's methods, so a call site writes
+// c.Assign(ctx, req) and nothing else (see Gong for the hooks a call site
+// gives through its context: a journal before the turn, the moment it is
+// sent, several calls retried as one). The hooks ride on the context, not
+// on extra parameters, so that *Gong keeps the plain client's signatures
+// and satisfies the same interface (as restic's backend/retry does), and a
+// call that needs none stays plain. Each method names its Kind; the
+// kinds, their names and their counters are one table (kindTable), and
+// Counts derives summary.json's figures from the counters indexed by kind.
+//
 // It also holds why a run stopped dispatching (a signal, the budget, a
 // quota, credentials Gong refused), so that every waiting worker gives up at
 // once when that happens.
@@ -31,38 +42,6 @@ import (
 // (pace.Pacer is the one the commands use).
 type Limiter = pace.Limiter
 
-// Kind is what a request is for; each kind is counted.
-type Kind uint8
-
-// The kinds of request.
-const (
-	Assign Kind = iota
-	ReadBack
-	FlowListing
-	UserListing
-	Unassign
-	// BulkSubmit submits a bulk assignment; BulkPoll reads one.
-	BulkSubmit
-	BulkPoll
-)
-
-// String names the kind, as the pacer learns the answer times per kind.
-func (k Kind) String() string {
-	switch k {
-	case Assign:
-		return "assign"
-	case ReadBack:
-		return "read-back"
-	case FlowListing:
-		return "list flows"
-	case UserListing:
-		return "list users"
-	case Unassign:
-		return "unassign"
-	}
-	return "unknown"
-}
-
 // Config is what a Gateway needs; the limiter, logger and clocks are built
 // by the caller and shared.
 type Config struct {
@@ -88,18 +67,16 @@ type Config struct {
 type Gateway struct {
 	cfg Config
 
-	sent, retries, rateLimited      atomic.Int64
-	readBacks, splits, flows, users atomic.Int64
-	unassigns                       atomic.Int64
-	bulkSubmits, bulkReads          atomic.Int64
-	answered                        atomic.Bool  // some request got an answer other than 429
-	silences                        atomic.Int32 // timeouts with nothing answered yet
-	budgetOut                       atomic.Bool  // the request budget is spent
-	quota                           quotaWatch
-	mu                              sync.Mutex
-	reason                          string
-	stopped                         context.Context
-	stopWaits                       context.CancelFunc
+	sent, retries, rateLimited, splits atomic.Int64
+	byKind                             [numKinds]atomic.Int64 // requests sent, per kind
+	answered                           atomic.Bool            // some request got an answer other than 429
+	silences                           atomic.Int32           // timeouts with nothing answered yet
+	budgetOut                          atomic.Bool            // the request budget is spent
+	quota                              quotaWatch
+	mu                                 sync.Mutex
+	reason                             string
+	stopped                            context.Context
+	stopWaits                          context.CancelFunc
 }
 
 // New returns a Gateway.
@@ -139,12 +116,13 @@ func (noPacing) Heard(pace.Turn, pace.Answer) {}
 
 // Counts returns the request figures so far.
 func (g *Gateway) Counts() outcome.RequestCounts {
-	return outcome.RequestCounts{
-		Requests: g.sent.Load(), Retries: g.retries.Load(), RateLimited: g.rateLimited.Load(),
-		ReadBacks: g.readBacks.Load(), Splits: g.splits.Load(), FlowListings: g.flows.Load(),
-		UserListings: g.users.Load(), Unassigns: g.unassigns.Load(),
-		BulkSubmits: g.bulkSubmits.Load(), BulkReads: g.bulkReads.Load(),
+	c := outcome.RequestCounts{Requests: g.sent.Load(), Retries: g.retries.Load(), RateLimited: g.rateLimited.Load(), Splits: g.splits.Load()}
+	for k, info := range kindTable() {
+		if info.field != nil {
+			*info.field(&c) = g.byKind[k].Load()
+		}
 	}
+	return c
 }
 
 // Split counts a request refused with 400 and split in halves.
@@ -201,10 +179,18 @@ func (g *Gateway) reserve() bool {
 	return true
 }
 
-// StopError ends an operation because the run stops dispatching.
-type StopError struct{ Reason string }
+// StopError ends an operation because the run stops dispatching. Err is
+// the answer that stopped it, if a request's: a call site still learns
+// from it whether Gong may have acted on the request (a timeout).
+type StopError struct {
+	Reason string
+	Err    error
+}
 
 func (e *StopError) Error() string { return "stopped: " + e.Reason }
+
+// Unwrap returns the answer that stopped the run, or nil.
+func (e *StopError) Unwrap() error { return e.Err }
 
 // StopReason reports whether err is the run stopping dispatch, and why.
 func StopReason(err error) (string, bool) {
@@ -215,22 +201,8 @@ func StopReason(err error) (string, bool) {
 	return "", false
 }
 
-func (g *Gateway) count(k Kind) {
-	switch k {
-	case ReadBack:
-		g.readBacks.Add(1)
-	case FlowListing:
-		g.flows.Add(1)
-	case UserListing:
-		g.users.Add(1)
-	case Unassign:
-		g.unassigns.Add(1)
-	case BulkSubmit:
-		g.bulkSubmits.Add(1)
-	case BulkPoll:
-		g.bulkReads.Add(1)
-	}
-}
+// count counts a request of kind k as sent.
+func (g *Gateway) count(k Kind) { g.byKind[k].Add(1) }
 
 // hear tells the limiter and the quota watch how the request of kind k
 // sent on turn was answered.
@@ -253,46 +225,4 @@ func (g *Gateway) hear(err error, k Kind, turn pace.Turn) {
 		g.quota.answered()
 		g.cfg.Limiter.Heard(turn, pace.Answer{Op: k.String()})
 	}
-}
-
-// Client is the part of the Gong client a run uses.
-type Client interface {
-	Assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
-	// AssignCoolOffOverride is assign regardless of the cool-off period
-	// (--override-cool-off); it is counted as an assign.
-	AssignCoolOffOverride(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error)
-	// SubmitBulk and BulkStatus are the bulk assignment of people without
-	// a CRM ID.
-	SubmitBulk(ctx context.Context, req gong.BulkRequest) (*gong.BulkResponse, error)
-	BulkStatus(ctx context.Context, id string) (*gong.BulkResponse, error)
-	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
-	ListFlows(ctx context.Context, owner, cursor string) (*gong.FlowsResponse, error)
-	ListUsers(ctx context.Context, cursor string) (*gong.UsersResponse, error)
-}
-
-// ListUsers reads one page of the company's users as a request of the run.
-func (g *Gateway) ListUsers(ctx context.Context, c Client, cursor string) (*gong.UsersResponse, error) {
-	var resp *gong.UsersResponse
-	err := g.Retry(ctx, g.cfg.Log.With(zap.String("op", "list users")), func(op *Op) error {
-		return op.Send(ctx, UserListing, nil, func() error {
-			r, err := c.ListUsers(ctx, cursor)
-			resp = r
-			return err
-		})
-	})
-	return resp, err
-}
-
-// ListFlows reads one page of owner's flows as a request of the run: paced,
-// budgeted, retried and counted.
-func (g *Gateway) ListFlows(ctx context.Context, c Client, owner, cursor string) (*gong.FlowsResponse, error) {
-	var resp *gong.FlowsResponse
-	err := g.Retry(ctx, g.cfg.Log.With(zap.String("op", "list flows")), func(op *Op) error {
-		return op.Send(ctx, FlowListing, nil, func() error {
-			r, err := c.ListFlows(ctx, owner, cursor)
-			resp = r
-			return err
-		})
-	})
-	return resp, err
 }

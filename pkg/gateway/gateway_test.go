@@ -23,8 +23,8 @@ func status(code int) error { return &gong.APIError{StatusCode: code, RequestID:
 
 // send makes one request of kind k answered by err, with no retry.
 func send(g *Gateway, k Kind, err error) error {
-	return g.Retry(context.Background(), g.Log(), func(op *Op) error {
-		return op.Send(context.Background(), k, nil, func() error { return backoff.Permanent(err) })
+	return g.retry(context.Background(), g.Log(), func(op *operation) error {
+		return op.send(context.Background(), k, nil, func() error { return backoff.Permanent(err) })
 	})
 }
 
@@ -55,8 +55,8 @@ func TestStops(t *testing.T) {
 			if tc.stop != "" {
 				// Nothing more is sent after a stop.
 				sent := false
-				_ = g.Retry(context.Background(), g.Log(), func(op *Op) error {
-					return op.Send(context.Background(), Assign, nil, func() error { sent = true; return nil })
+				_ = g.retry(context.Background(), g.Log(), func(op *operation) error {
+					return op.send(context.Background(), Assign, nil, func() error { sent = true; return nil })
 				})
 				if sent {
 					t.Error("a request was sent after the stop")
@@ -120,9 +120,9 @@ func TestBudgetKeepsReservedRequests(t *testing.T) {
 	var sent int
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		_ = g.Retry(context.Background(), g.Log(), func(op *Op) error {
+		_ = g.retry(context.Background(), g.Log(), func(op *operation) error {
 			before := func() error { close(held); <-release; return nil }
-			return op.Send(context.Background(), Assign, before, func() error { sent++; return nil })
+			return op.send(context.Background(), Assign, before, func() error { sent++; return nil })
 		})
 	})
 	<-held

@@ -16,10 +16,10 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
-// Op is one operation retried as a whole under the one retry policy; each
-// attempt may send several requests through Send (a read-back, then an
-// assign).
-type Op struct {
+// operation is one operation retried as a whole under the one retry
+// policy; each attempt may send several requests through send (a
+// read-back, then an assign).
+type operation struct {
 	g   *Gateway
 	log *zap.Logger
 	ra  *retryAfter
@@ -45,11 +45,11 @@ func (b *retryAfter) NextBackOff() time.Duration {
 	return d
 }
 
-// Retry runs attempt until it succeeds or fails for good: jittered
+// retry runs attempt until it succeeds or fails for good: jittered
 // exponential backoff from InitialInterval, at most a minute apart, for at
 // most MaxRetryTime, never sooner than a 429's Retry-After, and never past a
 // stop of the run (then the error is a *StopError).
-func (g *Gateway) Retry(ctx context.Context, log *zap.Logger, attempt func(op *Op) error) error {
+func (g *Gateway) retry(ctx context.Context, log *zap.Logger, attempt func(op *operation) error) error {
 	expo := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(g.cfg.InitialInterval),
 		backoff.WithMaxInterval(time.Minute),
@@ -59,7 +59,7 @@ func (g *Gateway) Retry(ctx context.Context, log *zap.Logger, attempt func(op *O
 		expo.Clock = g.cfg.Clock
 		expo.Reset()
 	}
-	op := &Op{g: g, log: log, ra: &retryAfter{BackOff: expo}}
+	op := &operation{g: g, log: log, ra: &retryAfter{BackOff: expo}}
 	notify := func(err error, wait time.Duration) {
 		g.retries.Add(1)
 		log.Info("retrying", zap.Int("attempt", op.Attempts), zap.Duration("wait", wait), zap.Error(err))
@@ -69,7 +69,7 @@ func (g *Gateway) Retry(ctx context.Context, log *zap.Logger, attempt func(op *O
 	err := backoff.RetryNotifyWithTimer(func() error { return attempt(op) }, backoff.WithContext(op.ra, wctx), notify, g.cfg.Timer)
 	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
 		if reason := g.halted(); reason != "" {
-			return &StopError{reason} // stopped during a backoff wait
+			return &StopError{Reason: reason} // stopped during a backoff wait
 		}
 	}
 	return err
@@ -82,11 +82,11 @@ type JournalError struct{ Err error }
 func (e *JournalError) Error() string { return e.Err.Error() }
 func (e *JournalError) Unwrap() error { return e.Err }
 
-// Send makes one request of kind k: it checks the stop, takes one request
+// send makes one request of kind k: it checks the stop, takes one request
 // from the budget, runs before (journaling that rows may reach Gong; nil
 // for none), waits its turn on the limiter, then runs do. The answer is
 // classified once, here: what to retry, what stops the run.
-func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() error) error {
+func (op *operation) send(ctx context.Context, k Kind, before func() error, do func() error) error {
 	g := op.g
 	turn, err := op.take(ctx, k, before)
 	if err != nil {
@@ -101,10 +101,10 @@ func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() e
 	}
 	if stop := op.stopFor(k, err); stop != "" {
 		g.Stop(stop)
-		return backoff.Permanent(&StopError{stop})
+		return backoff.Permanent(&StopError{stop, err})
 	}
 	if reason := g.Stopped(); reason == outcome.ReasonDailyQuota {
-		return backoff.Permanent(&StopError{reason})
+		return backoff.Permanent(&StopError{reason, err})
 	}
 	if ctx.Err() != nil {
 		return backoff.Permanent(ctx.Err())
@@ -117,16 +117,16 @@ func (op *Op) Send(ctx context.Context, k Kind, before func() error, do func() e
 
 // take checks the stop, takes a request from the budget, runs before and
 // waits for the limiter's turn; a request not sent is given back.
-func (op *Op) take(ctx context.Context, k Kind, before func() error) (pace.Turn, error) {
+func (op *operation) take(ctx context.Context, k Kind, before func() error) (pace.Turn, error) {
 	g := op.g
 	if reason := g.Stopped(); reason != "" {
-		return pace.Turn{}, backoff.Permanent(&StopError{reason})
+		return pace.Turn{}, backoff.Permanent(&StopError{Reason: reason})
 	}
 	if err := ctx.Err(); err != nil {
 		return pace.Turn{}, backoff.Permanent(err)
 	}
 	if !g.reserve() {
-		return pace.Turn{}, backoff.Permanent(&StopError{outcome.ReasonRequestBudget})
+		return pace.Turn{}, backoff.Permanent(&StopError{Reason: outcome.ReasonRequestBudget})
 	}
 	if before != nil {
 		if err := before(); err != nil {
@@ -139,7 +139,7 @@ func (op *Op) take(ctx context.Context, k Kind, before func() error) (pace.Turn,
 	done()
 	if reason := g.halted(); reason != "" { // a stop while waiting: send nothing more
 		g.sent.Add(-1)
-		return pace.Turn{}, backoff.Permanent(&StopError{reason})
+		return pace.Turn{}, backoff.Permanent(&StopError{Reason: reason})
 	}
 	if werr != nil {
 		g.sent.Add(-1) // never sent
@@ -154,7 +154,7 @@ func (g *Gateway) wait(ctx context.Context, k Kind) (pace.Turn, error) {
 }
 
 // stopFor returns the reason err stops the whole run, or "".
-func (op *Op) stopFor(k Kind, err error) string {
+func (op *operation) stopFor(k Kind, err error) string {
 	g := op.g
 	if st := gong.StatusOf(err); st >= 300 && st < 400 {
 		// Gong does not redirect its API: the base URL is wrong.

@@ -25,18 +25,16 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
-	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/ledger"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/outdir"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
-// Client is the part of the Gong client undo and verify use.
-type Client interface {
-	UnassignByInstanceIDs(ctx context.Context, req gong.UnassignByInstanceIDsRequest) (*gong.UnassignResponse, error)
-	ProspectsFlows(ctx context.Context, crmIDs []string) (*gong.ProspectsFlowsResponse, error)
-}
+// Client is the Gong client undo and verify use; each wraps it in the
+// gateway (gateway.Gong), so that every call is paced, budgeted, retried
+// and counted.
+type Client = gateway.Client
 
 // MaxReadBackIDs is the most CRM IDs one read-back carries. Gong publishes
 // no limit for POST /v2/flows/prospects; this is the unassign's and the

@@ -22,10 +22,10 @@ func (u *undo) unassign(ctx context.Context, ids []string) error {
 	pending, doubtful := ids, false
 	var resp *gong.UnassignResponse
 	log := u.log.With(zap.String("op", "unassign"), zap.Int("instances", len(ids)))
-	err := u.cfg.Gateway.Retry(ctx, log, func(op *gateway.Op) error {
+	err := u.cfg.Gateway.Together(ctx, log, func(ctx context.Context) error {
 		resp = nil
 		if doubtful {
-			open, err := u.settleGone(ctx, op, pending)
+			open, err := u.settleGone(ctx, pending)
 			if err != nil {
 				return err
 			}
@@ -36,14 +36,12 @@ func (u *undo) unassign(ctx context.Context, ids []string) error {
 		}
 		req := gong.UnassignByInstanceIDsRequest{FlowInstanceIDs: pending, UnassignedByUserEmail: u.cfg.UnassignedBy}
 		sent := func() error { return u.note(journalEntry{Sent: &idList{IDs: pending, At: u.cfg.Now()}}) }
-		return op.Send(ctx, gateway.Unassign, sent, func() error {
-			r, err := u.cfg.Client.UnassignByInstanceIDs(context.WithoutCancel(ctx), req)
-			resp = r
-			if err != nil && mayHaveApplied(err) {
-				doubtful = true
-			}
-			return err
-		})
+		r, err := u.gong.UnassignByInstanceIDs(gateway.WithCall(ctx, gateway.Call{Before: sent, Detach: true}), req)
+		resp = r
+		if err != nil && mayHaveApplied(err) {
+			doubtful = true
+		}
+		return err
 	})
 	switch {
 	case err == nil && resp != nil:
@@ -104,7 +102,7 @@ func (u *undo) answered(sent []string, resp *gong.UnassignResponse) error {
 // instances) and journals as removed those no longer open; it returns the
 // ones still open. If Gong refuses the read-back (a token without
 // api:flows:read), every instance is taken as still open.
-func (u *undo) settleGone(ctx context.Context, op *gateway.Op, ids []string) ([]string, error) {
+func (u *undo) settleGone(ctx context.Context, ids []string) ([]string, error) {
 	var crm []string
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -113,12 +111,7 @@ func (u *undo) settleGone(ctx context.Context, op *gateway.Op, ids []string) ([]
 			crm = append(crm, c)
 		}
 	}
-	var resp *gong.ProspectsFlowsResponse
-	err := op.Send(ctx, gateway.ReadBack, nil, func() error {
-		r, err := u.cfg.Client.ProspectsFlows(ctx, crm)
-		resp = r
-		return err
-	})
+	resp, err := u.gong.ProspectsFlows(ctx, crm)
 	if st := gong.StatusOf(err); st == http.StatusForbidden || st == http.StatusNotFound {
 		u.log.Warn("the read-back was refused; instances in doubt are sent again unverified", zap.Error(err))
 		return ids, nil

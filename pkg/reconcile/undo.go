@@ -72,6 +72,7 @@ func (e *RunInDoubtError) Error() string {
 // undo is one Undo in progress.
 type undo struct {
 	cfg   UndoConfig
+	gong  *gateway.Gong // cfg.Client through cfg.Gateway
 	log   *zap.Logger
 	rows  runRows
 	j     *journal
@@ -111,7 +112,7 @@ func Undo(ctx context.Context, cfg UndoConfig) (UndoSummary, error) {
 		return UndoSummary{}, err
 	}
 	defer j.close()
-	u := &undo{cfg: cfg, log: cfg.Log, rows: rows, j: j, st: st, crmOf: map[string]string{}}
+	u := &undo{cfg: cfg, gong: cfg.Gateway.Wrap(cfg.Client), log: cfg.Log, rows: rows, j: j, st: st, crmOf: map[string]string{}}
 	for _, o := range rows.assigned {
 		u.crmOf[o.Instance.ID] = o.Row.CRMProspectID
 	}
@@ -142,8 +143,8 @@ func (u *undo) work(ctx context.Context) error {
 	if len(doubt) > 0 {
 		u.log.Info("reading back instances an earlier undo sent without an answer", zap.Int("inDoubt", len(doubt)))
 		for _, b := range batches(doubt, MaxReadBackIDs) {
-			err := u.cfg.Gateway.Retry(ctx, u.log.With(zap.String("op", "read-back")), func(op *gateway.Op) error {
-				open, err := u.settleGone(ctx, op, b)
+			err := u.cfg.Gateway.Together(ctx, u.log.With(zap.String("op", "read-back")), func(ctx context.Context) error {
+				open, err := u.settleGone(ctx, b)
 				todo = append(todo, open...)
 				return err
 			})

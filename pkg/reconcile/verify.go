@@ -127,15 +127,9 @@ func readBackAll(ctx context.Context, cfg VerifyConfig, rows []outcome.Outcome) 
 			ids = append(ids, id)
 		}
 	}
+	client := cfg.Gateway.Wrap(cfg.Client)
 	for _, b := range batches(ids, MaxReadBackIDs) {
-		var resp *gong.ProspectsFlowsResponse
-		err := cfg.Gateway.Retry(ctx, cfg.Log.With(zap.String("op", "read-back")), func(op *gateway.Op) error {
-			return op.Send(ctx, gateway.ReadBack, nil, func() error {
-				r, err := cfg.Client.ProspectsFlows(ctx, b)
-				resp = r
-				return err
-			})
-		})
+		resp, err := client.ProspectsFlows(gateway.WithCall(ctx, gateway.Call{Log: cfg.Log}), b)
 		if _, stop := gateway.StopReason(err); stop || errors.Is(err, context.Canceled) {
 			return found, nil
 		}

@@ -86,9 +86,13 @@ func (a *attempts) settleDoubt() {
 // attempt is one attempt: a read-back if rows are in doubt (or, with
 // --read-back-first, before the first assign), then an assign of the rows
 // still pending.
-func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
+//
+// ctx is the operation's (gateway.Together): a failure of either request
+// retries both, so that rows a lost assign left in doubt are read back
+// before they are sent again.
+func (a *attempts) attempt(ctx context.Context) error {
 	if len(a.doubt) > 0 || len(a.probe) > 0 {
-		if err := op.Send(ctx, gateway.ReadBack, nil, func() error { return a.readBack(ctx) }); err != nil {
+		if err := a.readBack(ctx); err != nil {
 			return err
 		}
 		if len(a.pending) == 0 {
@@ -100,30 +104,28 @@ func (a *attempts) attempt(ctx context.Context, op *gateway.Op) error {
 		ids[i] = r.CRMProspectID
 	}
 	req := gong.AssignRequest{CRMProspectsIDs: ids, FlowID: a.c.FlowID, FlowInstanceOwnerEmail: a.c.OwnerEmail}
-	return op.Send(ctx, gateway.Assign, a.journal, func() error {
-		sentAt := a.s.cfg.Now()
-		resp, err := a.s.assign(ctx, req)
-		if err == nil {
-			a.s.observe(sentAt, resp.Timing)
-			err = checkAnswer(req, resp)
-		}
-		if err != nil {
-			if mayHaveApplied(err) {
-				for _, r := range a.pending {
-					if _, ok := a.doubt[r.CRMProspectID]; !ok {
-						a.doubt[r.CRMProspectID] = sentAt
-					}
-					if _, ok := a.applied[r.CRMProspectID]; !ok {
-						a.applied[r.CRMProspectID] = sentAt
-					}
+	var sentAt time.Time
+	resp, err := a.s.assign(gateway.WithCall(ctx, gateway.Call{Before: a.journal, Sending: func() { sentAt = a.s.cfg.Now() }}), req)
+	if err == nil {
+		a.s.observe(sentAt, resp.Timing)
+		err = checkAnswer(req, resp)
+	}
+	if err != nil {
+		if mayHaveApplied(err) && !sentAt.IsZero() {
+			for _, r := range a.pending {
+				if _, ok := a.doubt[r.CRMProspectID]; !ok {
+					a.doubt[r.CRMProspectID] = sentAt
+				}
+				if _, ok := a.applied[r.CRMProspectID]; !ok {
+					a.applied[r.CRMProspectID] = sentAt
 				}
 			}
-			return err
 		}
-		a.s.size.answered(len(ids))
-		a.settle(resp, sentAt)
-		return nil
-	})
+		return err
+	}
+	a.s.size.answered(len(ids))
+	a.settle(resp, sentAt)
+	return nil
 }
 
 // journal records, once, that the pending rows may reach Gong from now on:
@@ -169,8 +171,8 @@ func (a *attempts) readBack(ctx context.Context) error {
 			asked[r.CRMProspectID] = true
 		}
 	}
-	sentAt := a.s.cfg.Now()
-	resp, err := a.s.cfg.Client.ProspectsFlows(ctx, ids)
+	var sentAt time.Time
+	resp, err := a.s.gong.ProspectsFlows(gateway.WithCall(ctx, gateway.Call{Sending: func() { sentAt = a.s.cfg.Now() }}), ids)
 	if st := gong.StatusOf(err); st >= 400 && st < 500 && st != http.StatusUnauthorized && st != http.StatusTooManyRequests {
 		// Gong refuses the read-back for good: a token without
 		// api:flows:read (403, 404), or a request it will not take (400).

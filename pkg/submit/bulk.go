@@ -120,18 +120,16 @@ func (s *Submitter) submitBulk(ctx context.Context, c chunk.Chunk, log *zap.Logg
 	}
 	var resp *gong.BulkResponse
 	inDoubt := false
-	err := s.gw.Retry(ctx, log, func(op *gateway.Op) error {
-		return op.Send(ctx, gateway.BulkSubmit, journal, func() error {
-			r, err := s.cfg.Client.SubmitBulk(ctx, req)
-			if err != nil && mayHaveApplied(err) {
-				// Sent again, it could enroll the people twice, and
-				// nothing can read back people Gong knows by no ID.
-				inDoubt = true
-				return backoff.Permanent(err)
-			}
-			resp = r
-			return err
-		})
+	err := s.gw.Together(ctx, log, func(ctx context.Context) error {
+		r, err := s.gong.SubmitBulk(gateway.WithCall(ctx, gateway.Call{Before: journal}), req)
+		if err != nil && mayHaveApplied(err) {
+			// Sent again, it could enroll the people twice, and
+			// nothing can read back people Gong knows by no ID.
+			inDoubt = true
+			return backoff.Permanent(err)
+		}
+		resp = r
+		return err
 	})
 	if journalErr != nil {
 		return "", nil, journalErr
@@ -187,14 +185,7 @@ func (s *Submitter) pollBulk(ctx context.Context, id string, log *zap.Logger) (*
 		if reason := s.gw.Stopped(); reason != "" {
 			return nil, &gateway.StopError{Reason: reason}
 		}
-		var resp *gong.BulkResponse
-		err := s.gw.Retry(ctx, log, func(op *gateway.Op) error {
-			return op.Send(ctx, gateway.BulkPoll, nil, func() error {
-				r, err := s.cfg.Client.BulkStatus(ctx, id)
-				resp = r
-				return err
-			})
-		})
+		resp, err := s.gong.BulkStatus(gateway.WithCall(ctx, gateway.Call{Log: log}), id)
 		if err != nil {
 			return nil, err
 		}

@@ -7,7 +7,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
-	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
@@ -45,7 +44,7 @@ func (sp *splitter) send(ctx context.Context, rows []outcome.Row) ([]outcome.Out
 // with the rows it covers (a read-back may have settled some first).
 func (sp *splitter) once(ctx context.Context, rows []outcome.Row) (result, error) {
 	a := newAttempts(sp.s, sp.c, sp.log, rows, sp.sh)
-	err := sp.s.gw.Retry(ctx, sp.log, func(op *gateway.Op) error { return a.attempt(ctx, op) })
+	err := sp.s.gw.Together(ctx, sp.log, a.attempt)
 	if a.journalErr != nil {
 		return result{}, a.journalErr
 	}

@@ -74,6 +74,7 @@ type Config struct {
 type Submitter struct {
 	cfg      Config
 	gw       *gateway.Gateway
+	gong     *gateway.Gong // cfg.Client through gw
 	size     sizeCap
 	refused  sync.Map // group key -> outcome.Outcome: Gong refused the flow and owner as a whole
 	claimed  sync.Map // flowInstanceId -> struct{}: instances a read-back took
@@ -99,7 +100,7 @@ func New(cfg Config) *Submitter {
 	if cfg.OverrideCoolOff && (cfg.ChunkSize <= 0 || cfg.ChunkSize > gong.MaxCoolOffOverrideIDs) {
 		cfg.ChunkSize = gong.MaxCoolOffOverrideIDs
 	}
-	s := &Submitter{cfg: cfg, gw: cfg.Gateway, clock: cfg.Clock, bulk: cfg.Bulk}
+	s := &Submitter{cfg: cfg, gw: cfg.Gateway, gong: cfg.Gateway.Wrap(cfg.Client), clock: cfg.Clock, bulk: cfg.Bulk}
 	s.size.init(cfg.ChunkSize, cfg.LearnedSize, cfg.OnSize, cfg.Log)
 	return s
 }
@@ -164,9 +165,9 @@ func (s *Submitter) ChunkCap(n int) int {
 // with OverrideCoolOff: the same request, the same answer.
 func (s *Submitter) assign(ctx context.Context, req gong.AssignRequest) (*gong.AssignResponse, error) {
 	if s.cfg.OverrideCoolOff {
-		return s.cfg.Client.AssignCoolOffOverride(ctx, req)
+		return s.gong.AssignCoolOffOverride(ctx, req)
 	}
-	return s.cfg.Client.Assign(ctx, req)
+	return s.gong.Assign(ctx, req)
 }
 
 // Gateway is the gateway the submitter sends through.
