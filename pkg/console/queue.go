@@ -175,8 +175,17 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	if len(res.Summary) > 0 {
 		_ = json.Unmarshal(res.Summary, &sum)
 	}
+	code, now := res.ExitCode, q.st.now()
+	status := endStatus(code, cause)
+	if cur, ok := q.st.get(id); ok && cur.Kind == KindUndo && status == StatusFinished {
+		// The run undone says so first, so that whoever sees the undo
+		// ended also sees the run it undid marked.
+		ref := &UndoRef{Run: id, By: cur.StartedBy, At: now, Complete: code == outcome.ExitOK}
+		if _, err := q.st.update(cur.Of, func(o *Run) error { o.UndoneBy = ref; return nil }); err != nil {
+			log.Error("cannot record the undo on its run", zap.Error(err))
+		}
+	}
 	r, err := q.st.update(id, func(r *Run) error {
-		code := res.ExitCode
 		clean := q.st.displayName(*r)
 		r.ExitCode, r.Summary, r.Error = &code, json.RawMessage(clean(string(res.Summary))), ""
 		r.Outcome = exitWords(r.Kind, code)
@@ -186,29 +195,20 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		if r.Error == "" {
 			r.Error = stopWords(sum.StopReason)
 		}
-		switch {
-		case code == outcome.ExitStoppedEarly && errors.Is(cause, errStopRequested):
-			r.Status = StatusStopped
-			r.EndedAt = q.st.now()
-		case code == outcome.ExitStoppedEarly && cause != nil:
+		r.Status = status
+		switch status {
+		case StatusQueued:
 			// The server is stopping: queued again when it starts, and the
 			// ledger resumes it.
-			r.Status, r.ExitCode, r.Outcome = StatusQueued, nil, ""
+			r.ExitCode, r.Outcome = nil, ""
 		default:
-			r.Status = StatusFinished
-			r.EndedAt = q.st.now()
+			r.EndedAt = now
 		}
 		return nil
 	})
 	if err != nil {
 		log.Error("cannot record the run's end", zap.Error(err))
 		return
-	}
-	if r.Kind == KindUndo && r.Status == StatusFinished {
-		ref := &UndoRef{Run: r.ID, By: r.StartedBy, At: r.EndedAt, Complete: code0(r)}
-		if _, err := q.st.update(r.Of, func(o *Run) error { o.UndoneBy = ref; return nil }); err != nil {
-			log.Error("cannot record the undo on its run", zap.Error(err))
-		}
 	}
 	if r.Kind == KindVerify {
 		// A verify's gateway is its own: its requests are this run's.
@@ -220,7 +220,17 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		zap.Int64("requests", sum.RequestsThisRun), zap.NamedError("runError", runErr))
 }
 
-func code0(r Run) bool { return r.ExitCode != nil && *r.ExitCode == outcome.ExitOK }
+// endStatus is the status a run ends in: stopped when a person asked,
+// queued again when the server is stopping, else finished.
+func endStatus(code int, cause error) string {
+	switch {
+	case code == outcome.ExitStoppedEarly && errors.Is(cause, errStopRequested):
+		return StatusStopped
+	case code == outcome.ExitStoppedEarly && cause != nil:
+		return StatusQueued
+	}
+	return StatusFinished
+}
 
 // stopWords says, for a run Gong stopped, what stopped it and what to do:
 // the cause would otherwise be in the server's log only.
