@@ -57,7 +57,7 @@ func refuseShortJournal(out string, st ledger.State) error {
 	}
 	known := func(line int) bool {
 		_, doubt := st.InDoubt[line]
-		return st.Settled.Has(line) || doubt
+		return st.Settled.Has(line) || doubt || st.Named != nil && st.Named.Has(line)
 	}
 	eachResult(out, func(file string, line int, rec []string) {
 		switch {

@@ -96,6 +96,11 @@ type State struct {
 	Resumed   bool
 	Settled   *Lines
 	InDoubt   map[int]Doubt         // line -> when and where it was first sent
+	// Named holds every line an entry names (sent, released, settled): a
+	// line the result files hold and the journal never named is one the
+	// journal lost (cut short by hand), while one it sent and then released
+	// (read back, not in Gong) is simply newer than stale files.
+	Named *Lines
 	Runs      outcome.RequestCounts // summed over earlier runs
 	ChunkSize int                   // learned by an earlier run; 0 if none
 	// BulkDoubt holds the lines of InDoubt sent in a bulk assignment: the
@@ -124,7 +129,7 @@ type Ledger struct {
 // The caller holds dir's lock.
 func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Ledger, State, error) {
 	path := filepath.Join(dir, FileName)
-	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}
+	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}, Named: &Lines{}}
 	if !restart {
 		l, resumed, err := resume(dir, path, inputSHA256, &st)
 		if err != nil {
@@ -152,7 +157,7 @@ func Open(dir, inputSHA256, inputName string, restart bool, now time.Time) (*Led
 		f.Close()
 		return nil, State{}, err
 	}
-	return l, State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}, nil
+	return l, State{Settled: &Lines{}, InDoubt: map[int]Doubt{}, Named: &Lines{}}, nil
 }
 
 // resume opens an existing journal of the same input; resumed is false
@@ -212,7 +217,7 @@ func (l *Ledger) Replay(fn func(outcome.Outcome) error) error {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	defer f.Close()
-	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}
+	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}, Named: &Lines{}}
 	_, _, err = load(io.NewSectionReader(f, 0, l.replayTo), &st, fn)
 	return err
 }
@@ -266,11 +271,19 @@ func header(line []byte, n int) (*Header, error) {
 	return &h, nil
 }
 
+// named records that an entry names line.
+func (st *State) named(line int) {
+	if st.Named != nil {
+		st.Named.Add(line)
+	}
+}
+
 // apply folds one entry into the state.
 func (st *State) apply(e entry, replay func(outcome.Outcome) error) error {
 	switch {
 	case e.Sent != nil:
 		for _, ln := range e.Sent.Lines {
+			st.named(ln)
 			// The first send counts: a row sent again by a later run may
 			// have been applied by the first, and a read-back must still
 			// own an instance created since then.
@@ -281,6 +294,7 @@ func (st *State) apply(e entry, replay func(outcome.Outcome) error) error {
 		}
 	case e.Released != nil:
 		for _, ln := range e.Released.Lines {
+			st.named(ln)
 			delete(st.InDoubt, ln)
 			delete(st.BulkDoubt, ln)
 		}
@@ -290,6 +304,7 @@ func (st *State) apply(e entry, replay func(outcome.Outcome) error) error {
 			outs = append(outs, rec.outcome())
 		}
 		for _, o := range outs {
+			st.named(o.Row.Line)
 			st.Settled.Add(o.Row.Line)
 			delete(st.InDoubt, o.Row.Line)
 			delete(st.BulkDoubt, o.Row.Line)

@@ -714,3 +714,29 @@ func TestWriteAfterOutGone(t *testing.T) {
 		})
 	}
 }
+
+// A line sent and then released (read back: not in Gong) is in doubt no
+// more, yet the journal named it: result files a killed run left stale may
+// still hold it, and that is no sign of a journal cut short.
+func TestNamedKeepsReleasedLines(t *testing.T) {
+	dir := t.TempDir()
+	l, _, err := ledger.Open(dir, "h", "in.csv", false, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sent(ledger.Sent{Lines: []int{13, 14}, IDs: []string{"a", "b"}, FlowID: "1", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release([]int{13}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	_, st, err := ledger.Open(dir, "h", "in.csv", false, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, doubt := st.InDoubt[13]; doubt || !st.Named.Has(13) || !st.Named.Has(14) || st.Named.Has(15) {
+		t.Errorf("line 13 in doubt %v, named 13 %v, 14 %v, 15 %v; want false, true, true, false",
+			doubt, st.Named.Has(13), st.Named.Has(14), st.Named.Has(15))
+	}
+}

@@ -30,7 +30,7 @@ func Read(dir string, fn func(outcome.Outcome) error) (Header, State, error) {
 		return Header{}, State{}, fmt.Errorf("ledger: %w", err)
 	}
 	defer f.Close()
-	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}}
+	st := State{Settled: &Lines{}, InDoubt: map[int]Doubt{}, Named: &Lines{}}
 	_, hdr, err := load(f, &st, fn)
 	if err != nil {
 		return Header{}, State{}, fmt.Errorf("%s: %w", path, err)
