@@ -93,14 +93,14 @@ type Doubt struct {
 // Replay), the rows in doubt, the learned request size and the earlier
 // runs' figures.
 type State struct {
-	Resumed   bool
-	Settled   *Lines
-	InDoubt   map[int]Doubt         // line -> when and where it was first sent
+	Resumed bool
+	Settled *Lines
+	InDoubt map[int]Doubt // line -> when and where it was first sent
 	// Named holds every line an entry names (sent, released, settled): a
 	// line the result files hold and the journal never named is one the
 	// journal lost (cut short by hand), while one it sent and then released
 	// (read back, not in Gong) is simply newer than stale files.
-	Named *Lines
+	Named     *Lines
 	Runs      outcome.RequestCounts // summed over earlier runs
 	ChunkSize int                   // learned by an earlier run; 0 if none
 	// BulkDoubt holds the lines of InDoubt sent in a bulk assignment: the
