@@ -14,10 +14,13 @@ import (
 	"go.uber.org/zap"
 )
 
-// loopExport is a messy export: a flow misspelled on three rows, owners by
-// name (one who is no Gong user), one mistyped CRM ID, blank rows.
+// loopExport is a messy export: a report's title rows above the header, a
+// flow misspelled on three rows, owners by name (one who is no Gong user),
+// one mistyped CRM ID (on line 13 of the file), blank rows, and the
+// report's footer.
 func loopExport() string {
 	var b strings.Builder
+	b.WriteString("Gong Engage Candidates - Q4\nFiltered By: Owner equals Ava Reyes\n\n")
 	b.WriteString("Contact ID,First Name,Account,Flow,Contact owner,Notes\n")
 	for i := range 12 {
 		flow, owner := "SDR Outbound Q3", "Ava Reyes"
@@ -36,6 +39,7 @@ func loopExport() string {
 			b.WriteString(",,,,,\n")
 		}
 	}
+	b.WriteString("\n\"Confidential Information - Do Not Distribute\"\n\"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.\"\n")
 	return b.String()
 }
 
@@ -117,13 +121,14 @@ func fixLoop(t *testing.T, width int64) {
 	// The owner no Gong user is called: one picked from Gong's users.
 	p.choose("#fix-OwnerNotFound-0-pick", ava)
 	b.wait(`!document.querySelector("#fix-OwnerNotFound-0-pick")`)
-	// The mistyped CRM ID, corrected in its row.
+	// The mistyped CRM ID, corrected in its row (its line in the file,
+	// below the title rows).
 	b.shot("fixing")
-	crm := `#row-10-crmProspectId`
+	crm := `#row-13-crmProspectId`
 	p.n++ // into the field
 	b.do(chromedp.WaitVisible(crm), chromedp.SetValue(crm, "003LOOP000000007"))
-	p.click("#row-10-save")
-	b.wait(`!document.querySelector("#row-10-save") || !document.querySelector("#run-error").hidden`)
+	p.click("#row-13-save")
+	b.wait(`!document.querySelector("#row-13-save") || !document.querySelector("#run-error").hidden`)
 	if msg := b.text("#run-error"); msg != "" {
 		t.Fatalf("the row's fix: %s", msg)
 	}

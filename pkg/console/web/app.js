@@ -374,7 +374,7 @@ async function recheck(run, changes) {
   const fd = new FormData();
   const map = Object.entries(o.map || {});
   if (map.length) fd.append("map", map.map(([k, v]) => k + "=" + v).join("\n"));
-  for (const k of ["encoding", "delimiter", "crm", "sheet", "flow", "owner"]) if (o[k]) fd.append(k, o[k]);
+  for (const k of ["encoding", "delimiter", "crm", "sheet", "headerRow", "flow", "owner"]) if (o[k]) fd.append(k, o[k]);
   try {
     showRun(await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/check", fd));
     loadRuns();
