@@ -55,21 +55,6 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// maskTemp replaces the random part of a temporary file name that follows
-// prefix with *, up to the next space or colon.
-func maskTemp(s, prefix string) string {
-	i := strings.Index(s, prefix)
-	if i < 0 {
-		return s
-	}
-	i += len(prefix)
-	j := strings.IndexAny(s[i:], " :")
-	if j < 0 {
-		j = len(s) - i
-	}
-	return s[:i] + "*" + s[i+j:]
-}
-
 func TestNeutralise(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", ""},
