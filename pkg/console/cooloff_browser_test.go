@@ -43,6 +43,7 @@ func TestBrowserCoolOffOverride(t *testing.T) {
 	if sum := summaryOf(t, run); sum.Assigned != n {
 		t.Errorf("assigned %d of %d", sum.Assigned, n)
 	}
+	b.wait(`document.querySelector("#runs tbody").textContent.includes("(cool-off override)")`)
 	if got := b.text("#run-override"); !strings.Contains(got, "used the cool-off override, ticked by "+LocalUser) {
 		t.Errorf("the run's page says %q", got)
 	}

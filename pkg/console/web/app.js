@@ -669,7 +669,7 @@ function outcomeText(r) {
   const s = r.summary;
   if (r.kind === "undo") return s ? n(s.removed) + " of " + n(s.instances) + " removed, " + n(s.kept) + " kept" : "";
   if (r.kind === "verify") return s ? n(s.rows) + " read back, " + n((s.byState || {})["open"]) + " open" : "";
-  if (s) return n(s.assigned) + " assigned, " + n(s.failed) + " failed, " + n(s.unprocessed) + " not sent";
+  if (s) return n(s.assigned) + " assigned, " + n(s.failed) + " failed, " + n(s.unprocessed) + " not sent" + (r.overrideCoolOff ? " (cool-off override)" : "");
   return r.plan ? (r.plan.columns ? "columns to choose" : n(r.plan.validRows) + " rows to send") : "";
 }
 
