@@ -45,6 +45,10 @@ func readStart(w http.ResponseWriter, r *http.Request) (startRequest, error) {
 func chooseCoolOff(r *Run, want *bool, user string, now time.Time) error {
 	if r.Status == StatusChecked {
 		r.OverrideCoolOff = nil
+		if want != nil && *want && r.Plan != nil && r.Plan.Valid <= r.Plan.People {
+			// The record would claim an override nothing used.
+			return constError("Every row of this file is a person without a CRM ID, enrolled through bulk assignments: the cool-off override concerns rows by CRM ID only. Start without it.")
+		}
 		if want != nil && *want {
 			r.OverrideCoolOff = &Tick{By: user, At: now}
 		}

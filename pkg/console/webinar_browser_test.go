@@ -94,6 +94,9 @@ func TestBrowserWebinar(t *testing.T) {
 		t.Errorf("the check's warning: %q", warning)
 	}
 
+	if status, _ := c.startAs(t, id, LocalUser, `{"overrideCoolOff": true}`); status != 409 {
+		t.Errorf("the cool-off override asked for a file of people only: status %d, want 409 (nothing would use it)", status)
+	}
 	p.click("#start-button")
 	b.do(chromedp.WaitVisible("#dl-assigned-csv"))
 	b.shot("results")
