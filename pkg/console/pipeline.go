@@ -126,6 +126,9 @@ type RunSpec struct {
 	Options   Options
 	Assigned  func(crm, flow string) (string, bool) // see PlanSpec
 	Log       *zap.Logger
+	// OverrideCoolOff is the run's cool-off override, as ticked at its
+	// first start (enroll.Config.OverrideCoolOff).
+	OverrideCoolOff bool
 }
 
 // ReconcileSpec is one undo or verify of a run.
@@ -220,9 +223,13 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, err
 	v := PlanView{
 		Rows: plan.RowsRead, Valid: plan.Valid, Rejected: plan.Rejected, Requests: plan.Requests,
 		Checked: plan.Checked, Note: plan.Note, RejectedByCode: map[string]RejectedView{},
+		People: plan.People, BulkSubmits: plan.BulkSubmits,
+	}
+	if plan.People > 0 {
+		v.BulkReadsEach = enroll.BulkReadsEach
 	}
 	for _, g := range plan.Groups {
-		v.Groups = append(v.Groups, PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests})
+		v.Groups = append(v.Groups, PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests, Bulk: g.Bulk})
 	}
 	for code, r := range plan.RejectedByCode {
 		v.RejectedByCode[code] = RejectedView{Rows: r.Rows, Example: r.Example}
@@ -262,6 +269,7 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 		ChunkSize: p.ChunkSize, Concurrency: p.Concurrency, Client: p.Client, Limiter: p.Limiter,
 		MaxRetryTime: p.MaxRetryTime, MaxWait: p.MaxWait, DrainTimeout: p.DrainTimeout,
 		Preflight: p.Preflight, Progress: prog, Log: spec.Log, Workbook: true, Assigned: spec.Assigned,
+		OverrideCoolOff: spec.OverrideCoolOff,
 	})
 	code := sum.ExitCode
 	if err != nil {

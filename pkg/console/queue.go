@@ -148,6 +148,7 @@ func (q *queue) execute(ctx context.Context, id string) {
 		}
 		res, runErr = q.pipe.Run(rctx, RunSpec{
 			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.pipelineOptions(), Assigned: q.st.assignedBy(id), Log: log,
+			OverrideCoolOff: r.OverrideCoolOff != nil,
 		}, tr)
 	}
 	q.finish(id, res, runErr, context.Cause(rctx), log)
