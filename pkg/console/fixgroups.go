@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // FixGroup is the rows of one reason that one fix mends at once: those
@@ -30,22 +32,22 @@ const maxRecount = 100_000
 // value there; "" when the page has no fix for the reason.
 func fixColumnOf(row RowRef) (string, string) {
 	switch row.Code {
-	case "ScientificNotation", "TrailingDecimal":
+	case outcome.CodeScientificNotation, outcome.CodeTrailingDecimal:
 		// A spreadsheet's damage to a number: the CRM ID's or the flow's.
 		if numberLike.MatchString(row.CRMProspectID) {
 			return colCRM, row.CRMProspectID
 		}
 		return colFlow, row.FlowID
-	case "FlowNameNotFound", "FlowNameAmbiguous", "FlowNotVisible", "FlowNotFound", "InvalidFlowId", "RoundedFlowId":
+	case outcome.CodeFlowNameNotFound, outcome.CodeFlowNameAmbiguous, outcome.CodeFlowNotVisible, outcome.CodeFlowNotFound, outcome.CodeInvalidFlowID, outcome.CodeRoundedFlowID:
 		if row.FlowID == "" {
 			return colFlow, row.FlowName
 		}
 		return colFlow, row.FlowID
-	case "OwnerNotFound", "OwnerAmbiguous", "InvalidEmail", "OwnerRefused":
+	case outcome.CodeOwnerNotFound, outcome.CodeOwnerAmbiguous, outcome.CodeInvalidEmail, outcome.CodeOwnerRefused:
 		return colOwner, row.Owner
-	case "SalesforceChecksum", "InvalidProspectId", "LeadingZerosLost":
+	case outcome.CodeSalesforceChecksum, outcome.CodeInvalidProspectID, outcome.CodeLeadingZerosLost:
 		return colCRM, row.CRMProspectID
-	case "MissingValue":
+	case outcome.CodeMissingValue:
 		switch {
 		case row.CRMProspectID == "":
 			return colCRM, ""
@@ -80,7 +82,7 @@ func fixGroups(rows []RowRef) map[string][]FixGroup {
 		g, ok := at[k]
 		if !ok {
 			g = &FixGroup{Column: col, Value: val}
-			if m := similarFlow.FindStringSubmatch(r.Message); m != nil && r.Code == "FlowNameNotFound" {
+			if m := similarFlow.FindStringSubmatch(r.Message); m != nil && r.Code == outcome.CodeFlowNameNotFound {
 				g.Suggest = &FlowChoice{Name: m[1], ID: m[2]}
 			}
 			at[k] = g

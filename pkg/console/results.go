@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
@@ -139,7 +140,7 @@ func writeRetryInput(outDir, path string) (int, error) {
 		n, _ := strconv.Atoi(rec[lineAt])
 		return n
 	}
-	recs = slices.DeleteFunc(recs, func(rec []string) bool { return codeAt >= 0 && rec[codeAt] == "BlankRow" })
+	recs = slices.DeleteFunc(recs, func(rec []string) bool { return codeAt >= 0 && rec[codeAt] == outcome.CodeBlankRow })
 	slices.SortStableFunc(recs, func(a, b []string) int { return lineOf(a) - lineOf(b) })
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
