@@ -107,7 +107,10 @@ func (op *operation) send(ctx context.Context, k Kind, before func() error, do f
 		return backoff.Permanent(&StopError{reason, err})
 	}
 	if ctx.Err() != nil {
-		return backoff.Permanent(ctx.Err())
+		// Keep the answer with the cancellation: a request written before
+		// the drain timeout cut it may have been applied, and the call
+		// site must still tell that (InDoubt) from one never sent.
+		return backoff.Permanent(errors.Join(ctx.Err(), err))
 	}
 	if !gong.Retryable(err) {
 		return backoff.Permanent(err)
