@@ -82,5 +82,8 @@ func bulkJournal(led *ledger.Ledger) submit.BulkConfig {
 		Submitted: func(c chunk.Chunk, id string) error {
 			return led.BulkSubmitted(ledger.BulkJob{ID: id, FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines(c)})
 		},
+		Forget: func(c chunk.Chunk, _ string) error {
+			return led.BulkForgotten(c.FlowID, c.OwnerEmail, lines(c))
+		},
 	}
 }

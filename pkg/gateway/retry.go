@@ -179,8 +179,15 @@ func (op *operation) stopFor(k Kind, err error) string {
 			op.log.Error("Gong refused the credentials (401); stopping", zap.String("requestId", api.RequestID))
 			return outcome.ReasonUnauthorized
 		case http.StatusForbidden:
-			if k == Assign || k == Unassign || k == BulkSubmit {
+			switch k {
+			case Assign, Unassign, BulkSubmit:
 				op.log.Error("Gong refused the request (403): the token lacks the scope api:flows:write; stopping", zap.String("requestId", api.RequestID))
+				return outcome.ReasonForbidden
+			case BulkPoll:
+				// Every job would go unread, and every chunk still be
+				// submitted: stop; the next run, with the scope, reads the
+				// journaled ids.
+				op.log.Error("Gong refused to read a bulk assignment (403): the token lacks the scope api:flows:read; stopping", zap.String("requestId", api.RequestID))
 				return outcome.ReasonForbidden
 			}
 		}

@@ -13,6 +13,13 @@ type BulkJob struct {
 // answers it; its rows were journaled sent (Sent with Bulk) before.
 func (l *Ledger) BulkSubmitted(j BulkJob) error { return l.append(entry{Bulk: &j}) }
 
+// BulkForgotten journals that Gong knows no job by the id its rows were
+// tied to (a 404 on its read): they stay in doubt, with no id, so that only
+// --resend-in-doubt sends them again. It is a BulkJob with an empty id.
+func (l *Ledger) BulkForgotten(flowID, owner string, lines []int) error {
+	return l.append(entry{Bulk: &BulkJob{FlowID: flowID, Owner: owner, Lines: lines}})
+}
+
 // applyBulk ties the rows of a bulk job, still in doubt, to its id.
 func (st *State) applyBulk(j *BulkJob) {
 	for _, ln := range j.Lines {

@@ -8,7 +8,8 @@ import (
 )
 
 // TestBulkDoubt: rows sent in a bulk request are in doubt with the id Gong
-// answered, or with none; settled or released, they are not.
+// answered, or with none (also once that id is forgotten); settled or
+// released, they are not.
 func TestBulkDoubt(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -24,6 +25,10 @@ func TestBulkDoubt(t *testing.T) {
 		l.Settle(outcome.Assign(outcome.Row{Line: 3, FlowID: "1", OwnerEmail: "a@x"}, outcome.Instance{ID: "9"}, "r")),
 		l.Release([]int{6}),
 		l.Sent(Sent{FlowID: "1", Owner: "a@x", Lines: []int{7}, IDs: []string{"003A"}, At: now}),
+		// Gong knew no job-2 (404): its lines stay in doubt with no id.
+		l.Sent(Sent{FlowID: "1", Owner: "a@x", Lines: []int{8}, IDs: []string{""}, At: now, Bulk: true}),
+		l.BulkSubmitted(BulkJob{ID: "job-2", FlowID: "1", Owner: "a@x", Lines: []int{8}}),
+		l.BulkForgotten("1", "a@x", []int{8}),
 	}
 	for i, err := range steps {
 		if err != nil {
@@ -37,7 +42,7 @@ func TestBulkDoubt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[int]string{2: "job-1", 4: "", 5: ""}
+	want := map[int]string{2: "job-1", 4: "", 5: "", 8: ""}
 	if len(st.BulkDoubt) != len(want) {
 		t.Errorf("BulkDoubt %v, want %v", st.BulkDoubt, want)
 	}

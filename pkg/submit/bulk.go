@@ -27,6 +27,10 @@ type BulkConfig struct {
 	// Submitted journals the id Gong answered, the moment it is answered:
 	// a later run reads it and never sends the rows again.
 	Submitted func(c chunk.Chunk, id string) error
+	// Forget journals that Gong does not know job id (404 on its read):
+	// the rows are in doubt with no id, so that --resend-in-doubt can send
+	// them again.
+	Forget func(c chunk.Chunk, id string) error
 	// Wait waits d or until ctx ends; nil waits on a timer.
 	Wait func(ctx context.Context, d time.Duration) error
 	// Polls are the waits before each read of a job: a job that finishes
@@ -91,10 +95,29 @@ func (s *Submitter) SubmitBulk(ctx context.Context, c chunk.Chunk) ([]outcome.Ou
 	}
 	resp, err := s.pollBulk(ctx, id, log)
 	if err != nil {
+		return s.bulkUnread(c, id, err, log)
+	}
+	return bulkOutcomes(c, resp), nil
+}
+
+// bulkUnread settles the rows of job id when it could not be read to its
+// end: BulkPending (the next run reads it again), or, when Gong says it
+// knows no such job (404: expired, or not this company's), InDoubt with
+// the id forgotten: Gong accepted the request, so the people may be in the
+// flow, and reading the id again would never tell.
+func (s *Submitter) bulkUnread(c chunk.Chunk, id string, err error, log *zap.Logger) ([]outcome.Outcome, error) {
+	if gong.StatusOf(err) != http.StatusNotFound {
 		log.Warn("the bulk assignment is not done; the same command reads its results", zap.String("bulkId", id), zap.Error(err))
 		return outcome.LeaveAll(c.Rows, outcome.ReasonBulkPending), nil
 	}
-	return bulkOutcomes(c, resp), nil
+	if s.bulk.Forget != nil {
+		if jerr := s.bulk.Forget(c, id); jerr != nil {
+			return nil, jerr
+		}
+	}
+	log.Warn("Gong knows no bulk assignment by this id (404): its people may or may not be in the flow; they are InDoubt, sent again only with --resend-in-doubt",
+		zap.String("bulkId", id), zap.Error(err))
+	return outcome.LeaveAll(c.Rows, outcome.ReasonInDoubt), nil
 }
 
 // submitBulk sends the bulk request; it returns Gong's id, or the rows'

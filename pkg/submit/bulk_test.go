@@ -33,6 +33,11 @@ type bulkJournal struct {
 
 func newBulkSubmitter(t *testing.T, emu *emulator.Server, j *bulkJournal) *Submitter {
 	t.Helper()
+	return newBulkSubmitterWith(t, emu, j, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"})
+}
+
+func newBulkSubmitterWith(t *testing.T, emu *emulator.Server, j *bulkJournal, creds gong.Credentials) *Submitter {
+	t.Helper()
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	base, err := gong.ParseBaseURL(srv.URL)
@@ -41,7 +46,7 @@ func newBulkSubmitter(t *testing.T, emu *emulator.Server, j *bulkJournal) *Submi
 	}
 	log := zaptest.NewLogger(t)
 	return New(Config{
-		Client: gong.NewClient(base, gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}, srv.Client(), log), Log: log,
+		Client: gong.NewClient(base, creds, srv.Client(), log), Log: log,
 		Gateway: gateway.New(gateway.Config{Log: log, Timer: newFakeTimer()}),
 		Bulk: BulkConfig{
 			BeforeSend: func(chunk.Chunk, time.Time) error { j.sent++; return nil },
@@ -144,5 +149,76 @@ func TestSubmitBulkResumes(t *testing.T) {
 	}
 	if st := emu.Stats(); st.BulkSubmit != 1 {
 		t.Errorf("%d bulk submits, want 1", st.BulkSubmit)
+	}
+}
+
+// TestSubmitBulkJobUnreadable: a job Gong will not read. A token without
+// api:flows:read (403) stops the run as Forbidden, like a 403 on assign:
+// the job's rows are BulkPending (the next run, with the scope, reads the
+// journaled id) and no further chunk is submitted. An id Gong does not
+// know (404) leaves its rows InDoubt with the id forgotten in the journal,
+// so that only --resend-in-doubt sends them again.
+func TestSubmitBulkJobUnreadable(t *testing.T) {
+	tests := []struct {
+		name       string
+		scopes     []string // the Bearer token's; nil: key pair
+		id         string   // a journaled id; "": submitted by this run
+		wantReason string
+		wantStop   string
+		wantForget int
+	}{
+		{name: "403: no read scope", scopes: []string{emulator.ScopeFlowsWrite}, wantReason: outcome.ReasonBulkPending, wantStop: outcome.ReasonForbidden},
+		{name: "404: unknown id", id: "no-such-job", wantReason: outcome.ReasonInDoubt, wantForget: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := emulator.Config{Fixture: emulator.DefaultFixture(), RatePerSecond: -1}
+			creds := gong.Credentials{AccessKey: "k", AccessKeySecret: "s"}
+			if tt.scopes != nil {
+				cfg.BearerTokens = map[string][]string{"tok": tt.scopes}
+				creds = gong.Credentials{BearerToken: "tok"}
+			}
+			emu, err := emulator.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var j bulkJournal
+			sub := newBulkSubmitterWith(t, emu, &j, creds)
+			forgot := 0
+			sub.bulk.Forget = func(_ chunk.Chunk, id string) error {
+				if id != tt.id {
+					t.Errorf("forgot %q, want %q", id, tt.id)
+				}
+				forgot++
+				return nil
+			}
+			c := chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(2), BulkID: tt.id}
+			outs, err := sub.SubmitBulk(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range outs {
+				if o.Kind != outcome.Unprocessed || o.Reason != tt.wantReason {
+					t.Errorf("line %d: %v %q, want unprocessed %s", o.Row.Line, o.Kind, o.Reason, tt.wantReason)
+				}
+			}
+			if got := sub.Gateway().Stopped(); got != tt.wantStop {
+				t.Errorf("run stopped %q, want %q", got, tt.wantStop)
+			}
+			if forgot != tt.wantForget {
+				t.Errorf("forgot the id %d times, want %d", forgot, tt.wantForget)
+			}
+			if tt.wantStop == "" {
+				return
+			}
+			before := emu.Stats().BulkSubmit
+			outs, err = sub.SubmitBulk(context.Background(), chunk.Chunk{Seq: 2, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := emu.Stats().BulkSubmit; after != before || outs[0].Reason != tt.wantStop {
+				t.Errorf("after the stop: %d more bulk submits, row %q; want none and %s", after-before, outs[0].Reason, tt.wantStop)
+			}
+		})
 	}
 }
