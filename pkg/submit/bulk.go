@@ -97,7 +97,17 @@ func (s *Submitter) SubmitBulk(ctx context.Context, c chunk.Chunk) ([]outcome.Ou
 	if err != nil {
 		return s.bulkUnread(c, id, err, log)
 	}
-	return bulkOutcomes(c, resp), nil
+	outs, doubt := bulkOutcomes(c, resp, log)
+	if len(doubt) > 0 && s.bulk.Forget != nil {
+		// Reading the job again would tell no more: forget its id for
+		// these rows, so that --resend-in-doubt can act on them.
+		part := c
+		part.Rows = doubt
+		if err := s.bulk.Forget(part, id); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
 }
 
 // bulkUnread settles the rows of job id when it could not be read to its
@@ -218,22 +228,29 @@ func (s *Submitter) pollBulk(ctx context.Context, id string, log *zap.Logger) (*
 	}
 }
 
-// bulkOutcomes matches a done job's results to the rows by email.
-func bulkOutcomes(c chunk.Chunk, resp *gong.BulkResponse) []outcome.Outcome {
+// bulkOutcomes matches a done job's results to the rows by email. A row
+// of a COMPLETED job that no result names is unprocessed InDoubt, not
+// failed: Gong may have enrolled the person under another email (the CRM's
+// own, say), and nothing can read back a person by no ID; a person decides
+// with --resend-in-doubt. Those rows are returned as doubt too; results
+// that match no row are logged.
+func bulkOutcomes(c chunk.Chunk, resp *gong.BulkResponse, log *zap.Logger) (out []outcome.Outcome, doubt []outcome.Row) {
 	byEmail := make(map[string]gong.BulkResult, len(resp.Results))
 	for _, r := range resp.Results {
 		byEmail[strings.ToLower(r.Prospect.Email)] = r
 	}
-	out := make([]outcome.Outcome, len(c.Rows))
+	out = make([]outcome.Outcome, len(c.Rows))
 	for i, row := range c.Rows {
-		r, ok := byEmail[strings.ToLower(row.Person.Email)]
+		email := strings.ToLower(row.Person.Email)
+		r, ok := byEmail[email]
+		delete(byEmail, email)
 		switch {
 		case resp.Status == gong.BulkFailed && !ok:
 			out[i] = outcome.Fail(row, outcome.StageAPI, outcome.CodeBulkFailed,
 				fmt.Sprintf("Gong ended bulk assignment %s FAILED; it may have created CRM records", resp.ID)).WithAnswer(http.StatusOK, resp.RequestID)
 		case !ok:
-			out[i] = outcome.Fail(row, outcome.StageAPI, outcome.CodeMissingFromResponse,
-				fmt.Sprintf("bulk assignment %s gave no result for %s", resp.ID, row.Person.Email)).WithAnswer(http.StatusOK, resp.RequestID)
+			out[i] = outcome.Leave(row, outcome.ReasonInDoubt)
+			doubt = append(doubt, row)
 		case r.Status == gong.BulkAssigned:
 			row.CRMProspectID = r.CRMID
 			out[i] = outcome.Assign(row, outcome.Instance{ID: r.FlowInstanceID}, resp.RequestID)
@@ -246,5 +263,23 @@ func bulkOutcomes(c chunk.Chunk, resp *gong.BulkResponse) []outcome.Outcome {
 			out[i] = outcome.Fail(row, outcome.StageAPI, code, strings.TrimPrefix(r.ErrorCode+": "+r.ErrorMessage, ": ")).WithAnswer(http.StatusOK, resp.RequestID)
 		}
 	}
-	return out
+	logUnmatched(log, resp, len(doubt), byEmail)
+	return out, doubt
+}
+
+// logUnmatched tells of a job's rows no result named and of the results
+// that named no row; of those, only Gong's IDs are logged (a person can
+// find, and remove, an instance by them), no email or name.
+func logUnmatched(log *zap.Logger, resp *gong.BulkResponse, missing int, rest map[string]gong.BulkResult) {
+	if missing == 0 && len(rest) == 0 {
+		return
+	}
+	var crmIDs, instances []string
+	for _, r := range rest {
+		crmIDs = append(crmIDs, r.CRMID)
+		instances = append(instances, r.FlowInstanceID)
+	}
+	log.Warn("bulk assignment results do not match the people sent: people with no result are InDoubt (sent again only with --resend-in-doubt)",
+		zap.String("bulkId", resp.ID), zap.String("requestId", resp.RequestID), zap.Int("peopleWithNoResult", missing),
+		zap.Int("resultsForNoRow", len(rest)), zap.Strings("unmatchedCrmIds", crmIDs), zap.Strings("unmatchedFlowInstanceIds", instances))
 }

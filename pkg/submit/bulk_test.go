@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
@@ -220,5 +223,71 @@ func TestSubmitBulkJobUnreadable(t *testing.T) {
 				t.Errorf("after the stop: %d more bulk submits, row %q; want none and %s", after-before, outs[0].Reason, tt.wantStop)
 			}
 		})
+	}
+}
+
+// jobClient answers a bulk submit with job "j1" and its read with resp.
+type jobClient struct {
+	gateway.Client
+	resp gong.BulkResponse
+}
+
+func (g jobClient) SubmitBulk(context.Context, gong.BulkRequest) (*gong.BulkResponse, error) {
+	return &gong.BulkResponse{ID: "j1", Status: gong.BulkInProgress}, nil
+}
+
+func (g jobClient) BulkStatus(context.Context, string) (*gong.BulkResponse, error) {
+	r := g.resp
+	return &r, nil
+}
+
+// TestSubmitBulkResultsMissPeople: a COMPLETED job whose results name one
+// of the people sent under another email. That person is not failed (Gong
+// may have enrolled them, and nothing reads a person back): the row is
+// InDoubt, the job's id forgotten for it so that --resend-in-doubt can act,
+// and the result that matched no row is logged by Gong's IDs, no email.
+func TestSubmitBulkResultsMissPeople(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	log := zap.New(core)
+	resp := gong.BulkResponse{ID: "j1", Status: gong.BulkCompleted, TotalCount: 2, ProcessedCount: 2, SuccessCount: 2,
+		Results: []gong.BulkResult{
+			{Prospect: gong.BulkProspect{Email: "guest0@example.org"}, Status: gong.BulkAssigned, CRMID: "C0", FlowInstanceID: "I0"},
+			{Prospect: gong.BulkProspect{Email: "pat.guest1@crm.example.org"}, Status: gong.BulkAssigned, CRMID: "C1", FlowInstanceID: "I1"},
+		}}
+	var forgot []int
+	s := New(Config{Gateway: gateway.New(gateway.Config{Log: log, Timer: newFakeTimer()}), Client: jobClient{resp: resp}, Log: log,
+		Bulk: BulkConfig{
+			Wait: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+			Forget: func(c chunk.Chunk, id string) error {
+				for _, r := range c.Rows {
+					forgot = append(forgot, r.Line)
+				}
+				return nil
+			},
+		}})
+	outs, err := s.SubmitBulk(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"assigned I0", "unprocessed InDoubt"}
+	for i, o := range outs {
+		got := o.Kind.String() + " " + o.Instance.ID + o.Reason
+		if o.Kind == outcome.Failed {
+			got = "failed " + o.Code
+		}
+		if got != want[i] {
+			t.Errorf("line %d: %s, want %s", o.Row.Line, got, want[i])
+		}
+	}
+	if fmt.Sprint(forgot) != "[3]" {
+		t.Errorf("forgot the job's id for lines %v, want [3]", forgot)
+	}
+	warned := logs.FilterMessageSnippet("do not match").All()
+	if len(warned) != 1 {
+		t.Fatalf("%d warnings of unmatched results, want 1", len(warned))
+	}
+	fields := fmt.Sprint(warned[0].ContextMap())
+	if !strings.Contains(fields, "I1") || strings.Contains(fields, "@") {
+		t.Errorf("the warning's fields %s: want the unmatched instance I1 and no email", fields)
 	}
 }
