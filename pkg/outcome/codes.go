@@ -217,7 +217,7 @@ func reasons(left func(reason, meaning, fix string) Explained) []Explained {
 		left(ReasonForbidden, "the token lacks a scope (403)", "grant the scope the message names, then "+again),
 		left(ReasonUnreachable, "Gong could not be reached (address, DNS, TLS)", "fix GONG_BASE_URL or the network, then "+again),
 		left(ReasonRetriesExhausted, "Gong kept failing (5xx, timeouts) past --max-retry-time", again),
-		left(ReasonInDoubt, "the request may have reached Gong without an answer (for a person: or Gong's finished bulk assignment gave no result for them, or Gong knows the job no more)", again+": it reads the rows back first (rows of a bulk assignment, which nothing can read back, only with --resend-in-doubt)"),
+		left(ReasonInDoubt, "the request may have reached Gong without an answer (for a person: or Gong's finished bulk assignment gave no result for them, or no flowInstanceId or crmId, or Gong knows the job no more)", again+": it reads the rows back first (rows of a bulk assignment, which nothing can read back, only with --resend-in-doubt)"),
 		left(ReasonFlowListingFailed, "the flow listing failed for now, so the flow name is not resolved yet", again),
 		left(ReasonUserListingFailed, "the user listing failed for now, so the owner name is not resolved yet", again),
 		left(ReasonResultsNotWritten, "the result files could not be written (disk full); summary.json counts the rows so", "free space in --out, then "+again+": it writes the files from the ledger without sending"),

@@ -251,6 +251,14 @@ func bulkOutcomes(c chunk.Chunk, resp *gong.BulkResponse, log *zap.Logger) (out 
 		case !ok:
 			out[i] = outcome.Leave(row, outcome.ReasonInDoubt)
 			doubt = append(doubt, row)
+		case r.Status == gong.BulkAssigned && (r.FlowInstanceID == "" || r.CRMID == ""):
+			// In the flow, Gong says, but assigned.csv is what undo
+			// removes by flowInstanceId and verify reads back by
+			// crmProspectId: a claim neither could act on is not made.
+			out[i] = outcome.Leave(row, outcome.ReasonInDoubt)
+			doubt = append(doubt, row)
+			log.Warn("Gong's bulk result says ASSIGNED without a flowInstanceId or crmId; the row is InDoubt",
+				zap.String("bulkId", resp.ID), zap.Int("line", row.Line), zap.String("crmId", r.CRMID), zap.String("flowInstanceId", r.FlowInstanceID))
 		case r.Status == gong.BulkAssigned:
 			row.CRMProspectID = r.CRMID
 			out[i] = outcome.Assign(row, outcome.Instance{ID: r.FlowInstanceID}, resp.RequestID)

@@ -246,6 +246,8 @@ func (g jobClient) BulkStatus(context.Context, string) (*gong.BulkResponse, erro
 // may have enrolled them, and nothing reads a person back): the row is
 // InDoubt, the job's id forgotten for it so that --resend-in-doubt can act,
 // and the result that matched no row is logged by Gong's IDs, no email.
+// Results ASSIGNED without a flowInstanceId or crmId are InDoubt too:
+// assigned.csv claims only what undo and verify can act on.
 func TestSubmitBulkResultsMissPeople(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	log := zap.New(core)
@@ -253,6 +255,8 @@ func TestSubmitBulkResultsMissPeople(t *testing.T) {
 		Results: []gong.BulkResult{
 			{Prospect: gong.BulkProspect{Email: "guest0@example.org"}, Status: gong.BulkAssigned, CRMID: "C0", FlowInstanceID: "I0"},
 			{Prospect: gong.BulkProspect{Email: "pat.guest1@crm.example.org"}, Status: gong.BulkAssigned, CRMID: "C1", FlowInstanceID: "I1"},
+			{Prospect: gong.BulkProspect{Email: "guest2@example.org"}, Status: gong.BulkAssigned, CRMID: "C2"},
+			{Prospect: gong.BulkProspect{Email: "guest3@example.org"}, Status: gong.BulkAssigned, FlowInstanceID: "I3"},
 		}}
 	var forgot []int
 	s := New(Config{Gateway: gateway.New(gateway.Config{Log: log, Timer: newFakeTimer()}), Client: jobClient{resp: resp}, Log: log,
@@ -265,11 +269,11 @@ func TestSubmitBulkResultsMissPeople(t *testing.T) {
 				return nil
 			},
 		}})
-	outs, err := s.SubmitBulk(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(2)})
+	outs, err := s.SubmitBulk(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(4)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"assigned I0", "unprocessed InDoubt"}
+	want := []string{"assigned I0", "unprocessed InDoubt", "unprocessed InDoubt", "unprocessed InDoubt"}
 	for i, o := range outs {
 		got := o.Kind.String() + " " + o.Instance.ID + o.Reason
 		if o.Kind == outcome.Failed {
@@ -279,8 +283,8 @@ func TestSubmitBulkResultsMissPeople(t *testing.T) {
 			t.Errorf("line %d: %s, want %s", o.Row.Line, got, want[i])
 		}
 	}
-	if fmt.Sprint(forgot) != "[3]" {
-		t.Errorf("forgot the job's id for lines %v, want [3]", forgot)
+	if fmt.Sprint(forgot) != "[3 4 5]" {
+		t.Errorf("forgot the job's id for lines %v, want [3 4 5]", forgot)
 	}
 	warned := logs.FilterMessageSnippet("do not match").All()
 	if len(warned) != 1 {
