@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
@@ -59,8 +60,14 @@ func acquire(dir, command string, now time.Time) (*outdir.Dir, error) {
 type runRows struct {
 	header   ledger.Header
 	assigned []outcome.Outcome
-	inDoubt  int
-	extra    []string
+	// inDoubt counts the rows the same run command settles: CRM-ID rows
+	// (read back) and people of a bulk job with a journaled id (read).
+	inDoubt int
+	// bulkInDoubt are the lines of people whose bulk request got no
+	// answer: only --resend-in-doubt settles them, and undo knows no
+	// instance of theirs.
+	bulkInDoubt []int
+	extra       []string
 }
 
 // readRun reads dir's ledger. The carried columns' names are not in the
@@ -77,7 +84,15 @@ func readRun(dir string) (runRows, error) {
 	if err != nil {
 		return rr, err
 	}
-	rr.header, rr.inDoubt = hdr, len(st.InDoubt)
+	rr.header = hdr
+	for ln := range st.InDoubt {
+		if id, bulk := st.BulkDoubt[ln]; bulk && id == "" {
+			rr.bulkInDoubt = append(rr.bulkInDoubt, ln)
+			continue
+		}
+		rr.inDoubt++
+	}
+	slices.Sort(rr.bulkInDoubt)
 	rr.extra = carriedColumns(filepath.Join(dir, report.AssignedFile))
 	return rr, nil
 }

@@ -53,6 +53,10 @@ type UndoSummary struct {
 	KeptByCode map[string]int `json:"keptByCode"`
 	// Pending: not settled yet; the same command continues with them.
 	Pending int `json:"pending"`
+	// BulkInDoubt: people of the run whose bulk request got no answer
+	// (unprocessed.csv, InDoubt): Gong may have enrolled them, and undo
+	// knows no instance of theirs, so it leaves them.
+	BulkInDoubt int `json:"bulkInDoubt,omitempty"`
 	outcome.RequestCounts
 	RequestsThisRun int64  `json:"requestsThisRun"`
 	Resumed         bool   `json:"resumed"`
@@ -66,7 +70,7 @@ type UndoSummary struct {
 type RunInDoubtError struct{ Rows int }
 
 func (e *RunInDoubtError) Error() string {
-	return fmt.Sprintf("the run has %d rows in doubt (sent, no answer): instances it may have created are not known yet; run the same `flowenroll run` command to settle them, then undo", e.Rows)
+	return fmt.Sprintf("the run has %d rows in doubt (sent, no answer, or a bulk assignment not read to its end): instances it may have created are not known yet; run the same `flowenroll run` command to settle them, then undo", e.Rows)
 }
 
 // undo is one Undo in progress.
@@ -100,6 +104,12 @@ func Undo(ctx context.Context, cfg UndoConfig) (UndoSummary, error) {
 	}
 	if rows.inDoubt > 0 {
 		return UndoSummary{}, &RunInDoubtError{rows.inDoubt}
+	}
+	if n := len(rows.bulkInDoubt); n > 0 {
+		// The run cannot settle these by itself (only --resend-in-doubt,
+		// which may enroll them twice): undo the instances it knows.
+		cfg.Log.Warn("people of a bulk assignment that got no answer are InDoubt: Gong may have enrolled them, and undo knows no instance of theirs, so it leaves them; find them in Gong by the lines of unprocessed.csv",
+			zap.Int("people", n), zap.Ints("lines", rows.bulkInDoubt))
 	}
 	hdr := journalHeader{UndoVersion: journalVersion, InputSHA256: rows.header.InputSHA256,
 		LedgerCreatedAt: rows.header.CreatedAt, CreatedAt: start.UTC().Format(time.RFC3339)}

@@ -364,3 +364,56 @@ func TestUndoSummaryJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestUndoWithPeopleInDoubt: people whose bulk request got no answer
+// (InDoubt, no job id) are settled by no run, only by --resend-in-doubt:
+// undo removes the instances it knows and reports those people apart,
+// instead of refusing with an instruction that would never settle them.
+// People of a bulk job with a journaled id are read by the same run
+// command, so undo still waits for it.
+func TestUndoWithPeopleInDoubt(t *testing.T) {
+	tests := []struct {
+		name        string
+		jobID       string // "" : the bulk request got no answer
+		wantRefused bool
+	}{
+		{name: "unanswered bulk request"},
+		{name: "bulk job not read yet", jobID: "job-1", wantRefused: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, before...)
+			w.run(t, prospects(2))
+			led, _, err := ledger.Open(w.dir, "sha-of-input", "prospects.csv", false, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := led.Sent(ledger.Sent{FlowID: flowSDR, Owner: ava, Lines: []int{9, 10}, IDs: []string{"", ""}, Bulk: true}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.jobID != "" {
+				if err := led.BulkSubmitted(ledger.BulkJob{ID: tt.jobID, FlowID: flowSDR, Owner: ava, Lines: []int{9, 10}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			led.Close()
+			sum, err := w.undo(t, reconcile.UndoConfig{})
+			var doubt *reconcile.RunInDoubtError
+			if refused := errors.As(err, &doubt); refused != tt.wantRefused {
+				t.Fatalf("error %v; want refused %v", err, tt.wantRefused)
+			}
+			if tt.wantRefused {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(beforeIDs, w.open()); diff != "" {
+				t.Errorf("instances left in Gong (-want +got):\n%s", diff)
+			}
+			if sum.Removed != 2 || sum.BulkInDoubt != 2 {
+				t.Errorf("summary: %+v; want 2 removed and 2 people in doubt reported", sum)
+			}
+		})
+	}
+}

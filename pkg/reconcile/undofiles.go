@@ -23,6 +23,7 @@ func (u *undo) finish(ctx context.Context, start time.Time, err error) (UndoSumm
 		err = jerr
 	}
 	sum := u.tally()
+	sum.BulkInDoubt = len(u.rows.bulkInDoubt)
 	sum.RequestCounts = u.st.runs
 	sum.RequestsThisRun = counts.Requests
 	sum.RemovedThisRun = u.fresh
@@ -120,6 +121,7 @@ func peekJournal(dir string, hdr journalHeader) journalState {
 func dryRun(cfg UndoConfig, rows runRows, st journalState, start time.Time) (UndoSummary, error) {
 	u := &undo{cfg: cfg, rows: rows, st: st}
 	sum := u.tally()
+	sum.BulkInDoubt = len(rows.bulkInDoubt)
 	sum.DryRun, sum.Resumed, sum.RequestCounts = true, st.resumed, st.runs
 	w := csv.NewWriter(cfg.DryRunOut)
 	head := outcome.UndoPlanColumns()
