@@ -45,9 +45,10 @@ func refuseBlankJournal(cfg Config, dir *outdir.Dir) error {
 
 // refuseShortJournal refuses a resumed journal that knows less than the
 // result files of the last run: a row that assigned.csv or failed.csv
-// (stage api or request) holds, or that unprocessed.csv holds as InDoubt,
-// must be settled or in doubt in the journal, which is written first. The
-// journal was cut short, or is another run's.
+// (stage api or request) holds, or that unprocessed.csv holds as InDoubt or
+// BulkPending (sent, the latter with a job id to read), must be settled or
+// in doubt in the journal, which is written first. The journal was cut
+// short, or is another run's.
 func refuseShortJournal(out string, st ledger.State) error {
 	missing, first := 0, 0
 	note := func(line int) {
@@ -63,7 +64,8 @@ func refuseShortJournal(out string, st ledger.State) error {
 		switch {
 		case file == report.FailedFile && len(rec) > 4 && rec[4] == outcome.StageInput:
 			// The screen's verdicts are not journaled: the next run gives them again.
-		case file == report.UnprocessedFile && (len(rec) < 5 || rec[4] != outcome.ReasonInDoubt):
+		case file == report.UnprocessedFile && (len(rec) < 5 || rec[4] != outcome.ReasonInDoubt && rec[4] != outcome.ReasonBulkPending):
+			// Left unsent: nothing for the journal to know.
 		case !known(line):
 			note(line)
 		}
