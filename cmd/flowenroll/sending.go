@@ -18,7 +18,7 @@ func (s *sending) register(fs *flag.FlagSet, rateHelp string) {
 	fs.Float64Var(&s.rate, "rate", 3, rateHelp)
 	fs.IntVar(&s.concurrency, "concurrency", 4, "requests in flight, 1 to 64")
 	fs.DurationVar(&s.timeout, "timeout", 30*time.Second, "time limit of one HTTP attempt")
-	fs.DurationVar(&s.maxRetry, "max-retry-time", 10*time.Minute, "give up retrying a request after this long (the rows stay unprocessed)")
+	fs.DurationVar(&s.maxRetry, "max-retry-time", 10*time.Minute, "give up retrying a request, or reading a bulk assignment not done, after this long (the rows stay unprocessed)")
 	fs.DurationVar(&s.maxWait, "max-wait", 5*time.Minute, "a 429 asking to wait longer than this ends the run with exit 4 (daily quota)")
 	fs.DurationVar(&s.drain, "drain-timeout", 20*time.Second, "after SIGTERM, how long requests in flight may finish")
 }

@@ -66,8 +66,9 @@ func (b *bulkRouter) flush() []chunk.Chunk {
 	return out
 }
 
-// bulkJournal is how a run's bulk requests are journaled.
-func bulkJournal(led *ledger.Ledger) submit.BulkConfig {
+// bulkJournal is how a run's bulk requests are journaled, and read for
+// at most maxPoll.
+func bulkJournal(led *ledger.Ledger, maxPoll time.Duration) submit.BulkConfig {
 	lines := func(c chunk.Chunk) []int {
 		out := make([]int, len(c.Rows))
 		for i, r := range c.Rows {
@@ -76,6 +77,7 @@ func bulkJournal(led *ledger.Ledger) submit.BulkConfig {
 		return out
 	}
 	return submit.BulkConfig{
+		MaxPoll: maxPoll,
 		BeforeSend: func(c chunk.Chunk, at time.Time) error {
 			return led.Sent(ledger.Sent{FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines(c), IDs: c.IDs(), At: at, Bulk: true})
 		},

@@ -65,7 +65,7 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 			d, ok := doubt[line]
 			return d.SentAt, ok
 		},
-		Bulk: bulkJournal(st.led),
+		Bulk: bulkJournal(st.led, cfg.MaxRetryTime),
 	})
 	return &runner{cfg: cfg, st: st, start: start, gw: gw, sub: sub, bulk: newBulkRouter(st.state.BulkDoubt, cfg.ResendInDoubt)}
 }

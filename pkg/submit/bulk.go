@@ -31,6 +31,10 @@ type BulkConfig struct {
 	// the rows are in doubt with no id, so that --resend-in-doubt can send
 	// them again.
 	Forget func(c chunk.Chunk, id string) error
+	// MaxPoll bounds how long a job is read, from its first read: a job
+	// not done by then leaves its rows BulkPending, and the next run reads
+	// it again (--max-retry-time). 0: no bound.
+	MaxPoll time.Duration
 	// Wait waits d or until ctx ends; nil waits on a timer.
 	Wait func(ctx context.Context, d time.Duration) error
 	// Polls are the waits before each read of a job: a job that finishes
@@ -209,8 +213,11 @@ func (s *Submitter) bulkRefused(ctx context.Context, c chunk.Chunk, err error, l
 	return sameFor(o, c.Rows)
 }
 
-// pollBulk reads job id until it is done, waiting longer between reads.
+// pollBulk reads job id until it is done, waiting longer between reads,
+// and never waits past MaxPoll from the first read: a job stuck PENDING
+// would otherwise hold a worker, reading once a minute, for ever.
 func (s *Submitter) pollBulk(ctx context.Context, id string, log *zap.Logger) (*gong.BulkResponse, error) {
+	var first time.Time
 	for n := 0; ; n++ {
 		if err := s.bulk.wait(ctx, s.bulk.pollWait(n)); err != nil {
 			return nil, err
@@ -224,6 +231,14 @@ func (s *Submitter) pollBulk(ctx context.Context, id string, log *zap.Logger) (*
 		}
 		if resp.Done() {
 			return resp, nil
+		}
+		now := s.cfg.Now()
+		if first.IsZero() {
+			first = now
+		}
+		if s.bulk.MaxPoll > 0 && now.Add(s.bulk.pollWait(n+1)).Sub(first) > s.bulk.MaxPoll {
+			return nil, fmt.Errorf("bulk assignment %s is still %s %s after its first read (--max-retry-time %s)",
+				id, resp.Status, now.Sub(first).Round(time.Second), s.bulk.MaxPoll)
 		}
 	}
 }

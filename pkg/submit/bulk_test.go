@@ -295,3 +295,36 @@ func TestSubmitBulkResultsMissPeople(t *testing.T) {
 		t.Errorf("the warning's fields %s: want the unmatched instance I1 and no email", fields)
 	}
 }
+
+// TestSubmitBulkJobNeverDone: a job that stays IN_PROGRESS is read for at
+// most MaxPoll from its first read (the waits double up to a minute), then
+// its rows are BulkPending, for the next run to read again.
+func TestSubmitBulkJobNeverDone(t *testing.T) {
+	cfg := emulator.Config{Fixture: emulator.DefaultFixture(), RatePerSecond: -1}
+	cfg.BulkModes = emulator.BulkModes{BulkPolls: 1000}
+	emu, err := emulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j bulkJournal
+	sub := newBulkSubmitter(t, emu, &j)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sub.cfg.Now = func() time.Time { return now }
+	sub.bulk.MaxPoll = 10 * time.Minute
+	sub.bulk.Wait = func(ctx context.Context, d time.Duration) error { now = now.Add(d); return ctx.Err() }
+	outs, err := sub.SubmitBulk(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		if o.Kind != outcome.Unprocessed || o.Reason != outcome.ReasonBulkPending {
+			t.Errorf("line %d: %v %q, want unprocessed BulkPending", o.Row.Line, o.Kind, o.Reason)
+		}
+	}
+	// After the first read, reads 1.5, 3, 6, 12 and 24 s apart (46.5 s),
+	// then a minute apart, the last no later than 10 minutes after the
+	// first (586.5 s): 6 + 9 reads.
+	if st := emu.Stats(); st.BulkStatus != 15 {
+		t.Errorf("%d reads, want 15", st.BulkStatus)
+	}
+}
