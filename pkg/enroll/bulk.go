@@ -81,6 +81,7 @@ func bulkJournal(led *ledger.Ledger, maxPoll time.Duration) submit.BulkConfig {
 		BeforeSend: func(c chunk.Chunk, at time.Time) error {
 			return led.Sent(ledger.Sent{FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines(c), IDs: c.IDs(), At: at, Bulk: true})
 		},
+		Unsent: func(c chunk.Chunk) error { return led.Release(lines(c)) },
 		Submitted: func(c chunk.Chunk, id string) error {
 			return led.BulkSubmitted(ledger.BulkJob{ID: id, FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines(c)})
 		},

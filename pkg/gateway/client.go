@@ -37,7 +37,8 @@ type Client interface {
 // methods keep the plain client's signatures:
 //
 //   - WithCall(ctx, Call{Before: journal}) runs journal after the budget
-//     admits the request and before the limiter's turn (a run's ledger);
+//     admits the request and before the limiter's turn (a run's ledger;
+//     Call.BeforeWrite: after the turn, for a bulk assignment);
 //     Call.Sending marks the moment it goes out, after the turn; Call.Log
 //     names the retries in the logs; Call.Detach sends the request itself
 //     uncancelled (its answer is journaled).
@@ -113,6 +114,14 @@ type Call struct {
 	// limiter's turn, on every attempt (it keeps its own once); its error
 	// ends the call with a *JournalError and gives the request back.
 	Before func() error
+	// BeforeWrite runs after the limiter's turn, just before the request
+	// goes out, on every attempt: the journaling of a request whose rows,
+	// once journaled, cost a person's decision (a bulk assignment's:
+	// nothing reads them back), so that a kill during the wait for the turn
+	// leaves them unsent. Its error ends the call with a *JournalError and
+	// gives the request back; the turn goes unused. Before is the place
+	// for the rest: an fsync between the turn and the send delays it.
+	BeforeWrite func() error
 	// Sending runs after the limiter's turn, just before the request goes
 	// out: the moment a call site takes as "sent" (the clock's window, the
 	// earliest time Gong may have applied it) leaves out the wait.
@@ -152,7 +161,7 @@ func call[T any](d *Gong, ctx context.Context, k Kind, do func(context.Context) 
 		if c.Detach {
 			rctx = context.WithoutCancel(ctx)
 		}
-		return op.send(ctx, k, c.Before, func() error {
+		return op.send(ctx, k, c.Before, c.BeforeWrite, func() error {
 			if c.Sending != nil {
 				c.Sending()
 			}

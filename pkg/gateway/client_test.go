@@ -162,6 +162,36 @@ func TestBeforeRunsBetweenBudgetAndTurn(t *testing.T) {
 	}
 }
 
+// A call's BeforeWrite runs after the limiter's turn, just before the
+// request goes out (a kill while waiting for the turn leaves a bulk
+// request's people unsent); its failure sends nothing and gives the
+// request back.
+func TestBeforeWriteRunsAfterTheTurn(t *testing.T) {
+	var steps []string
+	s := &script{statuses: []int{http.StatusOK}}
+	c := fixture(t, s, &orderLimiter{steps: &steps})
+	step := func(name string, err error) func() error {
+		return func() error { steps = append(steps, name); return err }
+	}
+	call := Call{Before: step("before", nil), BeforeWrite: step("beforeWrite", nil), Sending: func() { steps = append(steps, "sending") }}
+	if _, err := c.ListUsers(WithCall(context.Background(), call), ""); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"before", "turn", "beforeWrite", "sending"}, steps); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+
+	broken := errors.New("disk full")
+	_, err := c.ListUsers(WithCall(context.Background(), Call{BeforeWrite: func() error { return broken }}), "")
+	var jerr *JournalError
+	if !errors.As(err, &jerr) || !errors.Is(err, broken) {
+		t.Errorf("error %v, want a JournalError of the hook's", err)
+	}
+	if got := c.Gateway().Counts().Requests; got != 1 || len(s.paths) != 1 {
+		t.Errorf("%d requests counted, %d sent; want the failed hook's given back (1, 1)", got, len(s.paths))
+	}
+}
+
 // Calls made inside Together are retried as one operation: a 503 on the
 // second sends both again.
 func TestTogetherRetriesTheCallsAsOne(t *testing.T) {

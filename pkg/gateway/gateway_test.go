@@ -24,7 +24,7 @@ func status(code int) error { return &gong.APIError{StatusCode: code, RequestID:
 // send makes one request of kind k answered by err, with no retry.
 func send(g *Gateway, k Kind, err error) error {
 	return g.retry(context.Background(), g.Log(), func(op *operation) error {
-		return op.send(context.Background(), k, nil, func() error { return backoff.Permanent(err) })
+		return op.send(context.Background(), k, nil, nil, func() error { return backoff.Permanent(err) })
 	})
 }
 
@@ -56,7 +56,7 @@ func TestStops(t *testing.T) {
 				// Nothing more is sent after a stop.
 				sent := false
 				_ = g.retry(context.Background(), g.Log(), func(op *operation) error {
-					return op.send(context.Background(), Assign, nil, func() error { sent = true; return nil })
+					return op.send(context.Background(), Assign, nil, nil, func() error { sent = true; return nil })
 				})
 				if sent {
 					t.Error("a request was sent after the stop")
@@ -122,7 +122,7 @@ func TestBudgetKeepsReservedRequests(t *testing.T) {
 	wg.Go(func() {
 		_ = g.retry(context.Background(), g.Log(), func(op *operation) error {
 			before := func() error { close(held); <-release; return nil }
-			return op.send(context.Background(), Assign, before, func() error { sent++; return nil })
+			return op.send(context.Background(), Assign, before, nil, func() error { sent++; return nil })
 		})
 	})
 	<-held
@@ -231,3 +231,4 @@ func TestALearnerHearsEveryAnswerWithItsKind(t *testing.T) {
 		t.Errorf("%d turns and %d plain calls, want 5 and 0", l.turns, l.plain)
 	}
 }
+

@@ -84,13 +84,20 @@ func (e *JournalError) Unwrap() error { return e.Err }
 
 // send makes one request of kind k: it checks the stop, takes one request
 // from the budget, runs before (journaling that rows may reach Gong; nil
-// for none), waits its turn on the limiter, then runs do. The answer is
-// classified once, here: what to retry, what stops the run.
-func (op *operation) send(ctx context.Context, k Kind, before func() error, do func() error) error {
+// for none), waits its turn on the limiter, runs beforeWrite (the same,
+// after the turn; nil for none), then runs do. The answer is classified
+// once, here: what to retry, what stops the run.
+func (op *operation) send(ctx context.Context, k Kind, before, beforeWrite func() error, do func() error) error {
 	g := op.g
 	turn, err := op.take(ctx, k, before)
 	if err != nil {
 		return err
+	}
+	if beforeWrite != nil {
+		if err := beforeWrite(); err != nil {
+			g.sent.Add(-1) // never sent; the pacer hears nothing of the turn, as of a lost answer
+			return backoff.Permanent(&JournalError{err})
+		}
 	}
 	op.Attempts++
 	g.count(k)

@@ -21,9 +21,16 @@ import (
 // BulkConfig is what the bulk assignment of people without a CRM ID needs,
 // beyond Config.
 type BulkConfig struct {
-	// BeforeSend journals, once per bulk request and before it may reach
-	// Gong, that its rows may be in Gong from now on.
+	// BeforeSend journals, before a bulk request may reach Gong, that its
+	// rows may be in Gong from now on: after the pacer's turn, just before
+	// the write, so that a kill during a long wait for the turn does not
+	// leave people never sent InDoubt.
 	BeforeSend func(c chunk.Chunk, at time.Time) error
+	// Unsent journals that Gong refused a bulk request without acting on
+	// it (a 429, a refused connection): until the next attempt's
+	// BeforeSend, a kill leaves its rows unsent, not InDoubt. Nil: they
+	// stay journaled sent.
+	Unsent func(c chunk.Chunk) error
 	// Submitted journals the id Gong answered, the moment it is answered:
 	// a later run reads it and never sends the rows again.
 	Submitted func(c chunk.Chunk, id string) error
@@ -158,12 +165,20 @@ func (s *Submitter) submitBulk(ctx context.Context, c chunk.Chunk, log *zap.Logg
 	var resp *gong.BulkResponse
 	inDoubt := false
 	err := s.gw.Together(ctx, log, func(ctx context.Context) error {
-		r, err := s.gong.SubmitBulk(gateway.WithCall(ctx, gateway.Call{Before: journal}), req)
+		r, err := s.gong.SubmitBulk(gateway.WithCall(ctx, gateway.Call{BeforeWrite: journal}), req)
 		if err != nil && mayHaveApplied(err) {
 			// Sent again, it could enroll the people twice, and
 			// nothing can read back people Gong knows by no ID.
 			inDoubt = true
 			return backoff.Permanent(err)
+		}
+		if err != nil && journaled && s.bulk.Unsent != nil && journalErr == nil {
+			// Not acted on: a kill in the backoff wait before the next
+			// attempt must not leave these people InDoubt.
+			if journalErr = s.bulk.Unsent(c); journalErr != nil {
+				return backoff.Permanent(journalErr)
+			}
+			journaled = false
 		}
 		resp = r
 		return err

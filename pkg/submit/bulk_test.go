@@ -3,6 +3,7 @@ package submit
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"github.com/flowenroll/flowenroll/pkg/pace"
 )
 
 // bulkRows are n people without a CRM ID, for flow SDR and Ava.
@@ -326,5 +328,58 @@ func TestSubmitBulkJobNeverDone(t *testing.T) {
 	// first (586.5 s): 6 + 9 reads.
 	if st := emu.Stats(); st.BulkStatus != 15 {
 		t.Errorf("%d reads, want 15", st.BulkStatus)
+	}
+}
+
+// flakyBulk answers the first bulk submit 429 and the next 202, noting
+// each write in steps.
+type flakyBulk struct {
+	gateway.Client
+	steps *[]string
+}
+
+func (g flakyBulk) SubmitBulk(context.Context, gong.BulkRequest) (*gong.BulkResponse, error) {
+	*g.steps = append(*g.steps, "write")
+	if len(*g.steps) < 5 {
+		return nil, &gong.APIError{StatusCode: http.StatusTooManyRequests, RequestID: "r"}
+	}
+	return &gong.BulkResponse{ID: "j1", Status: gong.BulkInProgress}, nil
+}
+
+// stepLimiter is a Limiter that notes each turn in steps.
+type stepLimiter struct {
+	pace.Limiter
+	steps *[]string
+}
+
+func (l stepLimiter) Turn(ctx context.Context, _ string) (pace.Turn, error) {
+	*l.steps = append(*l.steps, "turn")
+	return pace.Turn{}, ctx.Err()
+}
+
+func (stepLimiter) Heard(pace.Turn, pace.Answer) {}
+
+// TestSubmitBulkJournalsAtTheWrite: a bulk request's people are journaled
+// sent after the pacer's turn, just before the write, and journaled unsent
+// again when Gong refused the request without acting on it (429): a kill
+// while waiting for a turn or in the backoff leaves them unsent, not
+// InDoubt (which only a person's --resend-in-doubt settles).
+func TestSubmitBulkJournalsAtTheWrite(t *testing.T) {
+	var steps []string
+	log := zaptest.NewLogger(t)
+	gw := gateway.New(gateway.Config{Log: log, Timer: newFakeTimer(), Limiter: stepLimiter{steps: &steps}, MaxWait: time.Minute})
+	s := New(Config{Gateway: gw, Client: flakyBulk{steps: &steps}, Log: log,
+		Bulk: BulkConfig{
+			BeforeSend: func(chunk.Chunk, time.Time) error { steps = append(steps, "journal sent"); return nil },
+			Unsent:     func(chunk.Chunk) error { steps = append(steps, "journal unsent"); return nil },
+			Submitted:  func(chunk.Chunk, string) error { steps = append(steps, "journal id"); return nil },
+			Wait:       func(context.Context, time.Duration) error { return context.Canceled },
+		}})
+	if _, err := s.SubmitBulk(context.Background(), chunk.Chunk{Seq: 1, FlowID: flow, OwnerEmail: "ava.reyes@example.com", Bulk: true, Rows: bulkRows(2)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"turn", "journal sent", "write", "journal unsent", "turn", "journal sent", "write", "journal id"}
+	if fmt.Sprint(steps) != fmt.Sprint(want) {
+		t.Errorf("steps %v\nwant  %v", steps, want)
 	}
 }
