@@ -231,4 +231,3 @@ func TestALearnerHearsEveryAnswerWithItsKind(t *testing.T) {
 		t.Errorf("%d turns and %d plain calls, want 5 and 0", l.turns, l.plain)
 	}
 }
-
