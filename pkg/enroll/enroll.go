@@ -127,7 +127,7 @@ func written() []string {
 func Run(ctx context.Context, cfg Config) (report.Summary, error) {
 	cfg = withDefaults(cfg)
 	start := cfg.Now()
-	sum := report.Summary{Version: cfg.Version, StartedAt: start.UTC().Format(time.RFC3339), OverrideCoolOff: cfg.OverrideCoolOff}
+	sum := report.Summary{Version: cfg.Version, StartedAt: start.UTC().Format(time.RFC3339)}
 	dir, err := outdir.Acquire(cfg.OutDir, "run", start)
 	if err != nil {
 		return sum, &FatalError{err}
@@ -199,6 +199,7 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 		cfg.Log.Error("the result files could not be written; summary.json counts their rows unprocessed ("+outcome.ReasonResultsNotWritten+"): free space in --out, then run the same command again, which writes them from the journal",
 			zap.Error(cerr))
 	}
+	sum.OverrideCoolOff = coolOffOverridden(cfg, st, r)
 	sum.StopReason = r.gw.Stopped()
 	if sum.StopReason == "" && r.interrupted() {
 		sum.StopReason = outcome.ReasonInterrupted
@@ -218,6 +219,19 @@ func finish(cfg Config, st *stores, r *runner, sum report.Summary, rowsRead int,
 		return sum, &FatalError{err}
 	}
 	return sum, nil
+}
+
+// coolOffOverridden reports whether rows of the run (this process's or an
+// earlier one's, from the journal) went through the cool-off override: a
+// resume without the flag still says so, and a flag nothing used (a file
+// of people only, sent by bulk assignment, which has no override) is not
+// claimed, with a warning.
+func coolOffOverridden(cfg Config, st *stores, r *runner) bool {
+	used := st.state.CoolOffOverride || r.overrode.Load()
+	if cfg.OverrideCoolOff && !r.overrode.Load() {
+		cfg.Log.Warn("--override-cool-off was given but no assign was sent through it in this run (people without a CRM ID go by bulk assignment, which has no cool-off override); summary.json records it only for rows that were")
+	}
+	return used
 }
 
 // outGone explains a run stopped because --out went away under it: what

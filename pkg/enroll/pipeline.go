@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,6 +30,9 @@ type runner struct {
 	gw    *gateway.Gateway
 	sub   *submit.Submitter
 	bulk  *bulkRouter // people without a CRM ID
+	// overrode: this process journaled an assign sent through the
+	// cool-off override (the ledger says whether an earlier one did).
+	overrode *atomic.Bool
 
 	sig    context.Context // ends on a signal: stop reading and dispatching
 	gctx   context.Context // ends on an internal failure
@@ -51,6 +55,7 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 		MaxWait: cfg.MaxWait, Timer: cfg.Timer, Clock: cfg.Clock, Now: cfg.Now,
 	})
 	doubt := st.state.InDoubt
+	overrode := new(atomic.Bool)
 	sub := submit.New(submit.Config{
 		Gateway: gw, Client: cfg.Client, Log: cfg.Log, Now: cfg.Now,
 		ChunkSize: cfg.ChunkSize, LearnedSize: st.state.ChunkSize, ReadBackFirst: cfg.ReadBackFirst, OverrideCoolOff: cfg.OverrideCoolOff, OnSize: func(n int) { _ = st.led.ChunkSize(n) },
@@ -59,7 +64,13 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 			for i, r := range c.Rows {
 				lines[i] = r.Line
 			}
-			return st.led.Sent(ledger.Sent{FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines, IDs: c.IDs(), At: at})
+			if err := st.led.Sent(ledger.Sent{FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines, IDs: c.IDs(), At: at, CoolOffOverride: cfg.OverrideCoolOff}); err != nil {
+				return err
+			}
+			if cfg.OverrideCoolOff {
+				overrode.Store(true)
+			}
+			return nil
 		},
 		Doubt: func(line int) (time.Time, bool) {
 			d, ok := doubt[line]
@@ -67,7 +78,7 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 		},
 		Bulk: bulkJournal(st.led, cfg.MaxRetryTime),
 	})
-	return &runner{cfg: cfg, st: st, start: start, gw: gw, sub: sub, bulk: newBulkRouter(st.state.BulkDoubt, cfg.ResendInDoubt)}
+	return &runner{cfg: cfg, st: st, start: start, gw: gw, sub: sub, bulk: newBulkRouter(st.state.BulkDoubt, cfg.ResendInDoubt), overrode: overrode}
 }
 
 func (r *runner) interrupted() bool { return r.sig != nil && r.sig.Err() != nil }

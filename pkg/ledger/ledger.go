@@ -58,6 +58,9 @@ type Sent struct {
 	At     time.Time `json:"at"`
 	// Bulk: the rows are people sent in a bulk assignment (no CRM IDs).
 	Bulk bool `json:"bulk,omitempty"`
+	// CoolOffOverride: sent through the cool-off-override endpoint
+	// (--override-cool-off); a run resumed without the flag still says so.
+	CoolOffOverride bool `json:"coolOffOverride,omitempty"`
 }
 
 type released struct {
@@ -107,6 +110,9 @@ type State struct {
 	// id Gong answered (read it, never send again), or "" if no answer
 	// came (sent again only with --resend-in-doubt).
 	BulkDoubt map[int]string
+	// CoolOffOverride: an earlier run of this journal sent rows through
+	// the cool-off-override endpoint.
+	CoolOffOverride bool
 }
 
 // ErrInputChanged is returned when the output directory holds the journal of
@@ -282,6 +288,7 @@ func (st *State) named(line int) {
 func (st *State) apply(e entry, replay func(outcome.Outcome) error) error {
 	switch {
 	case e.Sent != nil:
+		st.CoolOffOverride = st.CoolOffOverride || e.Sent.CoolOffOverride
 		for _, ln := range e.Sent.Lines {
 			st.named(ln)
 			// The first send counts: a row sent again by a later run may

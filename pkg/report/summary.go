@@ -30,9 +30,10 @@ type Summary struct {
 	Resumed         bool   `json:"resumed"`
 	StopReason      string `json:"stopReason,omitempty"`
 	ExitCode        int    `json:"exitCode"`
-	// OverrideCoolOff says this run sent its assigns through the
-	// cool-off-override endpoint (--override-cool-off): prospects a flow's
-	// cool-off period would refuse were enrolled regardless.
+	// OverrideCoolOff says the run (this process, or an earlier one of
+	// the same journal) sent assigns through the cool-off-override
+	// endpoint (--override-cool-off): prospects a flow's cool-off period
+	// would refuse were enrolled regardless.
 	OverrideCoolOff bool `json:"overrideCoolOff,omitempty"`
 }
 
