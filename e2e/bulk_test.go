@@ -227,3 +227,56 @@ func TestMixedFileKilled(t *testing.T) {
 		t.Errorf("after --resend-in-doubt: %v, want exit 3", last)
 	}
 }
+
+// TestRequestCutByDrainTimeout: SIGTERM while a request is at Gong, whose
+// answer comes only after --drain-timeout has cut it. Gong applied it, so
+// its rows are InDoubt: the next run reads CRM-ID rows back (assigned,
+// not sent again and refused as already in the flow) and never sends
+// people again by itself; every row ends in exactly one file.
+func TestRequestCutByDrainTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		path string
+	}{
+		{name: "bulk submit", path: gong.PathBulkAssignments},
+		{name: "assign", path: gong.PathAssign},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sc, log := mixedScenario(t)
+			r := sc.run(t, trigger{at: 1, path: tt.path, point: inFlightHeld, sig: syscall.SIGTERM}, "--drain-timeout", "200ms")
+			if r.exit != 4 || !r.fired {
+				t.Fatalf("run 1: %v (signalled %v); want exit 4", r, r.fired)
+			}
+			var last runRecord
+			for range 3 {
+				if last = sc.run(t, trigger{}); last.exit != 4 {
+					break
+				}
+			}
+			if twice := log.twice(); len(twice) > 0 {
+				t.Errorf("%d people sent in more than one bulk request, e.g. %s", len(twice), twice[0])
+			}
+			res := readResults(t, sc.out)
+			byCode := map[string]int{}
+			for _, o := range res.byLine {
+				byCode[o.key()]++
+			}
+			wantDoubt := 0
+			if tt.path == gong.PathBulkAssignments {
+				wantDoubt = 50 // the cut request's people, for a person to decide
+			}
+			if n := byCode["unprocessed:"+pkgoutcome.ReasonInDoubt]; n != wantDoubt {
+				t.Errorf("%d rows InDoubt after resuming, want %d: %v", n, wantDoubt, byCode)
+			}
+			if n := byCode["failed:api/"+pkgoutcome.CodeAlreadyInFlow]; n != 0 {
+				t.Errorf("%d rows AlreadyInFlow: the cut request's rows were sent again without a read-back", n)
+			}
+			if wantDoubt == 0 {
+				checkMixed(t, sc)
+			}
+		})
+	}
+}

@@ -33,6 +33,12 @@ const (
 	points
 )
 
+// inFlightHeld: the signal goes, then Gong applies the request and holds
+// its answer until the sender hangs up (a SIGTERM's --drain-timeout cuts
+// it). Not among the points a test picks at random: with the default
+// --drain-timeout the run would wait it out.
+const inFlightHeld = points + 1
+
 func (p point) String() string {
 	switch p {
 	case inFlightApplied:
@@ -41,6 +47,8 @@ func (p point) String() string {
 		return "in-flight-lost"
 	case afterAnswer:
 		return "after-answer"
+	case inFlightHeld:
+		return "in-flight-held"
 	}
 	return "point(" + strconv.Itoa(int(p)) + ")"
 }
@@ -141,6 +149,17 @@ func (s *signaller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case inFlightLost:
 		s.signal(ready, trig)
 		hangUp(w)
+	case inFlightHeld:
+		body, err := io.ReadAll(r.Body)
+		s.signal(ready, trig)
+		if err != nil {
+			return
+		}
+		gone := r.Context().Done()
+		r = r.WithContext(context.WithoutCancel(r.Context()))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.next.ServeHTTP(httptest.NewRecorder(), r) // applied
+		<-gone                                      // the answer waits for the sender to hang up
 	case afterAnswer:
 		// Record the answer, then send it whole, with its length, so that the
 		// client can read all of it before the signal.
