@@ -137,20 +137,53 @@ type ReconcileSpec struct {
 }
 
 // Progress hears how a run advances: the total rows, rows settled (assigned,
-// failed or left) and the requests sent so far. It has the shape of
-// enroll.Progress on purpose.
-type Progress interface {
-	SetTotal(rows int)
-	Settled(rows int)     // assigned or failed
-	Unprocessed(rows int) // left for the next start
-	Requests(total int64)
-}
+// failed or left) and the requests sent so far. It is the pipeline's own.
+type Progress = enroll.Progress
 
-// Result is how a run ended: its exit code (as `run` would exit) and
-// summary.json as written.
+// Result is how a run, an undo or a verify ended: its exit code (as the
+// command would exit) and its summary as the pipeline made it, in the one
+// of Run, Undo and Verify that fits (none when it ended before it had one).
+// The console turns it into JSON only where it keeps or serves it.
 type Result struct {
 	ExitCode int
-	Summary  json.RawMessage
+	Run      *report.Summary
+	Undo     *reconcile.UndoSummary
+	Verify   *reconcile.VerifySummary
+}
+
+// summaryJSON is the summary r holds, as summary.json has it; nil for none.
+func (r Result) summaryJSON() (json.RawMessage, error) {
+	var sum any
+	switch {
+	case r.Run != nil:
+		sum = r.Run
+	case r.Undo != nil:
+		sum = r.Undo
+	case r.Verify != nil:
+		sum = r.Verify
+	default:
+		return nil, nil
+	}
+	return json.Marshal(sum)
+}
+
+// figures are what the console counts of r's summary. A verify's requests
+// are all its own: it has a gateway of its own.
+func (r Result) figures() Summary {
+	switch {
+	case r.Run != nil:
+		s := r.Run
+		return Summary{RowsRead: s.RowsRead, Assigned: s.Assigned, Failed: s.Failed, FailedByStage: s.FailedByStage,
+			Unprocessed: s.Unprocessed, UnprocessedByReason: s.UnprocessedByReason, Requests: s.Requests,
+			StopReason: s.StopReason, RequestsThisRun: s.RequestsThisRun, ExitCode: s.ExitCode}
+	case r.Undo != nil:
+		s := r.Undo
+		return Summary{Requests: s.Requests, RequestsThisRun: s.RequestsThisRun, StopReason: s.StopReason, ExitCode: s.ExitCode}
+	case r.Verify != nil:
+		s := r.Verify
+		return Summary{Requests: s.Requests, RequestsThisRun: s.Requests, StopReason: s.StopReason, ExitCode: s.ExitCode}
+	}
+	return Summary{}
 }
 
 // BadInputError is an upload the pipeline cannot read at all (not CSV text,
@@ -201,7 +234,7 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, err
 	}
 	pc := enroll.PlanConfig{
 		InputPath: spec.InputPath, OutDir: spec.CheckDir, Input: opts, ChunkSize: p.ChunkSize,
-		Preflight: p.Preflight, Log: spec.Log, Assigned: spec.Assigned,
+		Preflight: p.Preflight, Log: spec.Log, Assigned: spec.Assigned, Samples: sampleRows,
 	}
 	if p.Client != nil {
 		pc.Client, pc.Limiter = p.Client, p.Limiter
@@ -225,30 +258,26 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, err
 		v.Groups = append(v.Groups, PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests})
 	}
 	for code, r := range plan.RejectedByCode {
-		v.RejectedByCode[code] = RejectedView{Rows: r.Rows, Example: r.Example}
-	}
-	if plan.FailedCSV != "" {
-		if err := sampleRejected(plan.FailedCSV, v.RejectedByCode); err != nil {
-			return v, err
+		rv := RejectedView{Rows: r.Rows, Example: r.Example}
+		for _, o := range r.First {
+			rv.First = append(rv.First, rowRefOf(o))
 		}
+		v.RejectedByCode[code] = rv
 	}
 	return v, nil
 }
 
-// sampleRejected adds the first rows of each code from the check's failed.csv.
-func sampleRejected(path string, by map[string]RejectedView) error {
-	rows, err := ReadRows(path, "", 0, 0)
-	if err != nil {
-		return err
+// rowRefOf is a rejected row as failed.csv tells it: its owner as the
+// input gave it when not resolved to an email.
+func rowRefOf(o outcome.Outcome) RowRef {
+	owner := o.Row.OwnerEmail
+	if owner == "" {
+		owner = o.Row.OwnerName
 	}
-	for _, r := range rows.Rows {
-		v := by[r.Code]
-		if len(v.First) < sampleRows {
-			v.First = append(v.First, r)
-			by[r.Code] = v
-		}
+	return RowRef{
+		Line: o.Row.Line, CRMProspectID: o.Row.CRMProspectID, FlowID: o.Row.FlowID, FlowName: o.Row.FlowName,
+		Owner: owner, Stage: o.Stage, Code: o.Code, Message: o.Message,
 	}
-	return nil
 }
 
 // Run implements Pipeline.
@@ -267,11 +296,7 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 	if err != nil {
 		code = outcome.ExitFatal
 	}
-	raw, merr := json.Marshal(sum)
-	if merr != nil {
-		return Result{ExitCode: outcome.ExitFatal}, merr
-	}
-	return Result{ExitCode: code, Summary: raw}, err
+	return Result{ExitCode: code, Run: &sum}, err
 }
 
 // inputOptions turns the page's choices into the reader's options; the flow
@@ -350,25 +375,21 @@ func (p *EnrollPipeline) Undo(ctx context.Context, spec ReconcileSpec) (Result, 
 	sum, err := reconcile.Undo(ctx, reconcile.UndoConfig{
 		Dir: spec.OutDir, Client: p.Client, Gateway: p.gateway(spec.Log), UnassignedBy: spec.UnassignedBy, Log: spec.Log,
 	})
-	return result(sum.ExitCode, sum, err)
+	return Result{ExitCode: exitOf(sum.ExitCode, err), Undo: &sum}, err
 }
 
 // Verify implements Pipeline.
 func (p *EnrollPipeline) Verify(ctx context.Context, spec ReconcileSpec) (Result, error) {
 	sum, err := reconcile.Verify(ctx, reconcile.VerifyConfig{Dir: spec.OutDir, Client: p.Client, Gateway: p.gateway(spec.Log), Log: spec.Log})
-	return result(sum.ExitCode, sum, err)
+	return Result{ExitCode: exitOf(sum.ExitCode, err), Verify: &sum}, err
 }
 
-// result is how an undo or a verify ended: an error is exit 1.
-func result(code int, sum any, err error) (Result, error) {
+// exitOf is how an undo or a verify ended: an error is exit 1.
+func exitOf(code int, err error) int {
 	if err != nil {
-		code = outcome.ExitFatal
+		return outcome.ExitFatal
 	}
-	raw, merr := json.Marshal(sum)
-	if merr != nil {
-		return Result{ExitCode: outcome.ExitFatal}, merr
-	}
-	return Result{ExitCode: code, Summary: raw}, err
+	return code
 }
 
 // listRetryTime bounds the retries of a picker's listing: a person waits
@@ -391,28 +412,19 @@ func (p *EnrollPipeline) Users(ctx context.Context) (Listing[Person], error) {
 		return Listing[Person]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
 	}
 	gw := p.listGateway()
+	users, partial, err := flows.ListAllUsers(ctx, flows.GongUsers(gw.Wrap(p.Client).ListUsers))
+	switch {
+	case err != nil:
+		return Listing[Person]{Requests: gw.Counts().Requests}, unavailable("users", "api:users:read", err)
+	case partial != "":
+		// The picker would offer a list that may lack the owner wanted.
+		return Listing[Person]{Requests: gw.Counts().Requests}, &UnavailableError{Msg: "Gong's list of users did not end; try again later.", Err: errors.New(partial)}
+	}
 	var all []Person
-	seen := map[string]bool{"": true}
-	cursor := ""
-	for pages := 1; ; pages++ {
-		if pages > flows.MaxUserPages {
-			return Listing[Person]{Requests: gw.Counts().Requests}, &UnavailableError{Msg: "Gong's list of users did not end; try again later."}
+	for _, u := range users {
+		if u.Active && u.EmailAddress != "" {
+			all = append(all, Person{Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Email: u.EmailAddress})
 		}
-		page, err := gw.Wrap(p.Client).ListUsers(ctx, cursor)
-		if err != nil {
-			return Listing[Person]{Requests: gw.Counts().Requests}, unavailable("users", "api:users:read", err)
-		}
-		for _, u := range page.Users {
-			if u.Active && u.EmailAddress != "" {
-				all = append(all, Person{Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Email: u.EmailAddress})
-			}
-		}
-		next := page.Records.Cursor
-		if len(page.Users) == 0 || seen[next] {
-			break
-		}
-		seen[next] = true
-		cursor = next
 	}
 	slices.SortFunc(all, func(a, b Person) int {
 		return cmpFold(a.Name+" "+a.Email, b.Name+" "+b.Email)

@@ -163,7 +163,7 @@ func (q *queue) reconcile(ctx context.Context, r Run, log *zap.Logger) (Result, 
 		do, files = q.pipe.Undo, []string{UndoneFile, UndoFailedFile}
 	}
 	res, err := do(ctx, spec)
-	if kerr := keepFiles(spec.OutDir, q.st.outDir(r.ID), files, res.Summary); kerr != nil && err == nil {
+	if kerr := keepFiles(spec.OutDir, q.st.outDir(r.ID), files, res); kerr != nil && err == nil {
 		res.ExitCode, err = 1, kerr
 	}
 	return res, err
@@ -171,9 +171,10 @@ func (q *queue) reconcile(ctx context.Context, r Run, log *zap.Logger) (Result, 
 
 // finish records how a run segment ended.
 func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logger) {
-	var sum Summary
-	if len(res.Summary) > 0 {
-		_ = json.Unmarshal(res.Summary, &sum)
+	sum := res.figures()
+	raw, jerr := res.summaryJSON()
+	if jerr != nil && runErr == nil {
+		runErr = jerr
 	}
 	code, now := res.ExitCode, q.st.now()
 	status := endStatus(code, cause)
@@ -187,7 +188,10 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	}
 	r, err := q.st.update(id, func(r *Run) error {
 		clean := q.st.displayName(*r)
-		r.ExitCode, r.Summary, r.Error = &code, json.RawMessage(clean(string(res.Summary))), ""
+		r.ExitCode, r.Summary, r.Error = &code, nil, ""
+		if raw != nil {
+			r.Summary = json.RawMessage(clean(string(raw)))
+		}
 		r.Outcome = exitWords(r.Kind, code)
 		if runErr != nil {
 			r.Error = clean(runErr.Error())
@@ -209,10 +213,6 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	if err != nil {
 		log.Error("cannot record the run's end", zap.Error(err))
 		return
-	}
-	if r.Kind == KindVerify {
-		// A verify's gateway is its own: its requests are this run's.
-		sum.RequestsThisRun = sum.Requests
 	}
 	q.ended(r, sum)
 	log.Info("run ended", zap.String("status", r.Status), zap.Int("exitCode", res.ExitCode),

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/report"
 	"go.uber.org/zap"
 )
 
@@ -187,9 +188,9 @@ func TestQueuePlaces(t *testing.T) {
 			select {
 			case <-release:
 			case <-ctx.Done():
-				return Result{ExitCode: 4, Summary: json.RawMessage(`{"unprocessed":1}`)}, nil
+				return Result{ExitCode: 4, Run: &report.Summary{Counts: report.Counts{Unprocessed: 1}}}, nil
 			}
-			return Result{ExitCode: 0, Summary: json.RawMessage(`{"assigned":1}`)}, nil
+			return Result{ExitCode: 0, Run: &report.Summary{Counts: report.Counts{Assigned: 1}}}, nil
 		},
 	}
 	c := startConsole(t, Config{Pipeline: pipe, Log: zap.NewNop()})

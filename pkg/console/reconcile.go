@@ -152,8 +152,8 @@ func (s *Server) queueReconcile(w http.ResponseWriter, r *http.Request, run Run)
 }
 
 // keepFiles copies the files an undo or a verify wrote in from into to,
-// each replaced whole, and writes summary as to's summary.json.
-func keepFiles(from, to string, files []string, summary json.RawMessage) error {
+// each replaced whole, and writes res's summary as to's summary.json.
+func keepFiles(from, to string, files []string, res Result) error {
 	if err := os.MkdirAll(to, 0o700); err != nil {
 		return err
 	}
@@ -163,13 +163,11 @@ func keepFiles(from, to string, files []string, summary json.RawMessage) error {
 			return err
 		}
 	}
-	if len(summary) == 0 {
-		return nil
-	}
-	return fsguard.WriteFile(filepath.Join(to, SummaryFile), func(w io.Writer) error {
-		_, err := w.Write(append(summary, '\n'))
+	summary, err := res.summaryJSON()
+	if err != nil || summary == nil {
 		return err
-	})
+	}
+	return fsguard.WriteBytes(filepath.Join(to, SummaryFile), append(summary, '\n'))
 }
 
 func copyFile(from, to string) error {

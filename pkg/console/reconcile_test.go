@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/internal/testkit"
+	"github.com/flowenroll/flowenroll/pkg/reconcile"
 )
 
 // postForm posts fields as a form, with the headers, and decodes the answer.
@@ -134,9 +135,9 @@ func holdingPipeline(release <-chan struct{}, asked chan<- ReconcileSpec) *fakeP
 	hold := func(ctx context.Context) (Result, error) {
 		select {
 		case <-release:
-			return Result{ExitCode: 0, Summary: json.RawMessage(`{"removed":1}`)}, nil
+			return Result{ExitCode: 0, Undo: &reconcile.UndoSummary{Removed: 1}}, nil
 		case <-ctx.Done():
-			return Result{ExitCode: 4, Summary: json.RawMessage(`{"pending":1}`)}, nil
+			return Result{ExitCode: 4, Undo: &reconcile.UndoSummary{Pending: 1}}, nil
 		}
 	}
 	return &fakePipeline{
@@ -263,7 +264,7 @@ func TestUndoResumesAfterARestart(t *testing.T) {
 	second.header = first.header
 	close(release)
 	done := second.await(t, undo.ID, ended)
-	if done.Status != StatusFinished || done.StartedBy != "ava.reyes@example.com" || string(done.Summary) != `{"removed":1}` {
+	if done.Status != StatusFinished || done.StartedBy != "ava.reyes@example.com" || !strings.Contains(string(done.Summary), `"removed":1,`) {
 		t.Errorf("after the restart the undo ended %+v", done)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "runs", undo.ID, outFolder, UndoneFile)); string(got) != "line\n" {

@@ -2,12 +2,13 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
 // fetch GETs path and returns the answer's headers and body.
@@ -113,8 +114,8 @@ func TestStoppedByGong(t *testing.T) {
 					return PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]RejectedView{}}, nil
 				},
 				run: func(ctx context.Context, s RunSpec, p Progress) (Result, error) {
-					sum, _ := json.Marshal(map[string]any{"input": s.InputPath, "rowsRead": 1, "unprocessed": 1, "stopReason": tc.reason, "exitCode": 1})
-					return Result{ExitCode: 1, Summary: sum}, nil
+					sum := report.Summary{Input: s.InputPath, RowsRead: 1, Counts: report.Counts{Unprocessed: 1}, StopReason: tc.reason, ExitCode: 1}
+					return Result{ExitCode: 1, Run: &sum}, nil
 				},
 			}
 			c := startConsole(t, Config{Pipeline: pipe})
