@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
@@ -29,7 +30,7 @@ func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if run.Status != StatusChecked {
+	if run.Status != store.StatusChecked {
 		writeError(w, http.StatusConflict, "This run has started; upload the file again to check it with other settings.")
 		return
 	}
@@ -48,8 +49,8 @@ func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, msg)
 		return
 	}
-	updated, err := s.st.update(run.ID, func(stored *Run) error {
-		if stored.Status != StatusChecked {
+	updated, err := s.st.Update(run.ID, func(stored *store.Run) error {
+		if stored.Status != store.StatusChecked {
 			return constError("started meanwhile")
 		}
 		stored.Options, stored.Plan, stored.Converted, stored.Fixes = run.Options, run.Plan, run.Converted, run.Fixes
@@ -64,14 +65,14 @@ func (s *Server) recheck(w http.ResponseWriter, r *http.Request) {
 }
 
 // startable says whether a run in this state may be started (or resumed).
-func startable(r Run) bool {
+func startable(r store.Run) bool {
 	if !r.FilesDeletedAt.IsZero() {
 		return false
 	}
 	switch r.Status {
-	case StatusChecked, StatusStopped:
+	case store.StatusChecked, store.StatusStopped:
 		return true
-	case StatusFinished:
+	case store.StatusFinished:
 		// Rows left unprocessed (quota, a 401) or a fatal stop: the same
 		// run continues from its ledger.
 		return r.ExitCode != nil && (*r.ExitCode == outcome.ExitStoppedEarly || *r.ExitCode == outcome.ExitFatal)
@@ -85,14 +86,14 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := userOf(r.Context())
-	updated, err := s.st.update(run.ID, func(r *Run) error {
+	updated, err := s.st.Update(run.ID, func(r *store.Run) error {
 		switch {
-		case !r.Plan.Ready() && r.Status == StatusChecked:
+		case !r.Plan.Ready() && r.Status == store.StatusChecked:
 			return constError("The check found nothing to send: fix the columns or the rows first.")
 		case !startable(*r):
 			return constError("This run is " + r.Status + "; it cannot be started now.")
 		}
-		r.Status, r.QueuedAt, r.StartedBy = StatusQueued, s.cfg.Now(), user
+		r.Status, r.QueuedAt, r.StartedBy = store.StatusQueued, s.cfg.Now(), user
 		r.StoppedBy, r.EndedAt = "", time.Time{}
 		return nil
 	})
@@ -117,10 +118,10 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "This run is "+run.Status+"; only a queued or running run can be stopped.")
 		return
 	}
-	updated, err := s.st.update(run.ID, func(r *Run) error {
+	updated, err := s.st.Update(run.ID, func(r *store.Run) error {
 		r.StoppedBy = user
 		if waiting {
-			r.Status, r.EndedAt = StatusStopped, s.cfg.Now()
+			r.Status, r.EndedAt = store.StatusStopped, s.cfg.Now()
 		}
 		return nil
 	})
@@ -139,43 +140,43 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if old.Kind != KindEnroll {
+	if old.Kind != store.KindEnroll {
 		writeError(w, http.StatusConflict, "Retry takes the rows of a run that sent an upload; this one is "+article(old.Kind)+".")
 		return
 	}
-	if old.Status != StatusFinished && old.Status != StatusStopped {
+	if old.Status != store.StatusFinished && old.Status != store.StatusStopped {
 		writeError(w, http.StatusConflict, "Retry takes the rows of a finished or stopped run; this one is "+old.Status+".")
 		return
 	}
-	id, err := s.st.reserve()
+	id, err := s.st.Reserve()
 	if err != nil {
 		s.internal(w, "cannot create the run's folder", err)
 		return
 	}
-	run := Run{ID: id, Kind: KindEnroll, Status: StatusChecked, CreatedBy: userOf(r.Context()), CreatedAt: s.cfg.Now(), RetryOf: old.ID,
-		File: stem(old.File) + "-retry.csv", Options: Options{Encoding: "utf-8", Delimiter: ","}}
-	n, err := writeRetryInput(s.st.outDir(old.ID), filepath.Join(s.st.runDir(id), uploadName(run.File)))
+	run := store.Run{ID: id, Kind: store.KindEnroll, Status: store.StatusChecked, CreatedBy: userOf(r.Context()), CreatedAt: s.cfg.Now(), RetryOf: old.ID,
+		File: stem(old.File) + "-retry.csv", Options: store.Options{Encoding: "utf-8", Delimiter: ","}}
+	n, err := writeRetryInput(s.st.OutDir(old.ID), filepath.Join(s.st.RunDir(id), store.UploadName(run.File)))
 	if err != nil {
-		s.st.discard(id)
+		s.st.Discard(id)
 		s.internal(w, "cannot gather the rows to retry", err)
 		return
 	}
 	if n == 0 {
-		s.st.discard(id)
+		s.st.Discard(id)
 		writeError(w, http.StatusConflict, "Nothing to retry: no row failed or was left.")
 		return
 	}
 	if status, msg := s.check(r, &run); status != 0 {
-		s.st.discard(id)
+		s.st.Discard(id)
 		writeError(w, status, msg)
 		return
 	}
-	if err := s.st.put(run); err != nil {
-		s.st.discard(id)
+	if err := s.st.Put(run); err != nil {
+		s.st.Discard(id)
 		s.internal(w, "cannot save the run", err)
 		return
 	}
-	if _, err := s.st.update(old.ID, func(o *Run) error { o.RetriedAs = append(o.RetriedAs, id); return nil }); err != nil {
+	if _, err := s.st.Update(old.ID, func(o *store.Run) error { o.RetriedAs = append(o.RetriedAs, id); return nil }); err != nil {
 		s.log.Error("cannot record the retry on its run", zap.String("run", old.ID), zap.Error(err))
 	}
 	s.log.Info("retry checked", zap.String("run", id), zap.String("retryOf", old.ID), zap.String("user", run.CreatedBy), zap.Int("rows", n))
@@ -186,11 +187,11 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 // failedPath is the run's failed.csv: the run's, or before it started the
 // check's.
 func (s *Server) failedPath(id string) string {
-	p := filepath.Join(s.st.outDir(id), FailedFile)
+	p := filepath.Join(s.st.OutDir(id), FailedFile)
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	return filepath.Join(s.st.runDir(id), checkDir, FailedFile)
+	return filepath.Join(s.st.RunDir(id), store.CheckDir, FailedFile)
 }
 
 // rows pages through failed.csv: ?code=X&offset=N&limit=M.
@@ -226,9 +227,9 @@ func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 // downloadable are the files of GET .../files/{name} for a run of kind.
 func downloadable(kind string) []string {
 	switch kind {
-	case KindUndo:
+	case store.KindUndo:
 		return []string{UndoneFile, UndoFailedFile, SummaryFile}
-	case KindVerify:
+	case store.KindVerify:
 		return []string{VerifyFile, SummaryFile}
 	}
 	return []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile, report.WorkbookFile}
@@ -256,8 +257,8 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(buf.Bytes())
 		return
 	}
-	path := filepath.Join(s.st.outDir(run.ID), name)
-	if name == FailedFile && run.Kind == KindEnroll {
+	path := filepath.Join(s.st.OutDir(run.ID), name)
+	if name == FailedFile && run.Kind == store.KindEnroll {
 		path = s.failedPath(run.ID)
 	}
 	f, err := os.Open(path)
@@ -306,15 +307,15 @@ func copyLines(w io.Writer, r io.Reader, clean func(string) string) error {
 
 // writeWorkbook writes results.xlsx from the run's result files, with the
 // server's paths replaced by the upload's name.
-func (s *Server) writeWorkbook(run Run, w io.Writer) error {
-	tmp, err := os.MkdirTemp(s.st.runDir(run.ID), "workbook-")
+func (s *Server) writeWorkbook(run store.Run, w io.Writer) error {
+	tmp, err := os.MkdirTemp(s.st.RunDir(run.ID), "workbook-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
 	clean := s.displayName(run)
 	for _, name := range []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile} {
-		in, err := os.Open(filepath.Join(s.st.outDir(run.ID), name))
+		in, err := os.Open(filepath.Join(s.st.OutDir(run.ID), name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -363,7 +364,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer keepalive.Stop()
 	var last []byte
 	for {
-		changed := s.st.watch()
+		changed := s.st.Watch()
 		run, _ := s.view(id)
 		b, err := json.Marshal(run)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"go.uber.org/zap"
 )
 
@@ -27,18 +28,18 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 }
 
 // view is a run as the API shows it: with its place in the queue.
-func (s *Server) view(id string) (Run, bool) {
-	r, ok := s.st.get(id)
-	if ok && r.Status == StatusQueued {
+func (s *Server) view(id string) (store.Run, bool) {
+	r, ok := s.st.Get(id)
+	if ok && r.Status == store.StatusQueued {
 		r.QueuePosition = s.q.position(id)
 	}
 	return r, ok
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
-	runs := s.st.list()
+	runs := s.st.List()
 	for i := range runs {
-		if runs[i].Status == StatusQueued {
+		if runs[i].Status == store.StatusQueued {
 			runs[i].QueuePosition = s.q.position(runs[i].ID)
 		}
 		// The list stays light: the check's details are in GET /runs/{id}.
@@ -52,15 +53,15 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 // runOr404 finds the run of the request's {id}, or answers 404.
-func (s *Server) runOr404(w http.ResponseWriter, r *http.Request) (Run, bool) {
+func (s *Server) runOr404(w http.ResponseWriter, r *http.Request) (store.Run, bool) {
 	id := r.PathValue("id")
-	if validID(id) {
+	if store.ValidID(id) {
 		if run, ok := s.view(id); ok {
 			return run, true
 		}
 	}
 	writeError(w, http.StatusNotFound, "There is no run "+strconv.Quote(id)+".")
-	return Run{}, false
+	return store.Run{}, false
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
@@ -84,23 +85,23 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Send the file as a multipart form with the field \"file\".")
 		return
 	}
-	id, err := s.st.reserve()
+	id, err := s.st.Reserve()
 	if err != nil {
 		s.internal(w, "cannot create the run's folder", err)
 		return
 	}
-	run := Run{ID: id, Kind: KindEnroll, Status: StatusChecked, CreatedBy: user, CreatedAt: s.cfg.Now()}
+	run := store.Run{ID: id, Kind: store.KindEnroll, Status: store.StatusChecked, CreatedBy: user, CreatedAt: s.cfg.Now()}
 	status, msg := s.receive(mr, &run)
 	if status == 0 {
 		status, msg = s.check(r, &run)
 	}
 	if status != 0 {
-		s.st.discard(id)
+		s.st.Discard(id)
 		writeError(w, status, msg)
 		return
 	}
-	if err := s.st.put(run); err != nil {
-		s.st.discard(id)
+	if err := s.st.Put(run); err != nil {
+		s.st.Discard(id)
 		s.internal(w, "cannot save the run", err)
 		return
 	}
@@ -112,7 +113,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 
 // receive reads the form into the run's folder; a non-zero status is the
 // answer to give instead.
-func (s *Server) receive(mr *multipart.Reader, run *Run) (int, string) {
+func (s *Server) receive(mr *multipart.Reader, run *store.Run) (int, string) {
 	fields := map[string][]string{}
 	for {
 		part, err := mr.NextPart()
@@ -132,7 +133,7 @@ func (s *Server) receive(mr *multipart.Reader, run *Run) (int, string) {
 			if run.File == "." || run.File == "/" || run.File == "" {
 				run.File = "upload"
 			}
-			status, msg := s.keepUpload(part, filepath.Join(s.st.runDir(run.ID), uploadName(run.File)))
+			status, msg := s.keepUpload(part, filepath.Join(s.st.RunDir(run.ID), store.UploadName(run.File)))
 			if status != 0 {
 				return status, msg
 			}
@@ -196,14 +197,14 @@ func megabytes(n int64) string {
 
 // parseOptions reads the form's options. map takes canonical=Header, once
 // per field or one per line.
-func parseOptions(fields map[string][]string) (Options, error) {
+func parseOptions(fields map[string][]string) (store.Options, error) {
 	one := func(k string) string {
 		if v := fields[k]; len(v) > 0 {
 			return strings.TrimSpace(v[len(v)-1])
 		}
 		return ""
 	}
-	o := Options{Encoding: one("encoding"), Delimiter: one("delimiter"), CRM: one("crm"), Sheet: one("sheet"), Flow: one("flow"), Owner: one("owner")}
+	o := store.Options{Encoding: one("encoding"), Delimiter: one("delimiter"), CRM: one("crm"), Sheet: one("sheet"), Flow: one("flow"), Owner: one("owner")}
 	if v := one("headerRow"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -232,9 +233,9 @@ func parseOptions(fields map[string][]string) (Options, error) {
 
 // check converts a workbook and plans the run; a non-zero status is the
 // answer to give instead.
-func (s *Server) check(r *http.Request, run *Run) (int, string) {
-	dir := s.st.runDir(run.ID)
-	upload := filepath.Join(dir, uploadName(run.File))
+func (s *Server) check(r *http.Request, run *store.Run) (int, string) {
+	dir := s.st.RunDir(run.ID)
+	upload := filepath.Join(dir, store.UploadName(run.File))
 	head := make([]byte, 512)
 	if f, err := os.Open(upload); err == nil {
 		n, _ := io.ReadFull(f, head)
@@ -242,7 +243,7 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		f.Close()
 	}
 	// sheetNote: a workbook's other sheets with data, for the plan.
-	converted, sheetNote, err := convertUpload(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, inputCSV))
+	converted, sheetNote, err := convertUpload(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, store.InputCSV))
 	if err != nil {
 		return s.checkError(*run, err)
 	}
@@ -254,7 +255,7 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		return s.checkError(*run, err)
 	}
 	plan, err := s.cfg.Pipeline.Plan(r.Context(), PlanSpec{
-		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, checkDir), Options: run.pipelineOptions(), Assigned: s.st.assignedBy(run.ID),
+		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, store.CheckDir), Options: run.PipelineOptions(), Assigned: s.st.AssignedBy(run.ID),
 		Log: s.log.With(zap.String("run", run.ID)),
 	})
 	if err != nil {
@@ -264,8 +265,8 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 		return http.StatusBadRequest, fmt.Sprintf("The file has %d rows; this console takes at most %d in one upload. Split it into smaller files.", plan.Rows, s.cfg.MaxRows)
 	}
 	name := s.displayName(*run)
-	var groups map[string][]FixGroup
-	if all, err := ReadRows(filepath.Join(dir, checkDir, FailedFile), "", 0, 0); err == nil {
+	var groups map[string][]store.FixGroup
+	if all, err := ReadRows(filepath.Join(dir, store.CheckDir, FailedFile), "", 0, 0); err == nil {
 		groups = fixGroups(all.Rows)
 	}
 	for code, v := range plan.RejectedByCode {
@@ -283,28 +284,28 @@ func (s *Server) check(r *http.Request, run *Run) (int, string) {
 	}
 	plan.Estimate = estimate(plan.Requests, s.cfg.Rate, s.cfg.DailyQuota)
 	if plan.Columns == nil {
-		plan.Warnings = mappingWarnings(filepath.Join(dir, run.InputFile()), run.pipelineOptions())
+		plan.Warnings = mappingWarnings(filepath.Join(dir, run.InputFile()), run.PipelineOptions())
 	}
 	run.Plan = &plan
 	return 0, ""
 }
 
 // applyFixes writes fixed.csv from the run's fixes, if it has any.
-func (s *Server) applyFixes(run *Run) error {
-	fs, err := s.st.fixes(run.ID)
+func (s *Server) applyFixes(run *store.Run) error {
+	fs, err := s.st.Fixes(run.ID)
 	if err != nil || len(fs) == 0 {
 		run.Fixes = 0
 		return err
 	}
-	dir := s.st.runDir(run.ID)
-	if _, err := applyFixes(filepath.Join(dir, run.baseFile()), filepath.Join(dir, fixedCSV), run.Options, fs); err != nil {
+	dir := s.st.RunDir(run.ID)
+	if _, err := applyFixes(filepath.Join(dir, run.BaseFile()), filepath.Join(dir, store.FixedCSV), run.Options, fs); err != nil {
 		return err
 	}
 	run.Fixes = len(fs)
 	return nil
 }
 
-func (s *Server) checkError(run Run, err error) (int, string) {
+func (s *Server) checkError(run store.Run, err error) (int, string) {
 	var bad *BadInputError
 	var fe *fixError
 	switch {
@@ -325,4 +326,4 @@ func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 // displayName returns a function that puts the uploaded file's name where
 // a message names the file on the server: people know their file, and the
 // server's folders are none of their business.
-func (s *Server) displayName(run Run) func(string) string { return s.st.displayName(run) }
+func (s *Server) displayName(run store.Run) func(string) string { return s.st.DisplayName(run) }

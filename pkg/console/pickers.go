@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
@@ -141,7 +142,7 @@ func (s *Server) listUsers(ctx context.Context, user string) ([]Person, error) {
 }
 
 // listFlows is the flows owner can see, kept for a while.
-func (s *Server) listFlows(ctx context.Context, user, owner string) ([]FlowChoice, error) {
+func (s *Server) listFlows(ctx context.Context, user, owner string) ([]store.FlowChoice, error) {
 	v, err := s.lists.get(ctx, user, "flows "+strings.ToLower(owner), func(ctx context.Context) (any, error) {
 		l, err := s.cfg.Pipeline.Flows(ctx, owner)
 		s.listed(l.Requests)
@@ -150,7 +151,7 @@ func (s *Server) listFlows(ctx context.Context, user, owner string) ([]FlowChoic
 	if err != nil {
 		return nil, err
 	}
-	return v.([]FlowChoice), nil
+	return v.([]store.FlowChoice), nil
 }
 
 // flows answers the flow picker: the flows ?owner= can see.

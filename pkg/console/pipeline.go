@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/flows"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
@@ -38,7 +39,7 @@ type Pipeline interface {
 	// sends no assign request. A file that is not CSV text is a
 	// *BadInputError; a header without a required column is a PlanView
 	// whose Columns says which, not an error.
-	Plan(ctx context.Context, spec PlanSpec) (PlanView, error)
+	Plan(ctx context.Context, spec PlanSpec) (store.PlanView, error)
 	// Run enrolls the input as `flowenroll run` does, resuming from the
 	// ledger in spec.OutDir. ctx ending drains the run (as SIGTERM does);
 	// the result is then exit 4 and the run can be resumed.
@@ -58,21 +59,13 @@ type Pipeline interface {
 	// the one pacer, every page counted in Listing.Requests. Gong refusing
 	// or out of reach is an *UnavailableError.
 	Users(ctx context.Context) (Listing[Person], error)
-	Flows(ctx context.Context, owner string) (Listing[FlowChoice], error)
+	Flows(ctx context.Context, owner string) (Listing[store.FlowChoice], error)
 }
 
 // Person is a Gong user the owner picker offers.
 type Person struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
-}
-
-// FlowChoice is a flow the flow picker offers.
-type FlowChoice struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Folder     string `json:"folder"`
-	Visibility string `json:"visibility"`
 }
 
 // Listing is what a listing found and the requests it sent, pages and
@@ -93,26 +86,11 @@ type UnavailableError struct {
 func (e *UnavailableError) Error() string { return e.Msg }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-// Options are what a person chooses for an upload: the flags of `run`
-// that concern reading the file.
-type Options struct {
-	Map       map[string]string `json:"map,omitempty"` // canonical column -> header
-	Encoding  string            `json:"encoding,omitempty"`
-	Delimiter string            `json:"delimiter,omitempty"`
-	CRM       string            `json:"crm,omitempty"`
-	Sheet     string            `json:"sheet,omitempty"`
-	Flow      string            `json:"flow,omitempty"`
-	Owner     string            `json:"owner,omitempty"`
-	// HeaderRow is the line the header is on ("header is on row N"); 0
-	// finds it below any title rows.
-	HeaderRow int `json:"headerRow,omitempty"`
-}
-
 // PlanSpec is one check of an upload.
 type PlanSpec struct {
 	InputPath string // the CSV (a workbook is converted before)
 	CheckDir  string // a folder for the rejected rows; emptied first
-	Options   Options
+	Options   store.Options
 	// Assigned names the earlier run that assigned a crmProspectId to a
 	// flow: such rows fail AlreadyAssigned, unsent. nil: none.
 	Assigned func(crm, flow string) (string, bool)
@@ -123,7 +101,7 @@ type PlanSpec struct {
 type RunSpec struct {
 	InputPath string
 	OutDir    string
-	Options   Options
+	Options   store.Options
 	Assigned  func(crm, flow string) (string, bool) // see PlanSpec
 	Log       *zap.Logger
 }
@@ -169,21 +147,21 @@ func (r Result) summaryJSON() (json.RawMessage, error) {
 
 // figures are what the console counts of r's summary. A verify's requests
 // are all its own: it has a gateway of its own.
-func (r Result) figures() Summary {
+func (r Result) figures() store.Summary {
 	switch {
 	case r.Run != nil:
 		s := r.Run
-		return Summary{RowsRead: s.RowsRead, Assigned: s.Assigned, Failed: s.Failed, FailedByStage: s.FailedByStage,
+		return store.Summary{RowsRead: s.RowsRead, Assigned: s.Assigned, Failed: s.Failed, FailedByStage: s.FailedByStage,
 			Unprocessed: s.Unprocessed, UnprocessedByReason: s.UnprocessedByReason, Requests: s.Requests,
 			StopReason: s.StopReason, RequestsThisRun: s.RequestsThisRun, ExitCode: s.ExitCode}
 	case r.Undo != nil:
 		s := r.Undo
-		return Summary{Requests: s.Requests, RequestsThisRun: s.RequestsThisRun, StopReason: s.StopReason, ExitCode: s.ExitCode}
+		return store.Summary{Requests: s.Requests, RequestsThisRun: s.RequestsThisRun, StopReason: s.StopReason, ExitCode: s.ExitCode}
 	case r.Verify != nil:
 		s := r.Verify
-		return Summary{Requests: s.Requests, RequestsThisRun: s.Requests, StopReason: s.StopReason, ExitCode: s.ExitCode}
+		return store.Summary{Requests: s.Requests, RequestsThisRun: s.Requests, StopReason: s.StopReason, ExitCode: s.ExitCode}
 	}
-	return Summary{}
+	return store.Summary{}
 }
 
 // BadInputError is an upload the pipeline cannot read at all (not CSV text,
@@ -224,13 +202,13 @@ type EnrollPipeline struct {
 const sampleRows = 5
 
 // Plan implements Pipeline.
-func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, error) {
+func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (store.PlanView, error) {
 	opts, err := inputOptions(spec.Options)
 	if err != nil {
-		return PlanView{}, err
+		return store.PlanView{}, err
 	}
 	if err := os.RemoveAll(spec.CheckDir); err != nil {
-		return PlanView{}, err
+		return store.PlanView{}, err
 	}
 	pc := enroll.PlanConfig{
 		InputPath: spec.InputPath, OutDir: spec.CheckDir, Input: opts, ChunkSize: p.ChunkSize,
@@ -244,21 +222,21 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, err
 	var nc *input.NotCSVError
 	switch {
 	case errors.As(err, &he):
-		return PlanView{Columns: &ColumnProblem{Missing: he.Missing, NotFound: he.NotFound, Ambiguous: he.Ambiguous, Found: he.Found}}, nil
+		return store.PlanView{Columns: &store.ColumnProblem{Missing: he.Missing, NotFound: he.NotFound, Ambiguous: he.Ambiguous, Found: he.Found}}, nil
 	case errors.As(err, &nc):
-		return PlanView{}, &BadInputError{Msg: "this file is not a CSV file or an Excel workbook (.xlsx): " + nc.Found}
+		return store.PlanView{}, &BadInputError{Msg: "this file is not a CSV file or an Excel workbook (.xlsx): " + nc.Found}
 	case err != nil:
-		return PlanView{}, err
+		return store.PlanView{}, err
 	}
-	v := PlanView{
+	v := store.PlanView{
 		Rows: plan.RowsRead, Valid: plan.Valid, Rejected: plan.Rejected, Requests: plan.Requests,
-		Checked: plan.Checked, Note: plan.Note, RejectedByCode: map[string]RejectedView{},
+		Checked: plan.Checked, Note: plan.Note, RejectedByCode: map[string]store.RejectedView{},
 	}
 	for _, g := range plan.Groups {
-		v.Groups = append(v.Groups, PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests})
+		v.Groups = append(v.Groups, store.PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests})
 	}
 	for code, r := range plan.RejectedByCode {
-		rv := RejectedView{Rows: r.Rows, Example: r.Example}
+		rv := store.RejectedView{Rows: r.Rows, Example: r.Example}
 		for _, o := range r.First {
 			rv.First = append(rv.First, rowRefOf(o))
 		}
@@ -269,12 +247,12 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, err
 
 // rowRefOf is a rejected row as failed.csv tells it: its owner as the
 // input gave it when not resolved to an email.
-func rowRefOf(o outcome.Outcome) RowRef {
+func rowRefOf(o outcome.Outcome) store.RowRef {
 	owner := o.Row.OwnerEmail
 	if owner == "" {
 		owner = o.Row.OwnerName
 	}
-	return RowRef{
+	return store.RowRef{
 		Line: o.Row.Line, CRMProspectID: o.Row.CRMProspectID, FlowID: o.Row.FlowID, FlowName: o.Row.FlowName,
 		Owner: owner, Stage: o.Stage, Code: o.Code, Message: o.Message,
 	}
@@ -301,7 +279,7 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 
 // inputOptions turns the page's choices into the reader's options; the flow
 // and owner defaults wait for the pipeline to take them.
-func inputOptions(o Options) (input.Options, error) {
+func inputOptions(o store.Options) (input.Options, error) {
 	var maps []string
 	for k, v := range o.Map {
 		maps = append(maps, k+"="+v)
@@ -433,26 +411,26 @@ func (p *EnrollPipeline) Users(ctx context.Context) (Listing[Person], error) {
 }
 
 // Flows implements Pipeline.
-func (p *EnrollPipeline) Flows(ctx context.Context, owner string) (Listing[FlowChoice], error) {
+func (p *EnrollPipeline) Flows(ctx context.Context, owner string) (Listing[store.FlowChoice], error) {
 	if p.Client == nil {
-		return Listing[FlowChoice]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
+		return Listing[store.FlowChoice]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
 	}
 	gw := p.listGateway()
 	list, err := flows.NewCatalog(gw.Wrap(p.Client).ListFlows).Flows(ctx, owner)
 	if err != nil {
-		return Listing[FlowChoice]{Requests: gw.Counts().Requests}, unavailable("flows", "api:flows:read", err)
+		return Listing[store.FlowChoice]{Requests: gw.Counts().Requests}, unavailable("flows", "api:flows:read", err)
 	}
-	out := make([]FlowChoice, 0, len(list))
+	out := make([]store.FlowChoice, 0, len(list))
 	for _, f := range list {
-		out = append(out, FlowChoice{ID: f.ID, Name: f.Name, Folder: f.FolderName, Visibility: f.Visibility})
+		out = append(out, store.FlowChoice{ID: f.ID, Name: f.Name, Folder: f.FolderName, Visibility: f.Visibility})
 	}
-	slices.SortFunc(out, func(a, b FlowChoice) int {
+	slices.SortFunc(out, func(a, b store.FlowChoice) int {
 		if c := cmpFold(a.Folder, b.Folder); c != 0 {
 			return c
 		}
 		return cmpFold(a.Name+" "+a.ID, b.Name+" "+b.ID)
 	})
-	return Listing[FlowChoice]{Items: out, Requests: gw.Counts().Requests}, nil
+	return Listing[store.FlowChoice]{Items: out, Requests: gw.Counts().Requests}, nil
 }
 
 func cmpFold(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap/zaptest"
 )
@@ -27,14 +28,14 @@ func TestPlanSamplesFromOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string][]RowRef{}
+	got := map[string][]store.RowRef{}
 	for code, r := range v.RejectedByCode {
 		for i := range r.First {
 			r.First[i].Message = "" // the reader's words, tested there
 		}
 		got[code] = r.First
 	}
-	want := map[string][]RowRef{
+	want := map[string][]store.RowRef{
 		"InvalidFlowId": {
 			{Line: 2, CRMProspectID: "003A1", FlowID: "not-a-flow", Owner: "ava.reyes@example.com", Stage: "input", Code: "InvalidFlowId"},
 			{Line: 4, CRMProspectID: "003A3", FlowID: "x", Owner: "ben.okafor@example.com", Stage: "input", Code: "InvalidFlowId"},

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"go.uber.org/zap"
 )
@@ -19,7 +20,6 @@ func (e constError) Error() string { return string(e) }
 
 // Errors of the queue, also the causes a run's context ends with.
 const (
-	errNoRun         = constError("no such run")
 	errStopRequested = constError("stopped by a person")
 )
 
@@ -27,12 +27,12 @@ const (
 // spends its Gong company's quota once however many people upload. Every
 // run shares the pipeline's one pacer.
 type queue struct {
-	st   *store
+	st   *store.Store
 	pipe Pipeline
 	log  *zap.Logger
 	rate float64 // for the time left
 	// ended hears of each run segment that ended, for the metrics.
-	ended func(Run, Summary)
+	ended func(store.Run, store.Summary)
 
 	mu      sync.Mutex
 	waiting []string // run IDs, next first
@@ -41,8 +41,8 @@ type queue struct {
 	wake    chan struct{} // size 1: something was queued
 }
 
-func newQueue(st *store, pipe Pipeline, log *zap.Logger, rate float64) *queue {
-	return &queue{st: st, pipe: pipe, log: log, rate: rate, ended: func(Run, Summary) {}, wake: make(chan struct{}, 1)}
+func newQueue(st *store.Store, pipe Pipeline, log *zap.Logger, rate float64) *queue {
+	return &queue{st: st, pipe: pipe, log: log, rate: rate, ended: func(store.Run, store.Summary) {}, wake: make(chan struct{}, 1)}
 }
 
 // enqueue puts a run at the end of the queue.
@@ -123,10 +123,10 @@ func (q *queue) execute(ctx context.Context, id string) {
 	q.mu.Lock()
 	q.cancel = cancel
 	q.mu.Unlock()
-	r, err := q.st.update(id, func(r *Run) error {
-		r.Status = StatusRunning
+	r, err := q.st.Update(id, func(r *store.Run) error {
+		r.Status = store.StatusRunning
 		if r.StartedAt.IsZero() {
-			r.StartedAt = q.st.now()
+			r.StartedAt = q.st.Now()
 		}
 		return nil
 	})
@@ -139,7 +139,7 @@ func (q *queue) execute(ctx context.Context, id string) {
 	var res Result
 	var runErr error
 	switch r.Kind {
-	case KindUndo, KindVerify:
+	case store.KindUndo, store.KindVerify:
 		res, runErr = q.reconcile(rctx, r, log)
 	default:
 		tr := &tracker{st: q.st, id: id, rate: q.rate}
@@ -147,7 +147,7 @@ func (q *queue) execute(ctx context.Context, id string) {
 			tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
 		}
 		res, runErr = q.pipe.Run(rctx, RunSpec{
-			InputPath: filepath.Join(q.st.runDir(id), r.InputFile()), OutDir: q.st.outDir(id), Options: r.pipelineOptions(), Assigned: q.st.assignedBy(id), Log: log,
+			InputPath: filepath.Join(q.st.RunDir(id), r.InputFile()), OutDir: q.st.OutDir(id), Options: r.PipelineOptions(), Assigned: q.st.AssignedBy(id), Log: log,
 		}, tr)
 	}
 	q.finish(id, res, runErr, context.Cause(rctx), log)
@@ -156,14 +156,14 @@ func (q *queue) execute(ctx context.Context, id string) {
 // reconcile runs an undo or a verify on its run's out folder, then keeps
 // a copy of the files it wrote there in its own: each undo and verify has
 // the files of its own time.
-func (q *queue) reconcile(ctx context.Context, r Run, log *zap.Logger) (Result, error) {
-	spec := ReconcileSpec{OutDir: q.st.outDir(r.Of), UnassignedBy: r.UnassignedBy, Log: log}
+func (q *queue) reconcile(ctx context.Context, r store.Run, log *zap.Logger) (Result, error) {
+	spec := ReconcileSpec{OutDir: q.st.OutDir(r.Of), UnassignedBy: r.UnassignedBy, Log: log}
 	do, files := q.pipe.Verify, []string{VerifyFile}
-	if r.Kind == KindUndo {
+	if r.Kind == store.KindUndo {
 		do, files = q.pipe.Undo, []string{UndoneFile, UndoFailedFile}
 	}
 	res, err := do(ctx, spec)
-	if kerr := keepFiles(spec.OutDir, q.st.outDir(r.ID), files, res); kerr != nil && err == nil {
+	if kerr := keepFiles(spec.OutDir, q.st.OutDir(r.ID), files, res); kerr != nil && err == nil {
 		res.ExitCode, err = 1, kerr
 	}
 	return res, err
@@ -176,18 +176,18 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 	if jerr != nil && runErr == nil {
 		runErr = jerr
 	}
-	code, now := res.ExitCode, q.st.now()
+	code, now := res.ExitCode, q.st.Now()
 	status := endStatus(code, cause)
-	if cur, ok := q.st.get(id); ok && cur.Kind == KindUndo && status == StatusFinished {
+	if cur, ok := q.st.Get(id); ok && cur.Kind == store.KindUndo && status == store.StatusFinished {
 		// The run undone says so first, so that whoever sees the undo
 		// ended also sees the run it undid marked.
-		ref := &UndoRef{Run: id, By: cur.StartedBy, At: now, Complete: code == outcome.ExitOK}
-		if _, err := q.st.update(cur.Of, func(o *Run) error { o.UndoneBy = ref; return nil }); err != nil {
+		ref := &store.UndoRef{Run: id, By: cur.StartedBy, At: now, Complete: code == outcome.ExitOK}
+		if _, err := q.st.Update(cur.Of, func(o *store.Run) error { o.UndoneBy = ref; return nil }); err != nil {
 			log.Error("cannot record the undo on its run", zap.Error(err))
 		}
 	}
-	r, err := q.st.update(id, func(r *Run) error {
-		clean := q.st.displayName(*r)
+	r, err := q.st.Update(id, func(r *store.Run) error {
+		clean := q.st.DisplayName(*r)
 		r.ExitCode, r.Summary, r.Error = &code, nil, ""
 		if raw != nil {
 			r.Summary = json.RawMessage(clean(string(raw)))
@@ -201,7 +201,7 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		}
 		r.Status = status
 		switch status {
-		case StatusQueued:
+		case store.StatusQueued:
 			// The server is stopping: queued again when it starts, and the
 			// ledger resumes it.
 			r.ExitCode, r.Outcome = nil, ""
@@ -225,11 +225,11 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 func endStatus(code int, cause error) string {
 	switch {
 	case code == outcome.ExitStoppedEarly && errors.Is(cause, errStopRequested):
-		return StatusStopped
+		return store.StatusStopped
 	case code == outcome.ExitStoppedEarly && cause != nil:
-		return StatusQueued
+		return store.StatusQueued
 	}
-	return StatusFinished
+	return store.StatusFinished
 }
 
 // stopWords says, for a run Gong stopped, what stopped it and what to do:
@@ -244,63 +244,25 @@ func stopWords(reason string) string {
 	return ""
 }
 
-// InputFile is the CSV the pipeline reads, inside the run's folder: the
-// upload itself, or the CSV made from an uploaded workbook.
-func (r Run) InputFile() string {
-	if r.Fixes > 0 {
-		return fixedCSV
-	}
-	return r.baseFile()
-}
-
-// baseFile is the CSV the fixes are applied to: the upload, or the CSV
-// made from an uploaded workbook.
-func (r Run) baseFile() string {
-	if r.Converted {
-		return inputCSV
-	}
-	return uploadName(r.File)
-}
-
-// pipelineOptions are the options the pipeline reads InputFile with:
-// fixed.csv is UTF-8 whatever the upload was.
-func (r Run) pipelineOptions() Options {
-	o := r.Options
-	if r.Fixes > 0 {
-		o.Encoding = "utf-8"
-	}
-	return o
-}
-
-// uploadName is the name the upload is kept under: "upload" and the
-// extension of the name it came with, if it is a known one.
-func uploadName(file string) string {
-	switch ext := filepath.Ext(file); ext {
-	case ".csv", ".CSV", ".txt", ".tsv", ".xlsx", ".XLSX":
-		return "upload" + ext
-	}
-	return "upload"
-}
-
 // tracker is a run's Progress: it keeps the figures in the store, where
 // the events stream and the API read them.
 type tracker struct {
-	st           *store
+	st           *store.Store
 	id           string
 	rate         float64
 	planRows     int
 	planRequests int
 
 	mu sync.Mutex
-	l  Live
+	l  store.Live
 }
 
-func (t *tracker) SetTotal(rows int)    { t.change(func(l *Live) { l.Total = rows }) }
-func (t *tracker) Settled(rows int)     { t.change(func(l *Live) { l.Settled += rows }) }
-func (t *tracker) Unprocessed(rows int) { t.change(func(l *Live) { l.Unprocessed += rows }) }
-func (t *tracker) Requests(total int64) { t.change(func(l *Live) { l.Requests = total }) }
+func (t *tracker) SetTotal(rows int)    { t.change(func(l *store.Live) { l.Total = rows }) }
+func (t *tracker) Settled(rows int)     { t.change(func(l *store.Live) { l.Settled += rows }) }
+func (t *tracker) Unprocessed(rows int) { t.change(func(l *store.Live) { l.Unprocessed += rows }) }
+func (t *tracker) Requests(total int64) { t.change(func(l *store.Live) { l.Requests = total }) }
 
-func (t *tracker) change(f func(*Live)) {
+func (t *tracker) change(f func(*store.Live)) {
 	t.mu.Lock()
 	f(&t.l)
 	t.l.Left = max(t.l.Total-t.l.Settled, 0)
@@ -312,5 +274,5 @@ func (t *tracker) change(f func(*Live)) {
 	}
 	l := t.l
 	t.mu.Unlock()
-	t.st.setLive(t.id, l)
+	t.st.SetLive(t.id, l)
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"go.uber.org/zap"
 )
@@ -43,7 +44,7 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 	}
 	user := userOf(r.Context())
 	email, by := unassigner(user)
-	n, err := s.cfg.Pipeline.UndoCount(r.Context(), s.st.outDir(orig.ID))
+	n, err := s.cfg.Pipeline.UndoCount(r.Context(), s.st.OutDir(orig.ID))
 	var refused *RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -66,34 +67,34 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "Nothing to undo: the run created no flow instance, or an undo removed them already.")
 		return
 	}
-	s.queueReconcile(w, r, Run{Kind: KindUndo, Of: orig.ID, File: orig.File, UnassignedBy: email})
+	s.queueReconcile(w, r, store.Run{Kind: store.KindUndo, Of: orig.ID, File: orig.File, UnassignedBy: email})
 }
 
 // verify queues a verify of the run as a run of its own.
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	if orig, ok := s.reconcilable(w, r, "Verify"); ok {
-		s.queueReconcile(w, r, Run{Kind: KindVerify, Of: orig.ID, File: orig.File})
+		s.queueReconcile(w, r, store.Run{Kind: store.KindVerify, Of: orig.ID, File: orig.File})
 	}
 }
 
 // reconcilable finds the request's run and says whether what (Undo,
 // Verify) may act on it: an enroll run that has finished or stopped, and
 // sent something. It answers the request if not.
-func (s *Server) reconcilable(w http.ResponseWriter, r *http.Request, what string) (Run, bool) {
+func (s *Server) reconcilable(w http.ResponseWriter, r *http.Request, what string) (store.Run, bool) {
 	run, ok := s.runWithFiles(w, r)
 	if !ok {
 		return run, false
 	}
 	msg := ""
 	switch {
-	case run.Kind != KindEnroll:
+	case run.Kind != store.KindEnroll:
 		msg = what + " acts on a run that sent an upload; this one is itself " + article(run.Kind) + "."
-	case run.Status == StatusQueued || run.Status == StatusRunning:
+	case run.Status == store.StatusQueued || run.Status == store.StatusRunning:
 		msg = "This run is " + run.Status + ": " + strings.ToLower(what) + " it once it has finished or been stopped."
-	case run.Status != StatusFinished && run.Status != StatusStopped:
+	case run.Status != store.StatusFinished && run.Status != store.StatusStopped:
 		msg = "This run has not started: there is nothing to " + strings.ToLower(what) + "."
 	}
-	if _, err := os.Stat(s.st.outDir(run.ID)); msg == "" && err != nil {
+	if _, err := os.Stat(s.st.OutDir(run.ID)); msg == "" && err != nil {
 		msg = "This run sent nothing: there is nothing to " + strings.ToLower(what) + "."
 	}
 	if msg != "" {
@@ -104,7 +105,7 @@ func (s *Server) reconcilable(w http.ResponseWriter, r *http.Request, what strin
 }
 
 func article(kind string) string {
-	if kind == KindUndo {
+	if kind == store.KindUndo {
 		return "an undo"
 	}
 	return "a " + kind
@@ -131,16 +132,16 @@ func confirmation(w http.ResponseWriter, r *http.Request) (bool, error) {
 
 // queueReconcile creates run (an undo or a verify), started by the user,
 // and queues it.
-func (s *Server) queueReconcile(w http.ResponseWriter, r *http.Request, run Run) {
-	id, err := s.st.reserve()
+func (s *Server) queueReconcile(w http.ResponseWriter, r *http.Request, run store.Run) {
+	id, err := s.st.Reserve()
 	if err != nil {
 		s.internal(w, "cannot create the run's folder", err)
 		return
 	}
 	user, now := userOf(r.Context()), s.cfg.Now()
-	run.ID, run.Status, run.CreatedBy, run.CreatedAt, run.StartedBy, run.QueuedAt = id, StatusQueued, user, now, user, now
-	if err := s.st.put(run); err != nil {
-		s.st.discard(id)
+	run.ID, run.Status, run.CreatedBy, run.CreatedAt, run.StartedBy, run.QueuedAt = id, store.StatusQueued, user, now, user, now
+	if err := s.st.Put(run); err != nil {
+		s.st.Discard(id)
 		s.internal(w, "cannot save the run", err)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/internal/testkit"
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/reconcile"
 )
 
@@ -56,7 +57,7 @@ func TestUndoThenVerify(t *testing.T) {
 	_, other := c.upload(t, "other.csv", prospectsCSV("003C", 3), nil)
 	c.post(t, "/api/v1/runs/"+other.ID+"/start")
 	c.await(t, other.ID, ended)
-	assigned := column(t, filepath.Join(dir, "runs", run.ID, outFolder, AssignedFile), "crmProspectId")
+	assigned := column(t, filepath.Join(dir, "runs", run.ID, store.OutFolder, AssignedFile), "crmProspectId")
 
 	before := g.emu.Stats()
 	var preview UndoPreview
@@ -70,15 +71,15 @@ func TestUndoThenVerify(t *testing.T) {
 		t.Error("the confirmation sent a request to Gong")
 	}
 
-	var undo Run
+	var undo store.Run
 	if status := c.postForm(t, "/api/v1/runs/"+run.ID+"/undo", confirm, nil, &undo); status != 202 {
 		t.Fatalf("undo: status %d", status)
 	}
-	if undo.Kind != KindUndo || undo.Of != run.ID || undo.StartedBy != LocalUser || undo.CreatedBy != LocalUser || undo.UnassignedBy != "" {
+	if undo.Kind != store.KindUndo || undo.Of != run.ID || undo.StartedBy != LocalUser || undo.CreatedBy != LocalUser || undo.UnassignedBy != "" {
 		t.Errorf("undo run %+v", undo)
 	}
 	undone := c.await(t, undo.ID, ended)
-	if undone.Status != StatusFinished || *undone.ExitCode != 0 || undone.Outcome != exitWords(KindUndo, 0) {
+	if undone.Status != store.StatusFinished || *undone.ExitCode != 0 || undone.Outcome != exitWords(store.KindUndo, 0) {
 		t.Fatalf("undo ended %s, exit %d, error %q", undone.Status, *undone.ExitCode, undone.Error)
 	}
 	var sum struct{ Instances, Removed, Kept, Pending int }
@@ -102,12 +103,12 @@ func TestUndoThenVerify(t *testing.T) {
 		t.Errorf("instances at Gong after the undo: %q, want only the other run's %q", left, want)
 	}
 
-	var verify Run
-	if status := c.postForm(t, "/api/v1/runs/"+run.ID+"/verify", nil, nil, &verify); status != 202 || verify.Kind != KindVerify || verify.Of != run.ID {
+	var verify store.Run
+	if status := c.postForm(t, "/api/v1/runs/"+run.ID+"/verify", nil, nil, &verify); status != 202 || verify.Kind != store.KindVerify || verify.Of != run.ID {
 		t.Fatalf("verify: status %d, run %+v", status, verify)
 	}
 	verified := c.await(t, verify.ID, ended)
-	if verified.Status != StatusFinished || *verified.ExitCode != 0 {
+	if verified.Status != store.StatusFinished || *verified.ExitCode != 0 {
 		t.Fatalf("verify ended %s, exit %d, error %q", verified.Status, *verified.ExitCode, verified.Error)
 	}
 	if err := os.WriteFile(path, []byte(download(t, c, verify.ID, VerifyFile)), 0o600); err != nil {
@@ -141,8 +142,8 @@ func holdingPipeline(release <-chan struct{}, asked chan<- ReconcileSpec) *fakeP
 		}
 	}
 	return &fakePipeline{
-		plan: func(context.Context, PlanSpec) (PlanView, error) {
-			return PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]RejectedView{}}, nil
+		plan: func(context.Context, PlanSpec) (store.PlanView, error) {
+			return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
 		},
 		run: func(ctx context.Context, s RunSpec, _ Progress) (Result, error) {
 			if err := os.MkdirAll(s.OutDir, 0o700); err != nil {
@@ -172,19 +173,19 @@ func TestUndoRefusals(t *testing.T) {
 	as := func(user string) map[string]string { return map[string]string{"X-Forwarded-Email": user} }
 	ops := as("ops@example.com")
 	c.header = http.Header{"X-Forwarded-Email": {"ops@example.com"}}
-	upload := func() Run {
+	upload := func() store.Run {
 		body, ctype := form(t, "a.csv", []byte("x\n"), nil)
 		req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
 		req.Header.Set("Content-Type", ctype)
 		req.Header.Set("X-Forwarded-Email", "ops@example.com")
-		var r Run
+		var r store.Run
 		do(t, req, &r)
 		return r
 	}
 	checked := upload()
 	running := upload()
 	c.postForm(t, "/api/v1/runs/"+running.ID+"/start", nil, ops, nil)
-	c.await(t, running.ID, func(r Run) bool { return r.Status == StatusRunning })
+	c.await(t, running.ID, func(r store.Run) bool { return r.Status == store.StatusRunning })
 
 	tests := []struct {
 		name, path string
@@ -237,23 +238,23 @@ func TestUndoResumesAfterARestart(t *testing.T) {
 	ava := map[string]string{"X-Forwarded-Email": "ava.reyes@example.com"}
 	first := startConsole(t, Config{DataDir: dir, Pipeline: pipe, Log: zap.NewNop(), Auth: &Auth{Header: "X-Forwarded-Email"}})
 	first.header = http.Header{"X-Forwarded-Email": {"ava.reyes@example.com"}}
-	var run Run
+	var run store.Run
 	body, ctype := form(t, "a.csv", []byte("x\n"), nil)
 	req, _ := http.NewRequest("POST", first.http.URL+"/api/v1/runs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("X-Forwarded-Email", "ava.reyes@example.com")
 	do(t, req, &run)
 	first.postForm(t, "/api/v1/runs/"+run.ID+"/start", nil, ava, nil)
-	first.await(t, run.ID, func(r Run) bool { return r.Status == StatusRunning })
+	first.await(t, run.ID, func(r store.Run) bool { return r.Status == store.StatusRunning })
 	first.postForm(t, "/api/v1/runs/"+run.ID+"/stop", nil, ava, nil)
 	first.await(t, run.ID, ended)
 
-	var undo Run
+	var undo store.Run
 	if status := first.postForm(t, "/api/v1/runs/"+run.ID+"/undo", confirm, ava, &undo); status != 202 {
 		t.Fatalf("undo: %d", status)
 	}
 	spec := <-asked
-	if spec.UnassignedBy != "ava.reyes@example.com" || spec.OutDir != filepath.Join(dir, "runs", run.ID, outFolder) {
+	if spec.UnassignedBy != "ava.reyes@example.com" || spec.OutDir != filepath.Join(dir, "runs", run.ID, store.OutFolder) {
 		t.Errorf("undo asked %+v", spec)
 	}
 	first.stop()
@@ -264,10 +265,10 @@ func TestUndoResumesAfterARestart(t *testing.T) {
 	second.header = first.header
 	close(release)
 	done := second.await(t, undo.ID, ended)
-	if done.Status != StatusFinished || done.StartedBy != "ava.reyes@example.com" || !strings.Contains(string(done.Summary), `"removed":1,`) {
+	if done.Status != store.StatusFinished || done.StartedBy != "ava.reyes@example.com" || !strings.Contains(string(done.Summary), `"removed":1,`) {
 		t.Errorf("after the restart the undo ended %+v", done)
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, "runs", undo.ID, outFolder, UndoneFile)); string(got) != "line\n" {
+	if got, err := os.ReadFile(filepath.Join(dir, "runs", undo.ID, store.OutFolder, UndoneFile)); string(got) != "line\n" {
 		t.Errorf("the undo's own undone.csv: %q, %v", got, err)
 	}
 	var answer struct{ Error string }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
 
 	"github.com/flowenroll/flowenroll/pkg/report"
@@ -20,7 +21,7 @@ import (
 type RowPage struct {
 	Total  int            `json:"total"` // rows matching the filter
 	ByCode map[string]int `json:"byCode"`
-	Rows   []RowRef       `json:"rows"`
+	Rows   []store.RowRef `json:"rows"`
 	// Fixes says, for each code, what a person does about it.
 	Fixes map[string]string `json:"fixes,omitempty"`
 }
@@ -28,7 +29,7 @@ type RowPage struct {
 // ReadRows reads failed.csv at path: the rows whose errorCode is code (all
 // if code is ""), from offset, at most limit of them (0: all).
 func ReadRows(path, code string, offset, limit int) (RowPage, error) {
-	page := RowPage{ByCode: map[string]int{}, Rows: []RowRef{}}
+	page := RowPage{ByCode: map[string]int{}, Rows: []store.RowRef{}}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return page, nil
@@ -77,7 +78,7 @@ func columnIndex(head []string) map[string]int {
 	return col
 }
 
-func rowRef(rec []string, col map[string]int) RowRef {
+func rowRef(rec []string, col map[string]int) store.RowRef {
 	cell := func(name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
 			return report.Unguard(rec[i])
@@ -85,7 +86,7 @@ func rowRef(rec []string, col map[string]int) RowRef {
 		return ""
 	}
 	line, _ := strconv.Atoi(cell("line"))
-	return RowRef{
+	return store.RowRef{
 		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), FlowName: cell("flowName"), Owner: cell("flowInstanceOwnerEmail"),
 		Stage: cell("stage"), Code: cell("errorCode"), Message: cell("errorMessage"),
 	}
@@ -125,7 +126,7 @@ func writeRetryInput(outDir, path string) (int, error) {
 	cols := retryColumns(outDir)
 	var recs [][]string
 	for _, name := range []string{FailedFile, UnprocessedFile} {
-		got, err := readCSVColumns(filepath.Join(outDir, name), cols)
+		got, err := store.ReadColumns(filepath.Join(outDir, name), cols)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return 0, err
 		}
@@ -166,44 +167,4 @@ func writeRetryInput(outDir, path string) (int, error) {
 		at += bytes.Count(buf.Bytes()[before:], []byte("\n"))
 	}
 	return len(recs), fsguard.WriteBytes(path, buf.Bytes())
-}
-
-// readCSVColumns reads, for every data row of the CSV at path, the cells
-// under the given headers (blank where a header is missing).
-func readCSVColumns(path string, headers []string) ([][]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	idx := make([]int, len(headers))
-	for i, h := range headers {
-		idx[i] = slices.Index(head, h)
-	}
-	var out [][]string
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", filepath.Base(path), err)
-		}
-		row := make([]string, len(headers))
-		for i, j := range idx {
-			if j >= 0 && j < len(rec) {
-				row[i] = rec[j]
-			}
-		}
-		out = append(out, row)
-	}
 }

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"go.uber.org/zap"
 )
 
@@ -28,45 +28,6 @@ const KeptBy = "--keep"
 // sweepEvery is how often Run looks for runs past Config.Keep.
 const sweepEvery = time.Hour
 
-// runBusy: a run whose files are in use.
-type runBusy struct{ status string }
-
-func (e runBusy) Error() string {
-	return "This run is " + e.status + ": stop it before deleting it."
-}
-
-// deleteFiles removes a run's upload and result files, keeping run.json,
-// and records who did it. A queued or running run is refused.
-func (s *Server) deleteFiles(id, by string) (Run, error) {
-	r, err := s.st.update(id, func(r *Run) error {
-		if r.Status == StatusQueued || r.Status == StatusRunning {
-			return runBusy{r.Status}
-		}
-		if r.FilesDeletedAt.IsZero() {
-			r.FilesDeletedAt, r.FilesDeletedBy = s.cfg.Now(), by
-		}
-		return nil
-	})
-	if err != nil {
-		return r, err
-	}
-	// Recorded first: a crash in between leaves files the next sweep removes.
-	dir := s.st.runDir(id)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return r, err
-	}
-	for _, e := range entries {
-		if e.Name() == metaFile {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return r, err
-		}
-	}
-	return r, nil
-}
-
 // sweep deletes the files of runs that ended longer than Keep ago (a run
 // never started: since its upload).
 func (s *Server) sweep() {
@@ -74,8 +35,8 @@ func (s *Server) sweep() {
 		return
 	}
 	now := s.cfg.Now()
-	for _, r := range s.st.list() {
-		if r.Status == StatusQueued || r.Status == StatusRunning {
+	for _, r := range s.st.List() {
+		if r.Status == store.StatusQueued || r.Status == store.StatusRunning {
 			continue
 		}
 		since := r.EndedAt
@@ -85,21 +46,15 @@ func (s *Server) sweep() {
 		if now.Sub(since) < s.cfg.Keep {
 			continue
 		}
-		if !r.FilesDeletedAt.IsZero() && !s.hasFiles(r.ID) {
+		if !r.FilesDeletedAt.IsZero() && !s.st.HasFiles(r.ID) {
 			continue
 		}
-		if _, err := s.deleteFiles(r.ID, KeptBy); err != nil {
+		if _, err := s.st.DeleteFiles(r.ID, KeptBy); err != nil {
 			s.log.Error("cannot delete an old run's files", zap.String("run", r.ID), zap.Error(err))
 			continue
 		}
 		s.log.Info("old run's files deleted (--keep); its summary stays", zap.String("run", r.ID), zap.Duration("keep", s.cfg.Keep))
 	}
-}
-
-// hasFiles says whether a run's folder holds more than run.json.
-func (s *Server) hasFiles(id string) bool {
-	entries, _ := os.ReadDir(s.st.runDir(id))
-	return len(entries) > 1
 }
 
 // deleteRun answers DELETE /api/v1/runs/{id}: the run's uploader or an
@@ -114,8 +69,8 @@ func (s *Server) deleteRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "Only the person who uploaded this run, or an admin, can delete it.")
 		return
 	}
-	updated, err := s.deleteFiles(run.ID, user)
-	var busy runBusy
+	updated, err := s.st.DeleteFiles(run.ID, user)
+	var busy store.BusyError
 	switch {
 	case errors.As(err, &busy):
 		writeError(w, http.StatusConflict, busy.Error())
@@ -131,7 +86,7 @@ func (s *Server) deleteRun(w http.ResponseWriter, r *http.Request) {
 
 // runWithFiles is runOr404 for the actions that need the run's files: a
 // run whose files were deleted gets 410.
-func (s *Server) runWithFiles(w http.ResponseWriter, r *http.Request) (Run, bool) {
+func (s *Server) runWithFiles(w http.ResponseWriter, r *http.Request) (store.Run, bool) {
 	run, ok := s.runOr404(w, r)
 	if ok && !run.FilesDeletedAt.IsZero() {
 		writeError(w, http.StatusGone, "This run's upload and result files were deleted on "+

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -72,7 +73,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	log     *zap.Logger
-	st      *store
+	st      *store.Store
 	q       *queue
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -117,7 +118,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UploadTimeout <= 0 {
 		cfg.UploadTimeout = DefaultUploadTimeout
 	}
-	st, err := openStore(cfg.DataDir, cfg.Now)
+	st, err := store.Open(cfg.DataDir, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	s.reg = prometheus.NewRegistry()
 	s.metrics = newMetrics(st, cfg.Now, cfg.DataDir)
 	s.metrics.auth = cfg.Auth
-	s.q.ended = s.metrics.ended
+	s.q.ended = s.metrics.Ended
 	s.reg.MustRegister(s.metrics)
 	s.lists = newListings(cfg.Now)
 	if s.tmpl, err = parsePage(); err != nil {
@@ -143,21 +144,21 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // stopped, then runs the queue until ctx ends. Then the running run drains
 // (as `run` does on SIGTERM) and stays queued, and Run returns.
 func (s *Server) Run(ctx context.Context) error {
-	lock, err := lockData(s.cfg.DataDir, s.cfg.Now())
+	lock, err := store.LockData(s.cfg.DataDir, s.cfg.Now())
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	var again []Run
-	for _, r := range s.st.list() {
-		if r.Status == StatusQueued || r.Status == StatusRunning {
+	var again []store.Run
+	for _, r := range s.st.List() {
+		if r.Status == store.StatusQueued || r.Status == store.StatusRunning {
 			again = append(again, r)
 		}
 	}
 	// Oldest queued first: list is newest first.
 	for i := len(again) - 1; i >= 0; i-- {
 		r := again[i]
-		if _, err := s.st.update(r.ID, func(r *Run) error { r.Status = StatusQueued; return nil }); err != nil {
+		if _, err := s.st.Update(r.ID, func(r *store.Run) error { r.Status = store.StatusQueued; return nil }); err != nil {
 			return err
 		}
 		s.q.enqueue(r.ID)

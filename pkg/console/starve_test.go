@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 )
@@ -36,7 +37,7 @@ func TestPickerLoopsDoNotStarveARun(t *testing.T) {
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("X-Forwarded-Email", "ops@example.com")
-	var run Run
+	var run store.Run
 	if res := do(t, req, &run); res.StatusCode != http.StatusCreated {
 		t.Fatalf("upload: %d", res.StatusCode)
 	}
@@ -100,7 +101,7 @@ type listingCounter struct {
 	owners map[string]int
 }
 
-func (l *listingCounter) Flows(ctx context.Context, owner string) (Listing[FlowChoice], error) {
+func (l *listingCounter) Flows(ctx context.Context, owner string) (Listing[store.FlowChoice], error) {
 	l.mu.Lock()
 	l.owners[owner]++
 	l.mu.Unlock()
