@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
@@ -101,7 +102,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, err.Error())
 		return
 	}
-	s.q.enqueue(run.ID)
+	s.q.Enqueue(run.ID)
 	s.log.Info("run queued", zap.String("run", run.ID), zap.String("user", user))
 	updated, _ = s.view(updated.ID)
 	writeJSON(w, http.StatusAccepted, updated)
@@ -113,7 +114,7 @@ func (s *Server) stop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := userOf(r.Context())
-	waiting, running := s.q.stop(run.ID)
+	waiting, running := s.q.Stop(run.ID)
 	if !waiting && !running {
 		writeError(w, http.StatusConflict, "This run is "+run.Status+"; only a queued or running run can be stopped.")
 		return
@@ -187,11 +188,11 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 // failedPath is the run's failed.csv: the run's, or before it started the
 // check's.
 func (s *Server) failedPath(id string) string {
-	p := filepath.Join(s.st.OutDir(id), FailedFile)
+	p := filepath.Join(s.st.OutDir(id), worker.FailedFile)
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	return filepath.Join(s.st.RunDir(id), store.CheckDir, FailedFile)
+	return filepath.Join(s.st.RunDir(id), store.CheckDir, worker.FailedFile)
 }
 
 // rows pages through failed.csv: ?code=X&offset=N&limit=M.
@@ -228,11 +229,11 @@ func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 func downloadable(kind string) []string {
 	switch kind {
 	case store.KindUndo:
-		return []string{UndoneFile, UndoFailedFile, SummaryFile}
+		return []string{worker.UndoneFile, worker.UndoFailedFile, worker.SummaryFile}
 	case store.KindVerify:
-		return []string{VerifyFile, SummaryFile}
+		return []string{worker.VerifyFile, worker.SummaryFile}
 	}
-	return []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile, report.WorkbookFile}
+	return []string{worker.AssignedFile, worker.FailedFile, worker.UnprocessedFile, worker.SummaryFile, report.WorkbookFile}
 }
 
 func (s *Server) file(w http.ResponseWriter, r *http.Request) {
@@ -258,7 +259,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := filepath.Join(s.st.OutDir(run.ID), name)
-	if name == FailedFile && run.Kind == store.KindEnroll {
+	if name == worker.FailedFile && run.Kind == store.KindEnroll {
 		path = s.failedPath(run.ID)
 	}
 	f, err := os.Open(path)
@@ -269,7 +270,7 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	ctype := "text/csv; charset=utf-8"
-	if name == SummaryFile {
+	if name == worker.SummaryFile {
 		ctype = "application/json"
 	}
 	w.Header().Set("Content-Type", ctype)
@@ -314,7 +315,7 @@ func (s *Server) writeWorkbook(run store.Run, w io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	clean := s.displayName(run)
-	for _, name := range []string{AssignedFile, FailedFile, UnprocessedFile, SummaryFile} {
+	for _, name := range []string{worker.AssignedFile, worker.FailedFile, worker.UnprocessedFile, worker.SummaryFile} {
 		in, err := os.Open(filepath.Join(s.st.OutDir(run.ID), name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue

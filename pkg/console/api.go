@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"go.uber.org/zap"
 )
 
@@ -31,7 +32,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 func (s *Server) view(id string) (store.Run, bool) {
 	r, ok := s.st.Get(id)
 	if ok && r.Status == store.StatusQueued {
-		r.QueuePosition = s.q.position(id)
+		r.QueuePosition = s.q.Position(id)
 	}
 	return r, ok
 }
@@ -40,7 +41,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	runs := s.st.List()
 	for i := range runs {
 		if runs[i].Status == store.StatusQueued {
-			runs[i].QueuePosition = s.q.position(runs[i].ID)
+			runs[i].QueuePosition = s.q.Position(runs[i].ID)
 		}
 		// The list stays light: the check's details are in GET /runs/{id}.
 		if p := runs[i].Plan; p != nil {
@@ -254,7 +255,7 @@ func (s *Server) check(r *http.Request, run *store.Run) (int, string) {
 	if err := s.applyFixes(run); err != nil {
 		return s.checkError(*run, err)
 	}
-	plan, err := s.cfg.Pipeline.Plan(r.Context(), PlanSpec{
+	plan, err := s.cfg.Pipeline.Plan(r.Context(), worker.PlanSpec{
 		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, store.CheckDir), Options: run.PipelineOptions(), Assigned: s.st.AssignedBy(run.ID),
 		Log: s.log.With(zap.String("run", run.ID)),
 	})
@@ -266,7 +267,7 @@ func (s *Server) check(r *http.Request, run *store.Run) (int, string) {
 	}
 	name := s.displayName(*run)
 	var groups map[string][]store.FixGroup
-	if all, err := ReadRows(filepath.Join(dir, store.CheckDir, FailedFile), "", 0, 0); err == nil {
+	if all, err := ReadRows(filepath.Join(dir, store.CheckDir, worker.FailedFile), "", 0, 0); err == nil {
 		groups = fixGroups(all.Rows)
 	}
 	for code, v := range plan.RejectedByCode {
@@ -306,7 +307,7 @@ func (s *Server) applyFixes(run *store.Run) error {
 }
 
 func (s *Server) checkError(run store.Run, err error) (int, string) {
-	var bad *BadInputError
+	var bad *worker.BadInputError
 	var fe *fixError
 	switch {
 	case errors.As(err, &bad):

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"go.uber.org/zap"
 )
 
@@ -238,7 +239,7 @@ func (s *Server) resolveFix(ctx context.Context, user, col, val string, owners [
 func (s *Server) ownerByName(ctx context.Context, user, name string) (string, string) {
 	people, err := s.listUsers(ctx, user)
 	if err != nil {
-		var un *UnavailableError
+		var un *worker.UnavailableError
 		if errors.As(err, &un) {
 			return "", un.Msg + " Give the owner's email instead."
 		}

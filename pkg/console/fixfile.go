@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/input"
 )
@@ -72,7 +73,7 @@ func readText(path string, opts store.Options) ([]byte, string, map[string]strin
 	if err != nil {
 		return nil, "", nil, err
 	}
-	ro, err := inputOptions(opts)
+	ro, err := worker.InputOptions(opts)
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/pace"
@@ -55,14 +56,14 @@ func startGong(t *testing.T) *gongStub {
 }
 
 // pipeline is the real pipeline against g, with its one pacer at 3/s.
-func (g *gongStub) pipeline(t *testing.T, chunkSize int) *EnrollPipeline {
+func (g *gongStub) pipeline(t *testing.T, chunkSize int) *worker.EnrollPipeline {
 	t.Helper()
 	base, err := gong.ParseBaseURL(g.url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := gong.NewClient(base, gong.Credentials{AccessKey: "key", AccessKeySecret: "secret"}, &http.Client{Timeout: 10 * time.Second}, zap.NewNop())
-	return &EnrollPipeline{
+	return &worker.EnrollPipeline{
 		Client: client, Limiter: pace.New(3, pace.DefaultMargin), ChunkSize: chunkSize, Concurrency: 4,
 		MaxRetryTime: time.Minute, MaxWait: time.Minute, DrainTimeout: 10 * time.Second, Preflight: true,
 	}
@@ -234,32 +235,34 @@ func summaryOf(t *testing.T, r store.Run) store.Summary {
 
 // fakePipeline is a Pipeline of function fields.
 type fakePipeline struct {
-	plan      func(context.Context, PlanSpec) (store.PlanView, error)
-	run       func(context.Context, RunSpec, Progress) (Result, error)
+	plan      func(context.Context, worker.PlanSpec) (store.PlanView, error)
+	run       func(context.Context, worker.RunSpec, worker.Progress) (worker.Result, error)
 	undoCount func(context.Context, string) (int, error)
-	undo      func(context.Context, ReconcileSpec) (Result, error)
-	verify    func(context.Context, ReconcileSpec) (Result, error)
-	users     func(context.Context) (Listing[Person], error)
-	flows     func(context.Context, string) (Listing[store.FlowChoice], error)
+	undo      func(context.Context, worker.ReconcileSpec) (worker.Result, error)
+	verify    func(context.Context, worker.ReconcileSpec) (worker.Result, error)
+	users     func(context.Context) (worker.Listing[worker.Person], error)
+	flows     func(context.Context, string) (worker.Listing[store.FlowChoice], error)
 }
 
-func (f *fakePipeline) Plan(ctx context.Context, s PlanSpec) (store.PlanView, error) {
+func (f *fakePipeline) Plan(ctx context.Context, s worker.PlanSpec) (store.PlanView, error) {
 	return f.plan(ctx, s)
 }
-func (f *fakePipeline) Run(ctx context.Context, s RunSpec, p Progress) (Result, error) {
+func (f *fakePipeline) Run(ctx context.Context, s worker.RunSpec, p worker.Progress) (worker.Result, error) {
 	return f.run(ctx, s, p)
 }
 func (f *fakePipeline) UndoCount(ctx context.Context, outDir string) (int, error) {
 	return f.undoCount(ctx, outDir)
 }
-func (f *fakePipeline) Undo(ctx context.Context, s ReconcileSpec) (Result, error) {
+func (f *fakePipeline) Undo(ctx context.Context, s worker.ReconcileSpec) (worker.Result, error) {
 	return f.undo(ctx, s)
 }
-func (f *fakePipeline) Verify(ctx context.Context, s ReconcileSpec) (Result, error) {
+func (f *fakePipeline) Verify(ctx context.Context, s worker.ReconcileSpec) (worker.Result, error) {
 	return f.verify(ctx, s)
 }
-func (f *fakePipeline) Users(ctx context.Context) (Listing[Person], error) { return f.users(ctx) }
-func (f *fakePipeline) Flows(ctx context.Context, owner string) (Listing[store.FlowChoice], error) {
+func (f *fakePipeline) Users(ctx context.Context) (worker.Listing[worker.Person], error) {
+	return f.users(ctx)
+}
+func (f *fakePipeline) Flows(ctx context.Context, owner string) (worker.Listing[store.FlowChoice], error) {
 	return f.flows(ctx, owner)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
@@ -80,7 +81,7 @@ func (l *listings) get(ctx context.Context, user, key string, fetch func(context
 		// The listing outlives a person who leaves: the next one gets it.
 		e.value, e.err = fetch(context.WithoutCancel(ctx))
 		e.at, e.ttl = l.now(), listingTTL
-		var un *UnavailableError
+		var un *worker.UnavailableError
 		if e.err != nil && (!errors.As(e.err, &un) || un.Status != http.StatusBadRequest) {
 			e.ttl = failedListingTTL
 		}
@@ -129,7 +130,7 @@ func (s *Server) users(w http.ResponseWriter, r *http.Request) {
 }
 
 // listUsers is Gong's active users, kept for a while.
-func (s *Server) listUsers(ctx context.Context, user string) ([]Person, error) {
+func (s *Server) listUsers(ctx context.Context, user string) ([]worker.Person, error) {
 	v, err := s.lists.get(ctx, user, "users", func(ctx context.Context) (any, error) {
 		l, err := s.cfg.Pipeline.Users(ctx)
 		s.listed(l.Requests)
@@ -138,7 +139,7 @@ func (s *Server) listUsers(ctx context.Context, user string) ([]Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.([]Person), nil
+	return v.([]worker.Person), nil
 }
 
 // listFlows is the flows owner can see, kept for a while.
@@ -179,7 +180,7 @@ func (s *Server) listed(n int64) {
 // listError answers a listing Gong did not give: 503, or 400 when Gong
 // refused the question itself (an owner who is no Gong user).
 func (s *Server) listError(w http.ResponseWriter, what string, err error) {
-	var un *UnavailableError
+	var un *worker.UnavailableError
 	switch {
 	case errors.As(err, new(tooManyListings)):
 		w.Header().Set("Retry-After", "60")

@@ -11,12 +11,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 )
 
 // pickerAnswer is the answer of GET /api/v1/users or /api/v1/flows.
 type pickerAnswer struct {
-	Users []Person
+	Users []worker.Person
 	Owner string
 	Flows []store.FlowChoice
 	Error string
@@ -35,13 +36,13 @@ func TestPickers(t *testing.T) {
 		want     pickerAnswer
 		requests emulator.Stats // the listings it sends to Gong
 	}{
-		{"the active users", "/api/v1/users", 200, pickerAnswer{Users: []Person{
-			{"Ava Reyes", ava}, {"Ben Okafor", "ben.okafor@example.com"}, {"Chloé Martin", chloe}, {"Dan Kowalski", dan},
-			{"Zoë Müller", "zoe.mueller@example.com"}, {"Zoë Müller", "zoe.muller@example.com"},
+		{"the active users", "/api/v1/users", 200, pickerAnswer{Users: []worker.Person{
+			{Name: "Ava Reyes", Email: ava}, {Name: "Ben Okafor", Email: "ben.okafor@example.com"}, {Name: "Chloé Martin", Email: chloe}, {Name: "Dan Kowalski", Email: dan},
+			{Name: "Zoë Müller", Email: "zoe.mueller@example.com"}, {Name: "Zoë Müller", Email: "zoe.muller@example.com"},
 		}}, emulator.Stats{ListUsers: 1}},
-		{"kept: no second request", "/api/v1/users", 200, pickerAnswer{Users: []Person{
-			{"Ava Reyes", ava}, {"Ben Okafor", "ben.okafor@example.com"}, {"Chloé Martin", chloe}, {"Dan Kowalski", dan},
-			{"Zoë Müller", "zoe.mueller@example.com"}, {"Zoë Müller", "zoe.muller@example.com"},
+		{"kept: no second request", "/api/v1/users", 200, pickerAnswer{Users: []worker.Person{
+			{Name: "Ava Reyes", Email: ava}, {Name: "Ben Okafor", Email: "ben.okafor@example.com"}, {Name: "Chloé Martin", Email: chloe}, {Name: "Dan Kowalski", Email: dan},
+			{Name: "Zoë Müller", Email: "zoe.mueller@example.com"}, {Name: "Zoë Müller", Email: "zoe.muller@example.com"},
 		}}, emulator.Stats{}},
 		{"the flows an owner sees", "/api/v1/flows?owner=" + ava, 200, pickerAnswer{Owner: ava, Flows: []store.FlowChoice{
 			flow(flowDemo, "Inbound Demo Request", "Inbound", "Company"),
@@ -139,7 +140,7 @@ func TestPickersWhenGongRefuses(t *testing.T) {
 
 	tests := []struct {
 		name string
-		pipe *EnrollPipeline
+		pipe *worker.EnrollPipeline
 		path string
 		want string
 	}{

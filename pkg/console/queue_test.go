@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/report"
 	"go.uber.org/zap"
 )
@@ -128,7 +129,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 		}
 		seen[a.CRMProspectID] = true
 	}
-	ids := assignedIDs(t, filepath.Join(dir, "runs", run.ID, store.OutFolder, AssignedFile))
+	ids := assignedIDs(t, filepath.Join(dir, "runs", run.ID, store.OutFolder, worker.AssignedFile))
 	if len(ids) != 30 || len(created) != 30 {
 		t.Errorf("assigned.csv has %d rows, Gong created %d instances; want 30 and 30", len(ids), len(created))
 	}
@@ -181,17 +182,17 @@ func TestQueuePlaces(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan string, 3)
 	pipe := &fakePipeline{
-		plan: func(context.Context, PlanSpec) (store.PlanView, error) {
+		plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
 			return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
 		},
-		run: func(ctx context.Context, s RunSpec, p Progress) (Result, error) {
+		run: func(ctx context.Context, s worker.RunSpec, p worker.Progress) (worker.Result, error) {
 			started <- s.OutDir
 			select {
 			case <-release:
 			case <-ctx.Done():
-				return Result{ExitCode: 4, Run: &report.Summary{Counts: report.Counts{Unprocessed: 1}}}, nil
+				return worker.Result{ExitCode: 4, Run: &report.Summary{Counts: report.Counts{Unprocessed: 1}}}, nil
 			}
-			return Result{ExitCode: 0, Run: &report.Summary{Counts: report.Counts{Assigned: 1}}}, nil
+			return worker.Result{ExitCode: 0, Run: &report.Summary{Counts: report.Counts{Assigned: 1}}}, nil
 		},
 	}
 	c := startConsole(t, Config{Pipeline: pipe, Log: zap.NewNop()})

@@ -7,11 +7,10 @@ import (
 	"net/http"
 	"net/mail"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
-	"github.com/flowenroll/flowenroll/pkg/fsguard"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"go.uber.org/zap"
 )
 
@@ -45,7 +44,7 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 	user := userOf(r.Context())
 	email, by := unassigner(user)
 	n, err := s.cfg.Pipeline.UndoCount(r.Context(), s.st.OutDir(orig.ID))
-	var refused *RefusedError
+	var refused *worker.RefusedError
 	switch {
 	case errors.As(err, &refused):
 		writeError(w, http.StatusConflict, refused.Msg)
@@ -145,40 +144,9 @@ func (s *Server) queueReconcile(w http.ResponseWriter, r *http.Request, run stor
 		s.internal(w, "cannot save the run", err)
 		return
 	}
-	s.q.enqueue(id)
+	s.q.Enqueue(id)
 	s.log.Info(run.Kind+" queued", zap.String("run", id), zap.String("of", run.Of), zap.String("user", user),
 		zap.String("unassignedBy", run.UnassignedBy))
 	v, _ := s.view(id)
 	writeJSON(w, http.StatusAccepted, v)
-}
-
-// keepFiles copies the files an undo or a verify wrote in from into to,
-// each replaced whole, and writes res's summary as to's summary.json.
-func keepFiles(from, to string, files []string, res Result) error {
-	if err := os.MkdirAll(to, 0o700); err != nil {
-		return err
-	}
-	for _, name := range files {
-		err := copyFile(filepath.Join(from, name), filepath.Join(to, name))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	summary, err := res.summaryJSON()
-	if err != nil || summary == nil {
-		return err
-	}
-	return fsguard.WriteBytes(filepath.Join(to, SummaryFile), append(summary, '\n'))
-}
-
-func copyFile(from, to string) error {
-	src, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	return fsguard.WriteFile(to, func(w io.Writer) error {
-		_, err := io.Copy(w, src)
-		return err
-	})
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
 
 	"github.com/flowenroll/flowenroll/pkg/report"
@@ -99,7 +100,7 @@ func rowRef(rec []string, col map[string]int) store.RowRef {
 func retryColumns(outDir string) []string {
 	var cols []string
 	seen := map[string]bool{}
-	for _, name := range []string{FailedFile, UnprocessedFile} {
+	for _, name := range []string{worker.FailedFile, worker.UnprocessedFile} {
 		f, err := os.Open(filepath.Join(outDir, name))
 		if err != nil {
 			continue
@@ -125,7 +126,7 @@ func retryColumns(outDir string) []string {
 func writeRetryInput(outDir, path string) (int, error) {
 	cols := retryColumns(outDir)
 	var recs [][]string
-	for _, name := range []string{FailedFile, UnprocessedFile} {
+	for _, name := range []string{worker.FailedFile, worker.UnprocessedFile} {
 		got, err := store.ReadColumns(filepath.Join(outDir, name), cols)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return 0, err

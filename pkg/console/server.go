@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -38,9 +39,9 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	DataDir  string   // DIR: every run lives in DIR/runs/<id>/
-	Pipeline Pipeline // the pipeline every check and run goes through
-	Auth     *Auth    // nil: everyone is LocalUser (loopback only)
+	DataDir  string          // DIR: every run lives in DIR/runs/<id>/
+	Pipeline worker.Pipeline // the pipeline every check and run goes through
+	Auth     *Auth           // nil: everyone is LocalUser (loopback only)
 	// Listen is the address the server listens on: without sign-in, the
 	// only name answered besides loopback names (see hostCheck).
 	Listen string
@@ -74,7 +75,7 @@ type Server struct {
 	cfg     Config
 	log     *zap.Logger
 	st      *store.Store
-	q       *queue
+	q       *worker.Queue
 	reg     *prometheus.Registry
 	metrics *metrics
 	lists   *listings // Gong's users and flows, kept for the pickers
@@ -123,11 +124,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{}), conns: newConnGuard(cfg.MaxConns, cfg.Log, cfg.Now)}
-	s.q = newQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
+	s.q = worker.NewQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
 	s.reg = prometheus.NewRegistry()
 	s.metrics = newMetrics(st, cfg.Now, cfg.DataDir)
 	s.metrics.auth = cfg.Auth
-	s.q.ended = s.metrics.Ended
+	s.q.Ended = s.metrics.Ended
 	s.reg.MustRegister(s.metrics)
 	s.lists = newListings(cfg.Now)
 	if s.tmpl, err = parsePage(); err != nil {
@@ -161,7 +162,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if _, err := s.st.Update(r.ID, func(r *store.Run) error { r.Status = store.StatusQueued; return nil }); err != nil {
 			return err
 		}
-		s.q.enqueue(r.ID)
+		s.q.Enqueue(r.ID)
 		s.log.Info("run queued again after a restart", zap.String("run", r.ID))
 	}
 	s.ready.Store(true)
@@ -169,7 +170,7 @@ func (s *Server) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.q.loop(ctx)
+		s.q.Loop(ctx)
 	}()
 	s.sweep()
 	sweeps := time.NewTicker(sweepEvery)
@@ -263,3 +264,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
+
+// constError is an error that can be a constant.
+type constError string
+
+func (e constError) Error() string { return string(e) }

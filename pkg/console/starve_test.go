@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 )
@@ -96,12 +97,12 @@ func TestPickerLoopsDoNotStarveARun(t *testing.T) {
 
 // listingCounter counts the flow listings the console asks the pipeline for.
 type listingCounter struct {
-	*EnrollPipeline
+	*worker.EnrollPipeline
 	mu     sync.Mutex
 	owners map[string]int
 }
 
-func (l *listingCounter) Flows(ctx context.Context, owner string) (Listing[store.FlowChoice], error) {
+func (l *listingCounter) Flows(ctx context.Context, owner string) (worker.Listing[store.FlowChoice], error) {
 	l.mu.Lock()
 	l.owners[owner]++
 	l.mu.Unlock()

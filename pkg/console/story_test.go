@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
@@ -111,12 +112,12 @@ func TestStoppedByGong(t *testing.T) {
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			pipe := &fakePipeline{
-				plan: func(context.Context, PlanSpec) (store.PlanView, error) {
+				plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
 					return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
 				},
-				run: func(ctx context.Context, s RunSpec, p Progress) (Result, error) {
+				run: func(ctx context.Context, s worker.RunSpec, p worker.Progress) (worker.Result, error) {
 					sum := report.Summary{Input: s.InputPath, RowsRead: 1, Counts: report.Counts{Unprocessed: 1}, StopReason: tc.reason, ExitCode: 1}
-					return Result{ExitCode: 1, Run: &sum}, nil
+					return worker.Result{ExitCode: 1, Run: &sum}, nil
 				},
 			}
 			c := startConsole(t, Config{Pipeline: pipe})

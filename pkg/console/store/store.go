@@ -42,6 +42,7 @@ type Store struct {
 	changed chan struct{} // closed and replaced on every change
 }
 
+// Open reads the runs kept under dataDir/runs, making the folder if need be.
 func Open(dataDir string, now func() time.Time) (*Store, error) {
 	dir := filepath.Join(dataDir, "runs")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -108,7 +109,10 @@ func (s *Store) DisplayName(run Run) func(string) string {
 	return func(msg string) string { return rep.Replace(msg) }
 }
 
+// RunDir is run id's folder: its upload, run.json, fixes and out folder.
 func (s *Store) RunDir(id string) string { return filepath.Join(s.dir, id) }
+
+// OutDir is run id's out folder: the pipeline's --out.
 func (s *Store) OutDir(id string) string { return filepath.Join(s.dir, id, OutFolder) }
 
 // Reserve creates the folder of a new run.
@@ -187,6 +191,7 @@ func (s *Store) Watch() <-chan struct{} {
 	return s.changed
 }
 
+// Get returns run id as kept, with its progress while it runs.
 func (s *Store) Get(id string) (Run, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,10 +1,10 @@
-package console
+package worker
 
 // This file is the console's only door into the enrollment pipeline: every
 // call into pkg/enroll, pkg/input, pkg/report and pkg/reconcile is here,
 // behind Pipeline, so that the console runs exactly what `flowenroll run`,
-// `plan`, `undo` and `verify` run and the rest of the package does not
-// depend on how the pipeline is built.
+// `plan`, `undo` and `verify` run and the HTTP side does not depend on how
+// the pipeline is built.
 
 import (
 	"context"
@@ -203,7 +203,7 @@ const sampleRows = 5
 
 // Plan implements Pipeline.
 func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (store.PlanView, error) {
-	opts, err := inputOptions(spec.Options)
+	opts, err := InputOptions(spec.Options)
 	if err != nil {
 		return store.PlanView{}, err
 	}
@@ -260,7 +260,7 @@ func rowRefOf(o outcome.Outcome) store.RowRef {
 
 // Run implements Pipeline.
 func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (Result, error) {
-	opts, err := inputOptions(spec.Options)
+	opts, err := InputOptions(spec.Options)
 	if err != nil {
 		return Result{ExitCode: outcome.ExitFatal}, err
 	}
@@ -277,9 +277,9 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 	return Result{ExitCode: code, Run: &sum}, err
 }
 
-// inputOptions turns the page's choices into the reader's options; the flow
+// InputOptions turns the page's choices into the reader's options; the flow
 // and owner defaults wait for the pipeline to take them.
-func inputOptions(o store.Options) (input.Options, error) {
+func InputOptions(o store.Options) (input.Options, error) {
 	var maps []string
 	for k, v := range o.Map {
 		maps = append(maps, k+"="+v)

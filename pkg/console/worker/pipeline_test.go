@@ -1,4 +1,4 @@
-package console
+package worker
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -48,3 +49,5 @@ func TestPlanSamplesFromOutcomes(t *testing.T) {
 		t.Errorf("samples (-want +got):\n%s", diff)
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

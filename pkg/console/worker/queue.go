@@ -1,38 +1,41 @@
-package console
+// Package worker runs the console's runs: the queue that takes them one at
+// a time, and the pipeline it runs them through (pkg/enroll for checks and
+// runs, pkg/reconcile for undos and verifies), the console's only door into
+// it. It reads and updates the runs in the store; the HTTP side queues them.
+package worker
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"go.uber.org/zap"
 )
 
-// constError is an error that can be a constant.
-type constError string
+// stopRequested is the cause a run's context ends with when a person
+// stops it.
+type stopRequested struct{}
 
-func (e constError) Error() string { return string(e) }
+func (stopRequested) Error() string { return "stopped by a person" }
 
-// Errors of the queue, also the causes a run's context ends with.
-const (
-	errStopRequested = constError("stopped by a person")
-)
-
-// queue runs the runs one at a time, first in first out, so that one server
+// Queue runs the runs one at a time, first in first out, so that one server
 // spends its Gong company's quota once however many people upload. Every
 // run shares the pipeline's one pacer.
-type queue struct {
+type Queue struct {
 	st   *store.Store
 	pipe Pipeline
 	log  *zap.Logger
 	rate float64 // for the time left
-	// ended hears of each run segment that ended, for the metrics.
-	ended func(store.Run, store.Summary)
+	// Ended hears of each run segment that ended, for the metrics.
+	Ended func(store.Run, store.Summary)
 
 	mu      sync.Mutex
 	waiting []string // run IDs, next first
@@ -41,12 +44,14 @@ type queue struct {
 	wake    chan struct{} // size 1: something was queued
 }
 
-func newQueue(st *store.Store, pipe Pipeline, log *zap.Logger, rate float64) *queue {
-	return &queue{st: st, pipe: pipe, log: log, rate: rate, ended: func(store.Run, store.Summary) {}, wake: make(chan struct{}, 1)}
+// NewQueue returns an empty queue of the runs in st, run through pipe;
+// rate (requests per second) is for the time a run has left.
+func NewQueue(st *store.Store, pipe Pipeline, log *zap.Logger, rate float64) *Queue {
+	return &Queue{st: st, pipe: pipe, log: log, rate: rate, Ended: func(store.Run, store.Summary) {}, wake: make(chan struct{}, 1)}
 }
 
-// enqueue puts a run at the end of the queue.
-func (q *queue) enqueue(id string) {
+// Enqueue puts a run at the end of the queue.
+func (q *Queue) Enqueue(id string) {
 	q.mu.Lock()
 	if !slices.Contains(q.waiting, id) && q.current != id {
 		q.waiting = append(q.waiting, id)
@@ -58,16 +63,16 @@ func (q *queue) enqueue(id string) {
 	}
 }
 
-// position is 1 for the next run to start, 0 for a run not waiting.
-func (q *queue) position(id string) int {
+// Position is 1 for the next run to start, 0 for a run not waiting.
+func (q *Queue) Position(id string) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return slices.Index(q.waiting, id) + 1
 }
 
-// stop takes a waiting run out of the queue (true), or asks the running
+// Stop takes a waiting run out of the queue (true), or asks the running
 // one to drain (true); false if the run is neither.
-func (q *queue) stop(id string) (waiting, running bool) {
+func (q *Queue) Stop(id string) (waiting, running bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if i := slices.Index(q.waiting, id); i >= 0 {
@@ -75,14 +80,14 @@ func (q *queue) stop(id string) (waiting, running bool) {
 		return true, false
 	}
 	if q.current == id && q.cancel != nil {
-		q.cancel(errStopRequested)
+		q.cancel(stopRequested{})
 		return false, true
 	}
 	return false, false
 }
 
 // next takes the next run, waiting for one; false once ctx ends.
-func (q *queue) next(ctx context.Context) (string, bool) {
+func (q *Queue) next(ctx context.Context) (string, bool) {
 	for {
 		q.mu.Lock()
 		if len(q.waiting) > 0 && ctx.Err() == nil {
@@ -101,9 +106,9 @@ func (q *queue) next(ctx context.Context) (string, bool) {
 	}
 }
 
-// loop runs the queue until ctx ends; the run going then drains and stays
+// Loop runs the queue until ctx ends; the run going then drains and stays
 // queued, to continue when the server starts again.
-func (q *queue) loop(ctx context.Context) {
+func (q *Queue) Loop(ctx context.Context) {
 	for {
 		id, ok := q.next(ctx)
 		if !ok {
@@ -117,7 +122,7 @@ func (q *queue) loop(ctx context.Context) {
 }
 
 // execute runs one run through the pipeline, from its ledger if it ran before.
-func (q *queue) execute(ctx context.Context, id string) {
+func (q *Queue) execute(ctx context.Context, id string) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	q.mu.Lock()
@@ -156,7 +161,7 @@ func (q *queue) execute(ctx context.Context, id string) {
 // reconcile runs an undo or a verify on its run's out folder, then keeps
 // a copy of the files it wrote there in its own: each undo and verify has
 // the files of its own time.
-func (q *queue) reconcile(ctx context.Context, r store.Run, log *zap.Logger) (Result, error) {
+func (q *Queue) reconcile(ctx context.Context, r store.Run, log *zap.Logger) (Result, error) {
 	spec := ReconcileSpec{OutDir: q.st.OutDir(r.Of), UnassignedBy: r.UnassignedBy, Log: log}
 	do, files := q.pipe.Verify, []string{VerifyFile}
 	if r.Kind == store.KindUndo {
@@ -170,7 +175,7 @@ func (q *queue) reconcile(ctx context.Context, r store.Run, log *zap.Logger) (Re
 }
 
 // finish records how a run segment ended.
-func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logger) {
+func (q *Queue) finish(id string, res Result, runErr, cause error, log *zap.Logger) {
 	sum := res.figures()
 	raw, jerr := res.summaryJSON()
 	if jerr != nil && runErr == nil {
@@ -214,7 +219,7 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		log.Error("cannot record the run's end", zap.Error(err))
 		return
 	}
-	q.ended(r, sum)
+	q.Ended(r, sum)
 	log.Info("run ended", zap.String("status", r.Status), zap.Int("exitCode", res.ExitCode),
 		zap.Int("assigned", sum.Assigned), zap.Int("failed", sum.Failed), zap.Int("unprocessed", sum.Unprocessed),
 		zap.Int64("requests", sum.RequestsThisRun), zap.NamedError("runError", runErr))
@@ -224,7 +229,7 @@ func (q *queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 // queued again when the server is stopping, else finished.
 func endStatus(code int, cause error) string {
 	switch {
-	case code == outcome.ExitStoppedEarly && errors.Is(cause, errStopRequested):
+	case code == outcome.ExitStoppedEarly && errors.Is(cause, stopRequested{}):
 		return store.StatusStopped
 	case code == outcome.ExitStoppedEarly && cause != nil:
 		return store.StatusQueued
@@ -275,4 +280,62 @@ func (t *tracker) change(f func(*store.Live)) {
 	l := t.l
 	t.mu.Unlock()
 	t.st.SetLive(t.id, l)
+}
+
+// exitWords says a run's exit code in words.
+func exitWords(kind string, code int) string {
+	switch {
+	case kind == store.KindUndo && code == outcome.ExitOK:
+		return "every flow instance the run created is removed"
+	case kind == store.KindUndo && code == outcome.ExitSomeFailed:
+		return "finished; Gong kept some flow instances (see undo-failed.csv)"
+	case kind == store.KindUndo && code == outcome.ExitStoppedEarly:
+		return "stopped early; some flow instances are not removed yet"
+	case kind == store.KindVerify && code == outcome.ExitOK:
+		return "every assigned row was read back"
+	case kind == store.KindVerify && code == outcome.ExitStoppedEarly:
+		return "stopped early; some rows were not read back"
+	}
+	switch code {
+	case 0:
+		return "every row was assigned"
+	case 1:
+		return "the run could not go on (see the error)"
+	case 3:
+		return "finished; some rows failed"
+	case 4:
+		return "stopped early; some rows were not sent yet"
+	}
+	return ""
+}
+
+// keepFiles copies the files an undo or a verify wrote in from into to,
+// each replaced whole, and writes res's summary as to's summary.json.
+func keepFiles(from, to string, files []string, res Result) error {
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, name := range files {
+		err := copyFile(filepath.Join(from, name), filepath.Join(to, name))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	summary, err := res.summaryJSON()
+	if err != nil || summary == nil {
+		return err
+	}
+	return fsguard.WriteBytes(filepath.Join(to, SummaryFile), append(summary, '\n'))
+}
+
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return fsguard.WriteFile(to, func(w io.Writer) error {
+		_, err := io.Copy(w, src)
+		return err
+	})
 }
