@@ -169,3 +169,13 @@ func writeRetryInput(outDir, path string) (int, error) {
 	}
 	return len(recs), fsguard.WriteBytes(path, buf.Bytes())
 }
+
+// failedPath is the run's failed.csv: the run's, or before it started the
+// check's.
+func (s *Server) failedPath(id string) string {
+	p := filepath.Join(s.st.OutDir(id), worker.FailedFile)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return filepath.Join(s.st.RunDir(id), store.CheckDir, worker.FailedFile)
+}

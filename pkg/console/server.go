@@ -7,11 +7,15 @@
 // the pipeline's out folder with its ledger and result files), so runs
 // survive a restart. Runs go through one queue, one at a time, and the
 // pipeline holds one pacer: one server spends its Gong company's quota once.
+//
+// This package is the HTTP side: the server, sign-in, host and connection
+// guards, and one file per route, named after it (run_start.go answers
+// POST /api/v1/runs/{id}/start). The runs are kept by package store; the
+// queue and the pipeline it runs them through are package worker's.
 package console
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -229,14 +233,6 @@ func (s *Server) routes() http.Handler {
 	return securityHeaders(root)
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if !s.ready.Load() {
-		http.Error(w, "not ready", http.StatusServiceUnavailable)
-		return
-	}
-	fmt.Fprintln(w, "ready")
-}
-
 // securityHeaders: the page runs only its own script and style (no inline
 // script), cannot be framed, and nothing is sniffed or cached.
 func securityHeaders(next http.Handler) http.Handler {
@@ -250,22 +246,3 @@ func securityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// writeJSON answers with v as JSON.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-// writeError answers {"error": msg}: msg is for a person to read.
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-// constError is an error that can be a constant.
-type constError string
-
-func (e constError) Error() string { return string(e) }

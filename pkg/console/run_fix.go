@@ -32,6 +32,7 @@ const maxFixValue = 256
 // fix corrects rows of a checked run in place: the fix is kept beside the
 // upload with who made it, the upload is read with it applied, and the
 // run is checked again.
+// Route: POST /api/v1/runs/{id}/fix.
 func (s *Server) fix(w http.ResponseWriter, r *http.Request) {
 	run, ok := s.runWithFiles(w, r)
 	if !ok {

@@ -13,65 +13,14 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
-	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"go.uber.org/zap"
 )
 
 // maxField bounds one form field other than the file.
 const maxField = 64 << 10
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"user": userOf(r.Context()), "banner": s.cfg.Banner,
-		"maxUploadBytes": s.cfg.MaxUpload, "maxRows": s.cfg.MaxRows,
-		"sentToday": s.metrics.sentOn(s.cfg.Now()), "dailyQuota": s.cfg.DailyQuota,
-	})
-}
-
-// view is a run as the API shows it: with its place in the queue.
-func (s *Server) view(id string) (store.Run, bool) {
-	r, ok := s.st.Get(id)
-	if ok && r.Status == store.StatusQueued {
-		r.QueuePosition = s.q.Position(id)
-	}
-	return r, ok
-}
-
-func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
-	runs := s.st.List()
-	for i := range runs {
-		if runs[i].Status == store.StatusQueued {
-			runs[i].QueuePosition = s.q.Position(runs[i].ID)
-		}
-		// The list stays light: the check's details are in GET /runs/{id}.
-		if p := runs[i].Plan; p != nil {
-			light := *p
-			light.Groups, light.RejectedByCode = nil, nil
-			runs[i].Plan = &light
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
-}
-
-// runOr404 finds the run of the request's {id}, or answers 404.
-func (s *Server) runOr404(w http.ResponseWriter, r *http.Request) (store.Run, bool) {
-	id := r.PathValue("id")
-	if store.ValidID(id) {
-		if run, ok := s.view(id); ok {
-			return run, true
-		}
-	}
-	writeError(w, http.StatusNotFound, "There is no run "+strconv.Quote(id)+".")
-	return store.Run{}, false
-}
-
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
-	if run, ok := s.runOr404(w, r); ok {
-		writeJSON(w, http.StatusOK, run)
-	}
-}
-
 // upload takes a file, keeps it in a new run's folder and checks it.
+// Route: POST /api/v1/runs.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	user := userOf(r.Context())
 	// An upload may take longer than the server's ReadTimeout, which
@@ -231,100 +180,3 @@ func parseOptions(fields map[string][]string) (store.Options, error) {
 	}
 	return o, nil
 }
-
-// check converts a workbook and plans the run; a non-zero status is the
-// answer to give instead.
-func (s *Server) check(r *http.Request, run *store.Run) (int, string) {
-	dir := s.st.RunDir(run.ID)
-	upload := filepath.Join(dir, store.UploadName(run.File))
-	head := make([]byte, 512)
-	if f, err := os.Open(upload); err == nil {
-		n, _ := io.ReadFull(f, head)
-		head = head[:n]
-		f.Close()
-	}
-	// sheetNote: a workbook's other sheets with data, for the plan.
-	converted, sheetNote, err := convertUpload(r.Context(), upload, run.Options.Sheet, filepath.Join(dir, store.InputCSV))
-	if err != nil {
-		return s.checkError(*run, err)
-	}
-	run.Converted = converted
-	if ct := http.DetectContentType(head); !run.Converted && !strings.HasPrefix(ct, "text/") && ct != "application/octet-stream" {
-		return http.StatusBadRequest, "This file is not a CSV file or an Excel workbook (.xlsx): it looks like " + ct + ". Export the spreadsheet as CSV UTF-8 or save it as .xlsx."
-	}
-	if err := s.applyFixes(run); err != nil {
-		return s.checkError(*run, err)
-	}
-	plan, err := s.cfg.Pipeline.Plan(r.Context(), worker.PlanSpec{
-		InputPath: filepath.Join(dir, run.InputFile()), CheckDir: filepath.Join(dir, store.CheckDir), Options: run.PipelineOptions(), Assigned: s.st.AssignedBy(run.ID),
-		Log: s.log.With(zap.String("run", run.ID)),
-	})
-	if err != nil {
-		return s.checkError(*run, err)
-	}
-	if plan.Rows > s.cfg.MaxRows {
-		return http.StatusBadRequest, fmt.Sprintf("The file has %d rows; this console takes at most %d in one upload. Split it into smaller files.", plan.Rows, s.cfg.MaxRows)
-	}
-	name := s.displayName(*run)
-	var groups map[string][]store.FixGroup
-	if all, err := ReadRows(filepath.Join(dir, store.CheckDir, worker.FailedFile), "", 0, 0); err == nil {
-		groups = fixGroups(all.Rows)
-	}
-	for code, v := range plan.RejectedByCode {
-		v.Fix = fixFor(code)
-		v.Fixes = groups[code]
-		v.Example = name(v.Example)
-		for i := range v.First {
-			v.First[i].Message = name(v.First[i].Message)
-			v.First[i].FixColumn, _ = fixColumnOf(v.First[i])
-		}
-		plan.RejectedByCode[code] = v
-	}
-	if sheetNote != "" {
-		plan.Note = strings.TrimPrefix(plan.Note+"; "+sheetNote, "; ")
-	}
-	plan.Estimate = estimate(plan.Requests, s.cfg.Rate, s.cfg.DailyQuota)
-	if plan.Columns == nil {
-		plan.Warnings = mappingWarnings(filepath.Join(dir, run.InputFile()), run.PipelineOptions())
-	}
-	run.Plan = &plan
-	return 0, ""
-}
-
-// applyFixes writes fixed.csv from the run's fixes, if it has any.
-func (s *Server) applyFixes(run *store.Run) error {
-	fs, err := s.st.Fixes(run.ID)
-	if err != nil || len(fs) == 0 {
-		run.Fixes = 0
-		return err
-	}
-	dir := s.st.RunDir(run.ID)
-	if _, err := applyFixes(filepath.Join(dir, run.BaseFile()), filepath.Join(dir, store.FixedCSV), run.Options, fs); err != nil {
-		return err
-	}
-	run.Fixes = len(fs)
-	return nil
-}
-
-func (s *Server) checkError(run store.Run, err error) (int, string) {
-	var bad *worker.BadInputError
-	var fe *fixError
-	switch {
-	case errors.As(err, &bad):
-		return http.StatusBadRequest, s.displayName(run)(bad.Msg)
-	case errors.As(err, &fe):
-		return http.StatusBadRequest, s.displayName(run)(fe.msg)
-	}
-	s.log.Error("check failed", zap.String("run", run.ID), zap.Error(err))
-	return http.StatusBadRequest, "The file could not be read: " + s.displayName(run)(err.Error())
-}
-
-func (s *Server) internal(w http.ResponseWriter, what string, err error) {
-	s.log.Error(what, zap.Error(err))
-	writeError(w, http.StatusInternalServerError, "Something went wrong on the server; it has been logged.")
-}
-
-// displayName returns a function that puts the uploaded file's name where
-// a message names the file on the server: people know their file, and the
-// server's folders are none of their business.
-func (s *Server) displayName(run store.Run) func(string) string { return s.st.DisplayName(run) }
