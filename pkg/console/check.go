@@ -50,7 +50,7 @@ func (s *Server) check(r *http.Request, run *store.Run) (int, string) {
 	}
 	name := s.displayName(*run)
 	var groups map[string][]store.FixGroup
-	if all, err := ReadRows(filepath.Join(dir, store.CheckDir, worker.FailedFile), "", 0, 0); err == nil {
+	if all, err := readRows(filepath.Join(dir, store.CheckDir, worker.FailedFile), "", 0, 0); err == nil {
 		groups = fixGroups(all.Rows)
 	}
 	for code, v := range plan.RejectedByCode {

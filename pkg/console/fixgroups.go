@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // maxFixGroups bounds the groups a reason shows; the rest are fixed row by
@@ -19,22 +20,22 @@ const maxRecount = 100_000
 // value there; "" when the page has no fix for the reason.
 func fixColumnOf(row store.RowRef) (string, string) {
 	switch row.Code {
-	case "ScientificNotation", "TrailingDecimal":
+	case outcome.CodeScientificNotation, outcome.CodeTrailingDecimal:
 		// A spreadsheet's damage to a number: the CRM ID's or the flow's.
 		if numberLike.MatchString(row.CRMProspectID) {
 			return colCRM, row.CRMProspectID
 		}
 		return colFlow, row.FlowID
-	case "FlowNameNotFound", "FlowNameAmbiguous", "FlowNotVisible", "FlowNotFound", "InvalidFlowId", "RoundedFlowId":
+	case outcome.CodeFlowNameNotFound, outcome.CodeFlowNameAmbiguous, outcome.CodeFlowNotVisible, outcome.CodeFlowNotFound, outcome.CodeInvalidFlowID, outcome.CodeRoundedFlowID:
 		if row.FlowID == "" {
 			return colFlow, row.FlowName
 		}
 		return colFlow, row.FlowID
-	case "OwnerNotFound", "OwnerAmbiguous", "InvalidEmail", "OwnerRefused":
+	case outcome.CodeOwnerNotFound, outcome.CodeOwnerAmbiguous, outcome.CodeInvalidEmail, outcome.CodeOwnerRefused:
 		return colOwner, row.Owner
-	case "SalesforceChecksum", "InvalidProspectId", "LeadingZerosLost":
+	case outcome.CodeSalesforceChecksum, outcome.CodeInvalidProspectID, outcome.CodeLeadingZerosLost:
 		return colCRM, row.CRMProspectID
-	case "MissingValue":
+	case outcome.CodeMissingValue:
 		switch {
 		case row.CRMProspectID == "":
 			return colCRM, ""
@@ -69,7 +70,7 @@ func fixGroups(rows []store.RowRef) map[string][]store.FixGroup {
 		g, ok := at[k]
 		if !ok {
 			g = &store.FixGroup{Column: col, Value: val}
-			if m := similarFlow.FindStringSubmatch(r.Message); m != nil && r.Code == "FlowNameNotFound" {
+			if m := similarFlow.FindStringSubmatch(r.Message); m != nil && r.Code == outcome.CodeFlowNameNotFound {
 				g.Suggest = &store.FlowChoice{Name: m[1], ID: m[2]}
 			}
 			at[k] = g

@@ -14,6 +14,7 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
 
 	"github.com/flowenroll/flowenroll/pkg/report"
 )
@@ -27,9 +28,9 @@ type RowPage struct {
 	Fixes map[string]string `json:"fixes,omitempty"`
 }
 
-// ReadRows reads failed.csv at path: the rows whose errorCode is code (all
+// readRows reads failed.csv at path: the rows whose errorCode is code (all
 // if code is ""), from offset, at most limit of them (0: all).
-func ReadRows(path, code string, offset, limit int) (RowPage, error) {
+func readRows(path, code string, offset, limit int) (RowPage, error) {
 	page := RowPage{ByCode: map[string]int{}, Rows: []store.RowRef{}}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -141,7 +142,7 @@ func writeRetryInput(outDir, path string) (int, error) {
 		n, _ := strconv.Atoi(rec[lineAt])
 		return n
 	}
-	recs = slices.DeleteFunc(recs, func(rec []string) bool { return codeAt >= 0 && rec[codeAt] == "BlankRow" })
+	recs = slices.DeleteFunc(recs, func(rec []string) bool { return codeAt >= 0 && rec[codeAt] == outcome.CodeBlankRow })
 	slices.SortStableFunc(recs, func(a, b []string) int { return lineOf(a) - lineOf(b) })
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)

@@ -20,8 +20,8 @@ import (
 // runs list and download name, and no file system takes a longer one.
 const maxFileName = 255
 
-// KeptBy is FilesDeletedBy when --keep deleted the files.
-const KeptBy = "--keep"
+// keptBy is FilesDeletedBy when --keep deleted the files.
+const keptBy = "--keep"
 
 // sweepEvery is how often Run looks for runs past Config.Keep.
 const sweepEvery = time.Hour
@@ -47,7 +47,7 @@ func (s *Server) sweep() {
 		if !r.FilesDeletedAt.IsZero() && !s.st.HasFiles(r.ID) {
 			continue
 		}
-		if _, err := s.st.DeleteFiles(r.ID, KeptBy); err != nil {
+		if _, err := s.st.DeleteFiles(r.ID, keptBy); err != nil {
 			s.log.Error("cannot delete an old run's files", zap.String("run", r.ID), zap.Error(err))
 			continue
 		}
@@ -68,7 +68,7 @@ func (s *Server) runWithFiles(w http.ResponseWriter, r *http.Request) (store.Run
 }
 
 func deletedByWords(by string) string {
-	if by == KeptBy {
+	if by == keptBy {
 		return "kept for --keep, then deleted"
 	}
 	return "by " + by

@@ -65,7 +65,7 @@ func TestKeepDeletesOldFiles(t *testing.T) {
 	}
 	var got store.Run
 	c.get(t, "/api/v1/runs/"+old.ID, &got)
-	if got.FilesDeletedBy != KeptBy || got.FilesDeletedAt.IsZero() || !cmp.Equal(summaryOf(t, got), summaryOf(t, ended)) {
+	if got.FilesDeletedBy != keptBy || got.FilesDeletedAt.IsZero() || !cmp.Equal(summaryOf(t, got), summaryOf(t, ended)) {
 		t.Errorf("the record after --keep: deleted by %q at %v, summary %s", got.FilesDeletedBy, got.FilesDeletedAt, got.Summary)
 	}
 	for _, tt := range []struct{ method, path string }{

@@ -100,7 +100,7 @@ func fixColumn(set map[string]string) (col, val, msg string) {
 // fixLines says which rows a fix is for, and the owners of those the check
 // rejected (to find a flow by name among the flows they see).
 func (s *Server) fixLines(run store.Run, req fixRequest, col string) ([]int, []string, string) {
-	page, err := ReadRows(s.failedPath(run.ID), "", 0, 0)
+	page, err := readRows(s.failedPath(run.ID), "", 0, 0)
 	if err != nil {
 		s.log.Error("cannot read the check's rejected rows", zap.String("run", run.ID), zap.Error(err))
 		return nil, nil, "The check's rejected rows cannot be read; check the file again."

@@ -18,7 +18,7 @@ func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 	if err != nil || limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	page, err := ReadRows(s.failedPath(run.ID), q.Get("code"), max(offset, 0), limit)
+	page, err := readRows(s.failedPath(run.ID), q.Get("code"), max(offset, 0), limit)
 	if err != nil {
 		s.internal(w, "cannot read failed.csv", err)
 		return
