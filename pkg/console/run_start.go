@@ -16,12 +16,20 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := userOf(r.Context())
+	req, err := readStart(w, r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	updated, err := s.st.Update(run.ID, func(r *store.Run) error {
 		switch {
 		case !r.Plan.Ready() && r.Status == store.StatusChecked:
 			return constError("The check found nothing to send: fix the columns or the rows first.")
 		case !startable(*r):
 			return constError("This run is " + r.Status + "; it cannot be started now.")
+		}
+		if err := chooseCoolOff(r, req.OverrideCoolOff, user, s.cfg.Now()); err != nil {
+			return err
 		}
 		r.Status, r.QueuedAt, r.StartedBy = store.StatusQueued, s.cfg.Now(), user
 		r.StoppedBy, r.EndedAt = "", time.Time{}
@@ -32,7 +40,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.q.Enqueue(run.ID)
-	s.log.Info("run queued", zap.String("run", run.ID), zap.String("user", user))
+	s.log.Info("run queued", zap.String("run", run.ID), zap.String("user", user), zap.Bool("overrideCoolOff", updated.OverrideCoolOff != nil))
 	updated, _ = s.view(updated.ID)
 	writeJSON(w, http.StatusAccepted, updated)
 }

@@ -337,7 +337,17 @@ func (p *Pacer) late(s send, now time.Time) time.Duration {
 			d = max(d, min(now.Sub(s.at)-time.Second+time.Nanosecond, fastest+maxSpread-time.Second))
 		}
 	}
-	return d + p.guardFor(n) + p.widen
+	d += p.guardFor(n)
+	// An answered send reached Gong before its answer left: never later
+	// than its answer came, whatever the spread or the guard say. This is
+	// what lets the first sends of a run, whose kind has too few answers
+	// for a spread, go as soon as their quick answers show they can. What
+	// 429s added still comes on top: a server that counts a second as
+	// something longer is what it learns.
+	if s.rtt > 0 && d > s.rtt {
+		d = s.rtt
+	}
+	return d + p.widen
 }
 
 // fastest is the fastest recent answer to a request of kind op, or of any

@@ -528,3 +528,29 @@ func TestUnpaced(t *testing.T) {
 		}
 	})
 }
+
+// An answered send reached the server before its answer came: a run's
+// first sends, answered quickly, hold the next back no longer than their
+// answers took, though their kind has too few answers for a spread.
+func TestAQuickAnswerBoundsTheFirstSends(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(3, DefaultMargin)
+		ctx := context.Background()
+		t0 := time.Now()
+		for range 3 {
+			turn, err := p.Turn(ctx, "assign")
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Millisecond)
+			p.Heard(turn, Answer{Op: "assign"})
+		}
+		if _, err := p.Turn(ctx, "assign"); err != nil {
+			t.Fatal(err)
+		}
+		// The first left at t0 and was answered 2 ms later.
+		if got, most := time.Since(t0), time.Second+2*time.Millisecond; got > most {
+			t.Errorf("fourth turn %v after the first, want at most %v", got, most)
+		}
+	})
+}

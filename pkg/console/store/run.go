@@ -43,6 +43,10 @@ type Run struct {
 	EndedAt   time.Time `json:"endedAt,omitzero"`
 	StoppedBy string    `json:"stoppedBy,omitempty"`
 	RetryOf   string    `json:"retryOf,omitempty"`
+	// OverrideCoolOff: the run sends through Gong's cool-off-override
+	// endpoint, as the person who ticked it at its first start chose. A
+	// retry of the run does not inherit it.
+	OverrideCoolOff *Tick `json:"overrideCoolOff,omitempty"`
 	// RetriedAs are the runs that retried this one's rows.
 	RetriedAs []string `json:"retriedAs,omitempty"`
 	// UndoneBy is the undo that removed this run's flow instances: the run,
@@ -65,6 +69,14 @@ type Run struct {
 	// FilesDeletedBy (a user, or "--keep"); the record and summary stay.
 	FilesDeletedAt time.Time `json:"filesDeletedAt,omitzero"`
 	FilesDeletedBy string    `json:"filesDeletedBy,omitempty"`
+}
+
+// Tick is a choice a person made on the page, with who made it and when:
+// the run record keeps it, so that whoever reads the run later knows who
+// decided.
+type Tick struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
 }
 
 // UndoRef is an undo of a run, as the run it undid tells it.
@@ -92,6 +104,13 @@ type PlanView struct {
 	// Warnings say a column taken looks like another one (an email column
 	// as the CRM ID): said before Start, not found out at Gong.
 	Warnings []string `json:"warnings,omitempty"`
+	// People are the valid rows without a CRM ID, enrolled through bulk
+	// assignments (Gong finds or creates their CRM records); BulkSubmits
+	// the bulk requests they take, at most 50 people each. Requests counts
+	// each submit and the reads expected to follow it (BulkReadsEach).
+	People        int `json:"people,omitempty"`
+	BulkSubmits   int `json:"bulkSubmits,omitempty"`
+	BulkReadsEach int `json:"bulkReadsEach,omitempty"`
 }
 
 // Ready says whether the run can start: its columns were all found and it
@@ -104,6 +123,8 @@ type PlanGroup struct {
 	Owner    string `json:"owner"`
 	Rows     int    `json:"rows"`
 	Requests int    `json:"requests"`
+	// Bulk: the group's rows are people without a CRM ID.
+	Bulk bool `json:"bulk,omitempty"`
 }
 
 // RejectedView is the rows rejected for one reason.

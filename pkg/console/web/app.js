@@ -34,7 +34,9 @@ const $ = (id) => document.getElementById(id);
 const n = (x) => (x || 0).toLocaleString("en-US");
 
 async function api(method, path, body) {
-  const res = await fetch(path, { method, body, credentials: "same-origin", headers: { Accept: "application/json" } });
+  const headers = { Accept: "application/json" };
+  if (typeof body === "string") headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, body, credentials: "same-origin", headers });
   let data = null;
   try { data = await res.json(); } catch (_) { /* not JSON */ }
   if (!res.ok) throw new Error((data && data.error) || ("The server answered " + res.status + "."));
@@ -197,6 +199,10 @@ function title(run) {
 
 function renderRun(run) {
   if (run.kind === "undo" || run.kind === "verify") return renderReconcile(run);
+  return kids(overrideText(run), renderEnroll(run));
+}
+
+function renderEnroll(run) {
   switch (run.status) {
     case "checked": return renderCheck(run);
     case "queued": return [planLine(run.plan), el("p", {}, "Waiting for its turn: runs go one at a time, so that together they stay within Gong's limits."), actions(run)];
@@ -234,6 +240,7 @@ function renderCheck(run) {
   }
   out.push(figures([["rows read", p.rows], ["ready to send", p.validRows, "ok"], ["will not be sent", p.rejectedRows, p.rejectedRows ? "bad" : ""], ["requests", p.requests]]));
   out.push(el("p", {}, estimateText(p.estimate)));
+  if (p.people) out.push(...peopleText(p));
   if (p.note) out.push(el("p", { class: "note" }, "Note: " + p.note));
   for (const w of p.warnings || []) out.push(el("p", { class: "warning", role: "alert" }, "Check the columns: " + w));
   out.push(renderDefaults(run, false));
@@ -241,12 +248,23 @@ function renderCheck(run) {
   if (p.groups && p.groups.length) {
     out.push(el("details", { class: "groups" }, el("summary", {}, "Requests by flow and owner (" + p.groups.length + ")"),
       el("table", { id: "plan-groups" }, el("thead", {}, el("tr", {}, el("th", {}, "Flow"), el("th", {}, "Owner"), el("th", { class: "num" }, "Rows"), el("th", { class: "num" }, "Requests"))),
-        el("tbody", {}, p.groups.map((g) => el("tr", {}, el("td", { "data-flow": g.flowId }, flowLabel(g.flowId)), el("td", {}, g.owner), el("td", { class: "num" }, n(g.rows)), el("td", { class: "num" }, n(g.requests))))))));
+        el("tbody", {}, p.groups.map((g) => el("tr", {}, el("td", { "data-flow": g.flowId }, flowLabel(g.flowId)), el("td", {}, g.owner + (g.bulk ? " (people without a CRM ID, bulk)" : "")), el("td", { class: "num" }, n(g.rows)), el("td", { class: "num" }, n(g.requests))))))));
     // The flows' names come from the owners' lists (kept by the server).
     [...new Set(p.groups.map((g) => g.owner))].slice(0, 5).forEach((o) => listFlows(o).catch(() => {}));
   }
   out.push(actions(run));
   return out;
+}
+
+// peopleText says how many rows go each way when some have no CRM ID, what
+// their bulk assignments cost, and what Gong may create for them.
+function peopleText(p) {
+  const byID = p.validRows - p.people;
+  return [el("p", { id: "plan-people" }, (byID ? n(byID) + (byID === 1 ? " row" : " rows") + " by CRM ID go through assign; " : "") +
+      n(p.people) + (p.people === 1 ? " person" : " people") + " without a CRM ID go through " + n(p.bulkSubmits) + " bulk " +
+      (p.bulkSubmits === 1 ? "assignment" : "assignments") + " of up to 50, each about " + (1 + (p.bulkReadsEach || 0)) +
+      " requests (one to send, " + (p.bulkReadsEach || 0) + " to read the results): " + n(p.bulkSubmits * (1 + (p.bulkReadsEach || 0))) + " of the requests above."),
+    el("p", { id: "people-warning", class: "warning", role: "alert" }, "Gong creates a CRM record for each person it does not find by email. Undo removes the flow instances this run creates, not those CRM records.")];
 }
 
 function renderRejected(run, p) {
@@ -528,25 +546,30 @@ function fileURL(run, name) { return "/api/v1/runs/" + encodeURIComponent(run.id
 
 function actions(run) {
   const box = el("p", { class: "actions" });
-  const act = (label, path, cls, id) => el("button", { type: "button", class: cls, id, onclick: async (ev) => {
+  const act = (label, path, cls, id, body) => el("button", { type: "button", class: cls, id, onclick: async (ev) => {
     ev.target.disabled = true;
     showError("run-error", "");
     try {
-      const r = await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/" + path);
+      const r = await api("POST", "/api/v1/runs/" + encodeURIComponent(run.id) + "/" + path, body ? body() : undefined);
       if (r.id !== run.id) openRun(r.id, r); else showRun(r);
       loadRuns();
     } catch (e) { showError("run-error", e.message); ev.target.disabled = false; }
   } }, label);
   const p = run.plan || {};
+  let pre = null; // the choices that go with the start
   if (run.filesDeletedAt) {
     box.append(el("span", { id: "files-deleted" }, "The upload and result files were deleted on " + new Date(run.filesDeletedAt).toLocaleDateString() +
       (run.filesDeletedBy === "--keep" ? " (kept for the console's --keep period)" : " by " + run.filesDeletedBy) + "; the summary stays."));
     return el("div", {}, box);
   }
   if (run.status === "checked") {
-    const b = act("Start: send " + n(p.validRows) + " rows to Gong", "start", "primary", "start-button");
+    const b = act("Start: send " + n(p.validRows) + " rows to Gong", "start", "primary", "start-button",
+      () => $("override-cool-off") && $("override-cool-off").checked ? JSON.stringify({ overrideCoolOff: true }) : undefined);
     if (!p.validRows || p.columns) b.disabled = true;
     box.append(b);
+    // The override is an assign's: people without a CRM ID go through
+    // bulk assignments, which have none.
+    if (!b.disabled && p.validRows > (p.people || 0)) pre = coolOffBox();
   }
   if (run.status === "queued" || (run.status === "running" && !run.stoppedBy)) box.append(act("Stop", "stop", "danger", "stop-button"));
   if (run.status === "running" && run.stoppedBy) box.append(el("span", { id: "stopping", class: "hint" }, "Stopping: the requests in flight finish first (a few seconds)."));
@@ -566,7 +589,22 @@ function actions(run) {
       try { showRun(await api("DELETE", "/api/v1/runs/" + encodeURIComponent(run.id))); loadRuns(); } catch (e) { showError("run-error", e.message); ev.target.disabled = false; }
     } }, "Delete this run"));
   }
-  return el("div", {}, box, el("div", { id: "undo-confirm", hidden: true }));
+  return el("div", {}, pre, box, el("div", { id: "undo-confirm", hidden: true }));
+}
+
+// coolOffBox is the cool-off override, a choice made at the start: the
+// server records who ticked it, and a resumption keeps it.
+function coolOffBox() {
+  return el("p", { class: "choice" }, el("label", {}, el("input", { type: "checkbox", id: "override-cool-off" }), " Override the flow's cool-off period"),
+    el("br", {}), el("span", { class: "hint", id: "override-cool-off-warning" }, "Enroll people even if they finished this flow recently (its cool-off period). Gong will not refuse them."));
+}
+
+// overrideText says that a run used the cool-off override, and who chose it.
+function overrideText(run) {
+  const o = run.overrideCoolOff;
+  if (!o) return null;
+  return el("p", { id: "run-override", class: "note" }, "This run " + (run.status === "finished" || run.status === "stopped" ? "used" : "uses") +
+    " the cool-off override, ticked by " + o.by + ", " + when(o.at) + ": people who finished its flow recently are enrolled regardless.");
 }
 
 // askUndo asks Gong nothing: the server counts the instances an undo would
@@ -631,7 +669,7 @@ function outcomeText(r) {
   const s = r.summary;
   if (r.kind === "undo") return s ? n(s.removed) + " of " + n(s.instances) + " removed, " + n(s.kept) + " kept" : "";
   if (r.kind === "verify") return s ? n(s.rows) + " read back, " + n((s.byState || {})["open"]) + " open" : "";
-  if (s) return n(s.assigned) + " assigned, " + n(s.failed) + " failed, " + n(s.unprocessed) + " not sent";
+  if (s) return n(s.assigned) + " assigned, " + n(s.failed) + " failed, " + n(s.unprocessed) + " not sent" + (r.overrideCoolOff ? " (cool-off override)" : "");
   return r.plan ? (r.plan.columns ? "columns to choose" : n(r.plan.validRows) + " rows to send") : "";
 }
 

@@ -104,6 +104,9 @@ type RunSpec struct {
 	Options   store.Options
 	Assigned  func(crm, flow string) (string, bool) // see PlanSpec
 	Log       *zap.Logger
+	// OverrideCoolOff is the run's cool-off override, as ticked at its
+	// first start (enroll.Config.OverrideCoolOff).
+	OverrideCoolOff bool
 }
 
 // ReconcileSpec is one undo or verify of a run.
@@ -231,9 +234,13 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (store.PlanVie
 	v := store.PlanView{
 		Rows: plan.RowsRead, Valid: plan.Valid, Rejected: plan.Rejected, Requests: plan.Requests,
 		Checked: plan.Checked, Note: plan.Note, RejectedByCode: map[string]store.RejectedView{},
+		People: plan.People, BulkSubmits: plan.BulkSubmits,
+	}
+	if plan.People > 0 {
+		v.BulkReadsEach = enroll.BulkReadsEach
 	}
 	for _, g := range plan.Groups {
-		v.Groups = append(v.Groups, store.PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests})
+		v.Groups = append(v.Groups, store.PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests, Bulk: g.Bulk})
 	}
 	for code, r := range plan.RejectedByCode {
 		rv := store.RejectedView{Rows: r.Rows, Example: r.Example}
@@ -269,6 +276,7 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 		ChunkSize: p.ChunkSize, Concurrency: p.Concurrency, Client: p.Client, Limiter: p.Limiter,
 		MaxRetryTime: p.MaxRetryTime, MaxWait: p.MaxWait, DrainTimeout: p.DrainTimeout,
 		Preflight: p.Preflight, Progress: prog, Log: spec.Log, Workbook: true, Assigned: spec.Assigned,
+		OverrideCoolOff: spec.OverrideCoolOff,
 	})
 	code := sum.ExitCode
 	if err != nil {

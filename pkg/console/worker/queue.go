@@ -153,6 +153,7 @@ func (q *Queue) execute(ctx context.Context, id string) {
 		}
 		res, runErr = q.pipe.Run(rctx, RunSpec{
 			InputPath: filepath.Join(q.st.RunDir(id), r.InputFile()), OutDir: q.st.OutDir(id), Options: r.PipelineOptions(), Assigned: q.st.AssignedBy(id), Log: log,
+			OverrideCoolOff: r.OverrideCoolOff != nil,
 		}, tr)
 	}
 	q.finish(id, res, runErr, context.Cause(rctx), log)
