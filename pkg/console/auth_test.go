@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
 )
@@ -106,22 +105,4 @@ func TestEstimate(t *testing.T) {
 			t.Errorf("estimate(%d) = %+v, want %+v", tt.requests, got, tt.want)
 		}
 	}
-}
-
-func TestOneServerPerFolder(t *testing.T) {
-	dir := t.TempDir()
-	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	first, err := store.LockData(dir, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.LockData(dir, now); err == nil || !strings.Contains(err.Error(), "in use by another flowenroll serve (process ") {
-		t.Fatalf("a second lock: %v", err)
-	}
-	first.Close()
-	again, err := store.LockData(dir, now)
-	if err != nil {
-		t.Fatalf("after the first server stopped: %v", err)
-	}
-	again.Close()
 }

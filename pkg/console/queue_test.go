@@ -103,7 +103,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 	first.stop()
 
 	var meta store.Run
-	b, err := os.ReadFile(filepath.Join(dir, "runs", run.ID, store.MetaFile))
+	b, err := os.ReadFile(filepath.Join(dir, "runs", run.ID, "run.json"))
 	if err != nil || json.Unmarshal(b, &meta) != nil {
 		t.Fatalf("run.json: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 		}
 		seen[a.CRMProspectID] = true
 	}
-	ids := assignedIDs(t, filepath.Join(dir, "runs", run.ID, store.OutFolder, worker.AssignedFile))
+	ids := assignedIDs(t, filepath.Join(dir, "runs", run.ID, "out", worker.AssignedFile))
 	if len(ids) != 30 || len(created) != 30 {
 		t.Errorf("assigned.csv has %d rows, Gong created %d instances; want 30 and 30", len(ids), len(created))
 	}

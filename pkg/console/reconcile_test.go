@@ -58,7 +58,7 @@ func TestUndoThenVerify(t *testing.T) {
 	_, other := c.upload(t, "other.csv", prospectsCSV("003C", 3), nil)
 	c.post(t, "/api/v1/runs/"+other.ID+"/start")
 	c.await(t, other.ID, ended)
-	assigned := column(t, filepath.Join(dir, "runs", run.ID, store.OutFolder, worker.AssignedFile), "crmProspectId")
+	assigned := column(t, filepath.Join(dir, "runs", run.ID, "out", worker.AssignedFile), "crmProspectId")
 
 	before := g.emu.Stats()
 	var preview UndoPreview
@@ -255,7 +255,7 @@ func TestUndoResumesAfterARestart(t *testing.T) {
 		t.Fatalf("undo: %d", status)
 	}
 	spec := <-asked
-	if spec.UnassignedBy != "ava.reyes@example.com" || spec.OutDir != filepath.Join(dir, "runs", run.ID, store.OutFolder) {
+	if spec.UnassignedBy != "ava.reyes@example.com" || spec.OutDir != filepath.Join(dir, "runs", run.ID, "out") {
 		t.Errorf("undo asked %+v", spec)
 	}
 	first.stop()
@@ -269,7 +269,7 @@ func TestUndoResumesAfterARestart(t *testing.T) {
 	if done.Status != store.StatusFinished || done.StartedBy != "ava.reyes@example.com" || !strings.Contains(string(done.Summary), `"removed":1,`) {
 		t.Errorf("after the restart the undo ended %+v", done)
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, "runs", undo.ID, store.OutFolder, worker.UndoneFile)); string(got) != "line\n" {
+	if got, err := os.ReadFile(filepath.Join(dir, "runs", undo.ID, "out", worker.UndoneFile)); string(got) != "line\n" {
 		t.Errorf("the undo's own undone.csv: %q, %v", got, err)
 	}
 	var answer struct{ Error string }

@@ -57,8 +57,8 @@ func TestKeepDeletesOldFiles(t *testing.T) {
 	c.srv.sweep()
 
 	entries, _ := os.ReadDir(c.srv.st.RunDir(old.ID))
-	if len(entries) != 1 || entries[0].Name() != store.MetaFile {
-		t.Errorf("after 31 days the run's folder holds %v, want only %s", entries, store.MetaFile)
+	if len(entries) != 1 || entries[0].Name() != "run.json" {
+		t.Errorf("after 31 days the run's folder holds %v, want only %s", entries, "run.json")
 	}
 	if !c.srv.st.HasFiles(recent.ID) {
 		t.Error("the run uploaded 11 days ago lost its files")
@@ -120,7 +120,7 @@ func TestDeleteRun(t *testing.T) {
 	if status != http.StatusOK || got.FilesDeletedBy != "ann@example.com" || c.srv.st.HasFiles(ann.ID) {
 		t.Errorf("the uploader deletes: %d, by %q, files left %v", status, got.FilesDeletedBy, c.srv.st.HasFiles(ann.ID))
 	}
-	if _, err := os.Stat(filepath.Join(c.srv.st.RunDir(ann.ID), store.MetaFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(c.srv.st.RunDir(ann.ID), "run.json")); err != nil {
 		t.Errorf("the record is gone: %v", err)
 	}
 	other := upload("carl@example.com")

@@ -34,7 +34,7 @@ func (s *Store) DeleteFiles(id, by string) (Run, error) {
 		return r, err
 	}
 	for _, e := range entries {
-		if e.Name() == MetaFile {
+		if e.Name() == metaFile {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

@@ -24,8 +24,8 @@ import (
 
 // Files inside a run's folder DIR/runs/<id>/.
 const (
-	MetaFile  = "run.json" // the Run
-	OutFolder = "out"      // the pipeline's --out: ledger and result files
+	metaFile  = "run.json" // the Run
+	outFolder = "out"      // the pipeline's --out: ledger and result files
 	CheckDir  = "check"    // the last check's rejected rows
 	InputCSV  = "input.csv"
 )
@@ -57,7 +57,7 @@ func Open(dataDir string, now func() time.Time) (*Store, error) {
 		if !e.IsDir() || !ValidID(e.Name()) {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), MetaFile))
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), metaFile))
 		if errors.Is(err, os.ErrNotExist) {
 			continue // an upload that never finished being checked
 		}
@@ -66,7 +66,7 @@ func Open(dataDir string, now func() time.Time) (*Store, error) {
 		}
 		var r Run
 		if err := json.Unmarshal(b, &r); err != nil || r.ID != e.Name() {
-			return nil, fmt.Errorf("data folder: %s: not a run's metadata", filepath.Join(e.Name(), MetaFile))
+			return nil, fmt.Errorf("data folder: %s: not a run's metadata", filepath.Join(e.Name(), metaFile))
 		}
 		if r.Kind == "" {
 			r.Kind = KindEnroll // kept before runs had kinds
@@ -113,7 +113,7 @@ func (s *Store) DisplayName(run Run) func(string) string {
 func (s *Store) RunDir(id string) string { return filepath.Join(s.dir, id) }
 
 // OutDir is run id's out folder: the pipeline's --out.
-func (s *Store) OutDir(id string) string { return filepath.Join(s.dir, id, OutFolder) }
+func (s *Store) OutDir(id string) string { return filepath.Join(s.dir, id, outFolder) }
 
 // Reserve creates the folder of a new run.
 func (s *Store) Reserve() (string, error) {
@@ -149,7 +149,7 @@ func (s *Store) Update(id string, f func(*Run) error) (Run, error) {
 	defer s.mu.Unlock()
 	old, ok := s.runs[id]
 	if !ok {
-		return Run{}, ErrNoRun
+		return Run{}, errNoRun
 	}
 	r := *old
 	if err := f(&r); err != nil {
@@ -168,7 +168,7 @@ func (s *Store) save(r *Run) error {
 	if err != nil {
 		return err
 	}
-	return fsguard.WriteBytes(filepath.Join(s.RunDir(r.ID), MetaFile), append(b, '\n'))
+	return fsguard.WriteBytes(filepath.Join(s.RunDir(r.ID), metaFile), append(b, '\n'))
 }
 
 // SetLive records a running run's progress, in memory only.
@@ -237,5 +237,5 @@ type constError string
 
 func (e constError) Error() string { return string(e) }
 
-// ErrNoRun is an update of a run the store does not hold.
-const ErrNoRun = constError("no such run")
+// errNoRun is an update of a run the store does not hold.
+const errNoRun = constError("no such run")
