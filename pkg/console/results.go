@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,65 +30,38 @@ type RowPage struct {
 // if code is ""), from offset, at most limit of them (0: all).
 func readRows(path, code string, offset, limit int) (RowPage, error) {
 	page := RowPage{ByCode: map[string]int{}, Rows: []store.RowRef{}}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return page, nil
-	}
-	if err != nil {
-		return page, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return page, nil
-	}
-	if err != nil {
-		return page, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	col := columnIndex(head)
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return page, nil
-		}
-		if err != nil {
-			return page, fmt.Errorf("%s: %w", filepath.Base(path), err)
-		}
-		ref := rowRef(rec, col)
+	err := store.EachRow(path, rowColumns(), func(rec []string) {
+		ref := rowRef(rec)
 		page.ByCode[ref.Code]++
 		if code != "" && ref.Code != code {
-			continue
+			return
 		}
 		page.Total++
 		if page.Total > offset && (limit == 0 || len(page.Rows) < limit) {
 			page.Rows = append(page.Rows, ref)
 		}
+	})
+	if errors.Is(err, os.ErrNotExist) {
+		return page, nil
 	}
+	return page, err
 }
 
-func columnIndex(head []string) map[string]int {
-	col := make(map[string]int, len(head))
-	for i, h := range head {
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
-	return col
+// rowColumns are the columns of failed.csv a RowRef shows, in rowRef's order.
+func rowColumns() []string {
+	return []string{outcome.ColLine, outcome.ColCRMProspectID, outcome.ColFlowID, outcome.ColFlowName,
+		outcome.ColOwnerEmail, outcome.ColStage, outcome.ColErrorCode, outcome.ColErrorMessage}
 }
 
-func rowRef(rec []string, col map[string]int) store.RowRef {
-	cell := func(name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return report.Unguard(rec[i])
-		}
-		return ""
+// rowRef is a row of failed.csv, its cells under rowColumns.
+func rowRef(rec []string) store.RowRef {
+	for i := range rec {
+		rec[i] = report.Unguard(rec[i])
 	}
-	line, _ := strconv.Atoi(cell("line"))
+	line, _ := strconv.Atoi(rec[0])
 	return store.RowRef{
-		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), FlowName: cell("flowName"), Owner: cell("flowInstanceOwnerEmail"),
-		Stage: cell("stage"), Code: cell("errorCode"), Message: cell("errorMessage"),
+		Line: line, CRMProspectID: rec[1], FlowID: rec[2], FlowName: rec[3], Owner: rec[4],
+		Stage: rec[5], Code: rec[6], Message: rec[7],
 	}
 }
 
@@ -134,7 +105,7 @@ func writeRetryInput(outDir, path string) (int, error) {
 		}
 		recs = append(recs, got...)
 	}
-	lineAt, codeAt := slices.Index(cols, "line"), slices.Index(cols, "errorCode")
+	lineAt, codeAt := slices.Index(cols, outcome.ColLine), slices.Index(cols, outcome.ColErrorCode)
 	lineOf := func(rec []string) int {
 		if lineAt < 0 {
 			return 0

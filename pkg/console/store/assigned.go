@@ -49,32 +49,41 @@ func (s *Store) AssignedBy(id string) func(crm, flow string) (string, bool) {
 // ReadColumns reads, for every data row of the CSV at path, the cells
 // under the given headers (blank where a header is missing).
 func ReadColumns(path string, headers []string) ([][]string, error) {
-	f, err := os.Open(path)
+	var out [][]string
+	err := EachRow(path, headers, func(row []string) { out = append(out, row) })
+	return out, err
+}
+
+// EachRow calls f, row by row, with the cells of every data row of the CSV
+// at path under the given headers (blank where a header is missing; the
+// first column of a header that is there twice), without holding the file
+// in memory. A file without a header row has no rows.
+func EachRow(path string, headers []string, f func(row []string)) error {
+	file, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
+	defer file.Close()
+	r := csv.NewReader(file)
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
 	idx := make([]int, len(headers))
 	for i, h := range headers {
 		idx[i] = slices.Index(head, h)
 	}
-	var out [][]string
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("%s: %w", filepath.Base(path), err)
+			return fmt.Errorf("%s: %w", filepath.Base(path), err)
 		}
 		row := make([]string, len(headers))
 		for i, j := range idx {
@@ -82,6 +91,6 @@ func ReadColumns(path string, headers []string) ([][]string, error) {
 				row[i] = rec[j]
 			}
 		}
-		out = append(out, row)
+		f(row)
 	}
 }
