@@ -119,3 +119,19 @@ func estimate(requests int, rate float64, quota int) *store.Estimate {
 	}
 	return e
 }
+
+// checkAndKeep checks a new run and saves it; when either fails, the new
+// run's folder goes and the answer says why (false).
+func (s *Server) checkAndKeep(w http.ResponseWriter, r *http.Request, run *store.Run) bool {
+	if status, msg := s.check(r, run); status != 0 {
+		s.st.Discard(run.ID)
+		writeError(w, status, msg)
+		return false
+	}
+	if err := s.st.Put(*run); err != nil {
+		s.st.Discard(run.ID)
+		s.internal(w, "cannot save the run", err)
+		return false
+	}
+	return true
+}

@@ -42,14 +42,7 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "Nothing to retry: no row failed or was left.")
 		return
 	}
-	if status, msg := s.check(r, &run); status != 0 {
-		s.st.Discard(id)
-		writeError(w, status, msg)
-		return
-	}
-	if err := s.st.Put(run); err != nil {
-		s.st.Discard(id)
-		s.internal(w, "cannot save the run", err)
+	if !s.checkAndKeep(w, r, &run) {
 		return
 	}
 	if _, err := s.st.Update(old.ID, func(o *store.Run) error { o.RetriedAs = append(o.RetriedAs, id); return nil }); err != nil {

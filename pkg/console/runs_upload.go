@@ -41,18 +41,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	run := store.Run{ID: id, Kind: store.KindEnroll, Status: store.StatusChecked, CreatedBy: user, CreatedAt: s.cfg.Now()}
-	status, msg := s.receive(mr, &run)
-	if status == 0 {
-		status, msg = s.check(r, &run)
-	}
-	if status != 0 {
+	if status, msg := s.receive(mr, &run); status != 0 {
 		s.st.Discard(id)
 		writeError(w, status, msg)
 		return
 	}
-	if err := s.st.Put(run); err != nil {
-		s.st.Discard(id)
-		s.internal(w, "cannot save the run", err)
+	if !s.checkAndKeep(w, r, &run) {
 		return
 	}
 	s.log.Info("file uploaded and checked", zap.String("run", id), zap.String("user", user),
