@@ -11,7 +11,8 @@ import (
 func fixFor(code string) string {
 	for _, e := range outcome.Explanations() {
 		if e.Code == code && e.Kind == outcome.Failed {
-			return strings.ToUpper(e.Fix[:1]) + e.Fix[1:] + "."
+			fix := e.PageFix()
+			return strings.ToUpper(fix[:1]) + fix[1:] + "."
 		}
 	}
 	return ""

@@ -139,6 +139,17 @@ type Explained struct {
 	Code    string // the errorCode, or the reason for Unprocessed
 	Meaning string
 	Fix     string
+	// InPage is the fix as the console's page says it, where Fix names a
+	// command-line flag the page has no use for; "" means Fix.
+	InPage string
+}
+
+// PageFix is the fix as the console's page says it.
+func (e Explained) PageFix() string {
+	if e.InPage != "" {
+		return e.InPage
+	}
+	return e.Fix
 }
 
 // Explanations lists every code and reason a run can write, with what it
@@ -147,20 +158,27 @@ func Explanations() []Explained {
 	in := func(code, meaning, fix string) Explained {
 		return Explained{Kind: Failed, Stage: StageInput, Code: code, Meaning: meaning, Fix: fix}
 	}
+	page := func(e Explained, fix string) Explained {
+		e.InPage = fix
+		return e
+	}
 	left := func(reason, meaning, fix string) Explained {
 		return Explained{Kind: Unprocessed, Code: reason, Meaning: meaning, Fix: fix}
 	}
 	return append([]Explained{
-		in(CodeMissingValue, "a required cell is empty", "fill in the empty cell (the message names the column), remove the row, or give one flow or owner for the whole file (--flow, --owner)"),
+		page(in(CodeMissingValue, "a required cell is empty", "fill in the empty cell (the message names the column), remove the row, or give one flow or owner for the whole file (--flow, --owner)"),
+			"fill in the empty cell below (the message names the column), or choose one flow or owner for these rows"),
 		in(CodeInvalidFlowID, "the flow ID is not 1 to 20 digits", "copy the flow ID again from the flow's page in Gong, or name the flow in a flowName column"),
-		in(CodeInvalidEmail, "the owner cell is not an email address", "use the email address the owner signs in to Gong with, or their name with --owner-by name"),
+		page(in(CodeInvalidEmail, "the owner cell is not an email address", "use the email address the owner signs in to Gong with, or their name with --owner-by name"),
+			"choose the owner below, or give the email address the owner signs in to Gong with"),
 		in(CodeMalformedRow, "the row breaks the CSV rules (quotes, cell count)", "export the file again, or fix the quotes on that line"),
 		in(CodeBlankRow, "every cell of the row is blank", "delete the row, or fill it in"),
 		in(CodeScientificNotation, "a spreadsheet wrote an ID as 1.69549E+18", "export the file again and upload it without opening it in a spreadsheet, or open it with the ID columns as text (Excel: Data > From Text/CSV > Do not detect data types), or fix it in results.xlsx"),
 		in(CodeTrailingDecimal, "an ID was written as a decimal number (12345.0)", "export the file again and upload it without opening it in a spreadsheet, or open it with the ID columns as text (Excel: Data > From Text/CSV > Do not detect data types), or fix it in results.xlsx"),
 		in(CodeRoundedFlowID, "a spreadsheet rounded the flow ID to 15 digits", "export the file again and upload it without opening it in a spreadsheet, or open it with the ID columns as text (Excel: Data > From Text/CSV > Do not detect data types), or fix it in results.xlsx"),
 		in(CodeSalesforceChecksum, "the Salesforce ID's case does not match its checksum", "copy the 18-character ID from Salesforce again"),
-		in(CodeInvalidProspectID, "crmProspectId is not an ID of the CRM given with --crm", "check the column, or drop --crm"),
+		page(in(CodeInvalidProspectID, "crmProspectId is not an ID of the CRM given with --crm", "check the column, or drop --crm"),
+			"check the column, or check the file again with CRM \"any\" in the reading options"),
 		in(CodeLeadingZerosLost, "a spreadsheet dropped an ID's leading zeros", "export the file again and upload it without opening it in a spreadsheet, or open it with the ID columns as text (Excel: Data > From Text/CSV > Do not detect data types), or fix it in results.xlsx"),
 		in(CodeRoundedNumber, "a workbook cell holds the ID as a number of more than 15 digits: Excel keeps 15 significant digits, so the ID was rounded", "format the column as Text in the workbook and type or paste the exact IDs again (from the CRM, not from this sheet), or export the file again as CSV"),
 		in(CodeErrorCell, "the ID cell of the workbook holds a spreadsheet error (#REF!, #N/A, #VALUE!...), not an ID", "fix the formula or the data it refers to, or paste the IDs as values"),
@@ -175,7 +193,8 @@ func Explanations() []Explained {
 		in(CodeOwnerNotFound, "no active Gong user has that name", "use the owner's email, or the name as Gong shows it"),
 		in(CodeOwnerAmbiguous, "several active Gong users have that name", "use the email the message lists"),
 		{Kind: Failed, Stage: StageAPI, Code: CodeInvalidArgument, Meaning: "Gong refused the prospect: not a known CRM ID, or not allowed", Fix: "check the ID in the CRM and Gong's CRM sync"},
-		{Kind: Failed, Stage: StageAPI, Code: CodeInvalidState, Meaning: "Gong refused the prospect in its state: already in this or an exclusive flow, cool-off", Fix: "nothing to do, or take it out of that flow in Gong first"},
+		{Kind: Failed, Stage: StageAPI, Code: CodeInvalidState, Meaning: "Gong refused the prospect in its state: already in this or an exclusive flow, cool-off", Fix: "nothing to do, or take it out of that flow in Gong first; if Gong's message names the cool-off period and the person should be enrolled again, send the rows again with --override-cool-off",
+			InPage: "nothing to do, or take it out of that flow in Gong first; if Gong's message names the cool-off period and the person should be enrolled again, retry these rows and tick the cool-off override"},
 		{Kind: Failed, Stage: StageAPI, Code: CodeAlreadyInFlow, Meaning: "the prospect is in the flow with an instance created before this run sent it (on Gong's clock): someone else's, so this run does not claim it and undo leaves it", Fix: "nothing to do: the prospect is in the flow"},
 		{Kind: Failed, Stage: StageAPI, Code: CodeUnexpectedError, Meaning: "Gong failed on this prospect", Fix: "send the row again later; tell Gong support if it persists"},
 		{Kind: Failed, Stage: StageAPI, Code: CodeMissingFromResponse, Meaning: "Gong's answer did not mention the row and a read-back found no instance", Fix: "send the row again"},

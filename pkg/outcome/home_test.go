@@ -16,7 +16,8 @@ import (
 )
 
 // TestOneHome fails when a package outside outcome declares a failure code,
-// a reason, an exit code or a result file's list of columns of its own: a
+// a reason, an exit code or a result file's list of columns of its own, or
+// compares with a code spelt out (case "MissingValue", == "BlankRow"): a
 // copy is a fork waiting to drift (the docs explain outcome's codes only).
 //
 // pkg/emulator is left out on purpose: it stands in for Gong, and its
@@ -91,6 +92,22 @@ func straysIn(t *testing.T, path string, words, columns map[string]bool, exitNam
 					out = append(out, fset.Position(name.Pos()).String()+": "+name.Name+" declared outside outcome (use outcome.Code* / outcome.Reason*)")
 				case lit.Kind == token.STRING && words[unquote(lit.Value)]:
 					out = append(out, fset.Position(name.Pos()).String()+": "+name.Name+" copies outcome's code or reason "+lit.Value)
+				}
+			}
+		case *ast.CaseClause:
+			// case "MissingValue": a code compared by its spelling.
+			for _, e := range n.List {
+				if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING && words[unquote(lit.Value)] {
+					out = append(out, fset.Position(lit.Pos()).String()+": case "+lit.Value+" spells outcome's code or reason (use outcome.Code* / outcome.Reason*)")
+				}
+			}
+		case *ast.BinaryExpr:
+			if n.Op != token.EQL && n.Op != token.NEQ {
+				return true
+			}
+			for _, e := range []ast.Expr{n.X, n.Y} {
+				if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING && words[unquote(lit.Value)] {
+					out = append(out, fset.Position(lit.Pos()).String()+": compared with "+lit.Value+", outcome's code or reason spelt out (use outcome.Code* / outcome.Reason*)")
 				}
 			}
 		case *ast.CompositeLit:

@@ -242,9 +242,9 @@ func endStatus(code int, cause error) string {
 // the cause would otherwise be in the server's log only.
 func stopWords(reason string) string {
 	switch reason {
-	case "Unauthorized":
+	case outcome.ReasonUnauthorized:
 		return "Gong refused this console's credentials (401) partway through the run. Whoever runs the console must check the Gong access key and secret; then continue this run: the rows not sent yet go then."
-	case "Forbidden":
+	case outcome.ReasonForbidden:
 		return "Gong refused this console's requests (403) partway through the run: its token lacks the scope api:flows:write, or the key pair is wrong. Whoever runs the console must fix the key or grant the scope; then continue this run: the rows not sent yet go then."
 	}
 	return ""
