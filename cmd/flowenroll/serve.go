@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/pkg/console"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 )
@@ -267,7 +268,7 @@ func loadAuth(c serveConfig) (*console.Auth, error) {
 }
 
 // servePipeline builds the one client and the one pacer every run shares.
-func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (*console.EnrollPipeline, string, func(), error) {
+func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (*worker.EnrollPipeline, string, func(), error) {
 	base, banner, stop := getenv(gong.EnvBaseURL), "", func() {}
 	var creds gong.Credentials
 	if c.sandbox {
@@ -292,7 +293,7 @@ func servePipeline(c serveConfig, getenv func(string) string, log *zap.Logger) (
 	// One pacer, its last sends kept in --data; the page's listings take
 	// background turns: only when no run is waiting.
 	pacer := newPacer(c.rate, c.data)
-	return &console.EnrollPipeline{
+	return &worker.EnrollPipeline{
 		Client: client, Limiter: pacer, ListLimiter: pace.Background(pacer),
 		ChunkSize: c.chunkSize, Concurrency: c.concurrency, MaxRetryTime: c.maxRetry,
 		MaxWait: c.maxWait, DrainTimeout: c.drain, Preflight: c.preflight,

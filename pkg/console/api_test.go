@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/xuri/excelize/v2"
@@ -128,26 +129,26 @@ func TestUploadIsChecked(t *testing.T) {
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("X-Forwarded-Email", "ops@example.com")
-	var run Run
+	var run store.Run
 	if res := do(t, req, &run); res.StatusCode != 201 {
 		t.Fatalf("status %d", res.StatusCode)
 	}
-	if run.Status != StatusChecked || run.CreatedBy != "ops@example.com" || run.File != "export.csv" {
+	if run.Status != store.StatusChecked || run.CreatedBy != "ops@example.com" || run.File != "export.csv" {
 		t.Errorf("run %+v", run)
 	}
-	want := PlanView{
+	want := store.PlanView{
 		Rows: 6, Valid: 4, Rejected: 2, Requests: 3, Checked: true,
-		RejectedByCode: map[string]RejectedView{
-			"ScientificNotation": {Rows: 1, Fix: fixFor("ScientificNotation"), First: []RowRef{{Line: 6, CRMProspectID: "003B00001", FlowID: "1.69549E+18", Owner: ava, Stage: "input", Code: "ScientificNotation", FixColumn: "flowId"}},
-				Fixes: []FixGroup{{Column: "flowId", Value: "1.69549E+18", Rows: 1, Owner: ava}}},
-			"InvalidEmail": {Rows: 1, Fix: fixFor("InvalidEmail"), First: []RowRef{{Line: 7, CRMProspectID: "003B00002", FlowID: flowSDR, Owner: "not-an-email", Stage: "input", Code: "InvalidEmail", FixColumn: "flowInstanceOwnerEmail"}},
-				Fixes: []FixGroup{{Column: "flowInstanceOwnerEmail", Value: "not-an-email", Rows: 1}}},
+		RejectedByCode: map[string]store.RejectedView{
+			"ScientificNotation": {Rows: 1, Fix: fixFor("ScientificNotation"), First: []store.RowRef{{Line: 6, CRMProspectID: "003B00001", FlowID: "1.69549E+18", Owner: ava, Stage: "input", Code: "ScientificNotation", FixColumn: "flowId"}},
+				Fixes: []store.FixGroup{{Column: "flowId", Value: "1.69549E+18", Rows: 1, Owner: ava}}},
+			"InvalidEmail": {Rows: 1, Fix: fixFor("InvalidEmail"), First: []store.RowRef{{Line: 7, CRMProspectID: "003B00002", FlowID: flowSDR, Owner: "not-an-email", Stage: "input", Code: "InvalidEmail", FixColumn: "flowInstanceOwnerEmail"}},
+				Fixes: []store.FixGroup{{Column: "flowInstanceOwnerEmail", Value: "not-an-email", Rows: 1}}},
 		},
-		Groups:   []PlanGroup{{FlowID: flowSDR, Owner: ava, Rows: 2, Requests: 1}, {FlowID: flowWebinar, Owner: chloe, Rows: 1, Requests: 1}, {FlowID: flowDemo, Owner: dan, Rows: 1, Requests: 1}},
-		Estimate: &Estimate{Seconds: 1, Rate: 3, DailyQuota: 10000, Today: 3, Days: 1},
+		Groups:   []store.PlanGroup{{FlowID: flowSDR, Owner: ava, Rows: 2, Requests: 1}, {FlowID: flowWebinar, Owner: chloe, Rows: 1, Requests: 1}, {FlowID: flowDemo, Owner: dan, Rows: 1, Requests: 1}},
+		Estimate: &store.Estimate{Seconds: 1, Rate: 3, DailyQuota: 10000, Today: 3, Days: 1},
 	}
-	ignoreMessages := cmpopts.IgnoreFields(RejectedView{}, "Example")
-	ignoreRowMessages := cmpopts.IgnoreFields(RowRef{}, "Message")
+	ignoreMessages := cmpopts.IgnoreFields(store.RejectedView{}, "Example")
+	ignoreRowMessages := cmpopts.IgnoreFields(store.RowRef{}, "Message")
 	if diff := cmp.Diff(want, *run.Plan, ignoreMessages, ignoreRowMessages); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
@@ -168,7 +169,7 @@ func TestMapAColumnAndCheckAgain(t *testing.T) {
 	if status != 201 {
 		t.Fatalf("status %d", status)
 	}
-	want := &ColumnProblem{Missing: []string{"flowInstanceOwnerEmail"}, Found: []string{"Contact ID", "Flow ID", "Account Exec", "First Name"}}
+	want := &store.ColumnProblem{Missing: []string{"flowInstanceOwnerEmail"}, Found: []string{"Contact ID", "Flow ID", "Account Exec", "First Name"}}
 	if diff := cmp.Diff(want, run.Plan.Columns); diff != "" {
 		t.Fatalf("columns (-want +got):\n%s", diff)
 	}
@@ -178,7 +179,7 @@ func TestMapAColumnAndCheckAgain(t *testing.T) {
 	body, ctype := form(t, "", nil, map[string]string{"map": "flowInstanceOwnerEmail=Account Exec"})
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+run.ID+"/check", body)
 	req.Header.Set("Content-Type", ctype)
-	var again Run
+	var again store.Run
 	if res := do(t, req, &again); res.StatusCode != 200 {
 		t.Fatalf("check again: status %d", res.StatusCode)
 	}
@@ -226,11 +227,11 @@ func TestStartToFinishAndResults(t *testing.T) {
 	file := prospectsCSV("003A", 6) + "003B00001,1.69549E+18,ava.reyes@example.com,X\n"
 	_, run := c.upload(t, "export.csv", file, nil)
 	status, queued := c.post(t, "/api/v1/runs/"+run.ID+"/start")
-	if status != 202 || (queued.Status != StatusQueued && queued.Status != StatusRunning) || queued.StartedBy != LocalUser {
+	if status != 202 || (queued.Status != store.StatusQueued && queued.Status != store.StatusRunning) || queued.StartedBy != LocalUser {
 		t.Fatalf("start: status %d, run %+v", status, queued)
 	}
 	done := c.await(t, run.ID, ended)
-	if done.Status != StatusFinished || done.ExitCode == nil || *done.ExitCode != 3 {
+	if done.Status != store.StatusFinished || done.ExitCode == nil || *done.ExitCode != 3 {
 		t.Fatalf("run ended %s, exit %v, error %q", done.Status, done.ExitCode, done.Error)
 	}
 	sum := summaryOf(t, done)
@@ -270,7 +271,7 @@ func TestStartToFinishAndResults(t *testing.T) {
 	if want := []string{"003A00000", "003A00001", "003A00002", "003A00003", "003A00004", "003A00005"}; !slices.Equal(ids, want) {
 		t.Errorf("assigned crmProspectId column %q, want %q", ids, want)
 	}
-	var list struct{ Runs []Run }
+	var list struct{ Runs []store.Run }
 	c.get(t, "/api/v1/runs", &list)
 	if len(list.Runs) != 1 || list.Runs[0].StartedBy != LocalUser || list.Runs[0].CreatedBy != LocalUser {
 		t.Errorf("runs %+v", list.Runs)

@@ -6,7 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 )
 
 func TestCheckListen(t *testing.T) {
@@ -93,33 +94,15 @@ func TestProbesAndMetrics(t *testing.T) {
 func TestEstimate(t *testing.T) {
 	tests := []struct {
 		requests int
-		want     Estimate
+		want     store.Estimate
 	}{
-		{0, Estimate{Rate: 3, DailyQuota: 10000, Days: 1}},
-		{6, Estimate{Seconds: 2, Rate: 3, DailyQuota: 10000, Today: 6, Days: 1}},
-		{25000, Estimate{Seconds: 3334, Rate: 3, DailyQuota: 10000, Today: 10000, Days: 3}},
+		{0, store.Estimate{Rate: 3, DailyQuota: 10000, Days: 1}},
+		{6, store.Estimate{Seconds: 2, Rate: 3, DailyQuota: 10000, Today: 6, Days: 1}},
+		{25000, store.Estimate{Seconds: 3334, Rate: 3, DailyQuota: 10000, Today: 10000, Days: 3}},
 	}
 	for _, tt := range tests {
 		if got := *estimate(tt.requests, 3, 10000); got != tt.want {
 			t.Errorf("estimate(%d) = %+v, want %+v", tt.requests, got, tt.want)
 		}
 	}
-}
-
-func TestOneServerPerFolder(t *testing.T) {
-	dir := t.TempDir()
-	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	first, err := lockData(dir, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lockData(dir, now); err == nil || !strings.Contains(err.Error(), "in use by another flowenroll serve (process ") {
-		t.Fatalf("a second lock: %v", err)
-	}
-	first.Close()
-	again, err := lockData(dir, now)
-	if err != nil {
-		t.Fatalf("after the first server stopped: %v", err)
-	}
-	again.Close()
 }

@@ -6,15 +6,9 @@ import (
 	"io"
 	"net/http"
 	"time"
-)
 
-// Tick is a choice a person made on the page, with who made it and when:
-// the run record keeps it, so that whoever reads the run later knows who
-// decided.
-type Tick struct {
-	By string    `json:"by"`
-	At time.Time `json:"at"`
-}
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+)
 
 // startRequest is the optional JSON body of POST /api/v1/runs/{id}/start.
 // An empty body is a start with nothing ticked (or, for a resumption, the
@@ -42,15 +36,15 @@ func readStart(w http.ResponseWriter, r *http.Request) (startRequest, error) {
 // some of the run's rows were already sent one way. Rows refused for
 // their cool-off period are failed rows: retry them as a new run, and
 // tick the override there.
-func chooseCoolOff(r *Run, want *bool, user string, now time.Time) error {
-	if r.Status == StatusChecked {
+func chooseCoolOff(r *store.Run, want *bool, user string, now time.Time) error {
+	if r.Status == store.StatusChecked {
 		r.OverrideCoolOff = nil
 		if want != nil && *want && r.Plan != nil && r.Plan.Valid <= r.Plan.People {
 			// The record would claim an override nothing used.
 			return constError("Every row of this file is a person without a CRM ID, enrolled through bulk assignments: the cool-off override concerns rows by CRM ID only. Start without it.")
 		}
 		if want != nil && *want {
-			r.OverrideCoolOff = &Tick{By: user, At: now}
+			r.OverrideCoolOff = &store.Tick{By: user, At: now}
 		}
 		return nil
 	}

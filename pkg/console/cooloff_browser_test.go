@@ -36,7 +36,7 @@ func TestBrowserCoolOffOverride(t *testing.T) {
 	}
 	b.do(chromedp.Click("#start-button"), chromedp.WaitVisible("#dl-assigned-csv"))
 	b.shot("results")
-	run, _ := c.srv.st.get(id)
+	run, _ := c.srv.st.Get(id)
 	if run.OverrideCoolOff == nil || run.OverrideCoolOff.By != LocalUser || run.OverrideCoolOff.At.IsZero() {
 		t.Fatalf("run record overrideCoolOff %+v, want ticked by %s", run.OverrideCoolOff, LocalUser)
 	}

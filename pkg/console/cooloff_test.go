@@ -14,7 +14,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
+	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
 // startCoolOffGong is the emulator with its cool-off refusals on, and n
@@ -40,7 +43,7 @@ func startCoolOffGong(t *testing.T, prefix string, n int) (*gongStub, string) {
 }
 
 // startAs starts a run as user, with body (none when empty).
-func (c *console) startAs(t *testing.T, id, user, body string) (int, Run) {
+func (c *console) startAs(t *testing.T, id, user, body string) (int, store.Run) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -49,7 +52,7 @@ func (c *console) startAs(t *testing.T, id, user, body string) (int, Run) {
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+id+"/start", rd)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Forwarded-Email", user)
-	var r Run
+	var r store.Run
 	res := do(t, req, &r)
 	return res.StatusCode, r
 }
@@ -115,13 +118,13 @@ func TestCoolOffOverrideAgainstGong(t *testing.T) {
 }
 
 // uploadAs uploads a file as user and wants it checked.
-func (c *console) uploadAs(t *testing.T, name, content, user string) Run {
+func (c *console) uploadAs(t *testing.T, name, content, user string) store.Run {
 	t.Helper()
 	body, ctype := form(t, name, []byte(content), nil)
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("X-Forwarded-Email", user)
-	var r Run
+	var r store.Run
 	if res := do(t, req, &r); res.StatusCode != 201 || !r.Plan.Ready() {
 		t.Fatalf("upload: status %d, plan %+v", res.StatusCode, r.Plan)
 	}
@@ -145,20 +148,20 @@ func (c *console) getAs(t *testing.T, path string, out any) {
 func TestCoolOffOverrideResumeAndRetry(t *testing.T) {
 	sent := make(chan bool, 8)
 	pipe := &fakePipeline{
-		plan: func(context.Context, PlanSpec) (PlanView, error) {
-			return PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]RejectedView{}}, nil
+		plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
+			return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
 		},
-		run: func(_ context.Context, s RunSpec, _ Progress) (Result, error) {
+		run: func(_ context.Context, s worker.RunSpec, _ worker.Progress) (worker.Result, error) {
 			sent <- s.OverrideCoolOff
 			// The row left, as the pipeline writes it, for the retry.
 			left := "line,crmProspectId,flowId,flowInstanceOwnerEmail,reason\n2,003X,1,a@example.com,Stopped\n"
 			if err := os.MkdirAll(s.OutDir, 0o700); err != nil {
-				return Result{ExitCode: 1}, err
+				return worker.Result{ExitCode: 1}, err
 			}
-			if err := os.WriteFile(filepath.Join(s.OutDir, UnprocessedFile), []byte(left), 0o600); err != nil {
-				return Result{ExitCode: 1}, err
+			if err := os.WriteFile(filepath.Join(s.OutDir, worker.UnprocessedFile), []byte(left), 0o600); err != nil {
+				return worker.Result{ExitCode: 1}, err
 			}
-			return Result{ExitCode: 4, Summary: json.RawMessage(`{"rowsRead":1,"unprocessed":1}`)}, nil
+			return worker.Result{ExitCode: 4, Run: &report.Summary{RowsRead: 1, Counts: report.Counts{Unprocessed: 1}}}, nil
 		},
 	}
 	c := startConsole(t, Config{Pipeline: pipe, Auth: &Auth{Header: "X-Forwarded-Email"}})
@@ -189,11 +192,11 @@ func TestCoolOffOverrideResumeAndRetry(t *testing.T) {
 		if r.OverrideCoolOff == nil || r.OverrideCoolOff.By != "lee@example.com" {
 			t.Errorf("%s: overrideCoolOff %+v, want lee's tick kept", s.name, r.OverrideCoolOff)
 		}
-		c.await(t, run.ID, func(r Run) bool { return r.Status == StatusFinished })
+		c.await(t, run.ID, func(r store.Run) bool { return r.Status == store.StatusFinished })
 	}
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+run.ID+"/retry", nil)
 	req.Header.Set("X-Forwarded-Email", "kim@example.com")
-	var retry Run
+	var retry store.Run
 	if res := do(t, req, &retry); res.StatusCode != 201 || retry.OverrideCoolOff != nil {
 		t.Fatalf("retry: status %d, overrideCoolOff %+v, want 201 and none", res.StatusCode, retry.OverrideCoolOff)
 	}

@@ -3,43 +3,21 @@ package console
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/input"
 )
-
-// Files of a run's fixes, inside its folder: the upload is never changed;
-// the fixes are kept beside it and applied to a copy the pipeline reads.
-const (
-	fixesFile = "fixes.json"
-	fixedCSV  = "fixed.csv"
-)
-
-// Fix is one correction a person made in the page: the values of Set
-// (canonical column -> value) for the rows at Lines of the upload.
-type Fix struct {
-	Set   map[string]string `json:"set"`
-	Lines []int             `json:"lines"`
-	// Code and From say how the rows were chosen, when they were: the rows
-	// rejected with Code whose value was From.
-	Code string    `json:"code,omitempty"`
-	From *string   `json:"from,omitempty"`
-	By   string    `json:"by"`
-	At   time.Time `json:"at"`
-}
 
 // Columns a fix may set. A flow is written as flowId, flowName or both,
 // as the file has them.
@@ -50,31 +28,8 @@ const (
 	colOwner = input.ColOwnerEmail
 )
 
-func (s *store) fixes(id string) ([]Fix, error) {
-	b, err := os.ReadFile(filepath.Join(s.runDir(id), fixesFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var fs []Fix
-	if err := json.Unmarshal(b, &fs); err != nil {
-		return nil, fmt.Errorf("%s: %w", fixesFile, err)
-	}
-	return fs, nil
-}
-
-func (s *store) saveFixes(id string, fs []Fix) error {
-	b, err := json.MarshalIndent(fs, "", "  ")
-	if err != nil {
-		return err
-	}
-	return fsguard.WriteBytes(filepath.Join(s.runDir(id), fixesFile), append(b, '\n'))
-}
-
 // fixedValues merges the fixes by line: a later fix of a cell wins.
-func fixedValues(fs []Fix) map[int]map[string]string {
+func fixedValues(fs []store.Fix) map[int]map[string]string {
 	by := map[int]map[string]string{}
 	for _, f := range fs {
 		for _, l := range f.Lines {
@@ -98,7 +53,7 @@ func (e *fixError) Error() string { return e.msg }
 // applyFixes writes to out the CSV at base (read with opts) with the fixes'
 // values in their rows, every row on the line it had, as UTF-8. It returns
 // the lines of base that are rows (after the header).
-func applyFixes(base, out string, opts Options, fs []Fix) (map[int]bool, error) {
+func applyFixes(base, out string, opts store.Options, fs []store.Fix) (map[int]bool, error) {
 	text, delim, headers, err := readText(base, opts)
 	if err != nil {
 		return nil, err
@@ -113,12 +68,12 @@ func applyFixes(base, out string, opts Options, fs []Fix) (map[int]bool, error) 
 
 // readText reads the CSV at path as the reader does: its text as UTF-8,
 // its delimiter and the headers of its canonical columns.
-func readText(path string, opts Options) ([]byte, string, map[string]string, error) {
+func readText(path string, opts store.Options) ([]byte, string, map[string]string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	ro, err := inputOptions(opts)
+	ro, err := worker.InputOptions(opts)
 	if err != nil {
 		return nil, "", nil, err
 	}

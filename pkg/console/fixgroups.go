@@ -5,21 +5,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
-
-// FixGroup is the rows of one reason that one fix mends at once: those
-// whose value in Column is Value. Suggest is the flow the check found
-// nearest a misspelled name.
-type FixGroup struct {
-	Column string `json:"column"`
-	Value  string `json:"value"`
-	Rows   int    `json:"rows"`
-	// Owner is an owner of these rows by email: the flow picker lists the
-	// flows they see.
-	Owner   string      `json:"owner,omitempty"`
-	Suggest *FlowChoice `json:"suggest,omitempty"`
-}
 
 // maxFixGroups bounds the groups a reason shows; the rest are fixed row by
 // row or in the file.
@@ -30,7 +18,7 @@ const maxRecount = 100_000
 
 // fixColumnOf says which column mends a row rejected with code, and its
 // value there; "" when the page has no fix for the reason.
-func fixColumnOf(row RowRef) (string, string) {
+func fixColumnOf(row store.RowRef) (string, string) {
 	switch row.Code {
 	case outcome.CodeScientificNotation, outcome.CodeTrailingDecimal:
 		// A spreadsheet's damage to a number: the CRM ID's or the flow's.
@@ -69,9 +57,9 @@ var similarFlow = regexp.MustCompile(`similar: "([^"]+)" \(([0-9]+)\)`)
 
 // fixGroups groups the rejected rows of each code by the value a fix
 // replaces, most rows first.
-func fixGroups(rows []RowRef) map[string][]FixGroup {
+func fixGroups(rows []store.RowRef) map[string][]store.FixGroup {
 	type key struct{ code, col, val string }
-	at := map[key]*FixGroup{}
+	at := map[key]*store.FixGroup{}
 	var order []key
 	for _, r := range rows {
 		col, val := fixColumnOf(r)
@@ -81,9 +69,9 @@ func fixGroups(rows []RowRef) map[string][]FixGroup {
 		k := key{r.Code, col, strings.ToLower(strings.TrimSpace(val))}
 		g, ok := at[k]
 		if !ok {
-			g = &FixGroup{Column: col, Value: val}
+			g = &store.FixGroup{Column: col, Value: val}
 			if m := similarFlow.FindStringSubmatch(r.Message); m != nil && r.Code == outcome.CodeFlowNameNotFound {
-				g.Suggest = &FlowChoice{Name: m[1], ID: m[2]}
+				g.Suggest = &store.FlowChoice{Name: m[1], ID: m[2]}
 			}
 			at[k] = g
 			order = append(order, k)
@@ -93,7 +81,7 @@ func fixGroups(rows []RowRef) map[string][]FixGroup {
 			g.Owner = r.Owner
 		}
 	}
-	out := map[string][]FixGroup{}
+	out := map[string][]store.FixGroup{}
 	for _, k := range order {
 		g := at[k]
 		if k.val != "" && len(rows) <= maxRecount {

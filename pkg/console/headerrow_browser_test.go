@@ -34,7 +34,7 @@ func TestBrowserHeaderRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.shot("header-row")
-	run, _ := c.srv.st.get(id)
+	run, _ := c.srv.st.Get(id)
 	if run.Options.HeaderRow != 4 || run.Plan == nil || run.Plan.Rows != 3 || run.Plan.Valid != 3 {
 		t.Fatalf("header row %d, plan %+v: want row 4, 3 rows all valid (the decoy header on row 2 passed over)", run.Options.HeaderRow, run.Plan)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/input"
 )
 
@@ -40,7 +41,7 @@ func TestHeaderRowField(t *testing.T) {
 			if tt.wantErr {
 				return
 			}
-			in, err := inputOptions(o)
+			in, err := worker.InputOptions(o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,10 +60,10 @@ func TestHeaderRowField(t *testing.T) {
 func TestRetryInputKeepsLines(t *testing.T) {
 	out := t.TempDir()
 	files := map[string]string{
-		FailedFile: "line,crmProspectId,flowId,flowInstanceOwnerEmail,stage,errorCode,errorMessage,httpStatus,requestId,Notes\n" +
+		worker.FailedFile: "line,crmProspectId,flowId,flowInstanceOwnerEmail,stage,errorCode,errorMessage,httpStatus,requestId,Notes\n" +
 			"8,,,,input,BlankRow,u.csv:8: blank row,,,\n" +
 			"33,003B,1,a@example.com,api,InvalidState,x,400,r-1,n33\n",
-		UnprocessedFile: "line,crmProspectId,flowId,flowInstanceOwnerEmail,reason,Notes\n17,003C,1,a@example.com,Interrupted,n17\n",
+		worker.UnprocessedFile: "line,crmProspectId,flowId,flowInstanceOwnerEmail,reason,Notes\n17,003C,1,a@example.com,Interrupted,n17\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(out, name), []byte(body), 0o600); err != nil {

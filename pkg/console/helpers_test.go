@@ -19,6 +19,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/pace"
@@ -54,14 +56,14 @@ func startGong(t *testing.T) *gongStub {
 }
 
 // pipeline is the real pipeline against g, with its one pacer at 3/s.
-func (g *gongStub) pipeline(t *testing.T, chunkSize int) *EnrollPipeline {
+func (g *gongStub) pipeline(t *testing.T, chunkSize int) *worker.EnrollPipeline {
 	t.Helper()
 	base, err := gong.ParseBaseURL(g.url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := gong.NewClient(base, gong.Credentials{AccessKey: "key", AccessKeySecret: "secret"}, &http.Client{Timeout: 10 * time.Second}, zap.NewNop())
-	return &EnrollPipeline{
+	return &worker.EnrollPipeline{
 		Client: client, Limiter: pace.New(3, pace.DefaultMargin), ChunkSize: chunkSize, Concurrency: 4,
 		MaxRetryTime: time.Minute, MaxWait: time.Minute, DrainTimeout: 10 * time.Second, Preflight: true,
 	}
@@ -159,20 +161,20 @@ func do(t *testing.T, req *http.Request, out any) *http.Response {
 	return res
 }
 
-func (c *console) upload(t *testing.T, name, content string, fields map[string]string) (int, Run) {
+func (c *console) upload(t *testing.T, name, content string, fields map[string]string) (int, store.Run) {
 	t.Helper()
 	body, ctype := form(t, name, []byte(content), fields)
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
 	req.Header.Set("Content-Type", ctype)
-	var r Run
+	var r store.Run
 	res := do(t, req, &r)
 	return res.StatusCode, r
 }
 
-func (c *console) post(t *testing.T, path string) (int, Run) {
+func (c *console) post(t *testing.T, path string) (int, store.Run) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", c.http.URL+path, nil)
-	var r Run
+	var r store.Run
 	res := do(t, req, &r)
 	return res.StatusCode, r
 }
@@ -185,7 +187,7 @@ func (c *console) get(t *testing.T, path string, out any) int {
 
 // await follows the run's events until until says yes, and returns that
 // state of the run. It waits on the server's own events: no sleeping.
-func (c *console) await(t *testing.T, id string, until func(Run) bool) Run {
+func (c *console) await(t *testing.T, id string, until func(store.Run) bool) store.Run {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -205,7 +207,7 @@ func (c *console) await(t *testing.T, id string, until func(Run) bool) Run {
 		if !ok {
 			continue
 		}
-		var r Run
+		var r store.Run
 		if err := json.Unmarshal([]byte(data), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -214,15 +216,17 @@ func (c *console) await(t *testing.T, id string, until func(Run) bool) Run {
 		}
 	}
 	t.Fatalf("run %s: the events ended before the awaited state: %v", id, sc.Err())
-	return Run{}
+	return store.Run{}
 }
 
-func ended(r Run) bool { return r.Status == StatusFinished || r.Status == StatusStopped }
+func ended(r store.Run) bool {
+	return r.Status == store.StatusFinished || r.Status == store.StatusStopped
+}
 
 // summaryOf decodes a run's summary.
-func summaryOf(t *testing.T, r Run) Summary {
+func summaryOf(t *testing.T, r store.Run) store.Summary {
 	t.Helper()
-	var s Summary
+	var s store.Summary
 	if err := json.Unmarshal(r.Summary, &s); err != nil {
 		t.Fatalf("summary of %s: %v", r.ID, err)
 	}
@@ -231,30 +235,34 @@ func summaryOf(t *testing.T, r Run) Summary {
 
 // fakePipeline is a Pipeline of function fields.
 type fakePipeline struct {
-	plan      func(context.Context, PlanSpec) (PlanView, error)
-	run       func(context.Context, RunSpec, Progress) (Result, error)
+	plan      func(context.Context, worker.PlanSpec) (store.PlanView, error)
+	run       func(context.Context, worker.RunSpec, worker.Progress) (worker.Result, error)
 	undoCount func(context.Context, string) (int, error)
-	undo      func(context.Context, ReconcileSpec) (Result, error)
-	verify    func(context.Context, ReconcileSpec) (Result, error)
-	users     func(context.Context) (Listing[Person], error)
-	flows     func(context.Context, string) (Listing[FlowChoice], error)
+	undo      func(context.Context, worker.ReconcileSpec) (worker.Result, error)
+	verify    func(context.Context, worker.ReconcileSpec) (worker.Result, error)
+	users     func(context.Context) (worker.Listing[worker.Person], error)
+	flows     func(context.Context, string) (worker.Listing[store.FlowChoice], error)
 }
 
-func (f *fakePipeline) Plan(ctx context.Context, s PlanSpec) (PlanView, error) { return f.plan(ctx, s) }
-func (f *fakePipeline) Run(ctx context.Context, s RunSpec, p Progress) (Result, error) {
+func (f *fakePipeline) Plan(ctx context.Context, s worker.PlanSpec) (store.PlanView, error) {
+	return f.plan(ctx, s)
+}
+func (f *fakePipeline) Run(ctx context.Context, s worker.RunSpec, p worker.Progress) (worker.Result, error) {
 	return f.run(ctx, s, p)
 }
 func (f *fakePipeline) UndoCount(ctx context.Context, outDir string) (int, error) {
 	return f.undoCount(ctx, outDir)
 }
-func (f *fakePipeline) Undo(ctx context.Context, s ReconcileSpec) (Result, error) {
+func (f *fakePipeline) Undo(ctx context.Context, s worker.ReconcileSpec) (worker.Result, error) {
 	return f.undo(ctx, s)
 }
-func (f *fakePipeline) Verify(ctx context.Context, s ReconcileSpec) (Result, error) {
+func (f *fakePipeline) Verify(ctx context.Context, s worker.ReconcileSpec) (worker.Result, error) {
 	return f.verify(ctx, s)
 }
-func (f *fakePipeline) Users(ctx context.Context) (Listing[Person], error) { return f.users(ctx) }
-func (f *fakePipeline) Flows(ctx context.Context, owner string) (Listing[FlowChoice], error) {
+func (f *fakePipeline) Users(ctx context.Context) (worker.Listing[worker.Person], error) {
+	return f.users(ctx)
+}
+func (f *fakePipeline) Flows(ctx context.Context, owner string) (worker.Listing[store.FlowChoice], error) {
 	return f.flows(ctx, owner)
 }
 

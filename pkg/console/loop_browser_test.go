@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"go.uber.org/zap"
 )
 
@@ -109,7 +110,7 @@ func fixLoop(t *testing.T, width int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, _ := c.srv.st.get(id)
+	run, _ := c.srv.st.Get(id)
 	t.Logf("the check: %d rows, %d ready, rejected %v", run.Plan.Rows, run.Plan.Valid, codesOf(run.Plan))
 
 	// The misspelled flow: the check's suggestion, for all its rows.
@@ -133,18 +134,18 @@ func fixLoop(t *testing.T, width int64) {
 		t.Fatalf("the row's fix: %s", msg)
 	}
 	b.shot("fixed")
-	run, _ = c.srv.st.get(id)
+	run, _ = c.srv.st.Get(id)
 	if run.Plan.Valid != 12 || run.Plan.Rejected != 2 || run.Plan.RejectedByCode["BlankRow"].Rows != 2 {
 		t.Fatalf("after the fixes: %d ready, rejected %v", run.Plan.Valid, codesOf(run.Plan))
 	}
-	if up, _ := os.ReadFile(filepath.Join(c.srv.st.runDir(id), "upload.csv")); string(up) != loopExport() {
+	if up, _ := os.ReadFile(filepath.Join(c.srv.st.RunDir(id), "upload.csv")); string(up) != loopExport() {
 		t.Error("the upload was changed")
 	}
 
 	p.click("#start-button")
 	b.do(chromedp.WaitVisible("#dl-results-xlsx"))
 	b.shot("results")
-	run, _ = c.srv.st.get(id)
+	run, _ = c.srv.st.Get(id)
 	if s := summaryOf(t, run); s.Assigned != 12 || s.Failed != 2 {
 		t.Errorf("the run: %d assigned, %d failed; want the 12 fixable rows assigned, the 2 blank rows failed", s.Assigned, s.Failed)
 	}
@@ -175,7 +176,7 @@ func fixLoop(t *testing.T, width int64) {
 	}
 }
 
-func codesOf(p *PlanView) map[string]int {
+func codesOf(p *store.PlanView) map[string]int {
 	m := map[string]int{}
 	for c, v := range p.RejectedByCode {
 		m[c] = v.Rows

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 )
 
 // sampleSize is how many rows the mapping check looks at: enough to see
@@ -34,7 +36,7 @@ func looksName(v string) bool {
 // mappingWarnings looks at the first rows of the columns the reader took
 // as the CRM ID and the owner, and says when they hold something else: an
 // email column mapped as the CRM ID fails every row at Gong.
-func mappingWarnings(path string, opts Options) []string {
+func mappingWarnings(path string, opts store.Options) []string {
 	text, delim, headers, err := readText(path, opts)
 	if err != nil {
 		return nil

@@ -5,13 +5,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metrics are the console's Prometheus metrics, derived from the runs the
 // store holds (counted once, in the summaries), and the requests sent.
 type metrics struct {
-	st       *store
+	st       *store.Store
 	runs     *prometheus.Desc
 	rows     *prometheus.Desc
 	requests *prometheus.Desc
@@ -58,7 +59,7 @@ type diskDescs struct{ data, volume, free *prometheus.Desc }
 // dataSizeEvery is how often the size of DIR is measured again.
 const dataSizeEvery = time.Minute
 
-func newMetrics(st *store, now func() time.Time, dataDir string) *metrics {
+func newMetrics(st *store.Store, now func() time.Time, dataDir string) *metrics {
 	return &metrics{
 		st: st, now: now, dataDir: dataDir,
 		disk: diskDescs{
@@ -77,8 +78,8 @@ func newMetrics(st *store, now func() time.Time, dataDir string) *metrics {
 	}
 }
 
-// ended adds the requests of a run segment.
-func (m *metrics) ended(_ Run, sum Summary) {
+// Ended adds the requests of a run segment.
+func (m *metrics) Ended(_ store.Run, sum store.Summary) {
 	m.add(sum.RequestsThisRun)
 }
 
@@ -100,11 +101,11 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	byStatus := map[string]int{StatusChecked: 0, StatusQueued: 0, StatusRunning: 0, StatusFinished: 0, StatusStopped: 0}
+	byStatus := map[string]int{store.StatusChecked: 0, store.StatusQueued: 0, store.StatusRunning: 0, store.StatusFinished: 0, store.StatusStopped: 0}
 	byOutcome := map[string]int{"assigned": 0, "failed": 0, "unprocessed": 0}
-	for _, r := range m.st.list() {
+	for _, r := range m.st.List() {
 		byStatus[r.Status]++
-		var sum Summary
+		var sum store.Summary
 		if len(r.Summary) > 0 && json.Unmarshal(r.Summary, &sum) == nil {
 			byOutcome["assigned"] += sum.Assigned
 			byOutcome["failed"] += sum.Failed

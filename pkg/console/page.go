@@ -31,6 +31,7 @@ func parsePage() (*template.Template, error) {
 	return template.ParseFS(webFiles, "web/index.html")
 }
 
+// page answers GET /.
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	data := pageData{User: userOf(r.Context()), Banner: s.cfg.Banner, MaxUpload: megabytes(s.cfg.MaxUpload),
@@ -38,24 +39,4 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	if err := s.tmpl.Execute(w, data); err != nil {
 		s.log.Warn("page not written")
 	}
-}
-
-// static serves the page's script and style sheet, and nothing else.
-func (s *Server) static(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	ctype := map[string]string{"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}[name]
-	b, err := webFiles.ReadFile("web/" + name)
-	if ctype == "" || err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", ctype)
-	_, _ = w.Write(b)
-}
-
-// favicon answers the browsers that ask /favicon.ico whatever the page
-// says: the page's icon, not a 404 in every log.
-func (s *Server) favicon(w http.ResponseWriter, r *http.Request) {
-	r.SetPathValue("name", "favicon.svg")
-	s.static(w, r)
 }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/mail"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
@@ -79,7 +78,7 @@ func (l *listings) get(ctx context.Context, user, key string, fetch func(context
 		// The listing outlives a person who leaves: the next one gets it.
 		e.value, e.err = fetch(context.WithoutCancel(ctx))
 		e.at, e.ttl = l.now(), listingTTL
-		var un *UnavailableError
+		var un *worker.UnavailableError
 		if e.err != nil && (!errors.As(e.err, &un) || un.Status != http.StatusBadRequest) {
 			e.ttl = failedListingTTL
 		}
@@ -117,57 +116,6 @@ func isDone(c chan struct{}) bool {
 	}
 }
 
-// users answers the owner picker: the company's active users.
-func (s *Server) users(w http.ResponseWriter, r *http.Request) {
-	v, err := s.listUsers(r.Context(), userOf(r.Context()))
-	if err != nil {
-		s.listError(w, "users", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": nonNil(v)})
-}
-
-// listUsers is Gong's active users, kept for a while.
-func (s *Server) listUsers(ctx context.Context, user string) ([]Person, error) {
-	v, err := s.lists.get(ctx, user, "users", func(ctx context.Context) (any, error) {
-		l, err := s.cfg.Pipeline.Users(ctx)
-		s.listed(l.Requests)
-		return l.Items, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]Person), nil
-}
-
-// listFlows is the flows owner can see, kept for a while.
-func (s *Server) listFlows(ctx context.Context, user, owner string) ([]FlowChoice, error) {
-	v, err := s.lists.get(ctx, user, "flows "+strings.ToLower(owner), func(ctx context.Context) (any, error) {
-		l, err := s.cfg.Pipeline.Flows(ctx, owner)
-		s.listed(l.Requests)
-		return l.Items, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]FlowChoice), nil
-}
-
-// flows answers the flow picker: the flows ?owner= can see.
-func (s *Server) flows(w http.ResponseWriter, r *http.Request) {
-	owner := strings.TrimSpace(r.URL.Query().Get("owner"))
-	if a, err := mail.ParseAddress(owner); err != nil || a.Address != owner {
-		writeError(w, http.StatusBadRequest, "Give the owner's email address: /api/v1/flows?owner=name@example.com.")
-		return
-	}
-	v, err := s.listFlows(r.Context(), userOf(r.Context()), owner)
-	if err != nil {
-		s.listError(w, "flows", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"owner": owner, "flows": nonNil(v)})
-}
-
 // listed counts a listing's requests with the runs'.
 func (s *Server) listed(n int64) {
 	if n > 0 {
@@ -178,7 +126,7 @@ func (s *Server) listed(n int64) {
 // listError answers a listing Gong did not give: 503, or 400 when Gong
 // refused the question itself (an owner who is no Gong user).
 func (s *Server) listError(w http.ResponseWriter, what string, err error) {
-	var un *UnavailableError
+	var un *worker.UnavailableError
 	switch {
 	case errors.As(err, new(tooManyListings)):
 		w.Header().Set("Retry-After", "60")

@@ -10,22 +10,24 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 )
 
 // pickerAnswer is the answer of GET /api/v1/users or /api/v1/flows.
 type pickerAnswer struct {
-	Users []Person
+	Users []worker.Person
 	Owner string
-	Flows []FlowChoice
+	Flows []store.FlowChoice
 	Error string
 }
 
 func TestPickers(t *testing.T) {
 	g := startGong(t)
 	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200)})
-	flow := func(id, name, folder, vis string) FlowChoice {
-		return FlowChoice{ID: id, Name: name, Folder: folder, Visibility: vis}
+	flow := func(id, name, folder, vis string) store.FlowChoice {
+		return store.FlowChoice{ID: id, Name: name, Folder: folder, Visibility: vis}
 	}
 	tests := []struct {
 		name     string
@@ -34,29 +36,29 @@ func TestPickers(t *testing.T) {
 		want     pickerAnswer
 		requests emulator.Stats // the listings it sends to Gong
 	}{
-		{"the active users", "/api/v1/users", 200, pickerAnswer{Users: []Person{
-			{"Ava Reyes", ava}, {"Ben Okafor", "ben.okafor@example.com"}, {"Chloé Martin", chloe}, {"Dan Kowalski", dan},
-			{"Zoë Müller", "zoe.mueller@example.com"}, {"Zoë Müller", "zoe.muller@example.com"},
+		{"the active users", "/api/v1/users", 200, pickerAnswer{Users: []worker.Person{
+			{Name: "Ava Reyes", Email: ava}, {Name: "Ben Okafor", Email: "ben.okafor@example.com"}, {Name: "Chloé Martin", Email: chloe}, {Name: "Dan Kowalski", Email: dan},
+			{Name: "Zoë Müller", Email: "zoe.mueller@example.com"}, {Name: "Zoë Müller", Email: "zoe.muller@example.com"},
 		}}, emulator.Stats{ListUsers: 1}},
-		{"kept: no second request", "/api/v1/users", 200, pickerAnswer{Users: []Person{
-			{"Ava Reyes", ava}, {"Ben Okafor", "ben.okafor@example.com"}, {"Chloé Martin", chloe}, {"Dan Kowalski", dan},
-			{"Zoë Müller", "zoe.mueller@example.com"}, {"Zoë Müller", "zoe.muller@example.com"},
+		{"kept: no second request", "/api/v1/users", 200, pickerAnswer{Users: []worker.Person{
+			{Name: "Ava Reyes", Email: ava}, {Name: "Ben Okafor", Email: "ben.okafor@example.com"}, {Name: "Chloé Martin", Email: chloe}, {Name: "Dan Kowalski", Email: dan},
+			{Name: "Zoë Müller", Email: "zoe.mueller@example.com"}, {Name: "Zoë Müller", Email: "zoe.muller@example.com"},
 		}}, emulator.Stats{}},
-		{"the flows an owner sees", "/api/v1/flows?owner=" + ava, 200, pickerAnswer{Owner: ava, Flows: []FlowChoice{
+		{"the flows an owner sees", "/api/v1/flows?owner=" + ava, 200, pickerAnswer{Owner: ava, Flows: []store.FlowChoice{
 			flow(flowDemo, "Inbound Demo Request", "Inbound", "Company"),
 			flow(flowWebinar, "Webinar Follow-up", "Inbound", "Company"),
 			flow("1695493301223590801", "Enterprise Nurture (exclusive)", "Outbound", "Company"),
 			flow("1711046208531772904", "Renewal Check-in", "Outbound", "Shared"),
 			flow(flowSDR, "SDR Outbound Q3", "Outbound", "Company"),
 		}}, emulator.Stats{ListFlows: 1}},
-		{"another owner's flows are listed apart", "/api/v1/flows?owner=ben.okafor@example.com", 200, pickerAnswer{Owner: "ben.okafor@example.com", Flows: []FlowChoice{
+		{"another owner's flows are listed apart", "/api/v1/flows?owner=ben.okafor@example.com", 200, pickerAnswer{Owner: "ben.okafor@example.com", Flows: []store.FlowChoice{
 			flow(flowDemo, "Inbound Demo Request", "Inbound", "Company"),
 			flow(flowWebinar, "Webinar Follow-up", "Inbound", "Company"),
 			flow("1702318845120411245", "Webinar Follow-up", "Inbound", "Personal"),
 			flow("1695493301223590801", "Enterprise Nurture (exclusive)", "Outbound", "Company"),
 			flow(flowSDR, "SDR Outbound Q3", "Outbound", "Company"),
 		}}, emulator.Stats{ListFlows: 1}},
-		{"an owner's flows are kept", "/api/v1/flows?owner=" + strings.ToUpper(ava[:1]) + ava[1:], 200, pickerAnswer{Owner: "A" + ava[1:], Flows: []FlowChoice{
+		{"an owner's flows are kept", "/api/v1/flows?owner=" + strings.ToUpper(ava[:1]) + ava[1:], 200, pickerAnswer{Owner: "A" + ava[1:], Flows: []store.FlowChoice{
 			flow(flowDemo, "Inbound Demo Request", "Inbound", "Company"),
 			flow(flowWebinar, "Webinar Follow-up", "Inbound", "Company"),
 			flow("1695493301223590801", "Enterprise Nurture (exclusive)", "Outbound", "Company"),
@@ -138,7 +140,7 @@ func TestPickersWhenGongRefuses(t *testing.T) {
 
 	tests := []struct {
 		name string
-		pipe *EnrollPipeline
+		pipe *worker.EnrollPipeline
 		path string
 		want string
 	}{
@@ -172,21 +174,21 @@ func TestFlowAndOwnerForTheWholeFile(t *testing.T) {
 	if status != 201 {
 		t.Fatalf("status %d", status)
 	}
-	want := &ColumnProblem{Missing: []string{"flowId", "flowInstanceOwnerEmail"}, Found: []string{"Contact ID", "First Name"}}
+	want := &store.ColumnProblem{Missing: []string{"flowId", "flowInstanceOwnerEmail"}, Found: []string{"Contact ID", "First Name"}}
 	if diff := cmp.Diff(want, run.Plan.Columns); diff != "" {
 		t.Fatalf("columns (-want +got):\n%s", diff)
 	}
 	body, ctype := form(t, "", nil, map[string]string{"flow": flowSDR, "owner": ava})
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+run.ID+"/check", body)
 	req.Header.Set("Content-Type", ctype)
-	var again Run
+	var again store.Run
 	if res := do(t, req, &again); res.StatusCode != 200 {
 		t.Fatalf("check again: status %d", res.StatusCode)
 	}
-	if diff := cmp.Diff(Options{Flow: flowSDR, Owner: ava}, again.Options); diff != "" {
+	if diff := cmp.Diff(store.Options{Flow: flowSDR, Owner: ava}, again.Options); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]PlanGroup{{FlowID: flowSDR, Owner: ava, Rows: 3, Requests: 1}}, again.Plan.Groups); diff != "" {
+	if diff := cmp.Diff([]store.PlanGroup{{FlowID: flowSDR, Owner: ava, Rows: 3, Requests: 1}}, again.Plan.Groups); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 	if again.Plan.Columns != nil || again.Plan.Valid != 3 || again.Plan.Rejected != 0 || !again.Plan.Ready() {

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
+	"github.com/flowenroll/flowenroll/pkg/report"
 	"go.uber.org/zap"
 )
 
@@ -31,13 +34,13 @@ func TestTwoRunsShareThePacer(t *testing.T) {
 		t.Fatalf("start second: %d", status)
 	}
 	// The second waits while the first runs, and says where it stands.
-	if queued.Status == StatusQueued && queued.QueuePosition != 1 {
+	if queued.Status == store.StatusQueued && queued.QueuePosition != 1 {
 		t.Errorf("second run: queue position %d, want 1", queued.QueuePosition)
 	}
 	r1 := c.await(t, first.ID, ended)
 	r2 := c.await(t, second.ID, ended)
 	elapsed := time.Since(begin)
-	for _, r := range []Run{r1, r2} {
+	for _, r := range []store.Run{r1, r2} {
 		if s := summaryOf(t, r); s.Assigned != 30 || *r.ExitCode != 0 {
 			t.Errorf("run %s: exit %d, %+v", r.File, *r.ExitCode, s)
 		}
@@ -61,12 +64,12 @@ func TestStopAndResume(t *testing.T) {
 	c := startConsole(t, Config{Pipeline: g.pipeline(t, 3)})
 	_, run := c.upload(t, "p.csv", prospectsCSV("003A", 30), nil)
 	c.post(t, "/api/v1/runs/"+run.ID+"/start")
-	c.await(t, run.ID, func(r Run) bool { return r.Progress != nil && r.Progress.Settled > 0 })
+	c.await(t, run.ID, func(r store.Run) bool { return r.Progress != nil && r.Progress.Settled > 0 })
 	if status, _ := c.post(t, "/api/v1/runs/"+run.ID+"/stop"); status != 202 {
 		t.Fatalf("stop: %d", status)
 	}
 	stopped := c.await(t, run.ID, ended)
-	if stopped.Status != StatusStopped || *stopped.ExitCode != 4 || stopped.StoppedBy != LocalUser {
+	if stopped.Status != store.StatusStopped || *stopped.ExitCode != 4 || stopped.StoppedBy != LocalUser {
 		t.Fatalf("after stop: %s, exit %d, by %q", stopped.Status, *stopped.ExitCode, stopped.StoppedBy)
 	}
 	left := summaryOf(t, stopped).Unprocessed
@@ -76,7 +79,7 @@ func TestStopAndResume(t *testing.T) {
 	if status, _ := c.post(t, "/api/v1/runs/"+run.ID+"/start"); status != 202 {
 		t.Fatalf("resume: %d", status)
 	}
-	done := c.await(t, run.ID, func(r Run) bool { return r.Status == StatusFinished })
+	done := c.await(t, run.ID, func(r store.Run) bool { return r.Status == store.StatusFinished })
 	s := summaryOf(t, done)
 	if s.Assigned != 30 || s.Failed != 0 || s.Unprocessed != 0 || *done.ExitCode != 0 {
 		t.Errorf("after resuming: exit %d, %+v", *done.ExitCode, s)
@@ -96,15 +99,15 @@ func TestRestartInTheMiddle(t *testing.T) {
 	first := startConsole(t, Config{DataDir: dir, Pipeline: g.pipeline(t, 3)})
 	_, run := first.upload(t, "p.csv", prospectsCSV("003A", 30), nil)
 	first.post(t, "/api/v1/runs/"+run.ID+"/start")
-	first.await(t, run.ID, func(r Run) bool { return r.Progress != nil && r.Progress.Settled > 0 })
+	first.await(t, run.ID, func(r store.Run) bool { return r.Progress != nil && r.Progress.Settled > 0 })
 	first.stop()
 
-	var meta Run
-	b, err := os.ReadFile(filepath.Join(dir, "runs", run.ID, metaFile))
+	var meta store.Run
+	b, err := os.ReadFile(filepath.Join(dir, "runs", run.ID, "run.json"))
 	if err != nil || json.Unmarshal(b, &meta) != nil {
 		t.Fatalf("run.json: %v", err)
 	}
-	if meta.Status != StatusQueued {
+	if meta.Status != store.StatusQueued {
 		t.Fatalf("after the server stopped, the run is %s, want queued", meta.Status)
 	}
 	createdBefore := len(g.emu.Created())
@@ -115,7 +118,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 	second := startConsole(t, Config{DataDir: dir, Pipeline: g.pipeline(t, 3)})
 	done := second.await(t, run.ID, ended)
 	s := summaryOf(t, done)
-	if done.Status != StatusFinished || s.Assigned != 30 || s.Failed != 0 || s.Unprocessed != 0 {
+	if done.Status != store.StatusFinished || s.Assigned != 30 || s.Failed != 0 || s.Unprocessed != 0 {
 		t.Fatalf("after the restart: %s, %+v, error %q", done.Status, s, done.Error)
 	}
 	created := g.emu.Created()
@@ -126,7 +129,7 @@ func TestRestartInTheMiddle(t *testing.T) {
 		}
 		seen[a.CRMProspectID] = true
 	}
-	ids := assignedIDs(t, filepath.Join(dir, "runs", run.ID, outFolder, AssignedFile))
+	ids := assignedIDs(t, filepath.Join(dir, "runs", run.ID, "out", worker.AssignedFile))
 	if len(ids) != 30 || len(created) != 30 {
 		t.Errorf("assigned.csv has %d rows, Gong created %d instances; want 30 and 30", len(ids), len(created))
 	}
@@ -163,7 +166,7 @@ func TestRetry(t *testing.T) {
 	if status != 201 {
 		t.Fatalf("retry: status %d", status)
 	}
-	if retry.RetryOf != run.ID || retry.Status != StatusChecked || retry.Plan.Rows != 1 || retry.Plan.RejectedByCode["InvalidEmail"].Rows != 1 {
+	if retry.RetryOf != run.ID || retry.Status != store.StatusChecked || retry.Plan.Rows != 1 || retry.Plan.RejectedByCode["InvalidEmail"].Rows != 1 {
 		t.Errorf("retry %+v, plan %+v", retry, retry.Plan)
 	}
 	status, _ = c.post(t, "/api/v1/runs/"+retry.ID+"/retry")
@@ -179,17 +182,17 @@ func TestQueuePlaces(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan string, 3)
 	pipe := &fakePipeline{
-		plan: func(context.Context, PlanSpec) (PlanView, error) {
-			return PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]RejectedView{}}, nil
+		plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
+			return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
 		},
-		run: func(ctx context.Context, s RunSpec, p Progress) (Result, error) {
+		run: func(ctx context.Context, s worker.RunSpec, p worker.Progress) (worker.Result, error) {
 			started <- s.OutDir
 			select {
 			case <-release:
 			case <-ctx.Done():
-				return Result{ExitCode: 4, Summary: json.RawMessage(`{"unprocessed":1}`)}, nil
+				return worker.Result{ExitCode: 4, Run: &report.Summary{Counts: report.Counts{Unprocessed: 1}}}, nil
 			}
-			return Result{ExitCode: 0, Summary: json.RawMessage(`{"assigned":1}`)}, nil
+			return worker.Result{ExitCode: 0, Run: &report.Summary{Counts: report.Counts{Assigned: 1}}}, nil
 		},
 	}
 	c := startConsole(t, Config{Pipeline: pipe, Log: zap.NewNop()})
@@ -200,13 +203,13 @@ func TestQueuePlaces(t *testing.T) {
 		c.post(t, "/api/v1/runs/"+r.ID+"/start")
 	}
 	<-started
-	var b, cc Run
+	var b, cc store.Run
 	c.get(t, "/api/v1/runs/"+ids[1], &b)
 	c.get(t, "/api/v1/runs/"+ids[2], &cc)
 	if b.QueuePosition != 1 || cc.QueuePosition != 2 {
 		t.Errorf("queue places %d and %d, want 1 and 2", b.QueuePosition, cc.QueuePosition)
 	}
-	if status, r := c.post(t, "/api/v1/runs/"+ids[1]+"/stop"); status != 202 || r.Status != StatusStopped {
+	if status, r := c.post(t, "/api/v1/runs/"+ids[1]+"/stop"); status != 202 || r.Status != store.StatusStopped {
 		t.Errorf("stop a queued run: %d, %s", status, r.Status)
 	}
 	c.get(t, "/api/v1/runs/"+ids[2], &cc)

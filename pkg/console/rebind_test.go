@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"go.uber.org/zap"
 )
 
@@ -80,10 +81,10 @@ func TestBrowserRebindingRefused(t *testing.T) {
 			t.Errorf("%s from the rebound page: %v, want %d", k, got[k], http.StatusMisdirectedRequest)
 		}
 	}
-	if r, _ := c.srv.st.get(run.ID); r.Status != StatusChecked {
+	if r, _ := c.srv.st.Get(run.ID); r.Status != store.StatusChecked {
 		t.Errorf("the run is %s after the attack, want it untouched (checked)", r.Status)
 	}
-	if n := len(c.srv.st.list()); n != 1 {
+	if n := len(c.srv.st.List()); n != 1 {
 		t.Errorf("%d runs after the attack, want 1", n)
 	}
 }
@@ -107,7 +108,7 @@ func TestBrowserDeleteRun(t *testing.T) {
 	if got := b.text("#files-deleted"); !strings.Contains(got, "deleted") || !strings.Contains(got, "local") {
 		t.Errorf("the page says %q", got)
 	}
-	if c.srv.hasFiles(run.ID) {
+	if c.srv.st.HasFiles(run.ID) {
 		t.Error("the run's files are still there")
 	}
 }

@@ -15,6 +15,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/flowenroll/flowenroll/internal/testkit"
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
+	"github.com/flowenroll/flowenroll/pkg/reconcile"
 )
 
 // postForm posts fields as a form, with the headers, and decodes the answer.
@@ -55,7 +58,7 @@ func TestUndoThenVerify(t *testing.T) {
 	_, other := c.upload(t, "other.csv", prospectsCSV("003C", 3), nil)
 	c.post(t, "/api/v1/runs/"+other.ID+"/start")
 	c.await(t, other.ID, ended)
-	assigned := column(t, filepath.Join(dir, "runs", run.ID, outFolder, AssignedFile), "crmProspectId")
+	assigned := column(t, filepath.Join(dir, "runs", run.ID, "out", worker.AssignedFile), "crmProspectId")
 
 	before := g.emu.Stats()
 	var preview UndoPreview
@@ -69,15 +72,15 @@ func TestUndoThenVerify(t *testing.T) {
 		t.Error("the confirmation sent a request to Gong")
 	}
 
-	var undo Run
+	var undo store.Run
 	if status := c.postForm(t, "/api/v1/runs/"+run.ID+"/undo", confirm, nil, &undo); status != 202 {
 		t.Fatalf("undo: status %d", status)
 	}
-	if undo.Kind != KindUndo || undo.Of != run.ID || undo.StartedBy != LocalUser || undo.CreatedBy != LocalUser || undo.UnassignedBy != "" {
+	if undo.Kind != store.KindUndo || undo.Of != run.ID || undo.StartedBy != LocalUser || undo.CreatedBy != LocalUser || undo.UnassignedBy != "" {
 		t.Errorf("undo run %+v", undo)
 	}
 	undone := c.await(t, undo.ID, ended)
-	if undone.Status != StatusFinished || *undone.ExitCode != 0 || undone.Outcome != exitWords(KindUndo, 0) {
+	if undone.Status != store.StatusFinished || *undone.ExitCode != 0 || undone.Outcome != "every flow instance the run created is removed" {
 		t.Fatalf("undo ended %s, exit %d, error %q", undone.Status, *undone.ExitCode, undone.Error)
 	}
 	var sum struct{ Instances, Removed, Kept, Pending int }
@@ -85,13 +88,13 @@ func TestUndoThenVerify(t *testing.T) {
 		t.Errorf("undo summary %s (%v)", undone.Summary, err)
 	}
 	path := filepath.Join(t.TempDir(), "undone.csv")
-	if err := os.WriteFile(path, []byte(download(t, c, undo.ID, UndoneFile)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(download(t, c, undo.ID, worker.UndoneFile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(assigned, column(t, path, "crmProspectId")); diff != "" {
 		t.Errorf("undone.csv's rows are not assigned.csv's (-assigned +undone):\n%s", diff)
 	}
-	download(t, c, undo.ID, UndoFailedFile)
+	download(t, c, undo.ID, worker.UndoFailedFile)
 	var left []string
 	for _, in := range g.emu.Instances() {
 		left = append(left, in.CRMProspectID)
@@ -101,22 +104,22 @@ func TestUndoThenVerify(t *testing.T) {
 		t.Errorf("instances at Gong after the undo: %q, want only the other run's %q", left, want)
 	}
 
-	var verify Run
-	if status := c.postForm(t, "/api/v1/runs/"+run.ID+"/verify", nil, nil, &verify); status != 202 || verify.Kind != KindVerify || verify.Of != run.ID {
+	var verify store.Run
+	if status := c.postForm(t, "/api/v1/runs/"+run.ID+"/verify", nil, nil, &verify); status != 202 || verify.Kind != store.KindVerify || verify.Of != run.ID {
 		t.Fatalf("verify: status %d, run %+v", status, verify)
 	}
 	verified := c.await(t, verify.ID, ended)
-	if verified.Status != StatusFinished || *verified.ExitCode != 0 {
+	if verified.Status != store.StatusFinished || *verified.ExitCode != 0 {
 		t.Fatalf("verify ended %s, exit %d, error %q", verified.Status, *verified.ExitCode, verified.Error)
 	}
-	if err := os.WriteFile(path, []byte(download(t, c, verify.ID, VerifyFile)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(download(t, c, verify.ID, worker.VerifyFile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if states := column(t, path, "state"); len(states) != 6 || slices.ContainsFunc(states, func(s string) bool { return s != "no-longer-open" }) {
 		t.Errorf("verify.csv states %q, want 6 times no-longer-open", states)
 	}
 	var vsum struct{ ByState map[string]int }
-	if err := json.Unmarshal([]byte(download(t, c, verify.ID, SummaryFile)), &vsum); err != nil || !cmp.Equal(vsum.ByState, map[string]int{"no-longer-open": 6}) {
+	if err := json.Unmarshal([]byte(download(t, c, verify.ID, worker.SummaryFile)), &vsum); err != nil || !cmp.Equal(vsum.ByState, map[string]int{"no-longer-open": 6}) {
 		t.Errorf("verify's summary.json: %+v (%v)", vsum, err)
 	}
 
@@ -130,34 +133,34 @@ func TestUndoThenVerify(t *testing.T) {
 
 // holdingPipeline's runs and undos hold until released or stopped; undo
 // records what it was asked.
-func holdingPipeline(release <-chan struct{}, asked chan<- ReconcileSpec) *fakePipeline {
-	hold := func(ctx context.Context) (Result, error) {
+func holdingPipeline(release <-chan struct{}, asked chan<- worker.ReconcileSpec) *fakePipeline {
+	hold := func(ctx context.Context) (worker.Result, error) {
 		select {
 		case <-release:
-			return Result{ExitCode: 0, Summary: json.RawMessage(`{"removed":1}`)}, nil
+			return worker.Result{ExitCode: 0, Undo: &reconcile.UndoSummary{Removed: 1}}, nil
 		case <-ctx.Done():
-			return Result{ExitCode: 4, Summary: json.RawMessage(`{"pending":1}`)}, nil
+			return worker.Result{ExitCode: 4, Undo: &reconcile.UndoSummary{Pending: 1}}, nil
 		}
 	}
 	return &fakePipeline{
-		plan: func(context.Context, PlanSpec) (PlanView, error) {
-			return PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]RejectedView{}}, nil
+		plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
+			return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
 		},
-		run: func(ctx context.Context, s RunSpec, _ Progress) (Result, error) {
+		run: func(ctx context.Context, s worker.RunSpec, _ worker.Progress) (worker.Result, error) {
 			if err := os.MkdirAll(s.OutDir, 0o700); err != nil {
-				return Result{ExitCode: 1}, err
+				return worker.Result{ExitCode: 1}, err
 			}
 			return hold(ctx)
 		},
 		undoCount: func(context.Context, string) (int, error) { return 7, nil },
-		undo: func(ctx context.Context, s ReconcileSpec) (Result, error) {
+		undo: func(ctx context.Context, s worker.ReconcileSpec) (worker.Result, error) {
 			asked <- s
-			if err := os.WriteFile(filepath.Join(s.OutDir, UndoneFile), []byte("line\n"), 0o600); err != nil {
-				return Result{ExitCode: 1}, err
+			if err := os.WriteFile(filepath.Join(s.OutDir, worker.UndoneFile), []byte("line\n"), 0o600); err != nil {
+				return worker.Result{ExitCode: 1}, err
 			}
 			return hold(ctx)
 		},
-		verify: func(ctx context.Context, _ ReconcileSpec) (Result, error) { return hold(ctx) },
+		verify: func(ctx context.Context, _ worker.ReconcileSpec) (worker.Result, error) { return hold(ctx) },
 	}
 }
 
@@ -166,24 +169,24 @@ func holdingPipeline(release <-chan struct{}, asked chan<- ReconcileSpec) *fakeP
 // an email address.
 func TestUndoRefusals(t *testing.T) {
 	release := make(chan struct{})
-	pipe := holdingPipeline(release, make(chan ReconcileSpec, 1))
+	pipe := holdingPipeline(release, make(chan worker.ReconcileSpec, 1))
 	c := startConsole(t, Config{Pipeline: pipe, Log: zap.NewNop(), Auth: &Auth{Header: "X-Forwarded-Email"}})
 	as := func(user string) map[string]string { return map[string]string{"X-Forwarded-Email": user} }
 	ops := as("ops@example.com")
 	c.header = http.Header{"X-Forwarded-Email": {"ops@example.com"}}
-	upload := func() Run {
+	upload := func() store.Run {
 		body, ctype := form(t, "a.csv", []byte("x\n"), nil)
 		req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
 		req.Header.Set("Content-Type", ctype)
 		req.Header.Set("X-Forwarded-Email", "ops@example.com")
-		var r Run
+		var r store.Run
 		do(t, req, &r)
 		return r
 	}
 	checked := upload()
 	running := upload()
 	c.postForm(t, "/api/v1/runs/"+running.ID+"/start", nil, ops, nil)
-	c.await(t, running.ID, func(r Run) bool { return r.Status == StatusRunning })
+	c.await(t, running.ID, func(r store.Run) bool { return r.Status == store.StatusRunning })
 
 	tests := []struct {
 		name, path string
@@ -230,29 +233,29 @@ func TestUndoRefusals(t *testing.T) {
 // start, and keeps its files; an undo of an undo is refused.
 func TestUndoResumesAfterARestart(t *testing.T) {
 	release := make(chan struct{})
-	asked := make(chan ReconcileSpec, 2)
+	asked := make(chan worker.ReconcileSpec, 2)
 	pipe := holdingPipeline(release, asked)
 	dir := t.TempDir()
 	ava := map[string]string{"X-Forwarded-Email": "ava.reyes@example.com"}
 	first := startConsole(t, Config{DataDir: dir, Pipeline: pipe, Log: zap.NewNop(), Auth: &Auth{Header: "X-Forwarded-Email"}})
 	first.header = http.Header{"X-Forwarded-Email": {"ava.reyes@example.com"}}
-	var run Run
+	var run store.Run
 	body, ctype := form(t, "a.csv", []byte("x\n"), nil)
 	req, _ := http.NewRequest("POST", first.http.URL+"/api/v1/runs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("X-Forwarded-Email", "ava.reyes@example.com")
 	do(t, req, &run)
 	first.postForm(t, "/api/v1/runs/"+run.ID+"/start", nil, ava, nil)
-	first.await(t, run.ID, func(r Run) bool { return r.Status == StatusRunning })
+	first.await(t, run.ID, func(r store.Run) bool { return r.Status == store.StatusRunning })
 	first.postForm(t, "/api/v1/runs/"+run.ID+"/stop", nil, ava, nil)
 	first.await(t, run.ID, ended)
 
-	var undo Run
+	var undo store.Run
 	if status := first.postForm(t, "/api/v1/runs/"+run.ID+"/undo", confirm, ava, &undo); status != 202 {
 		t.Fatalf("undo: %d", status)
 	}
 	spec := <-asked
-	if spec.UnassignedBy != "ava.reyes@example.com" || spec.OutDir != filepath.Join(dir, "runs", run.ID, outFolder) {
+	if spec.UnassignedBy != "ava.reyes@example.com" || spec.OutDir != filepath.Join(dir, "runs", run.ID, "out") {
 		t.Errorf("undo asked %+v", spec)
 	}
 	first.stop()
@@ -263,10 +266,10 @@ func TestUndoResumesAfterARestart(t *testing.T) {
 	second.header = first.header
 	close(release)
 	done := second.await(t, undo.ID, ended)
-	if done.Status != StatusFinished || done.StartedBy != "ava.reyes@example.com" || string(done.Summary) != `{"removed":1}` {
+	if done.Status != store.StatusFinished || done.StartedBy != "ava.reyes@example.com" || !strings.Contains(string(done.Summary), `"removed":1,`) {
 		t.Errorf("after the restart the undo ended %+v", done)
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, "runs", undo.ID, outFolder, UndoneFile)); string(got) != "line\n" {
+	if got, err := os.ReadFile(filepath.Join(dir, "runs", undo.ID, "out", worker.UndoneFile)); string(got) != "line\n" {
 		t.Errorf("the undo's own undone.csv: %q, %v", got, err)
 	}
 	var answer struct{ Error string }

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/fsguard"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 
@@ -21,74 +21,47 @@ import (
 type RowPage struct {
 	Total  int            `json:"total"` // rows matching the filter
 	ByCode map[string]int `json:"byCode"`
-	Rows   []RowRef       `json:"rows"`
+	Rows   []store.RowRef `json:"rows"`
 	// Fixes says, for each code, what a person does about it.
 	Fixes map[string]string `json:"fixes,omitempty"`
 }
 
-// ReadRows reads failed.csv at path: the rows whose errorCode is code (all
+// readRows reads failed.csv at path: the rows whose errorCode is code (all
 // if code is ""), from offset, at most limit of them (0: all).
-func ReadRows(path, code string, offset, limit int) (RowPage, error) {
-	page := RowPage{ByCode: map[string]int{}, Rows: []RowRef{}}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return page, nil
-	}
-	if err != nil {
-		return page, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return page, nil
-	}
-	if err != nil {
-		return page, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	col := columnIndex(head)
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return page, nil
-		}
-		if err != nil {
-			return page, fmt.Errorf("%s: %w", filepath.Base(path), err)
-		}
-		ref := rowRef(rec, col)
+func readRows(path, code string, offset, limit int) (RowPage, error) {
+	page := RowPage{ByCode: map[string]int{}, Rows: []store.RowRef{}}
+	err := store.EachRow(path, rowColumns(), func(rec []string) {
+		ref := rowRef(rec)
 		page.ByCode[ref.Code]++
 		if code != "" && ref.Code != code {
-			continue
+			return
 		}
 		page.Total++
 		if page.Total > offset && (limit == 0 || len(page.Rows) < limit) {
 			page.Rows = append(page.Rows, ref)
 		}
+	})
+	if errors.Is(err, os.ErrNotExist) {
+		return page, nil
 	}
+	return page, err
 }
 
-func columnIndex(head []string) map[string]int {
-	col := make(map[string]int, len(head))
-	for i, h := range head {
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
-	}
-	return col
+// rowColumns are the columns of failed.csv a RowRef shows, in rowRef's order.
+func rowColumns() []string {
+	return []string{outcome.ColLine, outcome.ColCRMProspectID, outcome.ColFlowID, outcome.ColFlowName,
+		outcome.ColOwnerEmail, outcome.ColStage, outcome.ColErrorCode, outcome.ColErrorMessage}
 }
 
-func rowRef(rec []string, col map[string]int) RowRef {
-	cell := func(name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return report.Unguard(rec[i])
-		}
-		return ""
+// rowRef is a row of failed.csv, its cells under rowColumns.
+func rowRef(rec []string) store.RowRef {
+	for i := range rec {
+		rec[i] = report.Unguard(rec[i])
 	}
-	line, _ := strconv.Atoi(cell("line"))
-	return RowRef{
-		Line: line, CRMProspectID: cell("crmProspectId"), FlowID: cell("flowId"), FlowName: cell("flowName"), Owner: cell("flowInstanceOwnerEmail"),
-		Stage: cell("stage"), Code: cell("errorCode"), Message: cell("errorMessage"),
+	line, _ := strconv.Atoi(rec[0])
+	return store.RowRef{
+		Line: line, CRMProspectID: rec[1], FlowID: rec[2], FlowName: rec[3], Owner: rec[4],
+		Stage: rec[5], Code: rec[6], Message: rec[7],
 	}
 }
 
@@ -99,7 +72,7 @@ func rowRef(rec []string, col map[string]int) RowRef {
 func retryColumns(outDir string) []string {
 	var cols []string
 	seen := map[string]bool{}
-	for _, name := range []string{FailedFile, UnprocessedFile} {
+	for _, name := range []string{worker.FailedFile, worker.UnprocessedFile} {
 		f, err := os.Open(filepath.Join(outDir, name))
 		if err != nil {
 			continue
@@ -125,14 +98,14 @@ func retryColumns(outDir string) []string {
 func writeRetryInput(outDir, path string) (int, error) {
 	cols := retryColumns(outDir)
 	var recs [][]string
-	for _, name := range []string{FailedFile, UnprocessedFile} {
-		got, err := readCSVColumns(filepath.Join(outDir, name), cols)
+	for _, name := range []string{worker.FailedFile, worker.UnprocessedFile} {
+		got, err := store.ReadColumns(filepath.Join(outDir, name), cols)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return 0, err
 		}
 		recs = append(recs, got...)
 	}
-	lineAt, codeAt := slices.Index(cols, "line"), slices.Index(cols, "errorCode")
+	lineAt, codeAt := slices.Index(cols, outcome.ColLine), slices.Index(cols, outcome.ColErrorCode)
 	lineOf := func(rec []string) int {
 		if lineAt < 0 {
 			return 0
@@ -169,42 +142,12 @@ func writeRetryInput(outDir, path string) (int, error) {
 	return len(recs), fsguard.WriteBytes(path, buf.Bytes())
 }
 
-// readCSVColumns reads, for every data row of the CSV at path, the cells
-// under the given headers (blank where a header is missing).
-func readCSVColumns(path string, headers []string) ([][]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// failedPath is the run's failed.csv: the run's, or before it started the
+// check's.
+func (s *Server) failedPath(id string) string {
+	p := filepath.Join(s.st.OutDir(id), worker.FailedFile)
+	if _, err := os.Stat(p); err == nil {
+		return p
 	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	head, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	idx := make([]int, len(headers))
-	for i, h := range headers {
-		idx[i] = slices.Index(head, h)
-	}
-	var out [][]string
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", filepath.Base(path), err)
-		}
-		row := make([]string, len(headers))
-		for i, j := range idx {
-			if j >= 0 && j < len(rec) {
-				row[i] = rec[j]
-			}
-		}
-		out = append(out, row)
-	}
+	return filepath.Join(s.st.RunDir(id), store.CheckDir, worker.FailedFile)
 }

@@ -1,14 +1,12 @@
 package console
 
 import (
-	"errors"
 	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"go.uber.org/zap"
 )
 
@@ -22,50 +20,11 @@ import (
 // runs list and download name, and no file system takes a longer one.
 const maxFileName = 255
 
-// KeptBy is FilesDeletedBy when --keep deleted the files.
-const KeptBy = "--keep"
+// keptBy is FilesDeletedBy when --keep deleted the files.
+const keptBy = "--keep"
 
 // sweepEvery is how often Run looks for runs past Config.Keep.
 const sweepEvery = time.Hour
-
-// runBusy: a run whose files are in use.
-type runBusy struct{ status string }
-
-func (e runBusy) Error() string {
-	return "This run is " + e.status + ": stop it before deleting it."
-}
-
-// deleteFiles removes a run's upload and result files, keeping run.json,
-// and records who did it. A queued or running run is refused.
-func (s *Server) deleteFiles(id, by string) (Run, error) {
-	r, err := s.st.update(id, func(r *Run) error {
-		if r.Status == StatusQueued || r.Status == StatusRunning {
-			return runBusy{r.Status}
-		}
-		if r.FilesDeletedAt.IsZero() {
-			r.FilesDeletedAt, r.FilesDeletedBy = s.cfg.Now(), by
-		}
-		return nil
-	})
-	if err != nil {
-		return r, err
-	}
-	// Recorded first: a crash in between leaves files the next sweep removes.
-	dir := s.st.runDir(id)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return r, err
-	}
-	for _, e := range entries {
-		if e.Name() == metaFile {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return r, err
-		}
-	}
-	return r, nil
-}
 
 // sweep deletes the files of runs that ended longer than Keep ago (a run
 // never started: since its upload).
@@ -74,8 +33,8 @@ func (s *Server) sweep() {
 		return
 	}
 	now := s.cfg.Now()
-	for _, r := range s.st.list() {
-		if r.Status == StatusQueued || r.Status == StatusRunning {
+	for _, r := range s.st.List() {
+		if r.Status == store.StatusQueued || r.Status == store.StatusRunning {
 			continue
 		}
 		since := r.EndedAt
@@ -85,10 +44,10 @@ func (s *Server) sweep() {
 		if now.Sub(since) < s.cfg.Keep {
 			continue
 		}
-		if !r.FilesDeletedAt.IsZero() && !s.hasFiles(r.ID) {
+		if !r.FilesDeletedAt.IsZero() && !s.st.HasFiles(r.ID) {
 			continue
 		}
-		if _, err := s.deleteFiles(r.ID, KeptBy); err != nil {
+		if _, err := s.st.DeleteFiles(r.ID, keptBy); err != nil {
 			s.log.Error("cannot delete an old run's files", zap.String("run", r.ID), zap.Error(err))
 			continue
 		}
@@ -96,42 +55,9 @@ func (s *Server) sweep() {
 	}
 }
 
-// hasFiles says whether a run's folder holds more than run.json.
-func (s *Server) hasFiles(id string) bool {
-	entries, _ := os.ReadDir(s.st.runDir(id))
-	return len(entries) > 1
-}
-
-// deleteRun answers DELETE /api/v1/runs/{id}: the run's uploader or an
-// admin deletes its files; the record stays.
-func (s *Server) deleteRun(w http.ResponseWriter, r *http.Request) {
-	run, ok := s.runOr404(w, r)
-	if !ok {
-		return
-	}
-	user := userOf(r.Context())
-	if user != run.CreatedBy && user != LocalUser && !slices.Contains(s.cfg.Admins, user) {
-		writeError(w, http.StatusForbidden, "Only the person who uploaded this run, or an admin, can delete it.")
-		return
-	}
-	updated, err := s.deleteFiles(run.ID, user)
-	var busy runBusy
-	switch {
-	case errors.As(err, &busy):
-		writeError(w, http.StatusConflict, busy.Error())
-		return
-	case err != nil:
-		s.internal(w, "cannot delete the run's files", err)
-		return
-	}
-	s.log.Info("run deleted: its upload and result files are gone, its summary stays", zap.String("run", run.ID), zap.String("user", user))
-	v, _ := s.view(updated.ID)
-	writeJSON(w, http.StatusOK, v)
-}
-
 // runWithFiles is runOr404 for the actions that need the run's files: a
 // run whose files were deleted gets 410.
-func (s *Server) runWithFiles(w http.ResponseWriter, r *http.Request) (Run, bool) {
+func (s *Server) runWithFiles(w http.ResponseWriter, r *http.Request) (store.Run, bool) {
 	run, ok := s.runOr404(w, r)
 	if ok && !run.FilesDeletedAt.IsZero() {
 		writeError(w, http.StatusGone, "This run's upload and result files were deleted on "+
@@ -142,7 +68,7 @@ func (s *Server) runWithFiles(w http.ResponseWriter, r *http.Request) (Run, bool
 }
 
 func deletedByWords(by string) string {
-	if by == KeptBy {
+	if by == keptBy {
 		return "kept for --keep, then deleted"
 	}
 	return "by " + by

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -23,7 +24,7 @@ func TestLongFileNameRefused(t *testing.T) {
 	if status, _ := c.upload(t, strings.Repeat("a", 251)+".csv", prospectsCSV("003A", 2), nil); status != http.StatusCreated {
 		t.Errorf("a 255-byte file name: %d, want 201", status)
 	}
-	if n := len(c.srv.st.list()); n != 1 {
+	if n := len(c.srv.st.List()); n != 1 {
 		t.Errorf("%d runs kept, want 1", n)
 	}
 }
@@ -47,7 +48,7 @@ func TestKeepDeletesOldFiles(t *testing.T) {
 	mu.Unlock()
 	_, recent := c.upload(t, "recent.csv", prospectsCSV("003B", 3), nil)
 	c.srv.sweep()
-	if !c.srv.hasFiles(old.ID) {
+	if !c.srv.st.HasFiles(old.ID) {
 		t.Fatal("20 days after: the files are gone, want them kept 30 days")
 	}
 	mu.Lock()
@@ -55,16 +56,16 @@ func TestKeepDeletesOldFiles(t *testing.T) {
 	mu.Unlock()
 	c.srv.sweep()
 
-	entries, _ := os.ReadDir(c.srv.st.runDir(old.ID))
-	if len(entries) != 1 || entries[0].Name() != metaFile {
-		t.Errorf("after 31 days the run's folder holds %v, want only %s", entries, metaFile)
+	entries, _ := os.ReadDir(c.srv.st.RunDir(old.ID))
+	if len(entries) != 1 || entries[0].Name() != "run.json" {
+		t.Errorf("after 31 days the run's folder holds %v, want only %s", entries, "run.json")
 	}
-	if !c.srv.hasFiles(recent.ID) {
+	if !c.srv.st.HasFiles(recent.ID) {
 		t.Error("the run uploaded 11 days ago lost its files")
 	}
-	var got Run
+	var got store.Run
 	c.get(t, "/api/v1/runs/"+old.ID, &got)
-	if got.FilesDeletedBy != KeptBy || got.FilesDeletedAt.IsZero() || !cmp.Equal(summaryOf(t, got), summaryOf(t, ended)) {
+	if got.FilesDeletedBy != keptBy || got.FilesDeletedAt.IsZero() || !cmp.Equal(summaryOf(t, got), summaryOf(t, ended)) {
 		t.Errorf("the record after --keep: deleted by %q at %v, summary %s", got.FilesDeletedBy, got.FilesDeletedAt, got.Summary)
 	}
 	for _, tt := range []struct{ method, path string }{
@@ -94,16 +95,16 @@ func TestKeepDeletesOldFiles(t *testing.T) {
 func TestDeleteRun(t *testing.T) {
 	g := startGong(t)
 	c := startConsole(t, Config{Pipeline: g.pipeline(t, 200), Auth: &Auth{Header: "X-Forwarded-Email"}, Admins: []string{"admin@example.com"}})
-	as := func(user, method, path string, body io.Reader, ctype string) (int, Run) {
+	as := func(user, method, path string, body io.Reader, ctype string) (int, store.Run) {
 		req, _ := http.NewRequest(method, c.http.URL+path, body)
 		req.Header.Set("X-Forwarded-Email", user)
 		if ctype != "" {
 			req.Header.Set("Content-Type", ctype)
 		}
-		var r Run
+		var r store.Run
 		return do(t, req, &r).StatusCode, r
 	}
-	upload := func(user string) Run {
+	upload := func(user string) store.Run {
 		body, ctype := form(t, "leads.csv", []byte(prospectsCSV("003A", 3)), nil)
 		status, r := as(user, "POST", "/api/v1/runs", body, ctype)
 		if status != http.StatusCreated {
@@ -116,10 +117,10 @@ func TestDeleteRun(t *testing.T) {
 		t.Errorf("someone else deletes: %d, want 403", status)
 	}
 	status, got := as("ann@example.com", "DELETE", "/api/v1/runs/"+ann.ID, nil, "")
-	if status != http.StatusOK || got.FilesDeletedBy != "ann@example.com" || c.srv.hasFiles(ann.ID) {
-		t.Errorf("the uploader deletes: %d, by %q, files left %v", status, got.FilesDeletedBy, c.srv.hasFiles(ann.ID))
+	if status != http.StatusOK || got.FilesDeletedBy != "ann@example.com" || c.srv.st.HasFiles(ann.ID) {
+		t.Errorf("the uploader deletes: %d, by %q, files left %v", status, got.FilesDeletedBy, c.srv.st.HasFiles(ann.ID))
 	}
-	if _, err := os.Stat(filepath.Join(c.srv.st.runDir(ann.ID), metaFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(c.srv.st.RunDir(ann.ID), "run.json")); err != nil {
 		t.Errorf("the record is gone: %v", err)
 	}
 	other := upload("carl@example.com")
@@ -128,9 +129,9 @@ func TestDeleteRun(t *testing.T) {
 	}
 	// A run in the queue or going is not deleted under its feet.
 	going := upload("ann@example.com")
-	c.srv.st.update(going.ID, func(r *Run) error { r.Status = StatusRunning; return nil })
-	if status, _ := as("ann@example.com", "DELETE", "/api/v1/runs/"+going.ID, nil, ""); status != http.StatusConflict || !c.srv.hasFiles(going.ID) {
+	c.srv.st.Update(going.ID, func(r *store.Run) error { r.Status = store.StatusRunning; return nil })
+	if status, _ := as("ann@example.com", "DELETE", "/api/v1/runs/"+going.ID, nil, ""); status != http.StatusConflict || !c.srv.st.HasFiles(going.ID) {
 		t.Errorf("deleting a running run: %d", status)
 	}
-	c.srv.st.update(going.ID, func(r *Run) error { r.Status = StatusChecked; return nil })
+	c.srv.st.Update(going.ID, func(r *store.Run) error { r.Status = store.StatusChecked; return nil })
 }

@@ -7,11 +7,15 @@
 // the pipeline's out folder with its ledger and result files), so runs
 // survive a restart. Runs go through one queue, one at a time, and the
 // pipeline holds one pacer: one server spends its Gong company's quota once.
+//
+// This package is the HTTP side: the server, sign-in, host and connection
+// guards, and one file per route, named after it (run_start.go answers
+// POST /api/v1/runs/{id}/start). The runs are kept by package store; the
+// queue and the pipeline it runs them through are package worker's.
 package console
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -19,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -37,9 +43,9 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	DataDir  string   // DIR: every run lives in DIR/runs/<id>/
-	Pipeline Pipeline // the pipeline every check and run goes through
-	Auth     *Auth    // nil: everyone is LocalUser (loopback only)
+	DataDir  string          // DIR: every run lives in DIR/runs/<id>/
+	Pipeline worker.Pipeline // the pipeline every check and run goes through
+	Auth     *Auth           // nil: everyone is LocalUser (loopback only)
 	// Listen is the address the server listens on: without sign-in, the
 	// only name answered besides loopback names (see hostCheck).
 	Listen string
@@ -72,8 +78,8 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	log     *zap.Logger
-	st      *store
-	q       *queue
+	st      *store.Store
+	q       *worker.Queue
 	reg     *prometheus.Registry
 	metrics *metrics
 	lists   *listings // Gong's users and flows, kept for the pickers
@@ -117,16 +123,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UploadTimeout <= 0 {
 		cfg.UploadTimeout = DefaultUploadTimeout
 	}
-	st, err := openStore(cfg.DataDir, cfg.Now)
+	st, err := store.Open(cfg.DataDir, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, st: st, closing: make(chan struct{}), conns: newConnGuard(cfg.MaxConns, cfg.Log, cfg.Now)}
-	s.q = newQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
+	s.q = worker.NewQueue(st, cfg.Pipeline, cfg.Log, cfg.Rate)
 	s.reg = prometheus.NewRegistry()
 	s.metrics = newMetrics(st, cfg.Now, cfg.DataDir)
 	s.metrics.auth = cfg.Auth
-	s.q.ended = s.metrics.ended
+	s.q.Ended = s.metrics.Ended
 	s.reg.MustRegister(s.metrics)
 	s.lists = newListings(cfg.Now)
 	if s.tmpl, err = parsePage(); err != nil {
@@ -143,24 +149,24 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // stopped, then runs the queue until ctx ends. Then the running run drains
 // (as `run` does on SIGTERM) and stays queued, and Run returns.
 func (s *Server) Run(ctx context.Context) error {
-	lock, err := lockData(s.cfg.DataDir, s.cfg.Now())
+	lock, err := store.LockData(s.cfg.DataDir, s.cfg.Now())
 	if err != nil {
 		return err
 	}
 	defer lock.Close()
-	var again []Run
-	for _, r := range s.st.list() {
-		if r.Status == StatusQueued || r.Status == StatusRunning {
+	var again []store.Run
+	for _, r := range s.st.List() {
+		if r.Status == store.StatusQueued || r.Status == store.StatusRunning {
 			again = append(again, r)
 		}
 	}
 	// Oldest queued first: list is newest first.
 	for i := len(again) - 1; i >= 0; i-- {
 		r := again[i]
-		if _, err := s.st.update(r.ID, func(r *Run) error { r.Status = StatusQueued; return nil }); err != nil {
+		if _, err := s.st.Update(r.ID, func(r *store.Run) error { r.Status = store.StatusQueued; return nil }); err != nil {
 			return err
 		}
-		s.q.enqueue(r.ID)
+		s.q.Enqueue(r.ID)
 		s.log.Info("run queued again after a restart", zap.String("run", r.ID))
 	}
 	s.ready.Store(true)
@@ -168,7 +174,7 @@ func (s *Server) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.q.loop(ctx)
+		s.q.Loop(ctx)
 	}()
 	s.sweep()
 	sweeps := time.NewTicker(sweepEvery)
@@ -227,14 +233,6 @@ func (s *Server) routes() http.Handler {
 	return securityHeaders(root)
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if !s.ready.Load() {
-		http.Error(w, "not ready", http.StatusServiceUnavailable)
-		return
-	}
-	fmt.Fprintln(w, "ready")
-}
-
 // securityHeaders: the page runs only its own script and style (no inline
 // script), cannot be framed, and nothing is sniffed or cached.
 func securityHeaders(next http.Handler) http.Handler {
@@ -247,18 +245,4 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
-}
-
-// writeJSON answers with v as JSON.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-// writeError answers {"error": msg}: msg is for a person to read.
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
 }

@@ -9,6 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
 	"github.com/flowenroll/flowenroll/pkg/pace"
 )
@@ -36,7 +38,7 @@ func TestPickerLoopsDoNotStarveARun(t *testing.T) {
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs", body)
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("X-Forwarded-Email", "ops@example.com")
-	var run Run
+	var run store.Run
 	if res := do(t, req, &run); res.StatusCode != http.StatusCreated {
 		t.Fatalf("upload: %d", res.StatusCode)
 	}
@@ -95,12 +97,12 @@ func TestPickerLoopsDoNotStarveARun(t *testing.T) {
 
 // listingCounter counts the flow listings the console asks the pipeline for.
 type listingCounter struct {
-	*EnrollPipeline
+	*worker.EnrollPipeline
 	mu     sync.Mutex
 	owners map[string]int
 }
 
-func (l *listingCounter) Flows(ctx context.Context, owner string) (Listing[FlowChoice], error) {
+func (l *listingCounter) Flows(ctx context.Context, owner string) (worker.Listing[store.FlowChoice], error) {
 	l.mu.Lock()
 	l.owners[owner]++
 	l.mu.Unlock()

@@ -2,12 +2,15 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
+	"github.com/flowenroll/flowenroll/pkg/report"
 )
 
 // fetch GETs path and returns the answer's headers and body.
@@ -32,7 +35,7 @@ func TestRunStory(t *testing.T) {
 	_, run := c.upload(t, "leads.csv", file, nil)
 	c.post(t, "/api/v1/runs/"+run.ID+"/start")
 	c.await(t, run.ID, ended)
-	root := filepath.Dir(c.srv.st.dir)
+	root := filepath.Dir(c.srv.st.Dir())
 
 	h, failed := c.fetch(t, "/api/v1/runs/"+run.ID+"/files/failed.csv")
 	if got := h.Get("Content-Disposition"); got != `attachment; filename=leads-failed.csv` {
@@ -42,7 +45,7 @@ func TestRunStory(t *testing.T) {
 		t.Errorf("failed.csv names the server's path, or not the upload:\n%s", failed)
 	}
 	_, sum := c.fetch(t, "/api/v1/runs/"+run.ID+"/files/summary.json")
-	got, _ := c.srv.st.get(run.ID)
+	got, _ := c.srv.st.Get(run.ID)
 	if strings.Contains(sum, root) || strings.Contains(string(got.Summary), root) {
 		t.Errorf("summary.json names the server's path:\n%s\n%s", sum, got.Summary)
 	}
@@ -72,12 +75,12 @@ func TestRunStory(t *testing.T) {
 	}
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+run.ID+"/undo", strings.NewReader("confirm=true"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	var undo Run
+	var undo store.Run
 	if res := do(t, req, &undo); res.StatusCode != http.StatusAccepted {
 		t.Fatalf("undo: %d", res.StatusCode)
 	}
 	c.await(t, undo.ID, ended)
-	orig, _ := c.srv.st.get(run.ID)
+	orig, _ := c.srv.st.Get(run.ID)
 	if len(orig.RetriedAs) != 1 || orig.RetriedAs[0] != retry.ID {
 		t.Errorf("the run does not say it was retried: %v", orig.RetriedAs)
 	}
@@ -96,7 +99,7 @@ func TestNoServerPathInMessages(t *testing.T) {
 	req.Header.Set("Content-Type", ctype)
 	var e struct{ Error string }
 	res := do(t, req, &e)
-	if res.StatusCode != http.StatusBadRequest || strings.Contains(e.Error, c.srv.st.dir) || strings.Contains(e.Error, "upload.csv") || !strings.Contains(e.Error, "leads.csv") {
+	if res.StatusCode != http.StatusBadRequest || strings.Contains(e.Error, c.srv.st.Dir()) || strings.Contains(e.Error, "upload.csv") || !strings.Contains(e.Error, "leads.csv") {
 		t.Errorf("empty upload: %d %q", res.StatusCode, e.Error)
 	}
 }
@@ -109,12 +112,12 @@ func TestStoppedByGong(t *testing.T) {
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
 			pipe := &fakePipeline{
-				plan: func(context.Context, PlanSpec) (PlanView, error) {
-					return PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]RejectedView{}}, nil
+				plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
+					return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
 				},
-				run: func(ctx context.Context, s RunSpec, p Progress) (Result, error) {
-					sum, _ := json.Marshal(map[string]any{"input": s.InputPath, "rowsRead": 1, "unprocessed": 1, "stopReason": tc.reason, "exitCode": 1})
-					return Result{ExitCode: 1, Summary: sum}, nil
+				run: func(ctx context.Context, s worker.RunSpec, p worker.Progress) (worker.Result, error) {
+					sum := report.Summary{Input: s.InputPath, RowsRead: 1, Counts: report.Counts{Unprocessed: 1}, StopReason: tc.reason, ExitCode: 1}
+					return worker.Result{ExitCode: 1, Run: &sum}, nil
 				},
 			}
 			c := startConsole(t, Config{Pipeline: pipe})
@@ -124,7 +127,7 @@ func TestStoppedByGong(t *testing.T) {
 			if !strings.Contains(done.Error, tc.want) || !strings.Contains(done.Error, "continue this run") {
 				t.Errorf("error: %q", done.Error)
 			}
-			if strings.Contains(string(done.Summary), c.srv.st.dir) || !strings.Contains(string(done.Summary), `"leads.csv"`) {
+			if strings.Contains(string(done.Summary), c.srv.st.Dir()) || !strings.Contains(string(done.Summary), `"leads.csv"`) {
 				t.Errorf("summary: %s", done.Summary)
 			}
 		})
@@ -155,7 +158,7 @@ func TestAlreadyAssigned(t *testing.T) {
 
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+first.ID+"/undo", strings.NewReader("confirm=true"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	var undo Run
+	var undo store.Run
 	do(t, req, &undo)
 	c.await(t, undo.ID, ended)
 	if _, third := c.upload(t, "leads.csv", file, nil); third.Plan.Valid != 3 {

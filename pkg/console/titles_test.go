@@ -20,7 +20,7 @@ func TestTitleRowsAndFooterInTheConsole(t *testing.T) {
 	}
 	c.post(t, "/api/v1/runs/"+run.ID+"/start")
 	c.await(t, run.ID, ended)
-	got, _ := c.srv.st.get(run.ID)
+	got, _ := c.srv.st.Get(run.ID)
 	var sum struct {
 		RowsRead int `json:"rowsRead"`
 		Assigned int `json:"assigned"`

@@ -77,7 +77,7 @@ func TestBrowserWebinar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, _ := c.srv.st.get(id)
+	run, _ := c.srv.st.Get(id)
 	if pl := run.Plan; pl == nil || pl.Valid != n || pl.People != n || pl.BulkSubmits != 2 || pl.Columns != nil {
 		t.Fatalf("the check: %+v; want %d people in 2 bulk assignments", pl, n)
 	}

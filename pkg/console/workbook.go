@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/input"
 )
 
@@ -22,7 +23,7 @@ import (
 func convertUpload(ctx context.Context, src, sheet, dst string) (bool, string, error) {
 	in, err := input.Open(ctx, src, input.OpenConfig{Sheet: sheet, TempDir: filepath.Dir(dst), HeaderUnread: true})
 	if err != nil {
-		return false, "", &BadInputError{Msg: err.Error()}
+		return false, "", &worker.BadInputError{Msg: err.Error()}
 	}
 	defer in.Close()
 	if !in.What.Workbook {

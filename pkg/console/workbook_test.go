@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"github.com/flowenroll/flowenroll/pkg/input"
 	"github.com/xuri/excelize/v2"
 )
@@ -69,7 +70,7 @@ func TestWorkbookToCSVCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, _, err := convertUpload(ctx, src, "", filepath.Join(dir, "input.csv"))
-	var bad *BadInputError
+	var bad *worker.BadInputError
 	if !errors.As(err, &bad) || !strings.Contains(bad.Msg, context.Canceled.Error()) {
 		t.Errorf("error %v, want the request's cancellation", err)
 	}

@@ -99,7 +99,7 @@ func (c *catalogCache) userLister(gw *gateway.Gateway, client gateway.Client) fl
 		p, ok := c.Pages[pageKey("", cursor)]
 		c.mu.Unlock()
 		if ok && p.Users != nil {
-			return userPage(p.Users), nil
+			return flows.UserPageOf(p.Users), nil
 		}
 		page, err := gw.Wrap(client).ListUsers(ctx, cursor)
 		if err != nil {
@@ -109,17 +109,8 @@ func (c *catalogCache) userLister(gw *gateway.Gateway, client gateway.Client) fl
 		defer c.mu.Unlock()
 		c.Pages[pageKey("", cursor)] = keptPage{At: c.now(), Users: page}
 		c.save()
-		return userPage(page), nil
+		return flows.UserPageOf(page), nil
 	}
-}
-
-func userPage(r *gong.UsersResponse) flows.UserPage {
-	p := flows.UserPage{Cursor: r.Records.Cursor, TotalRecords: r.Records.TotalRecords}
-	for _, u := range r.Users {
-		p.Users = append(p.Users, flows.User{ID: u.ID, EmailAddress: u.EmailAddress, EmailAliases: u.EmailAliases,
-			FirstName: u.FirstName, LastName: u.LastName, Active: u.Active})
-	}
-	return p
 }
 
 func (c *catalogCache) keep(owner, cursor string, page *gong.FlowsResponse) {

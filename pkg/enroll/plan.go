@@ -40,7 +40,11 @@ type PlanConfig struct {
 	Preflight bool
 	// Assigned: see screen.Config.Assigned.
 	Assigned func(crmProspectID, flowID string) (run string, ok bool)
-	Log      *zap.Logger
+	// Samples is how many rejected rows of each code the plan keeps in
+	// Rejected.First, as they come from the screen: a page shows them
+	// without reading failed.csv back.
+	Samples int
+	Log     *zap.Logger
 }
 
 // Group is the plan of one (flow, owner).
@@ -63,6 +67,9 @@ const BulkReadsEach = 2
 type Rejected struct {
 	Rows    int
 	Example string // the first such row's message
+	// First are the first rows rejected for the code, PlanConfig.Samples
+	// of them at most, in input order.
+	First []outcome.Outcome
 }
 
 // Plan is what run would send.
@@ -94,6 +101,7 @@ type planner struct {
 	groups   map[string]int // group key -> index in p.Groups
 	distinct map[string]int // group key -> rows
 	failed   *report.Writer // nil without --out
+	samples  int            // PlanConfig.Samples
 }
 
 // MakePlan reads and validates the input exactly as Run does and counts the
@@ -107,7 +115,7 @@ func MakePlan(ctx context.Context, cfg PlanConfig) (Plan, error) {
 		return Plan{}, &FatalError{err}
 	}
 	defer src.Close()
-	pl := &planner{p: Plan{Input: src.name, RejectedByCode: map[string]Rejected{}, Notes: src.notes}, groups: map[string]int{}, distinct: map[string]int{}}
+	pl := &planner{p: Plan{Input: src.name, RejectedByCode: map[string]Rejected{}, Notes: src.notes}, groups: map[string]int{}, distinct: map[string]int{}, samples: cfg.Samples}
 	if cfg.OutDir != "" {
 		release, err := pl.openFailed(cfg, src)
 		if err != nil {
@@ -159,13 +167,7 @@ func (pl *planner) screen(cfg PlanConfig, src *source) (*screen.Screen, *gateway
 		gw = gateway.New(gateway.Config{Limiter: cfg.Limiter, Log: cfg.Log, MaxRetryTime: time.Minute})
 		client := gw.Wrap(cfg.Client)
 		sc.Catalog = flows.NewCatalog(client.ListFlows)
-		sc.Directory = flows.NewDirectory(func(ctx context.Context, cursor string) (flows.UserPage, error) {
-			page, err := client.ListUsers(ctx, cursor)
-			if err != nil {
-				return flows.UserPage{}, err
-			}
-			return userPage(page), nil
-		})
+		sc.Directory = flows.NewDirectory(flows.GongUsers(client.ListUsers))
 		pl.p.Checked = true
 		if !cfg.Preflight {
 			pl.p.Note = "flow names resolved; preflight off (--preflight=false)"
@@ -212,6 +214,9 @@ func (pl *planner) count(row outcome.Row, o *outcome.Outcome) error {
 			r.Example = o.Message
 		}
 		r.Rows++
+		if len(r.First) < pl.samples {
+			r.First = append(r.First, *o)
+		}
 		pl.p.RejectedByCode[o.Code] = r
 		if pl.failed != nil {
 			if err := pl.failed.Write(*o); err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/flowenroll/flowenroll/pkg/gong"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 	"github.com/flowenroll/flowenroll/pkg/similar"
 
@@ -150,9 +151,21 @@ func (d *Directory) load(ctx context.Context) error {
 	return nil
 }
 
-// listAll follows the cursor as Catalog.listAll does; partial says why
-// the listing ended before its last page, or is "".
+// listAll lists every user once.
 func (d *Directory) listAll(ctx context.Context) (all []User, partial string, err error) {
+	all, partial, err = ListAllUsers(ctx, d.list)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing the Gong users: %w", err)
+	}
+	return all, partial, nil
+}
+
+// ListAllUsers follows the cursor of GET /v2/users as Catalog.listAll does
+// for flows, each user once: partial says why the listing ended before its
+// last page (the cursor repeated, MaxUserPages reached, the pages ran out
+// short of Gong's total), or is "". err is the page's own. A Directory and the console's owner
+// picker list through it.
+func ListAllUsers(ctx context.Context, list ListUsers) (all []User, partial string, err error) {
 	ids := map[string]bool{}
 	seen := map[string]bool{"": true}
 	cursor := ""
@@ -160,9 +173,9 @@ func (d *Directory) listAll(ctx context.Context) (all []User, partial string, er
 		if pages > MaxUserPages {
 			return all, fmt.Sprintf("still not at the end after %d pages (%d users)", MaxUserPages, len(all)), nil
 		}
-		page, err := d.list(ctx, cursor)
+		page, err := list(ctx, cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("listing the Gong users: %w", err)
+			return nil, "", err
 		}
 		for _, u := range page.Users {
 			if !ids[u.ID] || u.ID == "" {
@@ -175,6 +188,27 @@ func (d *Directory) listAll(ctx context.Context) (all []User, partial string, er
 		}
 		seen[page.Cursor] = true
 		cursor = page.Cursor
+	}
+}
+
+// UserPageOf is what a Directory needs of Gong's answer to GET /v2/users.
+func UserPageOf(r *gong.UsersResponse) UserPage {
+	p := UserPage{Cursor: r.Records.Cursor, TotalRecords: r.Records.TotalRecords}
+	for _, u := range r.Users {
+		p.Users = append(p.Users, User{ID: u.ID, EmailAddress: u.EmailAddress, EmailAliases: u.EmailAliases,
+			FirstName: u.FirstName, LastName: u.LastName, Active: u.Active})
+	}
+	return p
+}
+
+// GongUsers adapts a Gong client's ListUsers to ListUsers.
+func GongUsers(list func(ctx context.Context, cursor string) (*gong.UsersResponse, error)) ListUsers {
+	return func(ctx context.Context, cursor string) (UserPage, error) {
+		page, err := list(ctx, cursor)
+		if err != nil {
+			return UserPage{}, err
+		}
+		return UserPageOf(page), nil
 	}
 }
 

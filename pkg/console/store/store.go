@@ -1,4 +1,8 @@
-package console
+// Package store keeps the console's runs: each run's record (run.json)
+// in memory and in DIR/runs/<id>/, where its upload, fixes and out folder
+// live too, and the lock that keeps a second server off DIR. The record
+// types are the API's: the server serves them as they are kept.
+package store
 
 import (
 	"cmp"
@@ -22,13 +26,13 @@ import (
 const (
 	metaFile  = "run.json" // the Run
 	outFolder = "out"      // the pipeline's --out: ledger and result files
-	checkDir  = "check"    // the last check's rejected rows
-	inputCSV  = "input.csv"
+	CheckDir  = "check"    // the last check's rejected rows
+	InputCSV  = "input.csv"
 )
 
-// store keeps the runs: in memory, and each in DIR/runs/<id>/run.json, so
+// Store keeps the runs: in memory, and each in DIR/runs/<id>/run.json, so
 // that they survive a restart. It tells watchers of every change.
-type store struct {
+type Store struct {
 	dir string // DIR/runs
 	now func() time.Time
 
@@ -38,18 +42,19 @@ type store struct {
 	changed chan struct{} // closed and replaced on every change
 }
 
-func openStore(dataDir string, now func() time.Time) (*store, error) {
+// Open reads the runs kept under dataDir/runs, making the folder if need be.
+func Open(dataDir string, now func() time.Time) (*Store, error) {
 	dir := filepath.Join(dataDir, "runs")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	s := &store{dir: dir, now: now, runs: map[string]*Run{}, live: map[string]Live{}, changed: make(chan struct{})}
+	s := &Store{dir: dir, now: now, runs: map[string]*Run{}, live: map[string]Live{}, changed: make(chan struct{})}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	for _, e := range entries {
-		if !e.IsDir() || !validID(e.Name()) {
+		if !e.IsDir() || !ValidID(e.Name()) {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name(), metaFile))
@@ -72,7 +77,7 @@ func openStore(dataDir string, now func() time.Time) (*store, error) {
 }
 
 // idPattern is what newID makes; anything else is no run (and no path).
-func validID(id string) bool {
+func ValidID(id string) bool {
 	return regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$`).MatchString(id)
 }
 
@@ -83,18 +88,18 @@ func newID(now time.Time) string {
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
-// displayName returns a function that puts the uploaded file's name where
+// DisplayName returns a function that puts the uploaded file's name where
 // a text names the file on the server, and drops any other path of the
 // run's folder: people know their file; the server's folders are none of
 // their business. An undo's or a verify's texts name its run's files.
-func (s *store) displayName(run Run) func(string) string {
+func (s *Store) DisplayName(run Run) func(string) string {
 	var pairs []string
 	for _, id := range []string{run.ID, run.Of} {
 		if id == "" {
 			continue
 		}
-		dir := s.runDir(id)
-		for _, f := range []string{fixedCSV, inputCSV, uploadName(run.File)} {
+		dir := s.RunDir(id)
+		for _, f := range []string{FixedCSV, InputCSV, UploadName(run.File)} {
 			pairs = append(pairs, filepath.Join(dir, f), run.File)
 		}
 		pairs = append(pairs, dir+string(filepath.Separator), "")
@@ -104,14 +109,17 @@ func (s *store) displayName(run Run) func(string) string {
 	return func(msg string) string { return rep.Replace(msg) }
 }
 
-func (s *store) runDir(id string) string { return filepath.Join(s.dir, id) }
-func (s *store) outDir(id string) string { return filepath.Join(s.dir, id, outFolder) }
+// RunDir is run id's folder: its upload, run.json, fixes and out folder.
+func (s *Store) RunDir(id string) string { return filepath.Join(s.dir, id) }
 
-// reserve creates the folder of a new run.
-func (s *store) reserve() (string, error) {
+// OutDir is run id's out folder: the pipeline's --out.
+func (s *Store) OutDir(id string) string { return filepath.Join(s.dir, id, outFolder) }
+
+// Reserve creates the folder of a new run.
+func (s *Store) Reserve() (string, error) {
 	for {
 		id := newID(s.now())
-		err := os.Mkdir(s.runDir(id), 0o700)
+		err := os.Mkdir(s.RunDir(id), 0o700)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
@@ -119,11 +127,11 @@ func (s *store) reserve() (string, error) {
 	}
 }
 
-// discard removes the folder of a run that was never created.
-func (s *store) discard(id string) { _ = os.RemoveAll(s.runDir(id)) }
+// Discard removes the folder of a run that was never created.
+func (s *Store) Discard(id string) { _ = os.RemoveAll(s.RunDir(id)) }
 
-// put saves r, new or changed.
-func (s *store) put(r Run) error {
+// Put saves r, new or changed.
+func (s *Store) Put(r Run) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.save(&r); err != nil {
@@ -134,9 +142,9 @@ func (s *store) put(r Run) error {
 	return nil
 }
 
-// update changes a run under the lock and saves it; f returns an error to
+// Update changes a run under the lock and saves it; f returns an error to
 // leave the run as it was.
-func (s *store) update(id string, f func(*Run) error) (Run, error) {
+func (s *Store) Update(id string, f func(*Run) error) (Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.runs[id]
@@ -155,35 +163,36 @@ func (s *store) update(id string, f func(*Run) error) (Run, error) {
 	return r, nil
 }
 
-func (s *store) save(r *Run) error {
+func (s *Store) save(r *Run) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return fsguard.WriteBytes(filepath.Join(s.runDir(r.ID), metaFile), append(b, '\n'))
+	return fsguard.WriteBytes(filepath.Join(s.RunDir(r.ID), metaFile), append(b, '\n'))
 }
 
-// setLive records a running run's progress, in memory only.
-func (s *store) setLive(id string, l Live) {
+// SetLive records a running run's progress, in memory only.
+func (s *Store) SetLive(id string, l Live) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.live[id] = l
 	s.notify()
 }
 
-func (s *store) notify() {
+func (s *Store) notify() {
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
 
-// watch returns a channel closed at the next change.
-func (s *store) watch() <-chan struct{} {
+// Watch returns a channel closed at the next change.
+func (s *Store) Watch() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
 }
 
-func (s *store) get(id string) (Run, bool) {
+// Get returns run id as kept, with its progress while it runs.
+func (s *Store) Get(id string) (Run, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.runs[id]
@@ -197,8 +206,8 @@ func (s *store) get(id string) (Run, bool) {
 	return out, true
 }
 
-// list returns the runs, newest first.
-func (s *store) list() []Run {
+// List returns the runs, newest first.
+func (s *Store) List() []Run {
 	s.mu.Lock()
 	ids := make([]string, 0, len(s.runs))
 	for id := range s.runs {
@@ -207,7 +216,7 @@ func (s *store) list() []Run {
 	s.mu.Unlock()
 	out := make([]Run, 0, len(ids))
 	for _, id := range ids {
-		if r, ok := s.get(id); ok {
+		if r, ok := s.Get(id); ok {
 			out = append(out, r)
 		}
 	}
@@ -216,3 +225,17 @@ func (s *store) list() []Run {
 	})
 	return out
 }
+
+// Dir is DIR/runs, where every run has its folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Now is the store's clock: the times a run's record holds.
+func (s *Store) Now() time.Time { return s.now() }
+
+// constError is an error that can be a constant.
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+// errNoRun is an update of a run the store does not hold.
+const errNoRun = constError("no such run")

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
 	"go.uber.org/zap"
 )
 
@@ -30,12 +32,13 @@ const maxFixValue = 256
 // fix corrects rows of a checked run in place: the fix is kept beside the
 // upload with who made it, the upload is read with it applied, and the
 // run is checked again.
+// Route: POST /api/v1/runs/{id}/fix.
 func (s *Server) fix(w http.ResponseWriter, r *http.Request) {
 	run, ok := s.runWithFiles(w, r)
 	if !ok {
 		return
 	}
-	if run.Kind != KindEnroll || run.Status != StatusChecked {
+	if run.Kind != store.KindEnroll || run.Status != store.StatusChecked {
 		writeError(w, http.StatusConflict, "This run has started; rows can be fixed only before the start. Retry its failed rows to fix them in a new run.")
 		return
 	}
@@ -63,7 +66,7 @@ func (s *Server) fix(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	f := Fix{Set: set, Lines: lines, Code: req.Code, From: req.From, By: user, At: s.cfg.Now()}
+	f := store.Fix{Set: set, Lines: lines, Code: req.Code, From: req.From, By: user, At: s.cfg.Now()}
 	updated, status, msg := s.addFix(r, run, f)
 	if status != 0 {
 		writeError(w, status, msg)
@@ -96,8 +99,8 @@ func fixColumn(set map[string]string) (col, val, msg string) {
 
 // fixLines says which rows a fix is for, and the owners of those the check
 // rejected (to find a flow by name among the flows they see).
-func (s *Server) fixLines(run Run, req fixRequest, col string) ([]int, []string, string) {
-	page, err := ReadRows(s.failedPath(run.ID), "", 0, 0)
+func (s *Server) fixLines(run store.Run, req fixRequest, col string) ([]int, []string, string) {
+	page, err := readRows(s.failedPath(run.ID), "", 0, 0)
 	if err != nil {
 		s.log.Error("cannot read the check's rejected rows", zap.String("run", run.ID), zap.Error(err))
 		return nil, nil, "The check's rejected rows cannot be read; check the file again."
@@ -138,7 +141,7 @@ func (s *Server) fixLines(run Run, req fixRequest, col string) ([]int, []string,
 
 // valueMatches says whether row's value in col is from: a flow by its ID
 // or its name.
-func valueMatches(row RowRef, col, from string) bool {
+func valueMatches(row store.RowRef, col, from string) bool {
 	eq := func(v string) bool { return strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(from)) }
 	switch col {
 	case colFlow:
@@ -152,16 +155,16 @@ func valueMatches(row RowRef, col, from string) bool {
 // addFix keeps f with the run's fixes and checks the run again; a fix that
 // cannot be applied, or that names lines that are no rows, is refused and
 // the fixes stay as they were.
-func (s *Server) addFix(r *http.Request, run Run, f Fix) (Run, int, string) {
-	old, err := s.st.fixes(run.ID)
+func (s *Server) addFix(r *http.Request, run store.Run, f store.Fix) (store.Run, int, string) {
+	old, err := s.st.Fixes(run.ID)
 	if err != nil {
 		s.log.Error("cannot read the run's fixes", zap.String("run", run.ID), zap.Error(err))
 		return run, http.StatusInternalServerError, "The run's fixes cannot be read."
 	}
 	all := append(slices.Clone(old), f)
-	dir := s.st.runDir(run.ID)
-	try := filepath.Join(dir, fixedCSV+".try")
-	rows, err := applyFixes(filepath.Join(dir, run.baseFile()), try, run.Options, all)
+	dir := s.st.RunDir(run.ID)
+	try := filepath.Join(dir, store.FixedCSV+".try")
+	rows, err := applyFixes(filepath.Join(dir, run.BaseFile()), try, run.Options, all)
 	_ = os.Remove(try)
 	if err != nil {
 		status, msg := s.checkError(run, err)
@@ -172,17 +175,17 @@ func (s *Server) addFix(r *http.Request, run Run, f Fix) (Run, int, string) {
 			return run, http.StatusBadRequest, "Line " + strconv.Itoa(l) + " is not a row of " + run.File + "."
 		}
 	}
-	if err := s.st.saveFixes(run.ID, all); err != nil {
+	if err := s.st.SaveFixes(run.ID, all); err != nil {
 		s.log.Error("cannot save the run's fixes", zap.String("run", run.ID), zap.Error(err))
 		return run, http.StatusInternalServerError, "The fix cannot be saved."
 	}
 	if status, msg := s.check(r, &run); status != 0 {
-		_ = s.st.saveFixes(run.ID, old)
+		_ = s.st.SaveFixes(run.ID, old)
 		_ = s.applyFixes(&run)
 		return run, status, msg
 	}
-	updated, err := s.st.update(run.ID, func(stored *Run) error {
-		if stored.Status != StatusChecked {
+	updated, err := s.st.Update(run.ID, func(stored *store.Run) error {
+		if stored.Status != store.StatusChecked {
 			return constError("started meanwhile")
 		}
 		stored.Plan, stored.Fixes = run.Plan, run.Fixes
@@ -237,7 +240,7 @@ func (s *Server) resolveFix(ctx context.Context, user, col, val string, owners [
 func (s *Server) ownerByName(ctx context.Context, user, name string) (string, string) {
 	people, err := s.listUsers(ctx, user)
 	if err != nil {
-		var un *UnavailableError
+		var un *worker.UnavailableError
 		if errors.As(err, &un) {
 			return "", un.Msg + " Give the owner's email instead."
 		}

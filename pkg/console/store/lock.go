@@ -1,4 +1,4 @@
-package console
+package store
 
 import (
 	"errors"
@@ -17,8 +17,8 @@ import (
 // leaves no stale lock.
 const lockFile = ".serve.lock"
 
-// lockData takes the exclusive lock of dataDir; closing it releases it.
-func lockData(dataDir string, now time.Time) (*fsguard.Lock, error) {
+// LockData takes the exclusive lock of dataDir; closing it releases it.
+func LockData(dataDir string, now time.Time) (*fsguard.Lock, error) {
 	path := filepath.Join(dataDir, lockFile)
 	lock, err := fsguard.TryLock(path)
 	if errors.Is(err, fsguard.ErrHeld) {

@@ -1,10 +1,10 @@
-package console
+package worker
 
 // This file is the console's only door into the enrollment pipeline: every
 // call into pkg/enroll, pkg/input, pkg/report and pkg/reconcile is here,
 // behind Pipeline, so that the console runs exactly what `flowenroll run`,
-// `plan`, `undo` and `verify` run and the rest of the package does not
-// depend on how the pipeline is built.
+// `plan`, `undo` and `verify` run and the HTTP side does not depend on how
+// the pipeline is built.
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 	"github.com/flowenroll/flowenroll/pkg/enroll"
 	"github.com/flowenroll/flowenroll/pkg/flows"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
@@ -38,7 +39,7 @@ type Pipeline interface {
 	// sends no assign request. A file that is not CSV text is a
 	// *BadInputError; a header without a required column is a PlanView
 	// whose Columns says which, not an error.
-	Plan(ctx context.Context, spec PlanSpec) (PlanView, error)
+	Plan(ctx context.Context, spec PlanSpec) (store.PlanView, error)
 	// Run enrolls the input as `flowenroll run` does, resuming from the
 	// ledger in spec.OutDir. ctx ending drains the run (as SIGTERM does);
 	// the result is then exit 4 and the run can be resumed.
@@ -58,21 +59,13 @@ type Pipeline interface {
 	// the one pacer, every page counted in Listing.Requests. Gong refusing
 	// or out of reach is an *UnavailableError.
 	Users(ctx context.Context) (Listing[Person], error)
-	Flows(ctx context.Context, owner string) (Listing[FlowChoice], error)
+	Flows(ctx context.Context, owner string) (Listing[store.FlowChoice], error)
 }
 
 // Person is a Gong user the owner picker offers.
 type Person struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
-}
-
-// FlowChoice is a flow the flow picker offers.
-type FlowChoice struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Folder     string `json:"folder"`
-	Visibility string `json:"visibility"`
 }
 
 // Listing is what a listing found and the requests it sent, pages and
@@ -93,26 +86,11 @@ type UnavailableError struct {
 func (e *UnavailableError) Error() string { return e.Msg }
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-// Options are what a person chooses for an upload: the flags of `run`
-// that concern reading the file.
-type Options struct {
-	Map       map[string]string `json:"map,omitempty"` // canonical column -> header
-	Encoding  string            `json:"encoding,omitempty"`
-	Delimiter string            `json:"delimiter,omitempty"`
-	CRM       string            `json:"crm,omitempty"`
-	Sheet     string            `json:"sheet,omitempty"`
-	Flow      string            `json:"flow,omitempty"`
-	Owner     string            `json:"owner,omitempty"`
-	// HeaderRow is the line the header is on ("header is on row N"); 0
-	// finds it below any title rows.
-	HeaderRow int `json:"headerRow,omitempty"`
-}
-
 // PlanSpec is one check of an upload.
 type PlanSpec struct {
 	InputPath string // the CSV (a workbook is converted before)
 	CheckDir  string // a folder for the rejected rows; emptied first
-	Options   Options
+	Options   store.Options
 	// Assigned names the earlier run that assigned a crmProspectId to a
 	// flow: such rows fail AlreadyAssigned, unsent. nil: none.
 	Assigned func(crm, flow string) (string, bool)
@@ -123,7 +101,7 @@ type PlanSpec struct {
 type RunSpec struct {
 	InputPath string
 	OutDir    string
-	Options   Options
+	Options   store.Options
 	Assigned  func(crm, flow string) (string, bool) // see PlanSpec
 	Log       *zap.Logger
 	// OverrideCoolOff is the run's cool-off override, as ticked at its
@@ -140,20 +118,53 @@ type ReconcileSpec struct {
 }
 
 // Progress hears how a run advances: the total rows, rows settled (assigned,
-// failed or left) and the requests sent so far. It has the shape of
-// enroll.Progress on purpose.
-type Progress interface {
-	SetTotal(rows int)
-	Settled(rows int)     // assigned or failed
-	Unprocessed(rows int) // left for the next start
-	Requests(total int64)
-}
+// failed or left) and the requests sent so far. It is the pipeline's own.
+type Progress = enroll.Progress
 
-// Result is how a run ended: its exit code (as `run` would exit) and
-// summary.json as written.
+// Result is how a run, an undo or a verify ended: its exit code (as the
+// command would exit) and its summary as the pipeline made it, in the one
+// of Run, Undo and Verify that fits (none when it ended before it had one).
+// The console turns it into JSON only where it keeps or serves it.
 type Result struct {
 	ExitCode int
-	Summary  json.RawMessage
+	Run      *report.Summary
+	Undo     *reconcile.UndoSummary
+	Verify   *reconcile.VerifySummary
+}
+
+// summaryJSON is the summary r holds, as summary.json has it; nil for none.
+func (r Result) summaryJSON() (json.RawMessage, error) {
+	var sum any
+	switch {
+	case r.Run != nil:
+		sum = r.Run
+	case r.Undo != nil:
+		sum = r.Undo
+	case r.Verify != nil:
+		sum = r.Verify
+	default:
+		return nil, nil
+	}
+	return json.Marshal(sum)
+}
+
+// figures are what the console counts of r's summary. A verify's requests
+// are all its own: it has a gateway of its own.
+func (r Result) figures() store.Summary {
+	switch {
+	case r.Run != nil:
+		s := r.Run
+		return store.Summary{RowsRead: s.RowsRead, Assigned: s.Assigned, Failed: s.Failed, FailedByStage: s.FailedByStage,
+			Unprocessed: s.Unprocessed, UnprocessedByReason: s.UnprocessedByReason, Requests: s.Requests,
+			StopReason: s.StopReason, RequestsThisRun: s.RequestsThisRun, ExitCode: s.ExitCode}
+	case r.Undo != nil:
+		s := r.Undo
+		return store.Summary{Requests: s.Requests, RequestsThisRun: s.RequestsThisRun, StopReason: s.StopReason, ExitCode: s.ExitCode}
+	case r.Verify != nil:
+		s := r.Verify
+		return store.Summary{Requests: s.Requests, RequestsThisRun: s.Requests, StopReason: s.StopReason, ExitCode: s.ExitCode}
+	}
+	return store.Summary{}
 }
 
 // BadInputError is an upload the pipeline cannot read at all (not CSV text,
@@ -194,17 +205,17 @@ type EnrollPipeline struct {
 const sampleRows = 5
 
 // Plan implements Pipeline.
-func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, error) {
-	opts, err := inputOptions(spec.Options)
+func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (store.PlanView, error) {
+	opts, err := InputOptions(spec.Options)
 	if err != nil {
-		return PlanView{}, err
+		return store.PlanView{}, err
 	}
 	if err := os.RemoveAll(spec.CheckDir); err != nil {
-		return PlanView{}, err
+		return store.PlanView{}, err
 	}
 	pc := enroll.PlanConfig{
 		InputPath: spec.InputPath, OutDir: spec.CheckDir, Input: opts, ChunkSize: p.ChunkSize,
-		Preflight: p.Preflight, Log: spec.Log, Assigned: spec.Assigned,
+		Preflight: p.Preflight, Log: spec.Log, Assigned: spec.Assigned, Samples: sampleRows,
 	}
 	if p.Client != nil {
 		pc.Client, pc.Limiter = p.Client, p.Limiter
@@ -214,53 +225,49 @@ func (p *EnrollPipeline) Plan(ctx context.Context, spec PlanSpec) (PlanView, err
 	var nc *input.NotCSVError
 	switch {
 	case errors.As(err, &he):
-		return PlanView{Columns: &ColumnProblem{Missing: he.Missing, NotFound: he.NotFound, Ambiguous: he.Ambiguous, Found: he.Found}}, nil
+		return store.PlanView{Columns: &store.ColumnProblem{Missing: he.Missing, NotFound: he.NotFound, Ambiguous: he.Ambiguous, Found: he.Found}}, nil
 	case errors.As(err, &nc):
-		return PlanView{}, &BadInputError{Msg: "this file is not a CSV file or an Excel workbook (.xlsx): " + nc.Found}
+		return store.PlanView{}, &BadInputError{Msg: "this file is not a CSV file or an Excel workbook (.xlsx): " + nc.Found}
 	case err != nil:
-		return PlanView{}, err
+		return store.PlanView{}, err
 	}
-	v := PlanView{
+	v := store.PlanView{
 		Rows: plan.RowsRead, Valid: plan.Valid, Rejected: plan.Rejected, Requests: plan.Requests,
-		Checked: plan.Checked, Note: plan.Note, RejectedByCode: map[string]RejectedView{},
+		Checked: plan.Checked, Note: plan.Note, RejectedByCode: map[string]store.RejectedView{},
 		People: plan.People, BulkSubmits: plan.BulkSubmits,
 	}
 	if plan.People > 0 {
 		v.BulkReadsEach = enroll.BulkReadsEach
 	}
 	for _, g := range plan.Groups {
-		v.Groups = append(v.Groups, PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests, Bulk: g.Bulk})
+		v.Groups = append(v.Groups, store.PlanGroup{FlowID: g.FlowID, Owner: g.OwnerEmail, Rows: g.Rows, Requests: g.Requests, Bulk: g.Bulk})
 	}
 	for code, r := range plan.RejectedByCode {
-		v.RejectedByCode[code] = RejectedView{Rows: r.Rows, Example: r.Example}
-	}
-	if plan.FailedCSV != "" {
-		if err := sampleRejected(plan.FailedCSV, v.RejectedByCode); err != nil {
-			return v, err
+		rv := store.RejectedView{Rows: r.Rows, Example: r.Example}
+		for _, o := range r.First {
+			rv.First = append(rv.First, rowRefOf(o))
 		}
+		v.RejectedByCode[code] = rv
 	}
 	return v, nil
 }
 
-// sampleRejected adds the first rows of each code from the check's failed.csv.
-func sampleRejected(path string, by map[string]RejectedView) error {
-	rows, err := ReadRows(path, "", 0, 0)
-	if err != nil {
-		return err
+// rowRefOf is a rejected row as failed.csv tells it: its owner as the
+// input gave it when not resolved to an email.
+func rowRefOf(o outcome.Outcome) store.RowRef {
+	owner := o.Row.OwnerEmail
+	if owner == "" {
+		owner = o.Row.OwnerName
 	}
-	for _, r := range rows.Rows {
-		v := by[r.Code]
-		if len(v.First) < sampleRows {
-			v.First = append(v.First, r)
-			by[r.Code] = v
-		}
+	return store.RowRef{
+		Line: o.Row.Line, CRMProspectID: o.Row.CRMProspectID, FlowID: o.Row.FlowID, FlowName: o.Row.FlowName,
+		Owner: owner, Stage: o.Stage, Code: o.Code, Message: o.Message,
 	}
-	return nil
 }
 
 // Run implements Pipeline.
 func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (Result, error) {
-	opts, err := inputOptions(spec.Options)
+	opts, err := InputOptions(spec.Options)
 	if err != nil {
 		return Result{ExitCode: outcome.ExitFatal}, err
 	}
@@ -275,16 +282,12 @@ func (p *EnrollPipeline) Run(ctx context.Context, spec RunSpec, prog Progress) (
 	if err != nil {
 		code = outcome.ExitFatal
 	}
-	raw, merr := json.Marshal(sum)
-	if merr != nil {
-		return Result{ExitCode: outcome.ExitFatal}, merr
-	}
-	return Result{ExitCode: code, Summary: raw}, err
+	return Result{ExitCode: code, Run: &sum}, err
 }
 
-// inputOptions turns the page's choices into the reader's options; the flow
+// InputOptions turns the page's choices into the reader's options; the flow
 // and owner defaults wait for the pipeline to take them.
-func inputOptions(o Options) (input.Options, error) {
+func InputOptions(o store.Options) (input.Options, error) {
 	var maps []string
 	for k, v := range o.Map {
 		maps = append(maps, k+"="+v)
@@ -358,25 +361,21 @@ func (p *EnrollPipeline) Undo(ctx context.Context, spec ReconcileSpec) (Result, 
 	sum, err := reconcile.Undo(ctx, reconcile.UndoConfig{
 		Dir: spec.OutDir, Client: p.Client, Gateway: p.gateway(spec.Log), UnassignedBy: spec.UnassignedBy, Log: spec.Log,
 	})
-	return result(sum.ExitCode, sum, err)
+	return Result{ExitCode: exitOf(sum.ExitCode, err), Undo: &sum}, err
 }
 
 // Verify implements Pipeline.
 func (p *EnrollPipeline) Verify(ctx context.Context, spec ReconcileSpec) (Result, error) {
 	sum, err := reconcile.Verify(ctx, reconcile.VerifyConfig{Dir: spec.OutDir, Client: p.Client, Gateway: p.gateway(spec.Log), Log: spec.Log})
-	return result(sum.ExitCode, sum, err)
+	return Result{ExitCode: exitOf(sum.ExitCode, err), Verify: &sum}, err
 }
 
-// result is how an undo or a verify ended: an error is exit 1.
-func result(code int, sum any, err error) (Result, error) {
+// exitOf is how an undo or a verify ended: an error is exit 1.
+func exitOf(code int, err error) int {
 	if err != nil {
-		code = outcome.ExitFatal
+		return outcome.ExitFatal
 	}
-	raw, merr := json.Marshal(sum)
-	if merr != nil {
-		return Result{ExitCode: outcome.ExitFatal}, merr
-	}
-	return Result{ExitCode: code, Summary: raw}, err
+	return code
 }
 
 // listRetryTime bounds the retries of a picker's listing: a person waits
@@ -399,28 +398,19 @@ func (p *EnrollPipeline) Users(ctx context.Context) (Listing[Person], error) {
 		return Listing[Person]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
 	}
 	gw := p.listGateway()
+	users, partial, err := flows.ListAllUsers(ctx, flows.GongUsers(gw.Wrap(p.Client).ListUsers))
+	switch {
+	case err != nil:
+		return Listing[Person]{Requests: gw.Counts().Requests}, unavailable("users", "api:users:read", err)
+	case partial != "":
+		// The picker would offer a list that may lack the owner wanted.
+		return Listing[Person]{Requests: gw.Counts().Requests}, &UnavailableError{Msg: "Gong's list of users did not end; try again later.", Err: errors.New(partial)}
+	}
 	var all []Person
-	seen := map[string]bool{"": true}
-	cursor := ""
-	for pages := 1; ; pages++ {
-		if pages > flows.MaxUserPages {
-			return Listing[Person]{Requests: gw.Counts().Requests}, &UnavailableError{Msg: "Gong's list of users did not end; try again later."}
+	for _, u := range users {
+		if u.Active && u.EmailAddress != "" {
+			all = append(all, Person{Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Email: u.EmailAddress})
 		}
-		page, err := gw.Wrap(p.Client).ListUsers(ctx, cursor)
-		if err != nil {
-			return Listing[Person]{Requests: gw.Counts().Requests}, unavailable("users", "api:users:read", err)
-		}
-		for _, u := range page.Users {
-			if u.Active && u.EmailAddress != "" {
-				all = append(all, Person{Name: strings.TrimSpace(u.FirstName + " " + u.LastName), Email: u.EmailAddress})
-			}
-		}
-		next := page.Records.Cursor
-		if len(page.Users) == 0 || seen[next] {
-			break
-		}
-		seen[next] = true
-		cursor = next
 	}
 	slices.SortFunc(all, func(a, b Person) int {
 		return cmpFold(a.Name+" "+a.Email, b.Name+" "+b.Email)
@@ -429,26 +419,26 @@ func (p *EnrollPipeline) Users(ctx context.Context) (Listing[Person], error) {
 }
 
 // Flows implements Pipeline.
-func (p *EnrollPipeline) Flows(ctx context.Context, owner string) (Listing[FlowChoice], error) {
+func (p *EnrollPipeline) Flows(ctx context.Context, owner string) (Listing[store.FlowChoice], error) {
 	if p.Client == nil {
-		return Listing[FlowChoice]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
+		return Listing[store.FlowChoice]{}, &UnavailableError{Msg: "This console has no connection to Gong."}
 	}
 	gw := p.listGateway()
 	list, err := flows.NewCatalog(gw.Wrap(p.Client).ListFlows).Flows(ctx, owner)
 	if err != nil {
-		return Listing[FlowChoice]{Requests: gw.Counts().Requests}, unavailable("flows", "api:flows:read", err)
+		return Listing[store.FlowChoice]{Requests: gw.Counts().Requests}, unavailable("flows", "api:flows:read", err)
 	}
-	out := make([]FlowChoice, 0, len(list))
+	out := make([]store.FlowChoice, 0, len(list))
 	for _, f := range list {
-		out = append(out, FlowChoice{ID: f.ID, Name: f.Name, Folder: f.FolderName, Visibility: f.Visibility})
+		out = append(out, store.FlowChoice{ID: f.ID, Name: f.Name, Folder: f.FolderName, Visibility: f.Visibility})
 	}
-	slices.SortFunc(out, func(a, b FlowChoice) int {
+	slices.SortFunc(out, func(a, b store.FlowChoice) int {
 		if c := cmpFold(a.Folder, b.Folder); c != 0 {
 			return c
 		}
 		return cmpFold(a.Name+" "+a.ID, b.Name+" "+b.ID)
 	})
-	return Listing[FlowChoice]{Items: out, Requests: gw.Counts().Requests}, nil
+	return Listing[store.FlowChoice]{Items: out, Requests: gw.Counts().Requests}, nil
 }
 
 func cmpFold(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) }

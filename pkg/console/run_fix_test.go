@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowenroll/flowenroll/pkg/console/store"
 )
 
 // messyCSV is an export that needs fixes: a misspelled flow on two rows,
@@ -19,11 +21,11 @@ const messyCSV = "Contact ID,Flow,Owner,First Name\n" +
 	",SDR Outbound Q3,Ava Reyes,Dee\n" + // 5
 	"003FIX0000000005,SDR Outbound Q3,Nobody Here,Eve\n" // 6
 
-func (c *console) fix(t *testing.T, id, body string) (int, Run) {
+func (c *console) fix(t *testing.T, id, body string) (int, store.Run) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", c.http.URL+"/api/v1/runs/"+id+"/fix", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	var r Run
+	var r store.Run
 	res := do(t, req, &r)
 	return res.StatusCode, r
 }
@@ -66,11 +68,11 @@ func TestFixInPlace(t *testing.T) {
 			t.Fatalf("%s: rows still rejected with %s", s.name, s.gone)
 		}
 	}
-	dir := c.srv.st.runDir(run.ID)
+	dir := c.srv.st.RunDir(run.ID)
 	if up, _ := os.ReadFile(filepath.Join(dir, "upload.csv")); string(up) != messyCSV {
 		t.Fatalf("the upload was changed:\n%s", up)
 	}
-	fixes, err := c.srv.st.fixes(run.ID)
+	fixes, err := c.srv.st.Fixes(run.ID)
 	if err != nil || len(fixes) != 3 || fixes[0].By != LocalUser || fixes[0].At.IsZero() || len(fixes[0].Lines) != 2 {
 		t.Fatalf("fixes kept: %+v, %v", fixes, err)
 	}

@@ -1,11 +1,9 @@
-package console
+package store
 
 import (
 	"encoding/json"
-	"math"
+	"path/filepath"
 	"time"
-
-	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // Statuses of a run.
@@ -71,6 +69,14 @@ type Run struct {
 	// FilesDeletedBy (a user, or "--keep"); the record and summary stay.
 	FilesDeletedAt time.Time `json:"filesDeletedAt,omitzero"`
 	FilesDeletedBy string    `json:"filesDeletedBy,omitempty"`
+}
+
+// Tick is a choice a person made on the page, with who made it and when:
+// the run record keeps it, so that whoever reads the run later knows who
+// decided.
+type Tick struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
 }
 
 // UndoRef is an undo of a run, as the run it undid tells it.
@@ -163,24 +169,6 @@ type Estimate struct {
 	Days       int     `json:"days"`
 }
 
-// estimate returns the time requests take at rate, and the days they need
-// at quota a day.
-func estimate(requests int, rate float64, quota int) *Estimate {
-	e := &Estimate{Rate: rate, DailyQuota: quota, Today: requests, Days: 1}
-	if rate > 0 {
-		e.Seconds = math.Ceil(float64(requests) / rate)
-	}
-	if quota > 0 && requests > quota {
-		e.Today = quota
-		e.Days = (requests + quota - 1) / quota
-		// Each day's share goes at the rate; the rest waits for the next day.
-		if rate > 0 {
-			e.Seconds = math.Ceil(float64(quota) / rate)
-		}
-	}
-	return e
-}
-
 // Live is a running run's progress.
 type Live struct {
 	Total   int `json:"total"`
@@ -206,29 +194,76 @@ type Summary struct {
 	ExitCode            int                       `json:"exitCode"`
 }
 
-// exitWords says a run's exit code in words.
-func exitWords(kind string, code int) string {
-	switch {
-	case kind == KindUndo && code == outcome.ExitOK:
-		return "every flow instance the run created is removed"
-	case kind == KindUndo && code == outcome.ExitSomeFailed:
-		return "finished; Gong kept some flow instances (see undo-failed.csv)"
-	case kind == KindUndo && code == outcome.ExitStoppedEarly:
-		return "stopped early; some flow instances are not removed yet"
-	case kind == KindVerify && code == outcome.ExitOK:
-		return "every assigned row was read back"
-	case kind == KindVerify && code == outcome.ExitStoppedEarly:
-		return "stopped early; some rows were not read back"
+// Options are what a person chooses for an upload: the flags of `run`
+// that concern reading the file.
+type Options struct {
+	Map       map[string]string `json:"map,omitempty"` // canonical column -> header
+	Encoding  string            `json:"encoding,omitempty"`
+	Delimiter string            `json:"delimiter,omitempty"`
+	CRM       string            `json:"crm,omitempty"`
+	Sheet     string            `json:"sheet,omitempty"`
+	Flow      string            `json:"flow,omitempty"`
+	Owner     string            `json:"owner,omitempty"`
+	// HeaderRow is the line the header is on ("header is on row N"); 0
+	// finds it below any title rows.
+	HeaderRow int `json:"headerRow,omitempty"`
+}
+
+// FlowChoice is a flow the flow picker offers.
+type FlowChoice struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Folder     string `json:"folder"`
+	Visibility string `json:"visibility"`
+}
+
+// FixGroup is the rows of one reason that one fix mends at once: those
+// whose value in Column is Value. Suggest is the flow the check found
+// nearest a misspelled name.
+type FixGroup struct {
+	Column string `json:"column"`
+	Value  string `json:"value"`
+	Rows   int    `json:"rows"`
+	// Owner is an owner of these rows by email: the flow picker lists the
+	// flows they see.
+	Owner   string      `json:"owner,omitempty"`
+	Suggest *FlowChoice `json:"suggest,omitempty"`
+}
+
+// InputFile is the CSV the pipeline reads, inside the run's folder: the
+// upload itself, or the CSV made from an uploaded workbook.
+func (r Run) InputFile() string {
+	if r.Fixes > 0 {
+		return FixedCSV
 	}
-	switch code {
-	case 0:
-		return "every row was assigned"
-	case 1:
-		return "the run could not go on (see the error)"
-	case 3:
-		return "finished; some rows failed"
-	case 4:
-		return "stopped early; some rows were not sent yet"
+	return r.BaseFile()
+}
+
+// BaseFile is the CSV the fixes are applied to: the upload, or the CSV
+// made from an uploaded workbook.
+func (r Run) BaseFile() string {
+	if r.Converted {
+		return InputCSV
 	}
-	return ""
+	return UploadName(r.File)
+}
+
+// PipelineOptions are the options the pipeline reads InputFile with:
+// fixed.csv is UTF-8 whatever the upload was.
+func (r Run) PipelineOptions() Options {
+	o := r.Options
+	if r.Fixes > 0 {
+		o.Encoding = "utf-8"
+	}
+	return o
+}
+
+// UploadName is the name the upload is kept under: "upload" and the
+// extension of the name it came with, if it is a known one.
+func UploadName(file string) string {
+	switch ext := filepath.Ext(file); ext {
+	case ".csv", ".CSV", ".txt", ".tsv", ".xlsx", ".XLSX":
+		return "upload" + ext
+	}
+	return "upload"
 }
