@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
@@ -69,6 +70,9 @@ func (s *Server) check(r *http.Request, run *store.Run) (int, string) {
 	plan.Estimate = estimate(plan.Requests, s.cfg.Rate, s.cfg.DailyQuota)
 	if plan.Columns == nil {
 		plan.Warnings = mappingWarnings(filepath.Join(dir, run.InputFile()), run.PipelineOptions())
+	}
+	if run.InDoubtLeft > 0 {
+		plan.Warnings = append(plan.Warnings, "This retry leaves out "+strconv.Itoa(run.InDoubtLeft)+" rows of run "+run.RetryOf+" that are in doubt (sent with no answer yet, or waiting in a bulk assignment Gong accepted): continue that run to settle them.")
 	}
 	run.Plan = &plan
 	return 0, ""

@@ -31,13 +31,16 @@ func readStart(w http.ResponseWriter, r *http.Request) (startRequest, error) {
 }
 
 // chooseCoolOff records the cool-off override on the run as its first
-// start chose it. A resumption continues the run as it began: without a
+// start chose it (a run stopped in the queue, which never began, chooses
+// again). A resumption continues the run as it began: without a
 // choice it keeps the first one; a different choice is refused, because
 // some of the run's rows were already sent one way. Rows refused for
 // their cool-off period are failed rows: retry them as a new run, and
 // tick the override there.
 func chooseCoolOff(r *store.Run, want *bool, user string, now time.Time) error {
-	if r.Status == store.StatusChecked {
+	// A run stopped while still queued sent nothing: its start is still
+	// its first.
+	if r.Status == store.StatusChecked || r.StartedAt.IsZero() {
 		r.OverrideCoolOff = nil
 		if want != nil && *want && r.Plan != nil && r.Plan.Valid <= r.Plan.People {
 			// The record would claim an override nothing used.

@@ -207,3 +207,24 @@ func TestCoolOffOverrideResumeAndRetry(t *testing.T) {
 		t.Error("the retry was sent with the override nobody ticked for it")
 	}
 }
+
+// A run stopped while it waited in the queue sent nothing: starting it
+// again may choose the other way; a run that began may not.
+func TestCoolOffChoiceAfterAStopInTheQueue(t *testing.T) {
+	yes, no := true, false
+	now := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
+	queuedOnly := store.Run{Status: store.StatusStopped, OverrideCoolOff: &store.Tick{By: "ana", At: now}}
+	if err := chooseCoolOff(&queuedOnly, &no, "ben", now); err != nil {
+		t.Errorf("a run stopped in the queue: %v, want the new choice taken", err)
+	}
+	if queuedOnly.OverrideCoolOff != nil {
+		t.Errorf("override %+v after choosing without it, want none", queuedOnly.OverrideCoolOff)
+	}
+	began := store.Run{Status: store.StatusStopped, StartedAt: now, OverrideCoolOff: &store.Tick{By: "ana", At: now}}
+	if err := chooseCoolOff(&began, &no, "ben", now); err == nil {
+		t.Error("a run that began with the override continued without it, want it refused")
+	}
+	if err := chooseCoolOff(&began, &yes, "ben", now); err != nil || began.OverrideCoolOff.By != "ana" {
+		t.Errorf("continuing as it began: %v, ticked by %+v, want ana's tick kept", err, began.OverrideCoolOff)
+	}
+}

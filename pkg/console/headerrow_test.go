@@ -56,14 +56,17 @@ func TestHeaderRowField(t *testing.T) {
 // unprocessed.csv is read as a result file fed back: each row keeps its
 // line of the first upload, in the upload's order, and a blank row is left
 // out, not made a MissingValue (issue #21, item 2: a retry cannot fill it;
-// it stays in the first run's failed.csv).
+// it stays in the first run's failed.csv). Rows in doubt (InDoubt,
+// BulkPending) are left out and counted: only continuing their run settles
+// them without sending them twice.
 func TestRetryInputKeepsLines(t *testing.T) {
 	out := t.TempDir()
 	files := map[string]string{
 		worker.FailedFile: "line,crmProspectId,flowId,flowInstanceOwnerEmail,stage,errorCode,errorMessage,httpStatus,requestId,Notes\n" +
 			"8,,,,input,BlankRow,u.csv:8: blank row,,,\n" +
 			"33,003B,1,a@example.com,api,InvalidState,x,400,r-1,n33\n",
-		worker.UnprocessedFile: "line,crmProspectId,flowId,flowInstanceOwnerEmail,reason,Notes\n17,003C,1,a@example.com,Interrupted,n17\n",
+		worker.UnprocessedFile: "line,crmProspectId,flowId,flowInstanceOwnerEmail,reason,Notes\n17,003C,1,a@example.com,Interrupted,n17\n" +
+			"21,003D,1,a@example.com,InDoubt,n21\n25,,1,a@example.com,BulkPending,n25\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(out, name), []byte(body), 0o600); err != nil {
@@ -71,8 +74,12 @@ func TestRetryInputKeepsLines(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "retry.csv")
-	if _, err := writeRetryInput(out, path); err != nil {
+	_, inDoubt, err := writeRetryInput(out, path)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if inDoubt != 2 {
+		t.Errorf("%d rows in doubt left out, want 2", inDoubt)
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -94,14 +94,17 @@ func retryColumns(outDir string) []string {
 // returns the number of rows. Each row is written on the line it had in
 // the original upload (empty lines, which are no rows, fill the gaps), so
 // that the retry's files and fixes speak of the same line numbers. Blank
-// rows are left out: there is nothing in them to send again.
-func writeRetryInput(outDir, path string) (int, error) {
+// rows are left out: there is nothing in them to send again. So are rows
+// in doubt (inDoubt counts them): continuing the run settles them (a
+// read-back, or the bulk job read again), where a new run would send them
+// again and might enroll them twice.
+func writeRetryInput(outDir, path string) (rows, inDoubt int, err error) {
 	cols := retryColumns(outDir)
 	var recs [][]string
 	for _, name := range []string{worker.FailedFile, worker.UnprocessedFile} {
 		got, err := store.ReadColumns(filepath.Join(outDir, name), cols)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return 0, err
+			return 0, 0, err
 		}
 		recs = append(recs, got...)
 	}
@@ -113,7 +116,14 @@ func writeRetryInput(outDir, path string) (int, error) {
 		n, _ := strconv.Atoi(rec[lineAt])
 		return n
 	}
-	recs = slices.DeleteFunc(recs, func(rec []string) bool { return codeAt >= 0 && rec[codeAt] == outcome.CodeBlankRow })
+	reasonAt := slices.Index(cols, outcome.ColReason)
+	recs = slices.DeleteFunc(recs, func(rec []string) bool {
+		if reasonAt >= 0 && settledByContinuing(rec[reasonAt]) {
+			inDoubt++
+			return true
+		}
+		return codeAt >= 0 && rec[codeAt] == outcome.CodeBlankRow
+	})
 	slices.SortStableFunc(recs, func(a, b []string) int { return lineOf(a) - lineOf(b) })
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -126,7 +136,7 @@ func writeRetryInput(outDir, path string) (int, error) {
 		return w.Error()
 	}
 	if err := write(cols); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	at = 1 + bytes.Count(buf.Bytes(), []byte("\n"))
 	for _, rec := range recs {
@@ -135,11 +145,11 @@ func writeRetryInput(outDir, path string) (int, error) {
 		}
 		before := buf.Len()
 		if err := write(rec); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		at += bytes.Count(buf.Bytes()[before:], []byte("\n"))
 	}
-	return len(recs), fsguard.WriteBytes(path, buf.Bytes())
+	return len(recs), inDoubt, fsguard.WriteBytes(path, buf.Bytes())
 }
 
 // failedPath is the run's failed.csv: the run's, or before it started the
@@ -150,4 +160,11 @@ func (s *Server) failedPath(id string) string {
 		return p
 	}
 	return filepath.Join(s.st.RunDir(id), store.CheckDir, worker.FailedFile)
+}
+
+// settledByContinuing says whether an unprocessed row's reason is one only
+// its own run may settle: sent without an answer yet, or in a bulk job Gong
+// accepted.
+func settledByContinuing(reason string) bool {
+	return reason == outcome.ReasonInDoubt || reason == outcome.ReasonBulkPending
 }

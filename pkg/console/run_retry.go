@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 
@@ -31,7 +32,7 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	}
 	run := store.Run{ID: id, Kind: store.KindEnroll, Status: store.StatusChecked, CreatedBy: userOf(r.Context()), CreatedAt: s.cfg.Now(), RetryOf: old.ID,
 		File: stem(old.File) + "-retry.csv", Options: store.Options{Encoding: "utf-8", Delimiter: ","}}
-	n, err := writeRetryInput(s.st.OutDir(old.ID), filepath.Join(s.st.RunDir(id), store.UploadName(run.File)))
+	n, inDoubt, err := writeRetryInput(s.st.OutDir(old.ID), filepath.Join(s.st.RunDir(id), store.UploadName(run.File)))
 	if err != nil {
 		s.st.Discard(id)
 		s.internal(w, "cannot gather the rows to retry", err)
@@ -39,9 +40,14 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	}
 	if n == 0 {
 		s.st.Discard(id)
+		if inDoubt > 0 {
+			writeError(w, http.StatusConflict, inDoubtWords(inDoubt)+" Nothing else is left to retry.")
+			return
+		}
 		writeError(w, http.StatusConflict, "Nothing to retry: no row failed or was left.")
 		return
 	}
+	run.InDoubtLeft = inDoubt
 	if !s.checkAndKeep(w, r, &run) {
 		return
 	}
@@ -51,4 +57,9 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("retry checked", zap.String("run", id), zap.String("retryOf", old.ID), zap.String("user", run.CreatedBy), zap.Int("rows", n))
 	v, _ := s.view(id)
 	writeJSON(w, http.StatusCreated, v)
+}
+
+// inDoubtWords says why a retry leaves rows of its run out.
+func inDoubtWords(n int) string {
+	return fmt.Sprintf("%d rows of this run were sent and have no answer yet, or wait in a bulk assignment Gong accepted: continue this run (Start) to settle them; a retry would send them again and might enroll them twice.", n)
 }
