@@ -32,6 +32,8 @@ function el(tag, attrs, ...children) {
 
 const $ = (id) => document.getElementById(id);
 const n = (x) => (x || 0).toLocaleString("en-US");
+// rowsOf is a count of rows in words: "1 row", "60 rows".
+const rowsOf = (x) => n(x) + (x === 1 ? " row" : " rows");
 
 async function api(method, path, body) {
   const headers = { Accept: "application/json" };
@@ -213,7 +215,7 @@ function renderEnroll(run) {
 
 function planLine(plan) {
   if (!plan) return null;
-  return el("p", { class: "meta" }, n(plan.rows) + " rows read, " + n(plan.validRows) + " to send in " + n(plan.requests) + " requests.");
+  return el("p", { class: "meta" }, rowsOf(plan.rows) + " read, " + n(plan.validRows) + " to send in " + n(plan.requests) + " requests.");
 }
 
 function figures(items) {
@@ -563,7 +565,7 @@ function actions(run) {
     return el("div", {}, box);
   }
   if (run.status === "checked") {
-    const b = act("Start: send " + n(p.validRows) + " rows to Gong", "start", "primary", "start-button",
+    const b = act("Start: send " + rowsOf(p.validRows) + " to Gong", "start", "primary", "start-button",
       () => $("override-cool-off") && $("override-cool-off").checked ? JSON.stringify({ overrideCoolOff: true }) : undefined);
     if (!p.validRows || p.columns) b.disabled = true;
     box.append(b);
@@ -670,7 +672,7 @@ function outcomeText(r) {
   if (r.kind === "undo") return s ? n(s.removed) + " of " + n(s.instances) + " removed, " + n(s.kept) + " kept" : "";
   if (r.kind === "verify") return s ? n(s.rows) + " read back, " + n((s.byState || {})["open"]) + " open" : "";
   if (s) return n(s.assigned) + " assigned, " + n(s.failed) + " failed, " + n(s.unprocessed) + " not sent" + (r.overrideCoolOff ? " (cool-off override)" : "");
-  return r.plan ? (r.plan.columns ? "columns to choose" : n(r.plan.validRows) + " rows to send") : "";
+  return r.plan ? (r.plan.columns ? "columns to choose" : rowsOf(r.plan.validRows) + " to send") : "";
 }
 
 function renderResults(run) {
