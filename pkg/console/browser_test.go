@@ -191,6 +191,9 @@ func TestBrowser(t *testing.T) {
 	b.wait(`(document.querySelector("#bar") && document.querySelector("#bar").value > 0) || document.querySelector("#dl-failed-csv")`)
 	b.shot("running")
 	b.do(chromedp.WaitVisible("#dl-failed-csv"), chromedp.WaitVisible("#failed-code"))
+	// The header's count of the day's requests follows the run: drawn as 0
+	// when the page loaded, it shows the run's once it ended.
+	b.wait(`document.querySelector("#quota b").textContent !== "0"`)
 	b.shot("results")
 	if got := b.text("#run-status"); got != "finished, some rows failed" {
 		t.Errorf("status %q", got)

@@ -43,7 +43,8 @@ func (m *metrics) add(n int64) {
 }
 
 // sentOn is how many requests this process sent on the UTC day of t: a
-// run's are counted when it ends or stops, so a run going is not in yet.
+// run's as it goes (at each progress report), an undo's or a verify's
+// when it ends, the pickers' listings as they are made.
 func (m *metrics) sentOn(t time.Time) int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -76,11 +77,6 @@ func newMetrics(st *store.Store, now func() time.Time, dataDir string) *metrics 
 		signins: prometheus.NewDesc("flowenroll_console_signins_refused_total", "Requests refused at sign-in, by reason: no_or_wrong_credentials, untrusted_proxy (the auth header from an address not trusted), throttled (too many password checks from one address or for one name).",
 			[]string{"reason"}, nil),
 	}
-}
-
-// Ended adds the requests of a run segment.
-func (m *metrics) Ended(_ store.Run, sum store.Summary) {
-	m.add(sum.RequestsThisRun)
 }
 
 // listed adds the requests of a listing for the page's pickers.

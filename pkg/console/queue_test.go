@@ -223,3 +223,36 @@ func TestQueuePlaces(t *testing.T) {
 	}
 	c.await(t, ids[2], ended)
 }
+
+// The page's "sent today" counts a run's requests as it goes, not only
+// when it ends: a long run shows its use of the day's quota while it runs.
+func TestSentTodayCountsARunAsItGoes(t *testing.T) {
+	reported, release := make(chan struct{}), make(chan struct{})
+	pipe := &fakePipeline{
+		plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
+			return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
+		},
+		run: func(ctx context.Context, s worker.RunSpec, p worker.Progress) (worker.Result, error) {
+			p.Requests(7)
+			close(reported)
+			<-release
+			// Two more went after the last report.
+			return worker.Result{ExitCode: 0, Run: &report.Summary{Counts: report.Counts{Assigned: 1}, RequestsThisRun: 9}}, nil
+		},
+	}
+	c := startConsole(t, Config{Pipeline: pipe, Log: zap.NewNop()})
+	_, r := c.upload(t, "a.csv", "x\n", nil)
+	c.post(t, "/api/v1/runs/"+r.ID+"/start")
+	var me struct{ SentToday int }
+	<-reported
+	c.get(t, "/api/v1/me", &me)
+	if me.SentToday != 7 {
+		t.Errorf("sent today %d while the run goes, want the 7 it reported", me.SentToday)
+	}
+	close(release)
+	c.await(t, r.ID, ended)
+	c.get(t, "/api/v1/me", &me)
+	if me.SentToday != 9 {
+		t.Errorf("sent today %d after the run, want its 9", me.SentToday)
+	}
+}

@@ -132,7 +132,7 @@ func New(cfg Config) (*Server, error) {
 	s.reg = prometheus.NewRegistry()
 	s.metrics = newMetrics(st, cfg.Now, cfg.DataDir)
 	s.metrics.auth = cfg.Auth
-	s.q.Ended = s.metrics.Ended
+	s.q.Sent = s.metrics.add
 	s.reg.MustRegister(s.metrics)
 	s.lists = newListings(cfg.Now)
 	if s.tmpl, err = parsePage(); err != nil {

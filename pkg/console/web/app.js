@@ -126,6 +126,18 @@ function openRun(id, run) {
   });
 }
 
+// refreshQuota shows the day's requests again, at most every few seconds
+// while a run goes: the page was drawn with the figure of its load.
+let quotaAt = 0;
+function refreshQuota(now) {
+  if (!now && Date.now() - quotaAt < 5000) return;
+  quotaAt = Date.now();
+  api("GET", "/api/v1/me").then((me) => {
+    const b = document.querySelector("#quota b");
+    if (b && me) b.textContent = n(me.sentToday);
+  }, () => { /* the next event tries again */ });
+}
+
 function follow(run) {
   const live = run.status === "queued" || run.status === "running";
   if (live && (!stream || stream.runId !== run.id)) {
@@ -135,11 +147,13 @@ function follow(run) {
     stream.addEventListener("run", (ev) => {
       const r = JSON.parse(ev.data);
       if (current && current.id === r.id) showRun(r);
+      refreshQuota(false);
     });
   } else if (!live && stream) {
     stream.close();
     stream = null;
     loadRuns();
+    refreshQuota(true);
   }
 }
 

@@ -34,8 +34,10 @@ type Queue struct {
 	pipe Pipeline
 	log  *zap.Logger
 	rate float64 // for the time left
-	// Ended hears of each run segment that ended, for the metrics.
-	Ended func(store.Run, store.Summary)
+	// Sent hears of the requests runs send to Gong as they go (a run's at
+	// each progress report, an undo's or a verify's when it ends), for the
+	// count of requests sent today.
+	Sent func(n int64)
 
 	mu      sync.Mutex
 	waiting []string // run IDs, next first
@@ -47,7 +49,7 @@ type Queue struct {
 // NewQueue returns an empty queue of the runs in st, run through pipe;
 // rate (requests per second) is for the time a run has left.
 func NewQueue(st *store.Store, pipe Pipeline, log *zap.Logger, rate float64) *Queue {
-	return &Queue{st: st, pipe: pipe, log: log, rate: rate, Ended: func(store.Run, store.Summary) {}, wake: make(chan struct{}, 1)}
+	return &Queue{st: st, pipe: pipe, log: log, rate: rate, Sent: func(int64) {}, wake: make(chan struct{}, 1)}
 }
 
 // Enqueue puts a run at the end of the queue.
@@ -146,8 +148,9 @@ func (q *Queue) execute(ctx context.Context, id string) {
 	switch r.Kind {
 	case store.KindUndo, store.KindVerify:
 		res, runErr = q.reconcile(rctx, r, log)
+		q.Sent(res.figures().RequestsThisRun)
 	default:
-		tr := &tracker{st: q.st, id: id, rate: q.rate}
+		tr := &tracker{st: q.st, id: id, rate: q.rate, sent: q.Sent}
 		if r.Plan != nil {
 			tr.planRows, tr.planRequests = r.Plan.Valid, r.Plan.Requests
 		}
@@ -155,6 +158,8 @@ func (q *Queue) execute(ctx context.Context, id string) {
 			InputPath: filepath.Join(q.st.RunDir(id), r.InputFile()), OutDir: q.st.OutDir(id), Options: r.PipelineOptions(), Assigned: q.st.AssignedBy(id), Log: log,
 			OverrideCoolOff: r.OverrideCoolOff != nil,
 		}, tr)
+		// The requests sent after the run's last progress report.
+		tr.Requests(res.figures().RequestsThisRun)
 	}
 	q.finish(id, res, runErr, context.Cause(rctx), log)
 }
@@ -220,7 +225,6 @@ func (q *Queue) finish(id string, res Result, runErr, cause error, log *zap.Logg
 		log.Error("cannot record the run's end", zap.Error(err))
 		return
 	}
-	q.Ended(r, sum)
 	log.Info("run ended", zap.String("status", r.Status), zap.Int("exitCode", res.ExitCode),
 		zap.Int("assigned", sum.Assigned), zap.Int("failed", sum.Failed), zap.Int("unprocessed", sum.Unprocessed),
 		zap.Int64("requests", sum.RequestsThisRun), zap.NamedError("runError", runErr))
@@ -258,15 +262,26 @@ type tracker struct {
 	rate         float64
 	planRows     int
 	planRequests int
+	sent         func(n int64) // hears of requests as the run reports them
 
-	mu sync.Mutex
-	l  store.Live
+	mu       sync.Mutex
+	l        store.Live
+	reported int64 // requests passed on to sent
 }
 
 func (t *tracker) SetTotal(rows int)    { t.change(func(l *store.Live) { l.Total = rows }) }
 func (t *tracker) Settled(rows int)     { t.change(func(l *store.Live) { l.Settled += rows }) }
 func (t *tracker) Unprocessed(rows int) { t.change(func(l *store.Live) { l.Unprocessed += rows }) }
-func (t *tracker) Requests(total int64) { t.change(func(l *store.Live) { l.Requests = total }) }
+func (t *tracker) Requests(total int64) {
+	t.change(func(l *store.Live) { l.Requests = total })
+	t.mu.Lock()
+	n := total - t.reported
+	t.reported = max(t.reported, total)
+	t.mu.Unlock()
+	if n > 0 && t.sent != nil {
+		t.sent(n)
+	}
+}
 
 func (t *tracker) change(f func(*store.Live)) {
 	t.mu.Lock()
