@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
@@ -72,7 +71,10 @@ func (s *Server) check(r *http.Request, run *store.Run) (int, string) {
 		plan.Warnings = mappingWarnings(filepath.Join(dir, run.InputFile()), run.PipelineOptions())
 	}
 	if run.InDoubtLeft > 0 {
-		plan.Warnings = append(plan.Warnings, "This retry leaves out "+strconv.Itoa(run.InDoubtLeft)+" rows of run "+run.RetryOf+" that are in doubt (sent with no answer yet, or waiting in a bulk assignment Gong accepted): continue that run to settle them.")
+		plan.Warnings = append(plan.Warnings, "This retry leaves out "+leftInDoubtWords(run.InDoubtLeft, run.RetryOf))
+	}
+	if run.PeopleInDoubt > 0 {
+		plan.Warnings = append(plan.Warnings, peopleInDoubtWords(run.PeopleInDoubt, run.RetryOf))
 	}
 	run.Plan = &plan
 	return 0, ""

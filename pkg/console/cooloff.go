@@ -41,6 +41,10 @@ func chooseCoolOff(r *store.Run, want *bool, user string, now time.Time) error {
 	// A run stopped while still queued sent nothing: its start is still
 	// its first.
 	if r.Status == store.StatusChecked || r.StartedAt.IsZero() {
+		if want == nil && r.Status != store.StatusChecked {
+			// Continued with no choice: as it was ticked when queued.
+			return nil
+		}
 		r.OverrideCoolOff = nil
 		if want != nil && *want && r.Plan != nil && r.Plan.Valid <= r.Plan.People {
 			// The record would claim an override nothing used.

@@ -220,6 +220,12 @@ func TestCoolOffChoiceAfterAStopInTheQueue(t *testing.T) {
 	if queuedOnly.OverrideCoolOff != nil {
 		t.Errorf("override %+v after choosing without it, want none", queuedOnly.OverrideCoolOff)
 	}
+	// The page's "Continue this run" says nothing: the choice made when it
+	// was queued stands.
+	continued := store.Run{Status: store.StatusStopped, OverrideCoolOff: &store.Tick{By: "ana", At: now}}
+	if err := chooseCoolOff(&continued, nil, "ben", now); err != nil || continued.OverrideCoolOff == nil || continued.OverrideCoolOff.By != "ana" {
+		t.Errorf("continued with no choice: %v, override %+v, want ana's kept", err, continued.OverrideCoolOff)
+	}
 	began := store.Run{Status: store.StatusStopped, StartedAt: now, OverrideCoolOff: &store.Tick{By: "ana", At: now}}
 	if err := chooseCoolOff(&began, &no, "ben", now); err == nil {
 		t.Error("a run that began with the override continued without it, want it refused")

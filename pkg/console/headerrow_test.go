@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/flowenroll/flowenroll/pkg/console/worker"
@@ -56,9 +57,9 @@ func TestHeaderRowField(t *testing.T) {
 // unprocessed.csv is read as a result file fed back: each row keeps its
 // line of the first upload, in the upload's order, and a blank row is left
 // out, not made a MissingValue (issue #21, item 2: a retry cannot fill it;
-// it stays in the first run's failed.csv). Rows in doubt (InDoubt,
-// BulkPending) are left out and counted: only continuing their run settles
-// them without sending them twice.
+// it stays in the first run's failed.csv). Rows in doubt that continuing
+// their run settles (InDoubt by CRM ID, BulkPending) are left out and
+// counted: a new run would send them again.
 func TestRetryInputKeepsLines(t *testing.T) {
 	out := t.TempDir()
 	files := map[string]string{
@@ -74,12 +75,12 @@ func TestRetryInputKeepsLines(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "retry.csv")
-	_, inDoubt, err := writeRetryInput(out, path)
+	got, err := writeRetryInput(out, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inDoubt != 2 {
-		t.Errorf("%d rows in doubt left out, want 2", inDoubt)
+	if got.LeftInDoubt != 2 || got.PeopleInDoubt != 0 {
+		t.Errorf("%+v, want the 2 rows in doubt left out", got)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -90,7 +91,7 @@ func TestRetryInputKeepsLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	var rows []string
 	for {
 		p, rej, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -100,13 +101,36 @@ func TestRetryInputKeepsLines(t *testing.T) {
 			t.Fatal(err)
 		}
 		if rej != nil {
-			got = append(got, fmt.Sprintf("%d %s", rej.Line, rej.Code))
+			rows = append(rows, fmt.Sprintf("%d %s", rej.Line, rej.Code))
 			continue
 		}
-		got = append(got, fmt.Sprintf("%d %s", p.Line, p.CRMProspectID))
+		rows = append(rows, fmt.Sprintf("%d %s", p.Line, p.CRMProspectID))
 	}
 	want := []string{"17 003C", "33 003B"}
-	if !slices.Equal(got, want) {
-		t.Errorf("retry rows %q, want %q", got, want)
+	if !slices.Equal(rows, want) {
+		t.Errorf("retry rows %q, want %q", rows, want)
+	}
+}
+
+// People of a bulk request that got no answer are InDoubt for good: no
+// run settles them (nothing reads people back). A retry takes them, counted
+// apart, and its check warns that Gong may have enrolled them already; it
+// never tells the person to continue the run for them.
+func TestRetryTakesPeopleNoRunSettles(t *testing.T) {
+	out := t.TempDir()
+	body := "line,crmProspectId,flowId,flowInstanceOwnerEmail,reason,email,firstName,lastName\n" +
+		"5,,1,a@example.com,InDoubt,p@example.com,P,Q\n6,,1,a@example.com,BulkPending,r@example.com,R,S\n"
+	if err := os.WriteFile(filepath.Join(out, worker.UnprocessedFile), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := writeRetryInput(out, filepath.Join(t.TempDir(), "r.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (retryRows{Rows: 1, LeftInDoubt: 1, PeopleInDoubt: 1}); got != want {
+		t.Errorf("%+v, want %+v: the person in doubt for good taken, the one in an accepted job left", got, want)
+	}
+	if w := peopleInDoubtWords(1, "r1"); strings.Contains(w, "ontinue") || !strings.Contains(w, "1 person") {
+		t.Errorf("the warning %q", w)
 	}
 }

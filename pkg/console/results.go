@@ -95,18 +95,17 @@ func retryColumns(outDir string) []string {
 // the original upload (empty lines, which are no rows, fill the gaps), so
 // that the retry's files and fixes speak of the same line numbers. Blank
 // rows are left out: there is nothing in them to send again. So are rows
-// in doubt (inDoubt counts them): continuing the run settles them (a
-// read-back, or the bulk job read again), where a new run would send them
-// again and might enroll them twice.
-func writeRetryInput(outDir, path string) (rows, inDoubt int, err error) {
+// in doubt that continuing the run settles (see retryRows).
+func writeRetryInput(outDir, path string) (retryRows, error) {
+	var got retryRows
 	cols := retryColumns(outDir)
 	var recs [][]string
 	for _, name := range []string{worker.FailedFile, worker.UnprocessedFile} {
-		got, err := store.ReadColumns(filepath.Join(outDir, name), cols)
+		read, err := store.ReadColumns(filepath.Join(outDir, name), cols)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return 0, 0, err
+			return got, err
 		}
-		recs = append(recs, got...)
+		recs = append(recs, read...)
 	}
 	lineAt, codeAt := slices.Index(cols, outcome.ColLine), slices.Index(cols, outcome.ColErrorCode)
 	lineOf := func(rec []string) int {
@@ -116,13 +115,19 @@ func writeRetryInput(outDir, path string) (rows, inDoubt int, err error) {
 		n, _ := strconv.Atoi(rec[lineAt])
 		return n
 	}
-	reasonAt := slices.Index(cols, outcome.ColReason)
+	reasonAt, crmAt := slices.Index(cols, outcome.ColReason), slices.Index(cols, outcome.ColCRMProspectID)
 	recs = slices.DeleteFunc(recs, func(rec []string) bool {
-		if reasonAt >= 0 && settledByContinuing(rec[reasonAt]) {
-			inDoubt++
-			return true
+		if reasonAt < 0 || rec[reasonAt] == "" {
+			return codeAt >= 0 && rec[codeAt] == outcome.CodeBlankRow
 		}
-		return codeAt >= 0 && rec[codeAt] == outcome.CodeBlankRow
+		switch person := crmAt < 0 || rec[crmAt] == ""; {
+		case rec[reasonAt] == outcome.ReasonBulkPending, rec[reasonAt] == outcome.ReasonInDoubt && !person:
+			got.LeftInDoubt++
+			return true
+		case rec[reasonAt] == outcome.ReasonInDoubt:
+			got.PeopleInDoubt++
+		}
+		return false
 	})
 	slices.SortStableFunc(recs, func(a, b []string) int { return lineOf(a) - lineOf(b) })
 	var buf bytes.Buffer
@@ -136,7 +141,7 @@ func writeRetryInput(outDir, path string) (rows, inDoubt int, err error) {
 		return w.Error()
 	}
 	if err := write(cols); err != nil {
-		return 0, 0, err
+		return got, err
 	}
 	at = 1 + bytes.Count(buf.Bytes(), []byte("\n"))
 	for _, rec := range recs {
@@ -145,11 +150,12 @@ func writeRetryInput(outDir, path string) (rows, inDoubt int, err error) {
 		}
 		before := buf.Len()
 		if err := write(rec); err != nil {
-			return 0, 0, err
+			return got, err
 		}
 		at += bytes.Count(buf.Bytes()[before:], []byte("\n"))
 	}
-	return len(recs), inDoubt, fsguard.WriteBytes(path, buf.Bytes())
+	got.Rows = len(recs)
+	return got, fsguard.WriteBytes(path, buf.Bytes())
 }
 
 // failedPath is the run's failed.csv: the run's, or before it started the
@@ -162,9 +168,14 @@ func (s *Server) failedPath(id string) string {
 	return filepath.Join(s.st.RunDir(id), store.CheckDir, worker.FailedFile)
 }
 
-// settledByContinuing says whether an unprocessed row's reason is one only
-// its own run may settle: sent without an answer yet, or in a bulk job Gong
-// accepted.
-func settledByContinuing(reason string) bool {
-	return reason == outcome.ReasonInDoubt || reason == outcome.ReasonBulkPending
+// retryRows counts what a retry takes from its run. LeftInDoubt are rows
+// left out because continuing the run settles them: sent by CRM ID with no
+// answer yet (the run reads them back), or in a bulk job Gong accepted
+// (the run reads it again); a new run would send them again. PeopleInDoubt
+// are taken: people of a bulk request that got no answer, which nothing
+// can read back, so no run settles them; sending them again is the
+// person's choice, as --resend-in-doubt is on the command line, and the
+// check says so before Start.
+type retryRows struct {
+	Rows, LeftInDoubt, PeopleInDoubt int
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/console/store"
+	"github.com/flowenroll/flowenroll/pkg/console/worker"
+	"github.com/flowenroll/flowenroll/pkg/report"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -134,4 +137,52 @@ func TestDeleteRun(t *testing.T) {
 		t.Errorf("deleting a running run: %d", status)
 	}
 	c.srv.st.Update(going.ID, func(r *store.Run) error { r.Status = store.StatusChecked; return nil })
+}
+
+// A run whose undo works on its ledger and files cannot be deleted until
+// the undo ends (it was: 200, and the undo found its ledger gone).
+func TestDeleteWaitsForTheRunsUndo(t *testing.T) {
+	release := make(chan struct{})
+	inUndo := make(chan string, 1)
+	pipe := &fakePipeline{
+		plan: func(context.Context, worker.PlanSpec) (store.PlanView, error) {
+			return store.PlanView{Rows: 1, Valid: 1, Requests: 1, RejectedByCode: map[string]store.RejectedView{}}, nil
+		},
+		run: func(ctx context.Context, s worker.RunSpec, _ worker.Progress) (worker.Result, error) {
+			if err := os.MkdirAll(s.OutDir, 0o700); err != nil {
+				return worker.Result{}, err
+			}
+			return worker.Result{ExitCode: 0, Run: &report.Summary{RowsRead: 1}}, os.WriteFile(filepath.Join(s.OutDir, "ledger.jsonl"), []byte("x"), 0o600)
+		},
+		undoCount: func(context.Context, string) (int, error) { return 1, nil },
+		undo: func(ctx context.Context, s worker.ReconcileSpec) (worker.Result, error) {
+			inUndo <- s.OutDir
+			<-release
+			_, err := os.Stat(filepath.Join(s.OutDir, "ledger.jsonl"))
+			return worker.Result{ExitCode: 0}, err
+		},
+	}
+	c := startConsole(t, Config{Pipeline: pipe})
+	_, a := c.upload(t, "a.csv", "Contact ID,Flow ID,Owner Email\n003A,1,a@example.com\n", nil)
+	if st, _ := c.post(t, "/api/v1/runs/"+a.ID+"/start"); st != 202 {
+		t.Fatal(st)
+	}
+	c.await(t, a.ID, ended)
+	var undo store.Run
+	if st := c.postForm(t, "/api/v1/runs/"+a.ID+"/undo", confirm, nil, &undo); st != 202 {
+		t.Fatal(st)
+	}
+	out := <-inUndo
+	req, _ := http.NewRequest("DELETE", c.http.URL+"/api/v1/runs/"+a.ID, nil)
+	res := do(t, req, nil)
+	if res.StatusCode != http.StatusConflict {
+		t.Errorf("DELETE while the run's undo goes: %d, want 409", res.StatusCode)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("the undo's folder: %v", err)
+	}
+	close(release)
+	if u := c.await(t, undo.ID, ended); u.Error != "" {
+		t.Errorf("the undo ended with %q", u.Error)
+	}
 }

@@ -43,11 +43,14 @@ type Run struct {
 	EndedAt   time.Time `json:"endedAt,omitzero"`
 	StoppedBy string    `json:"stoppedBy,omitempty"`
 	RetryOf   string    `json:"retryOf,omitempty"`
-	// InDoubtLeft counts the rows of RetryOf this retry left out: sent
-	// with no answer yet, or in a bulk job Gong accepted. Continuing that
-	// run settles them; sending them again in a new run might enroll them
-	// twice.
+	// InDoubtLeft counts the rows of RetryOf this retry left out: sent by
+	// CRM ID with no answer yet, or in a bulk job Gong accepted. Continuing
+	// that run settles them; a new run would send them again.
 	InDoubtLeft int `json:"inDoubtLeft,omitempty"`
+	// PeopleInDoubt counts the people of RetryOf this retry sends again
+	// though Gong may have enrolled them: their bulk request got no
+	// answer, and nothing can read people back. The check warns of it.
+	PeopleInDoubt int `json:"peopleInDoubt,omitempty"`
 	// OverrideCoolOff: the run sends through Gong's cool-off-override
 	// endpoint, as the person who ticked it at its first start chose. A
 	// retry of the run does not inherit it.
