@@ -85,9 +85,9 @@ func TestSoak(t *testing.T) {
 			t.Errorf("writing -soak.report: %v", err)
 		}
 	}
-	if tot.lost > 0 || tot.misreported > 0 || tot.resent > 0 || tot.people.sentTwice > 0 {
-		t.Errorf("%d rows lost, %d misreported, %d sent again after settling, %d people in two bulk requests: all must be 0",
-			tot.lost, tot.misreported, tot.resent, tot.people.sentTwice)
+	if tot.lost > 0 || tot.misreported > 0 || tot.resent > 0 || tot.people.sentTwice > 0 || tot.people.inDoubtRead > 0 || tot.resentWrong > 0 {
+		t.Errorf("%d rows lost, %d misreported, %d sent again after settling, %d people in two bulk requests, %d people InDoubt of a job read, %d people sent again wrongly by --resend-in-doubt: all must be 0",
+			tot.lost, tot.misreported, tot.resent, tot.people.sentTwice, tot.people.inDoubtRead, tot.resentWrong)
 	}
 }
 
@@ -314,6 +314,12 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 	if withPeople {
 		fig.people = sc.checkPeople(t)
 	}
+	if fig.endedInDoubt {
+		before := len(sc.runs)
+		fig.resentInDoubt, fig.resentWrong = sc.resendInDoubt(t, plan.flags)
+		fig.exits["after the end: --resend-in-doubt, then plain"] += len(sc.runs) - before
+		fig.audit = fig.audit.max(sc.check(t, true))
+	}
 	resent := watch.report()
 	for _, why := range resent {
 		t.Errorf("sent again after it had settled: %s", why)
@@ -371,6 +377,9 @@ type soakFigures struct {
 	bulkSubmits, bulkReads int
 	endedInDoubt           bool // the last run exited 4, only people InDoubt left
 	withPeople             bool
+	// After --resend-in-doubt: people sent again, and of them those that
+	// were not InDoubt, or sent more than twice.
+	resentInDoubt, resentWrong int
 }
 
 // max is the worse of two audits of the same rows.
@@ -578,6 +587,7 @@ type soakTotals struct {
 
 	withPeople, endedInDoubt, bulkSubmits, bulkReads int
 	people                                           peopleAudit
+	resentInDoubt, resentWrong                       int
 }
 
 func (ty *soakTotals) add(f soakFigures) {
@@ -616,6 +626,9 @@ func (ty *soakTotals) add(f soakFigures) {
 	ty.people.inDoubt += f.people.inDoubt
 	ty.people.failed += f.people.failed
 	ty.people.sentTwice += f.people.sentTwice
+	ty.people.inDoubtRead += f.people.inDoubtRead
+	ty.resentInDoubt += f.resentInDoubt
+	ty.resentWrong += f.resentWrong
 }
 
 func (ty *soakTotals) String() string {
@@ -645,5 +658,8 @@ func (ty *soakTotals) String() string {
 	fmt.Fprintf(&b, "people without a CRM ID: %d scenarios, %d rows (%d assigned, %d failed, %d left InDoubt for --resend-in-doubt; %d scenarios ended so, exit 4), %d bulk submits and %d reads reached the emulator\n",
 		ty.withPeople, p.rows, p.assigned, p.failed, p.inDoubt, ty.endedInDoubt, ty.bulkSubmits, ty.bulkReads)
 	fmt.Fprintf(&b, "people in two bulk requests Gong accepted: %d\n", p.sentTwice)
+	fmt.Fprintf(&b, "people InDoubt though their job was read: %d\n", p.inDoubtRead)
+	fmt.Fprintf(&b, "then, in those %d scenarios, one run with --resend-in-doubt: %d people sent a second time, %d of them not InDoubt before or sent more than twice\n",
+		ty.endedInDoubt, ty.resentInDoubt, ty.resentWrong)
 	return b.String()
 }

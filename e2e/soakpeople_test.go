@@ -40,8 +40,8 @@ func peopleRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x706
 // of them repeated with the email in upper case (Duplicate), and the
 // emulator's bulk modes drawn: jobs IN_PROGRESS for 0 to 3 reads (3 reads
 // outlast --max-retry-time: BulkPending, then the next run reads the job
-// again), half the time a job ending FAILED (for whoever shares its
-// request), half the time a person refused CRM_OPERATION_FAILED or
+// again), a quarter of the time a job ending FAILED (for whoever shares
+// its request), half the time a person refused CRM_OPERATION_FAILED or
 // FLOW_ASSIGNMENT_FAILED. The bulk submits and reads draw the scenario's
 // faults two times in three and half the time (a lost 202 is a drop after
 // apply on the submit). It returns false for a scenario without people.
@@ -72,7 +72,7 @@ func addSoakPeople(rng *rand.Rand, p *soakPlan) (soakPeople, bool) {
 			people = append(people, inputRow{flow: g.flow, owner: g.owner, email: fmt.Sprintf("pat.g%dp%03d@people.example.org", gi, i)})
 		}
 		own := map[int]string{} // index in people -> the person's own outcome
-		if rng.IntN(2) == 0 {
+		if rng.IntN(4) == 0 {
 			// Every person of this group may share the failed job's request.
 			i := first + rng.IntN(n)
 			if sp.modes.BulkFailJob == nil {
@@ -154,6 +154,9 @@ func retargetToBulk(rng *rand.Rand, runs []soakRun, submits int) {
 type peopleAudit struct {
 	rows, assigned, inDoubt, failed int
 	sentTwice                       int // people carried by more than one accepted bulk request
+	// inDoubtRead counts people InDoubt whose accepted job was read: the
+	// client had its id, so it knew where to find their result.
+	inDoubtRead int
 }
 
 // checkPeople checks the people rows after the scenario's last run: no
@@ -162,14 +165,18 @@ type peopleAudit struct {
 // unprocessed for any reason but InDoubt (a plain rerun settles every
 // other), and an assigned person has the instance Gong created for the CRM
 // ID it gave that email, in the row's flow (the CRM ID itself is checked
-// by inspect).
+// by inspect). A person InDoubt must be in no accepted job, or in one never
+// read (PENDING): the client journals a job's id before its first read,
+// and the emulator gives a result for every person of a finished job, so
+// a job read even once is read to its end by the same command.
 func (sc *scenario) checkPeople(t *testing.T) peopleAudit {
 	t.Helper()
 	var pa peopleAudit
-	per := map[string]int{}
+	per, status := map[string]int{}, map[string]string{}
 	for _, j := range sc.gong.emu.BulkJobs() {
 		for _, e := range j.Emails {
 			per[e]++
+			status[e] = j.Status
 		}
 	}
 	for e, n := range per {
@@ -199,6 +206,10 @@ func (sc *scenario) checkPeople(t *testing.T) peopleAudit {
 			}
 		case o.file == "unprocessed" && o.code == oc.ReasonInDoubt:
 			pa.inDoubt++
+			if st := status[strings.ToLower(in.email)]; st != "" && st != emulator.BulkPending {
+				pa.inDoubtRead++
+				t.Errorf("line %d (person %s) InDoubt, but their bulk job was read (%s): the client had its id", i+2, in.email, st)
+			}
 		case o.file == "unprocessed":
 			t.Errorf("line %d (person %s) unprocessed %s after the last run: a plain rerun settles it", i+2, in.email, o.code)
 		case o.file == "failed":
@@ -226,4 +237,59 @@ func (sc *scenario) onlyPeopleInDoubt(t *testing.T) bool {
 		some = true
 	}
 	return some
+}
+
+// resendInDoubt is one more run, clean, with --resend-in-doubt, after a
+// scenario ended with people InDoubt: a person's deliberate choice to send
+// them again (then the plain command, while jobs are pending). Then no row may be left unprocessed, every row has its one
+// right outcome and assigned.csv is exactly what Gong created (inspect),
+// and the invariant on sends becomes: a person is in at most two bulk
+// requests Gong accepted, and in two only if their row was InDoubt before
+// this run. (The emulator applies a job when it is read, and a job of
+// people InDoubt was never read, so a person sent again is enrolled once;
+// Gong, applying it anyway, would refuse the second: FLOW_ASSIGNMENT_FAILED.)
+// It returns the number of people sent again and of those sent again
+// without being InDoubt, or more than twice.
+func (sc *scenario) resendInDoubt(t *testing.T, flags []string) (resent, wrong int) {
+	t.Helper()
+	inDoubt := map[string]bool{}
+	res := readResults(t, sc.out)
+	for i, in := range sc.input.rows {
+		if o := res.byLine[i+2]; in.email != "" && o.file == "unprocessed" && o.code == oc.ReasonInDoubt {
+			inDoubt[strings.ToLower(in.email)] = true
+		}
+	}
+	if err := sc.gong.emu.SetFaults(emulator.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	r := sc.run(t, trigger{}, append(slices.Clone(flags), "--resend-in-doubt")...)
+	sc.summary(t, r)
+	// A job still IN_PROGRESS at --max-retry-time leaves its people
+	// BulkPending: the plain command reads it again.
+	for n := 0; r.exit == 4 && n < 3; n++ {
+		r = sc.run(t, trigger{}, flags...)
+		sc.summary(t, r)
+	}
+	if r.exit != 3 {
+		t.Errorf("after --resend-in-doubt: %v; want exit 3", r)
+	}
+	if left := reasons(t, sc.out); len(left) > 0 {
+		t.Errorf("rows unprocessed after --resend-in-doubt: %v", left)
+	}
+	per := map[string]int{}
+	for _, j := range sc.gong.emu.BulkJobs() {
+		for _, e := range j.Emails {
+			per[e]++
+		}
+	}
+	for e, n := range per {
+		if n > 1 {
+			resent++
+		}
+		if n > 2 || (n == 2 && !inDoubt[e]) {
+			wrong++
+			t.Errorf("person %s in %d bulk requests Gong accepted; InDoubt before --resend-in-doubt: %v", e, n, inDoubt[e])
+		}
+	}
+	return resent, wrong
 }
