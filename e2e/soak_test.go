@@ -117,8 +117,11 @@ func (r soakRun) String() string {
 	}
 	if r.trig.sig != 0 {
 		what := "assign"
-		if r.trig.path == gong.PathProspectsFlows {
+		switch r.trig.path {
+		case gong.PathProspectsFlows:
 			what = "read-back"
+		case gong.PathBulkAssignments:
+			what = "bulk submit"
 		}
 		name := "SIGKILL"
 		if r.trig.sig == syscall.SIGTERM {
@@ -256,6 +259,9 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 		if r.fired && rp.trig.sig == syscall.SIGTERM {
 			fig.terms++
 		}
+		if r.fired && rp.trig.path == gong.PathBulkAssignments {
+			fig.bulkSignals++
+		}
 		if r.signal == syscall.SIGKILL {
 			// The files may be half written; the journal is the truth, and
 			// the next run rebuilds them from it.
@@ -377,6 +383,7 @@ type soakFigures struct {
 	bulkSubmits, bulkReads int
 	endedInDoubt           bool // the last run exited 4, only people InDoubt left
 	withPeople             bool
+	bulkSignals            int // signals sent at a bulk submit
 	// After --resend-in-doubt: people sent again, and of them those that
 	// were not InDoubt, or sent more than twice.
 	resentInDoubt, resentWrong int
@@ -587,7 +594,7 @@ type soakTotals struct {
 
 	withPeople, endedInDoubt, bulkSubmits, bulkReads int
 	people                                           peopleAudit
-	resentInDoubt, resentWrong                       int
+	resentInDoubt, resentWrong, bulkSignals          int
 }
 
 func (ty *soakTotals) add(f soakFigures) {
@@ -627,6 +634,7 @@ func (ty *soakTotals) add(f soakFigures) {
 	ty.people.failed += f.people.failed
 	ty.people.sentTwice += f.people.sentTwice
 	ty.people.inDoubtRead += f.people.inDoubtRead
+	ty.bulkSignals += f.bulkSignals
 	ty.resentInDoubt += f.resentInDoubt
 	ty.resentWrong += f.resentWrong
 }
@@ -657,6 +665,7 @@ func (ty *soakTotals) String() string {
 	p := ty.people
 	fmt.Fprintf(&b, "people without a CRM ID: %d scenarios, %d rows (%d assigned, %d failed, %d left InDoubt for --resend-in-doubt; %d scenarios ended so, exit 4), %d bulk submits and %d reads reached the emulator\n",
 		ty.withPeople, p.rows, p.assigned, p.failed, p.inDoubt, ty.endedInDoubt, ty.bulkSubmits, ty.bulkReads)
+	fmt.Fprintf(&b, "signals at a bulk submit: %d (SIGKILL or SIGTERM)\n", ty.bulkSignals)
 	fmt.Fprintf(&b, "people in two bulk requests Gong accepted: %d\n", p.sentTwice)
 	fmt.Fprintf(&b, "people InDoubt though their job was read: %d\n", p.inDoubtRead)
 	fmt.Fprintf(&b, "then, in those %d scenarios, one run with --resend-in-doubt: %d people sent a second time, %d of them not InDoubt before or sent more than twice\n",
