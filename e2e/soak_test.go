@@ -224,7 +224,8 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 		len(plan.input.rows), strings.Join(plan.flags, " "), describeFaults(plan.faults), strings.Join(plan.notes, ", "))
 
 	var story []string
-	fig := soakFigures{exits: map[string]int{}, audit: audit{rows: len(plan.input.rows)}, withPeople: withPeople}
+	fig := soakFigures{exits: map[string]int{}, audit: audit{rows: len(plan.input.rows)}, withPeople: withPeople,
+		people: peopleAudit{rows: people.rows}}
 	defer func() {
 		t.Logf("runs: %s", strings.Join(story, "; "))
 		st := sc.gong.emu.Stats()
