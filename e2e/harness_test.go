@@ -66,6 +66,9 @@ const (
 type inputRow struct {
 	id, flow, owner string
 	want            string // outcome.key, or several joined by |
+	// email is a person's without a CRM ID (id is then empty), sent by
+	// bulk assignment: Gong finds or creates their CRM record.
+	email string
 }
 
 func (r inputRow) accepts(key string) bool {
@@ -126,9 +129,21 @@ func (p prospectsFile) write(t *testing.T) string {
 	t.Helper()
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	w.Write([]string{"crmProspectId", "flowId", "flowInstanceOwnerEmail"})
+	people := slices.ContainsFunc(p.rows, func(r inputRow) bool { return r.email != "" })
+	if people {
+		w.Write([]string{"crmProspectId", "flowId", "flowInstanceOwnerEmail", "First Name", "Last Name", "Email"})
+	} else {
+		w.Write([]string{"crmProspectId", "flowId", "flowInstanceOwnerEmail"})
+	}
 	for _, r := range p.rows {
-		w.Write([]string{r.id, r.flow, r.owner})
+		switch {
+		case r.email != "":
+			w.Write([]string{"", r.flow, r.owner, "Pat", "Guest " + strings.ToLower(r.email), r.email})
+		case people:
+			w.Write([]string{r.id, r.flow, r.owner, "", "", ""})
+		default:
+			w.Write([]string{r.id, r.flow, r.owner})
+		}
 	}
 	w.Flush()
 	path := filepath.Join(t.TempDir(), "prospects.csv")
@@ -500,6 +515,9 @@ func (sc *scenario) inspect(t *testing.T, final, inDoubt bool) audit {
 	res := readResults(t, sc.out)
 	a := audit{rows: len(sc.input.rows)}
 	wrong := map[int]bool{}
+	// The CRM ID Gong gave each person sent without one: a person's row is
+	// named by it, once Gong has answered for them.
+	bulkIDs := sc.gong.emu.BulkPeople()
 	for i, in := range sc.input.rows {
 		line := i + 2
 		o, ok := res.byLine[line]
@@ -512,7 +530,15 @@ func (sc *scenario) inspect(t *testing.T, final, inDoubt bool) audit {
 			a.lost++
 			t.Errorf("line %d (%s in flow %s) is in more than one place: %v", line, in.id, in.flow, res.twice[line])
 		}
-		if o.id != in.id || o.flow != in.flow {
+		if in.email != "" {
+			// A person: assigned.csv names the CRM ID Gong gave them;
+			// the other files that ID or none.
+			gave := bulkIDs[strings.ToLower(in.email)]
+			if o.flow != in.flow || (o.file == "assigned" && (gave == "" || o.id != gave)) || (o.id != "" && o.id != gave) {
+				wrong[line] = true
+				t.Errorf("line %d of %s.csv is %q in flow %s; the input has person %s in flow %s, whom Gong gave CRM ID %q", line, o.file, o.id, o.flow, in.email, in.flow, gave)
+			}
+		} else if o.id != in.id || o.flow != in.flow {
 			wrong[line] = true
 			t.Errorf("line %d of %s.csv is %s in flow %s; the input has %s in flow %s", line, o.file, o.id, o.flow, in.id, in.flow)
 		}
@@ -544,10 +570,16 @@ func (sc *scenario) inspect(t *testing.T, final, inDoubt bool) audit {
 	// ID@flow of the rows left in unprocessed.csv and of those assigned: a
 	// row's duplicate may be left while the row itself is assigned.
 	left, claimed := map[string]bool{}, map[string]bool{}
-	for _, o := range res.byLine {
+	for line, o := range res.byLine {
 		switch o.file {
 		case "unprocessed":
-			left[o.id+"@"+o.flow] = true
+			id := o.id
+			if i := line - 2; i >= 0 && i < len(sc.input.rows) && sc.input.rows[i].email != "" {
+				// A person left in doubt: Gong may have enrolled them
+				// under the CRM ID it gave them.
+				id = bulkIDs[strings.ToLower(sc.input.rows[i].email)]
+			}
+			left[id+"@"+o.flow] = true
 		case "assigned":
 			claimed[o.id+"@"+o.flow] = true
 		}

@@ -85,8 +85,9 @@ func TestSoak(t *testing.T) {
 			t.Errorf("writing -soak.report: %v", err)
 		}
 	}
-	if tot.lost > 0 || tot.misreported > 0 || tot.resent > 0 {
-		t.Errorf("%d rows lost, %d misreported, %d sent again after settling: all must be 0", tot.lost, tot.misreported, tot.resent)
+	if tot.lost > 0 || tot.misreported > 0 || tot.resent > 0 || tot.people.sentTwice > 0 || tot.people.inDoubtRead > 0 || tot.resentWrong > 0 {
+		t.Errorf("%d rows lost, %d misreported, %d sent again after settling, %d people in two bulk requests, %d people InDoubt of a job read, %d people sent again wrongly by --resend-in-doubt: all must be 0",
+			tot.lost, tot.misreported, tot.resent, tot.people.sentTwice, tot.people.inDoubtRead, tot.resentWrong)
 	}
 }
 
@@ -116,8 +117,11 @@ func (r soakRun) String() string {
 	}
 	if r.trig.sig != 0 {
 		what := "assign"
-		if r.trig.path == gong.PathProspectsFlows {
+		switch r.trig.path {
+		case gong.PathProspectsFlows:
 			what = "read-back"
+		case gong.PathBulkAssignments:
+			what = "bulk submit"
 		}
 		name := "SIGKILL"
 		if r.trig.sig == syscall.SIGTERM {
@@ -192,8 +196,15 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 	rng := rand.New(rand.NewPCG(seed, 0x736f616b))
 	plan := newSoakPlan(rng)
 	runs := drawSoakRuns(rng, plan.assigns)
+	prng := peopleRNG(seed)
+	people, withPeople := addSoakPeople(prng, &plan)
+	if withPeople {
+		retargetToBulk(prng, runs, people.submits)
+		plan.notes = append(plan.notes, people.notes...)
+	}
 	cfg := gongConfig(nil)
 	cfg.Fixture, cfg.PoisonIDs = plan.fixture, plan.poison
+	cfg.BulkModes = people.modes
 	if seed%2 == 1 { // half the scenarios: a 400 that names no poison ID
 		cfg.PoisonAnswer = emulator.PoisonNamesNothing
 	}
@@ -213,11 +224,13 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 		len(plan.input.rows), strings.Join(plan.flags, " "), describeFaults(plan.faults), strings.Join(plan.notes, ", "))
 
 	var story []string
-	fig := soakFigures{exits: map[string]int{}, audit: audit{rows: len(plan.input.rows)}}
+	fig := soakFigures{exits: map[string]int{}, audit: audit{rows: len(plan.input.rows)}, withPeople: withPeople,
+		people: peopleAudit{rows: people.rows}}
 	defer func() {
 		t.Logf("runs: %s", strings.Join(story, "; "))
 		st := sc.gong.emu.Stats()
 		fig.runs, fig.requests, fig.faults, fig.failed = len(sc.runs), st.Requests, st.Faults, t.Failed()
+		fig.bulkSubmits, fig.bulkReads = st.BulkSubmit, st.BulkStatus
 		tot.add(fig)
 	}()
 	for n := 1; ; n++ {
@@ -246,6 +259,9 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 		story = append(story, fmt.Sprintf("%d: %v: %v, %.1fs", n, rp, r, time.Since(began).Seconds()))
 		if r.fired && rp.trig.sig == syscall.SIGTERM {
 			fig.terms++
+		}
+		if r.fired && rp.trig.path == gong.PathBulkAssignments {
+			fig.bulkSignals++
 		}
 		if r.signal == syscall.SIGKILL {
 			// The files may be half written; the journal is the truth, and
@@ -278,6 +294,13 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 		if silent {
 			fig.exits["exit 1 (slow answers first: Unreachable)"]++
 		}
+		if r.exit == 4 && withPeople && sc.onlyPeopleInDoubt(t) {
+			// Done: people of unanswered bulk requests are left for a
+			// person to decide (--resend-in-doubt), and a plain rerun
+			// would settle nothing more.
+			fig.endedInDoubt = true
+			break
+		}
 		if r.exit == 4 || silent {
 			// Stopped early (SIGTERM, or rows left in doubt when retries ran
 			// out): every row is in one file, nothing is claimed that Gong
@@ -292,7 +315,18 @@ func soakScenario(t *testing.T, seed uint64, tot *soakTotals) {
 		break
 	}
 
-	fig.audit = fig.audit.max(sc.check(t, true))
+	// With people left InDoubt, Gong may hold instances of theirs that
+	// assigned.csv rightly does not claim.
+	fig.audit = fig.audit.max(sc.inspect(t, true, fig.endedInDoubt))
+	if withPeople {
+		fig.people = sc.checkPeople(t)
+	}
+	if fig.endedInDoubt {
+		before := len(sc.runs)
+		fig.resentInDoubt, fig.resentWrong = sc.resendInDoubt(t, plan.flags)
+		fig.exits["after the end: --resend-in-doubt, then plain"] += len(sc.runs) - before
+		fig.audit = fig.audit.max(sc.check(t, true))
+	}
 	resent := watch.report()
 	for _, why := range resent {
 		t.Errorf("sent again after it had settled: %s", why)
@@ -345,6 +379,15 @@ type soakFigures struct {
 	audit                        audit // the most rows lost and misreported at any one check
 	resent, exhausted            int
 	unfinished, failed           bool
+	// Scenarios with people without a CRM ID.
+	people                 peopleAudit
+	bulkSubmits, bulkReads int
+	endedInDoubt           bool // the last run exited 4, only people InDoubt left
+	withPeople             bool
+	bulkSignals            int // signals sent at a bulk submit
+	// After --resend-in-doubt: people sent again, and of them those that
+	// were not InDoubt, or sent more than twice.
+	resentInDoubt, resentWrong int
 }
 
 // max is the worse of two audits of the same rows.
@@ -549,6 +592,10 @@ type soakTotals struct {
 	faults                                     emulator.FaultCounts
 	rows, lost, misreported, resent, exhausted int
 	exits                                      map[string]int
+
+	withPeople, endedInDoubt, bulkSubmits, bulkReads int
+	people                                           peopleAudit
+	resentInDoubt, resentWrong, bulkSignals          int
 }
 
 func (ty *soakTotals) add(f soakFigures) {
@@ -574,6 +621,23 @@ func (ty *soakTotals) add(f soakFigures) {
 	for k, n := range f.exits {
 		ty.exits[k] += n
 	}
+	if f.withPeople {
+		ty.withPeople++
+	}
+	if f.endedInDoubt {
+		ty.endedInDoubt++
+	}
+	ty.bulkSubmits += f.bulkSubmits
+	ty.bulkReads += f.bulkReads
+	ty.people.rows += f.people.rows
+	ty.people.assigned += f.people.assigned
+	ty.people.inDoubt += f.people.inDoubt
+	ty.people.failed += f.people.failed
+	ty.people.sentTwice += f.people.sentTwice
+	ty.people.inDoubtRead += f.people.inDoubtRead
+	ty.bulkSignals += f.bulkSignals
+	ty.resentInDoubt += f.resentInDoubt
+	ty.resentWrong += f.resentWrong
 }
 
 func (ty *soakTotals) String() string {
@@ -599,5 +663,13 @@ func (ty *soakTotals) String() string {
 	fmt.Fprintf(&b, "rows misreported: %d\n", ty.misreported)
 	fmt.Fprintf(&b, "rows sent again after settling: %d\n", ty.resent)
 	fmt.Fprintf(&b, "rows failed RetriesExhausted under 429 storms (an honest outcome): %d\n", ty.exhausted)
+	p := ty.people
+	fmt.Fprintf(&b, "people without a CRM ID: %d scenarios, %d rows (%d assigned, %d failed, %d left InDoubt for --resend-in-doubt; %d scenarios ended so, exit 4), %d bulk submits and %d reads reached the emulator\n",
+		ty.withPeople, p.rows, p.assigned, p.failed, p.inDoubt, ty.endedInDoubt, ty.bulkSubmits, ty.bulkReads)
+	fmt.Fprintf(&b, "signals at a bulk submit: %d (SIGKILL or SIGTERM)\n", ty.bulkSignals)
+	fmt.Fprintf(&b, "people in two bulk requests Gong accepted: %d\n", p.sentTwice)
+	fmt.Fprintf(&b, "people InDoubt though their job was read: %d\n", p.inDoubtRead)
+	fmt.Fprintf(&b, "then, in those %d scenarios, one run with --resend-in-doubt: %d people sent a second time, %d of them not InDoubt before or sent more than twice\n",
+		ty.endedInDoubt, ty.resentInDoubt, ty.resentWrong)
 	return b.String()
 }

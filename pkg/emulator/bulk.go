@@ -3,7 +3,9 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -272,4 +274,39 @@ func (s *Server) handleBulk(r *http.Request, op, reqID string, body []byte) answ
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.submitBulk(reqID, c, ps)
+}
+
+// BulkJob is one bulk request the server accepted (answered 202, whether
+// or not the client heard it), as a test reads it back.
+type BulkJob struct {
+	ID, FlowID, Owner, Status string
+	// Emails are the people's emails, lower case, in the request's order
+	// (empty for a prospect sent by crmId).
+	Emails []string
+}
+
+// BulkJobs returns every bulk request the server accepted, in the order
+// it accepted them: a test counts how many carried each person.
+func (s *Server) BulkJobs() []BulkJob {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]BulkJob, 0, len(s.bulk.jobs))
+	for _, j := range s.bulk.jobs {
+		b := BulkJob{ID: j.id, FlowID: j.call.flowID, Owner: j.call.owner, Status: j.status}
+		for _, p := range j.prospects {
+			b.Emails = append(b.Emails, strings.ToLower(p.Email))
+		}
+		out = append(out, b)
+	}
+	// The id begins with the job's sequence number in fixed-width hex.
+	slices.SortFunc(out, func(a, b BulkJob) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// BulkPeople returns the CRM ID bulk found or created for each email (lower
+// case) of a person sent without crmId.
+func (s *Server) BulkPeople() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.bulk.byEmail)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/flowenroll/flowenroll/pkg/gong"
@@ -117,4 +118,45 @@ func fiftyCRM() string {
 		s += fmt.Sprintf(`{"crmId":"003B%d"},`, i)
 	}
 	return s
+}
+
+// TestBulkJobsRecord: BulkJobs lists each accepted bulk request with its
+// people's emails in lower case, in the order accepted, and BulkPeople the
+// CRM ID each person was given, the one their result carries.
+func TestBulkJobsRecord(t *testing.T) {
+	e := newEnv(t, Config{})
+	c := e.client(t, basic())
+	ps := people(3)
+	ps[1].Email = "Guest1@EXAMPLE.org"
+	ctx := context.Background()
+	var ids []string
+	for _, req := range []gong.BulkRequest{
+		{FlowID: flowSDR, FlowInstanceOwnerEmail: ava, Prospects: ps[:2]},
+		{FlowID: flowSDR, FlowInstanceOwnerEmail: ava, Prospects: ps[1:]},
+	} {
+		sub, err := c.SubmitBulk(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sub.ID)
+	}
+	jobs := e.srv.BulkJobs()
+	want := [][]string{{"guest0@example.org", "guest1@example.org"}, {"guest1@example.org", "guest2@example.org"}}
+	if len(jobs) != 2 || jobs[0].ID != ids[0] || jobs[1].ID != ids[1] ||
+		fmt.Sprint(jobs[0].Emails, jobs[1].Emails) != fmt.Sprint(want[0], want[1]) || jobs[0].FlowID != flowSDR || jobs[0].Owner != ava {
+		t.Fatalf("BulkJobs: %+v, want jobs %v carrying %v", jobs, ids, want)
+	}
+	done, err := c.BulkStatus(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.srv.BulkPeople()
+	for _, r := range done.Results {
+		if r.CRMID == "" || got[strings.ToLower(r.Prospect.Email)] != r.CRMID {
+			t.Errorf("%s: result crmId %q, BulkPeople %q", r.Prospect.Email, r.CRMID, got[strings.ToLower(r.Prospect.Email)])
+		}
+	}
+	if len(got) != 2 || e.srv.BulkJobs()[0].Status != BulkCompleted {
+		t.Errorf("BulkPeople %v after one job of two people; jobs %+v", got, e.srv.BulkJobs())
+	}
 }
