@@ -14,7 +14,8 @@ import (
 // applies nothing yet; GET PathBulkAssignments/{id} reads the job. A job
 // is PENDING until read, IN_PROGRESS for BulkModes.Polls reads, and then
 // done: applied at that read, in one place, like an assign (COMPLETED with
-// a result per prospect, or FAILED with none).
+// a result per prospect, or FAILED with none). With BulkRunAtSubmit it is
+// applied as it is accepted, and done at its first read.
 //
 // Choices where Gong's behaviour is unknown: a person without crmId is
 // found by email (case-insensitively) among the people bulk created before,
@@ -58,6 +59,11 @@ type BulkModes struct {
 	// BulkFailProspect maps emails (lower case) to the status their
 	// prospect ends in: BulkCRMOperationFailed or BulkFlowAssignFailed.
 	BulkFailProspect map[string]string
+	// BulkRunAtSubmit runs each job to its end as it is accepted, before
+	// its 202 is written (which still says PENDING): a job whose 202 is
+	// lost has enrolled its people all the same. Gong does not say when
+	// a job runs; the zero value runs it only when it is read.
+	BulkRunAtSubmit bool
 }
 
 // bulkProspect is FlowAssignmentProspect.
@@ -177,7 +183,11 @@ func (s *Server) submitBulk(reqID string, c assignCall, ps []bulkProspect) answe
 	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", s.bulk.seq, len(ps))
 	job := &bulkJob{id: id, call: c, prospects: ps, status: BulkPending}
 	s.bulk.jobs[id] = job
-	return answer{status: http.StatusAccepted, body: job.response(reqID)}
+	body := job.response(reqID)
+	if s.cfg.BulkRunAtSubmit {
+		s.runBulk(job)
+	}
+	return answer{status: http.StatusAccepted, body: body}
 }
 
 func (j *bulkJob) response(reqID string) bulkResponse {

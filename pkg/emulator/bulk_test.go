@@ -36,6 +36,8 @@ func TestBulkJob(t *testing.T) {
 			wantStatus: []string{BulkCompleted}, want: map[int]string{0: BulkAssigned, 1: BulkCRMOperationFailed, 2: BulkFlowAssignFailed}},
 		{name: "the job fails", modes: BulkModes{BulkFailJob: map[string]bool{"guest2@example.org": true}},
 			wantStatus: []string{BulkFailed}, want: map[int]string{}},
+		{name: "run at submit", modes: BulkModes{BulkRunAtSubmit: true, BulkPolls: 2},
+			wantStatus: []string{BulkCompleted}, want: map[int]string{0: BulkAssigned, 1: BulkAssigned, 2: BulkAssigned}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +52,9 @@ func TestBulkJob(t *testing.T) {
 			}
 			if sub.Status != BulkPending || sub.ID == "" || sub.TotalCount != 3 {
 				t.Fatalf("submit answered %+v, want PENDING with an id and totalCount 3", sub)
+			}
+			if n, want := len(e.srv.Created()), len(tt.want); tt.modes.BulkRunAtSubmit && n != want {
+				t.Errorf("%d instances created at submit, before any read; want %d", n, want)
 			}
 			var last *gong.BulkResponse
 			for i, want := range tt.wantStatus {

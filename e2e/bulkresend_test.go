@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/flowenroll/flowenroll/pkg/emulator"
+	pkgoutcome "github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// TestBulkResendLostJobRan: every bulk submit's 202 is lost, but Gong ran
+// the jobs (BulkRunAtSubmit): the people are in the flow, and the run
+// leaves them InDoubt. --resend-in-doubt sends them again and Gong refuses
+// each FLOW_ASSIGNMENT_FAILED, naming the crmId it found.
+//
+// Today the resend reports each person failed, although the run's own
+// first request enrolled them, and undo leaves their instances.
+func TestBulkResendLostJobRan(t *testing.T) {
+	t.Parallel()
+	in, input, emails := mixedFile(t)
+	cfg := gongConfig(nil)
+	cfg.BulkRunAtSubmit = true
+	cfg.Faults = emulator.Faults{Seed: 1, Ops: []string{emulator.OpBulkSubmit}, DropAfterApplyRate: 1}
+	log := &bulkLog{sent: map[string]int{}}
+	sc := newScenarioOf(t, input, cfg, log.wrap)
+	sc.in = in
+
+	r := sc.run(t, trigger{}, "--chunk-size", "200")
+	if r.exit != 4 {
+		t.Fatalf("run 1: %v, want exit 4 (people InDoubt): %s", r, r.lastLine())
+	}
+	people := sc.gong.emu.BulkPeople()
+	if len(people) != len(emails) {
+		t.Fatalf("the lost jobs created %d people, want %d", len(people), len(emails))
+	}
+	if err := sc.gong.emu.SetFaults(emulator.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	r = sc.run(t, trigger{}, "--resend-in-doubt")
+	sc.summary(t, r)
+	if n := len(log.twice()); n != len(emails) {
+		t.Errorf("%d people sent twice, want %d (each lost request's people, once again)", n, len(emails))
+	}
+
+	// The instance the lost job created for each person, by CRM ID.
+	instance := map[string]string{}
+	for _, a := range sc.gong.emu.Created() {
+		if a.FlowID == flowWebinar {
+			instance[a.CRMProspectID] = a.FlowInstanceID
+		}
+	}
+	res := readResults(t, sc.out)
+	byKey := map[string]int{}
+	for i, row := range sc.input.rows {
+		if row.id != "" || row.want == wantDuplicate {
+			continue
+		}
+		o := res.byLine[i+2]
+		byKey[o.key()]++
+		if o.file == "assigned" && (o.id != people[emails[i/2]] || o.instanceID != instance[o.id]) {
+			t.Errorf("line %d assigned as %s / %s, want the lost job's %s / %s", i+2, o.id, o.instanceID, people[emails[i/2]], instance[people[emails[i/2]]])
+		}
+	}
+	// The current behaviour, wrong: this run's own first request enrolled
+	// every one of them.
+	if n := byKey["failed:api/"+pkgoutcome.CodeFlowAssignmentFailed]; n != len(emails) {
+		t.Errorf("people rows %v, want %d failed %s", byKey, len(emails), pkgoutcome.CodeFlowAssignmentFailed)
+	}
+
+	before := len(sc.gong.emu.Instances())
+	u := runOnce(t, sc, gongEnv(sc.gong.srv.URL), nil, "undo", "--out", sc.out, "--rate", "1000")
+	if u.exit != 0 {
+		t.Fatalf("undo: exit %d: %s", u.exit, u.lastLine())
+	}
+	if removed := before - len(sc.gong.emu.Instances()); removed != 300 {
+		t.Errorf("undo removed %d instances; today it removes the 300 CRM-ID rows' only", removed)
+	}
+}
