@@ -4,16 +4,15 @@ import (
 	"testing"
 
 	"github.com/flowenroll/flowenroll/pkg/emulator"
-	pkgoutcome "github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
 // TestBulkResendLostJobRan: every bulk submit's 202 is lost, but Gong ran
 // the jobs (BulkRunAtSubmit): the people are in the flow, and the run
 // leaves them InDoubt. --resend-in-doubt sends them again and Gong refuses
-// each FLOW_ASSIGNMENT_FAILED, naming the crmId it found.
-//
-// Today the resend reports each person failed, although the run's own
-// first request enrolled them, and undo leaves their instances.
+// each FLOW_ASSIGNMENT_FAILED, naming the crmId it found. The run reads
+// those back (one read-back per bulk request) and claims the instances
+// created since it first sent them: every person is assigned with the
+// lost job's crmProspectId and flowInstanceId, and undo removes them.
 func TestBulkResendLostJobRan(t *testing.T) {
 	t.Parallel()
 	in, input, emails := mixedFile(t)
@@ -35,8 +34,15 @@ func TestBulkResendLostJobRan(t *testing.T) {
 	if err := sc.gong.emu.SetFaults(emulator.Faults{}); err != nil {
 		t.Fatal(err)
 	}
+	readBefore := sc.gong.emu.Stats().ReadBack
 	r = sc.run(t, trigger{}, "--resend-in-doubt")
+	if r.exit != 3 {
+		t.Errorf("run 2: %v, want exit 3 (the duplicate failed)", r)
+	}
 	sc.summary(t, r)
+	if n := sc.gong.emu.Stats().ReadBack - readBefore; n != 6 {
+		t.Errorf("%d read-backs, want 6 (one per bulk request of 50 sent again)", n)
+	}
 	if n := len(log.twice()); n != len(emails) {
 		t.Errorf("%d people sent twice, want %d (each lost request's people, once again)", n, len(emails))
 	}
@@ -60,10 +66,8 @@ func TestBulkResendLostJobRan(t *testing.T) {
 			t.Errorf("line %d assigned as %s / %s, want the lost job's %s / %s", i+2, o.id, o.instanceID, people[emails[i/2]], instance[people[emails[i/2]]])
 		}
 	}
-	// The current behaviour, wrong: this run's own first request enrolled
-	// every one of them.
-	if n := byKey["failed:api/"+pkgoutcome.CodeFlowAssignmentFailed]; n != len(emails) {
-		t.Errorf("people rows %v, want %d failed %s", byKey, len(emails), pkgoutcome.CodeFlowAssignmentFailed)
+	if n := byKey["assigned"]; n != len(emails) {
+		t.Errorf("people rows %v, want %d assigned (the lost jobs enrolled them)", byKey, len(emails))
 	}
 
 	before := len(sc.gong.emu.Instances())
@@ -71,7 +75,7 @@ func TestBulkResendLostJobRan(t *testing.T) {
 	if u.exit != 0 {
 		t.Fatalf("undo: exit %d: %s", u.exit, u.lastLine())
 	}
-	if removed := before - len(sc.gong.emu.Instances()); removed != 300 {
-		t.Errorf("undo removed %d instances; today it removes the 300 CRM-ID rows' only", removed)
+	if removed := before - len(sc.gong.emu.Instances()); removed != 300+len(emails) {
+		t.Errorf("undo removed %d instances, want %d (300 by CRM ID, %d people)", removed, 300+len(emails), len(emails))
 	}
 }

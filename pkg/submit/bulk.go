@@ -109,6 +109,7 @@ func (s *Submitter) SubmitBulk(ctx context.Context, c chunk.Chunk) ([]outcome.Ou
 		return s.bulkUnread(c, id, err, log)
 	}
 	outs, doubt := bulkOutcomes(c, resp, log)
+	s.claimResent(ctx, c, outs, log)
 	if len(doubt) > 0 && s.bulk.Forget != nil {
 		// Reading the job again would tell no more: forget its id for
 		// these rows, so that --resend-in-doubt can act on them.

@@ -1,0 +1,105 @@
+package submit
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/flowenroll/flowenroll/pkg/chunk"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
+	"github.com/flowenroll/flowenroll/pkg/gong"
+	"github.com/flowenroll/flowenroll/pkg/gongclock"
+	"github.com/flowenroll/flowenroll/pkg/outcome"
+)
+
+// resent is a person of a bulk request sent again (--resend-in-doubt)
+// whom Gong refused FLOW_ASSIGNMENT_FAILED: the lost request that left the
+// row InDoubt may have enrolled them.
+type resent struct {
+	i     int       // index in the chunk's outcomes
+	since time.Time // when the row was first sent (the journal)
+}
+
+// claimResent settles, among the outcomes of a bulk request this run sent
+// (not one read by an earlier run's id), the people refused
+// FLOW_ASSIGNMENT_FAILED with a crmId whose row an earlier request left in
+// doubt. Their open flow instances are read back, all in one request: an
+// instance of the row's flow, for its owner, not created (on Gong's clock)
+// before the row was first sent is the lost request's, this run's, and
+// the row is assigned with it, so that undo removes it. Otherwise, or if
+// the read-back fails, the row stays failed (saying, then, that it could
+// not be checked).
+func (s *Submitter) claimResent(ctx context.Context, c chunk.Chunk, outs []outcome.Outcome, log *zap.Logger) {
+	if c.BulkID != "" || s.cfg.Doubt == nil {
+		return
+	}
+	var cands []resent
+	var ids []string
+	seen := map[string]bool{}
+	for i, o := range outs {
+		id := o.Row.CRMProspectID
+		if o.Kind != outcome.Failed || o.Code != outcome.CodeFlowAssignmentFailed || id == "" {
+			continue
+		}
+		since, ok := s.cfg.Doubt(o.Row.Line)
+		if !ok {
+			continue
+		}
+		cands = append(cands, resent{i: i, since: since})
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	var resp *gong.ProspectsFlowsResponse
+	err := s.gw.Together(ctx, log, func(ctx context.Context) error {
+		var sentAt time.Time
+		r, err := s.gong.ProspectsFlows(gateway.WithCall(ctx, gateway.Call{Log: log, Sending: func() { sentAt = s.cfg.Now() }}), ids)
+		if err == nil {
+			s.observe(sentAt, r.Timing)
+			resp = r
+		}
+		return err
+	})
+	if err != nil {
+		log.Warn("the read-back of people sent again and refused failed; they stay failed, unverified", zap.Int("people", len(cands)), zap.Error(err))
+		for _, cd := range cands {
+			outs[cd.i].Message = "unverified: the request that left this person in doubt may have enrolled them, and the read-back that would tell failed; Gong says: " + outs[cd.i].Message
+		}
+		return
+	}
+	claimed := 0
+	for _, cd := range cands {
+		if inst, ok := s.lostJobInstance(c, outs[cd.i].Row.CRMProspectID, cd.since, resp); ok {
+			outs[cd.i] = outcome.Assign(outs[cd.i].Row, instanceOf(inst), resp.RequestID)
+			claimed++
+		}
+	}
+	log.Info("read back people sent again and refused", zap.Int("read", len(ids)), zap.Int("claimed", claimed),
+		zap.Int("stillFailed", len(cands)-claimed), zap.String("requestId", resp.RequestID))
+}
+
+// lostJobInstance finds, in a read-back, prospect id's instance in chunk
+// c's flow for c's owner not created (on Gong's clock) before since, and
+// no other row's, as the CRM-ID path's read-back does (judgeOpen).
+func (s *Submitter) lostJobInstance(c chunk.Chunk, id string, since time.Time, resp *gong.ProspectsFlowsResponse) (gong.AssignedFlow, bool) {
+	for _, inst := range resp.ProspectsAssigned {
+		if inst.CRMProspectID != id || inst.FlowID != c.FlowID || !strings.EqualFold(inst.FlowInstanceOwnerEmail, c.OwnerEmail) {
+			continue
+		}
+		created, err := gongclock.ParseInstant(inst.FlowInstanceCreateDate)
+		if err != nil || s.clock.Judge(created, since) == gongclock.Before {
+			continue // undated, or older than the first send: not this run's
+		}
+		if _, taken := s.claimed.LoadOrStore(inst.FlowInstanceID, struct{}{}); taken {
+			continue
+		}
+		return inst, true
+	}
+	return gong.AssignedFlow{}, false
+}
