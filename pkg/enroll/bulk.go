@@ -1,6 +1,7 @@
 package enroll
 
 import (
+	"slices"
 	"time"
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
@@ -68,7 +69,7 @@ func (b *bulkRouter) flush() []chunk.Chunk {
 
 // bulkJournal is how a run's bulk requests are journaled, and read for
 // at most maxPoll.
-func bulkJournal(led *ledger.Ledger, maxPoll time.Duration) submit.BulkConfig {
+func bulkJournal(led *ledger.Ledger, maxPoll time.Duration, doubt map[int]ledger.Doubt) submit.BulkConfig {
 	lines := func(c chunk.Chunk) []int {
 		out := make([]int, len(c.Rows))
 		for i, r := range c.Rows {
@@ -81,7 +82,7 @@ func bulkJournal(led *ledger.Ledger, maxPoll time.Duration) submit.BulkConfig {
 		BeforeSend: func(c chunk.Chunk, at time.Time) error {
 			return led.Sent(ledger.Sent{FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines(c), IDs: c.IDs(), At: at, Bulk: true})
 		},
-		Unsent: func(c chunk.Chunk) error { return led.Release(lines(c)) },
+		Unsent: func(c chunk.Chunk) error { return led.Release(releasable(lines(c), doubt)) },
 		Submitted: func(c chunk.Chunk, id string) error {
 			return led.BulkSubmitted(ledger.BulkJob{ID: id, FlowID: c.FlowID, Owner: c.OwnerEmail, Lines: lines(c)})
 		},
@@ -89,4 +90,15 @@ func bulkJournal(led *ledger.Ledger, maxPoll time.Duration) submit.BulkConfig {
 			return led.BulkForgotten(c.FlowID, c.OwnerEmail, lines(c))
 		},
 	}
+}
+
+// releasable is lines without those in doubt when the run began: a row an
+// earlier run sent may have been applied then, whatever this run's own
+// send came to (a 429, an interruption), so it stays in doubt with its
+// first send's time, which a read-back judges instances against.
+func releasable(lines []int, doubt map[int]ledger.Doubt) []int {
+	return slices.DeleteFunc(lines, func(ln int) bool {
+		_, was := doubt[ln]
+		return was
+	})
 }

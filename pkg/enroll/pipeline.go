@@ -76,7 +76,7 @@ func newRunner(cfg Config, st *stores, start time.Time) *runner {
 			d, ok := doubt[line]
 			return d.SentAt, ok
 		},
-		Bulk: bulkJournal(st.led, cfg.MaxRetryTime),
+		Bulk: bulkJournal(st.led, cfg.MaxRetryTime, doubt),
 	})
 	return &runner{cfg: cfg, st: st, start: start, gw: gw, sub: sub, bulk: newBulkRouter(st.state.BulkDoubt, cfg.ResendInDoubt), overrode: overrode}
 }
@@ -317,7 +317,7 @@ func (r *runner) journal(b batch) error {
 			r.st.catalog.forget(o.Row.OwnerEmail)
 		}
 	}
-	return r.st.led.Release(lines)
+	return r.st.led.Release(releasable(lines, r.st.state.InDoubt))
 }
 
 func (r *runner) progress(outs []outcome.Outcome) {
