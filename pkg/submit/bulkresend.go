@@ -2,6 +2,7 @@ package submit
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
@@ -28,9 +29,9 @@ type resent struct {
 // doubt. Their open flow instances are read back, all in one request: an
 // instance of the row's flow, for its owner, not created (on Gong's clock)
 // before the row was first sent is the lost request's, this run's, and
-// the row is assigned with it, so that undo removes it. Otherwise, or if
-// the read-back fails, the row stays failed (saying, then, that it could
-// not be checked).
+// the row is assigned with it, so that undo removes it. Otherwise the row
+// stays failed; if Gong refuses the read-back for good, failed saying it
+// could not be checked; if the read-back is cut short, in doubt.
 func (s *Submitter) claimResent(ctx context.Context, c chunk.Chunk, outs []outcome.Outcome, log *zap.Logger) {
 	if c.BulkID != "" || s.cfg.Doubt == nil {
 		return
@@ -66,10 +67,21 @@ func (s *Submitter) claimResent(ctx context.Context, c chunk.Chunk, outs []outco
 		}
 		return err
 	})
-	if err != nil {
-		log.Warn("the read-back of people sent again and refused failed; they stay failed, unverified", zap.Int("people", len(cands)), zap.Error(err))
+	if st := gong.StatusOf(err); st >= 400 && st < 500 && st != http.StatusUnauthorized && st != http.StatusTooManyRequests {
+		// Refused for good (a token without api:flows:read): no read-back
+		// will tell, and Gong's refusal is a fact; say what is not known.
+		log.Warn("the read-back of people sent again and refused was refused; they stay failed, unverified", zap.Int("refused", len(cands)), zap.Error(err))
 		for _, cd := range cands {
-			outs[cd.i].Message = "unverified: the request that left this person in doubt may have enrolled them, and the read-back that would tell failed; Gong says: " + outs[cd.i].Message
+			outs[cd.i].Message = "unverified: the request that left this person in doubt may have enrolled them, and the read-back that would tell was refused; Gong says: " + outs[cd.i].Message
+		}
+		return
+	}
+	if err != nil {
+		// Cut short (a stop, 5xx past the retry time): the person is still
+		// in doubt, as before this run, for a later run to settle.
+		log.Warn("the read-back of people sent again and refused did not finish; they stay in doubt", zap.Int("refused", len(cands)), zap.Error(err))
+		for _, cd := range cands {
+			outs[cd.i] = outcome.Leave(outs[cd.i].Row, outcome.ReasonInDoubt)
 		}
 		return
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/emulator"
+	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
+	"go.uber.org/zap/zaptest"
 )
 
 // TestSubmitBulkResentClaims: people enrolled by an earlier bulk request
@@ -24,6 +26,7 @@ func TestSubmitBulkResentClaims(t *testing.T) {
 		name         string
 		doubt        func(int) (time.Time, bool)
 		refuseRead   bool
+		failRead     bool   // 5xx past the retry time: the read-back does not finish
 		want         string // outcome key of every row
 		wantReadBack int
 		unverified   bool
@@ -36,12 +39,17 @@ func TestSubmitBulkResentClaims(t *testing.T) {
 			want: "failed:" + outcome.CodeFlowAssignmentFailed},
 		{name: "the read-back is refused", doubt: func(int) (time.Time, bool) { return now.Add(-time.Hour), true }, refuseRead: true,
 			want: "failed:" + outcome.CodeFlowAssignmentFailed, unverified: true},
+		{name: "the read-back does not finish", doubt: func(int) (time.Time, bool) { return now.Add(-time.Hour), true }, failRead: true,
+			want: "unprocessed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := emulator.Config{Fixture: emulator.DefaultFixture(), RatePerSecond: -1}
 			if tt.refuseRead {
 				cfg.Hook = func(op string, _ []byte) (int, bool) { return http.StatusBadRequest, op == emulator.OpReadBack }
+			}
+			if tt.failRead {
+				cfg.Hook = func(op string, _ []byte) (int, bool) { return http.StatusServiceUnavailable, op == emulator.OpReadBack }
 			}
 			emu, err := emulator.New(cfg)
 			if err != nil {
@@ -55,6 +63,9 @@ func TestSubmitBulkResentClaims(t *testing.T) {
 				t.Fatal(err)
 			}
 			sub.cfg.Doubt = tt.doubt
+			if tt.failRead {
+				sub.gw = gateway.New(gateway.Config{Log: zaptest.NewLogger(t), Timer: newFakeTimer(), MaxRetryTime: time.Nanosecond})
+			}
 			outs, err := sub.SubmitBulk(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
@@ -63,6 +74,9 @@ func TestSubmitBulkResentClaims(t *testing.T) {
 				k := o.Kind.String()
 				if o.Kind == outcome.Failed {
 					k += ":" + o.Code
+				}
+				if o.Kind == outcome.Unprocessed && o.Reason != outcome.ReasonInDoubt {
+					k += ":" + o.Reason
 				}
 				if k != tt.want {
 					t.Errorf("line %d: %s %s, want %s", o.Row.Line, k, o.Message, tt.want)
@@ -75,7 +89,7 @@ func TestSubmitBulkResentClaims(t *testing.T) {
 					t.Errorf("line %d: message %q; unverified %v, want %v", o.Row.Line, o.Message, got, tt.unverified)
 				}
 			}
-			if n := emu.Stats().ReadBack; !tt.refuseRead && n != tt.wantReadBack {
+			if n := emu.Stats().ReadBack; !tt.refuseRead && !tt.failRead && n != tt.wantReadBack {
 				t.Errorf("%d read-backs, want %d", n, tt.wantReadBack)
 			}
 		})
