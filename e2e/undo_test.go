@@ -231,8 +231,15 @@ func TestUndoKilledHalfwayResumes(t *testing.T) {
 					gone++
 				}
 			}
-			if gone < 20 || gone > 30 {
-				t.Errorf("after the kill %d instances are gone; want 20 to 30 (2 or 3 batches of 10)", gone)
+			// After the answer, the signal races the undo's next request
+			// (--rate 1000: a millisecond away): on a loaded machine that
+			// request can reach Gong before SIGKILL lands, one batch more.
+			most := 30
+			if p == afterAnswer {
+				most = 40
+			}
+			if gone < 20 || gone > most {
+				t.Errorf("after the kill %d instances are gone; want 20 to %d (2 to %d batches of 10)", gone, most, most/10)
 			}
 			r := sc.undo(t, trigger{}, "--batch-size", "10")
 			if r.exit != 0 {
