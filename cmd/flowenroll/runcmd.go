@@ -47,7 +47,7 @@ func newRunCommand(e env) *runCmd {
 	fs.BoolVar(&c.restart, "restart", false, "discard the results and ledger in --out and start over")
 	fs.BoolVar(&c.readBackFirst, "read-back-first", false, "read each request's prospects back before assigning them; those already in the flow fail AlreadyInFlow, unsent (for a file whose fate in Gong is unknown: a lost --out, another tool's half-done run)")
 	fs.BoolVar(&c.overrideCoolOff, "override-cool-off", false, "assign through Gong's cool-off-override endpoint, in requests of at most 100 IDs: prospects a flow's cool-off period would refuse (InvalidState) are enrolled regardless; the journal and summary.json record it (not for people without a CRM ID: bulk assignment has no override)")
-	fs.BoolVar(&c.resendInDoubt, "resend-in-doubt", false, "send again the people (rows without a CRM ID) of a bulk request that got no answer, left unprocessed InDoubt: Gong may have enrolled them already; those it refuses are read back, and an instance made after the first send is claimed")
+	fs.BoolVar(&c.resendInDoubt, "resend-in-doubt", false, "send again the people (rows without a CRM ID) left unprocessed InDoubt (their bulk request got no answer, or its job no word on them): Gong may have enrolled them already; those it refuses are read back, and an instance made after the first send is claimed")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "start the emulator in-process on loopback and run against it (no credentials needed)")
 	fs.StringVar(&c.inbox, "inbox", "", "run every file in DIR/incoming (.csv .txt .tsv .xlsx), oldest first, into DIR/results/<name>/ (instead of --input and --out)")
 	fs.DurationVar(&c.progEvery, "progress-interval", 30*time.Second, "off a terminal, log progress this often")

@@ -318,8 +318,9 @@ func (p *Pacer) grant(now time.Time, op string) (Turn, []send) {
 // (a late answer may be a late arrival); and where answers come about a
 // second after the send (the latency is near the window), long enough to
 // wait for its answer. Never more than maxSpread beyond its answer's due
-// time: an answer that never comes must not stop the run. Plus the guard
-// and what 429s added. The caller holds p.mu.
+// time: an answer that never comes must not stop the run. Plus the guard;
+// for an answered send, never more than its answer took (it reached Gong
+// before its answer left). Then what 429s added. The caller holds p.mu.
 func (p *Pacer) late(s send, now time.Time) time.Duration {
 	spread := p.spread()
 	d := spread
