@@ -230,6 +230,12 @@ func (a *attempts) judgeOpen(r outcome.Row, resp *gong.ProspectsFlowsResponse) (
 	if at, ok := a.applied[r.CRMProspectID]; ok && sent && at.Before(since) {
 		since = at // an earlier lost request, read back before, may have been applied since
 	}
+	if sent {
+		if inst, v, ok := a.s.ownInstance(r.CRMProspectID, a.c.FlowID, a.c.OwnerEmail, since, resp); ok {
+			a.logInside(v, inst, since)
+			return outcome.Assign(r, instanceOf(inst), resp.RequestID), true
+		}
+	}
 	var older *gong.AssignedFlow
 	for i, inst := range resp.ProspectsAssigned {
 		if inst.CRMProspectID != r.CRMProspectID || inst.FlowID != a.c.FlowID {
@@ -239,28 +245,41 @@ func (a *attempts) judgeOpen(r outcome.Row, resp *gong.ProspectsFlowsResponse) (
 			older = &resp.ProspectsAssigned[i] // never sent: whatever is there is not ours
 			continue
 		}
-		created, perr := gongclock.ParseInstant(inst.FlowInstanceCreateDate)
-		if perr != nil {
-			continue // undated: neither claimed nor held against the row
-		}
-		v := a.s.clock.Judge(created, since)
-		if v == gongclock.Before {
+		// Undated: neither claimed nor held against the row.
+		if created, perr := gongclock.ParseInstant(inst.FlowInstanceCreateDate); perr == nil && a.s.clock.Judge(created, since) == gongclock.Before {
 			older = &resp.ProspectsAssigned[i]
-			continue
 		}
-		if !strings.EqualFold(inst.FlowInstanceOwnerEmail, a.c.OwnerEmail) {
-			continue // made since, for another owner: not this request's
-		}
-		if _, taken := a.s.claimed.LoadOrStore(inst.FlowInstanceID, struct{}{}); taken {
-			continue // another row already owns this instance
-		}
-		a.logInside(v, inst, since)
-		return outcome.Assign(r, instanceOf(inst), resp.RequestID), true
 	}
 	if older == nil {
 		return outcome.Outcome{}, false
 	}
 	return a.alreadyInFlow(r, *older, since, sent, resp.RequestID), true
+}
+
+// ownInstance finds in a read-back the instance of prospect id in flowID,
+// for owner, that a send at since may have made: not created before since
+// on Gong's clock (undated ones are neither), and not already claimed by
+// another row, which it then claims. It is the one rule by which a
+// read-back owns an instance, for rows by CRM ID and people sent again.
+func (s *Submitter) ownInstance(id, flowID, owner string, since time.Time, resp *gong.ProspectsFlowsResponse) (gong.AssignedFlow, gongclock.Verdict, bool) {
+	for _, inst := range resp.ProspectsAssigned {
+		if inst.CRMProspectID != id || inst.FlowID != flowID || !strings.EqualFold(inst.FlowInstanceOwnerEmail, owner) {
+			continue
+		}
+		created, err := gongclock.ParseInstant(inst.FlowInstanceCreateDate)
+		if err != nil {
+			continue
+		}
+		v := s.clock.Judge(created, since)
+		if v == gongclock.Before {
+			continue
+		}
+		if _, taken := s.claimed.LoadOrStore(inst.FlowInstanceID, struct{}{}); taken {
+			continue
+		}
+		return inst, v, true
+	}
+	return gong.AssignedFlow{}, 0, false
 }
 
 // alreadyInFlow fails row r for an instance that was there before the row

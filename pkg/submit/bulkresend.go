@@ -3,7 +3,6 @@ package submit
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -11,7 +10,6 @@ import (
 	"github.com/flowenroll/flowenroll/pkg/chunk"
 	"github.com/flowenroll/flowenroll/pkg/gateway"
 	"github.com/flowenroll/flowenroll/pkg/gong"
-	"github.com/flowenroll/flowenroll/pkg/gongclock"
 	"github.com/flowenroll/flowenroll/pkg/outcome"
 )
 
@@ -87,31 +85,11 @@ func (s *Submitter) claimResent(ctx context.Context, c chunk.Chunk, outs []outco
 	}
 	claimed := 0
 	for _, cd := range cands {
-		if inst, ok := s.lostJobInstance(c, outs[cd.i].Row.CRMProspectID, cd.since, resp); ok {
+		if inst, _, ok := s.ownInstance(outs[cd.i].Row.CRMProspectID, c.FlowID, c.OwnerEmail, cd.since, resp); ok {
 			outs[cd.i] = outcome.Assign(outs[cd.i].Row, instanceOf(inst), resp.RequestID)
 			claimed++
 		}
 	}
 	log.Info("read back people sent again and refused", zap.Int("read", len(ids)), zap.Int("claimed", claimed),
 		zap.Int("stillFailed", len(cands)-claimed), zap.String("requestId", resp.RequestID))
-}
-
-// lostJobInstance finds, in a read-back, prospect id's instance in chunk
-// c's flow for c's owner not created (on Gong's clock) before since, and
-// no other row's, as the CRM-ID path's read-back does (judgeOpen).
-func (s *Submitter) lostJobInstance(c chunk.Chunk, id string, since time.Time, resp *gong.ProspectsFlowsResponse) (gong.AssignedFlow, bool) {
-	for _, inst := range resp.ProspectsAssigned {
-		if inst.CRMProspectID != id || inst.FlowID != c.FlowID || !strings.EqualFold(inst.FlowInstanceOwnerEmail, c.OwnerEmail) {
-			continue
-		}
-		created, err := gongclock.ParseInstant(inst.FlowInstanceCreateDate)
-		if err != nil || s.clock.Judge(created, since) == gongclock.Before {
-			continue // undated, or older than the first send: not this run's
-		}
-		if _, taken := s.claimed.LoadOrStore(inst.FlowInstanceID, struct{}{}); taken {
-			continue
-		}
-		return inst, true
-	}
-	return gong.AssignedFlow{}, false
 }
